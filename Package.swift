@@ -1,0 +1,39 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// sandboxer: one host executable, a host library, the plugin ABI header, the plugin author's kit,
+// and backends built as dynamic libraries that the host loads with dlopen. No third-party packages.
+let package = Package(
+    name: "sandboxer",
+    products: [
+        .executable(name: "sandboxer", targets: ["sandboxer"]),
+        .library(name: "PluginKit", targets: ["PluginKit"]),
+        .library(name: "SandboxerLocalVM", type: .dynamic, targets: ["LocalVM"]),
+        .library(name: "SandboxerTestPlugin", type: .dynamic, targets: ["TestPlugin"]),
+    ],
+    targets: [
+        // The public contract: one C header, nothing else.
+        .target(name: "PluginABI", path: "Sources/PluginABI"),
+        // SQLite from the system (Debian: libsqlite3-dev).
+        .systemLibrary(
+            name: "CSQLite",
+            path: "Sources/CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        .target(name: "PluginKit", dependencies: ["PluginABI"], path: "Sources/PluginKit"),
+        .target(name: "Host", dependencies: ["PluginABI", "PluginKit", "CSQLite"], path: "Sources/Host"),
+        .executableTarget(name: "sandboxer", dependencies: ["Host"], path: "Sources/sandboxer"),
+
+        // LocalVM backend: namespace set-up lives in C (nothing Swift runs between fork and exec).
+        .target(name: "CLocalVM", path: "Plugins/LocalVM/CLocalVM"),
+        .target(name: "LocalVM", dependencies: ["PluginKit", "CLocalVM"], path: "Plugins/LocalVM/Sources"),
+
+        // A plugin for tests that can be told to fail, hang or answer garbage.
+        .target(name: "TestPlugin", dependencies: ["PluginKit"], path: "Tests/Fixtures/TestPlugin"),
+
+        .testTarget(name: "HostTests", dependencies: ["Host", "PluginKit"], path: "Tests/HostTests"),
+        .testTarget(name: "LocalVMTests", dependencies: ["LocalVM", "PluginKit"], path: "Tests/LocalVMTests"),
+        .testTarget(name: "EndToEndTests", dependencies: ["Host"], path: "Tests/EndToEndTests"),
+    ]
+)

@@ -1,0 +1,1 @@
+/* LocalVM namespace launcher: filled in by the LocalVM work. */

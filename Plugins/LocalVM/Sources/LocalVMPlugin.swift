@@ -1,0 +1,1 @@
+// LocalVM plugin: filled in by the LocalVM work.

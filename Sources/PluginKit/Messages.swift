@@ -1,0 +1,182 @@
+import Foundation
+
+// The JSON messages of ABI v1, shared by the host and Swift plugins so the wire format has one
+// definition. Keys are snake_case; readers ignore unknown keys, so fields may be appended.
+
+/// Capability strings with their revision.
+public enum Capability {
+    public static let lifecycle = "sandboxer.lifecycle/1"
+    public static let exec = "sandboxer.exec/1"
+    public static let inventory = "sandboxer.inventory/1"
+    public static let timeout = "sandboxer.timeout/1"
+}
+
+/// Operation names accepted by `invoke`.
+public enum Operation {
+    public static let describe = "describe"
+    public static let create = "create"
+    public static let status = "status"
+    public static let destroy = "destroy"
+    public static let inventory = "inventory"
+    public static let exec = "exec"
+    public static let setTimeout = "set_timeout"
+}
+
+/// `describe` response.
+public struct DescribeResponse: Codable, Sendable, Equatable {
+    public var name: String
+    public var version: String
+    public var capabilities: [String]
+    public init(name: String, version: String, capabilities: [String]) {
+        self.name = name; self.version = version; self.capabilities = capabilities
+    }
+}
+
+/// Resource limits for a sandbox; nil means the backend's default.
+public struct ResourceLimits: Codable, Sendable, Equatable {
+    public var cpus: Double?
+    public var memoryBytes: Int64?
+    public var pids: Int?
+    public init(cpus: Double? = nil, memoryBytes: Int64? = nil, pids: Int? = nil) {
+        self.cpus = cpus; self.memoryBytes = memoryBytes; self.pids = pids
+    }
+    enum CodingKeys: String, CodingKey { case cpus, memoryBytes = "memory_bytes", pids }
+}
+
+/// `create` request. `labels` always include `sandboxer.host`, `sandboxer.sandbox` and `sandboxer.profile`.
+public struct CreateRequest: Codable, Sendable, Equatable {
+    public var sandboxId: String
+    public var hostId: String
+    public var profile: String
+    /// Backend-specific image reference; nil means the backend's default image.
+    public var image: String?
+    public var resources: ResourceLimits
+    /// "none" (no network) or "host"-reachable networking such as "bridge"; backends document theirs.
+    public var network: String
+    public var env: [String: String]
+    public var labels: [String: String]
+    /// Seconds until the backend's own deadline (the host's TTL plus grace); nil for none.
+    public var timeoutSeconds: Int64?
+    public init(sandboxId: String, hostId: String, profile: String, image: String?, resources: ResourceLimits,
+                network: String, env: [String: String], labels: [String: String], timeoutSeconds: Int64?) {
+        self.sandboxId = sandboxId; self.hostId = hostId; self.profile = profile; self.image = image
+        self.resources = resources; self.network = network; self.env = env; self.labels = labels
+        self.timeoutSeconds = timeoutSeconds
+    }
+    enum CodingKeys: String, CodingKey {
+        case sandboxId = "sandbox_id", hostId = "host_id", profile, image, resources, network, env, labels
+        case timeoutSeconds = "timeout_seconds"
+    }
+}
+
+/// `create` response: the backend's handle for the sandbox and free-form facts about it.
+public struct CreateResponse: Codable, Sendable, Equatable {
+    public var backendRef: String
+    public var info: [String: JSONValue]
+    public init(backendRef: String, info: [String: JSONValue] = [:]) { self.backendRef = backendRef; self.info = info }
+    enum CodingKeys: String, CodingKey { case backendRef = "backend_ref", info }
+}
+
+/// Names one sandbox on a backend: the request of `status` and `destroy`.
+public struct SandboxRef: Codable, Sendable, Equatable {
+    public var sandboxId: String
+    public var backendRef: String
+    public init(sandboxId: String, backendRef: String) { self.sandboxId = sandboxId; self.backendRef = backendRef }
+    enum CodingKeys: String, CodingKey { case sandboxId = "sandbox_id", backendRef = "backend_ref" }
+}
+
+/// `status` response.
+public struct StatusResponse: Codable, Sendable, Equatable {
+    /// "running" or "stopped".
+    public var state: String
+    public var info: [String: JSONValue]
+    public init(state: String, info: [String: JSONValue] = [:]) { self.state = state; self.info = info }
+}
+
+/// `inventory` request.
+public struct InventoryRequest: Codable, Sendable, Equatable {
+    public var hostId: String
+    public init(hostId: String) { self.hostId = hostId }
+    enum CodingKeys: String, CodingKey { case hostId = "host_id" }
+}
+
+/// One resource a backend holds that carries sandboxer labels.
+public struct InventoryItem: Codable, Sendable, Equatable {
+    public var backendRef: String
+    public var sandboxId: String?
+    public var labels: [String: String]
+    /// Milliseconds since the epoch, when the backend knows it.
+    public var createdAtMs: Int64?
+    public init(backendRef: String, sandboxId: String?, labels: [String: String], createdAtMs: Int64?) {
+        self.backendRef = backendRef; self.sandboxId = sandboxId; self.labels = labels; self.createdAtMs = createdAtMs
+    }
+    enum CodingKeys: String, CodingKey {
+        case backendRef = "backend_ref", sandboxId = "sandbox_id", labels, createdAtMs = "created_at_ms"
+    }
+}
+
+/// `inventory` response.
+public struct InventoryResponse: Codable, Sendable, Equatable {
+    public var resources: [InventoryItem]
+    public init(resources: [InventoryItem]) { self.resources = resources }
+}
+
+/// `exec` request.
+public struct ExecRequest: Codable, Sendable, Equatable {
+    public var sandboxId: String
+    public var backendRef: String
+    public var argv: [String]
+    public var env: [String: String]
+    /// Standard input, base64; nil for none.
+    public var stdinB64: String?
+    public var timeoutSeconds: Int64?
+    public init(sandboxId: String, backendRef: String, argv: [String], env: [String: String] = [:],
+                stdinB64: String? = nil, timeoutSeconds: Int64? = nil) {
+        self.sandboxId = sandboxId; self.backendRef = backendRef; self.argv = argv; self.env = env
+        self.stdinB64 = stdinB64; self.timeoutSeconds = timeoutSeconds
+    }
+    enum CodingKeys: String, CodingKey {
+        case sandboxId = "sandbox_id", backendRef = "backend_ref", argv, env, stdinB64 = "stdin_b64"
+        case timeoutSeconds = "timeout_seconds"
+    }
+}
+
+/// `exec` response. A non-zero exit code is a result, not an error.
+public struct ExecResponse: Codable, Sendable, Equatable {
+    public var exitCode: Int32
+    public var stdoutB64: String
+    public var stderrB64: String
+    public var timedOut: Bool
+    public init(exitCode: Int32, stdout: Data, stderr: Data, timedOut: Bool = false) {
+        self.exitCode = exitCode; self.stdoutB64 = stdout.base64EncodedString()
+        self.stderrB64 = stderr.base64EncodedString(); self.timedOut = timedOut
+    }
+    public var stdout: Data { Data(base64Encoded: stdoutB64) ?? Data() }
+    public var stderr: Data { Data(base64Encoded: stderrB64) ?? Data() }
+    enum CodingKeys: String, CodingKey {
+        case exitCode = "exit_code", stdoutB64 = "stdout_b64", stderrB64 = "stderr_b64", timedOut = "timed_out"
+    }
+}
+
+/// `set_timeout` request: the backend's own deadline becomes now + `timeout_seconds`.
+public struct SetTimeoutRequest: Codable, Sendable, Equatable {
+    public var sandboxId: String
+    public var backendRef: String
+    public var timeoutSeconds: Int64
+    public init(sandboxId: String, backendRef: String, timeoutSeconds: Int64) {
+        self.sandboxId = sandboxId; self.backendRef = backendRef; self.timeoutSeconds = timeoutSeconds
+    }
+    enum CodingKeys: String, CodingKey {
+        case sandboxId = "sandbox_id", backendRef = "backend_ref", timeoutSeconds = "timeout_seconds"
+    }
+}
+
+/// An empty JSON object, the response of `destroy` and `set_timeout`.
+public struct EmptyResponse: Codable, Sendable, Equatable { public init() {} }
+
+/// Label keys the host puts on every backend resource to prove ownership.
+public enum OwnershipLabel {
+    public static let host = "sandboxer.host"
+    public static let sandbox = "sandboxer.sandbox"
+    public static let profile = "sandboxer.profile"
+}

@@ -1,0 +1,60 @@
+import Foundation
+
+/// Decodes a JSON request, calls the typed operation, encodes the response.
+public enum PluginDispatch {
+    static func decode<T: Decodable>(_ type: T.Type, _ data: Data, _ operation: String) throws(PluginError) -> T {
+        do {
+            return try JSONDecoder().decode(T.self, from: data.isEmpty ? Data("{}".utf8) : data)
+        } catch {
+            throw PluginError(.invalidRequest, "The '\(operation)' request is not valid JSON for this operation: \(error.shortDescription).")
+        }
+    }
+
+    static func encode<T: Encodable>(_ value: T) throws(PluginError) -> Data {
+        do {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            return try encoder.encode(value)
+        } catch {
+            throw PluginError(.internal, "The plugin could not encode its response: \(error).")
+        }
+    }
+
+    /// Routes `operation` to the typed method of `plugin`.
+    public static func dispatch<P: SandboxerPlugin>(_ plugin: P, operation: String, request: Data,
+                                                    call: PluginCall) throws(PluginError) -> Data {
+        switch operation {
+        case Operation.describe:
+            return try encode(DescribeResponse(name: P.name, version: P.version, capabilities: P.capabilities))
+        case Operation.create:
+            return try encode(plugin.create(decode(CreateRequest.self, request, operation), call: call))
+        case Operation.status:
+            return try encode(plugin.status(decode(SandboxRef.self, request, operation), call: call))
+        case Operation.destroy:
+            try plugin.destroy(decode(SandboxRef.self, request, operation), call: call)
+            return try encode(EmptyResponse())
+        case Operation.inventory:
+            return try encode(plugin.inventory(decode(InventoryRequest.self, request, operation), call: call))
+        case Operation.exec:
+            return try encode(plugin.exec(decode(ExecRequest.self, request, operation), call: call))
+        case Operation.setTimeout:
+            try plugin.setTimeout(decode(SetTimeoutRequest.self, request, operation), call: call)
+            return try encode(EmptyResponse())
+        default:
+            throw .notImplemented(operation)
+        }
+    }
+}
+
+extension Error {
+    /// A one-line description of a decoding error (Foundation's are multi-line and verbose).
+    var shortDescription: String {
+        switch self as? DecodingError {
+        case .keyNotFound(let key, _)?: return "missing key '\(key.stringValue)'"
+        case .typeMismatch(_, let ctx)?, .valueNotFound(_, let ctx)?:
+            return "wrong type at '\(ctx.codingPath.map(\.stringValue).joined(separator: "."))'"
+        case .dataCorrupted?: return "malformed JSON"
+        default: return "\(self)"
+        }
+    }
+}

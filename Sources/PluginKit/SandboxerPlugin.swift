@@ -1,0 +1,53 @@
+import Foundation
+
+/// A backend written in Swift: conform one type, then export it with `PluginExport.entry`.
+///
+/// Each typed operation has a default that answers `not_implemented`; implement the ones whose
+/// capability you declare. `invoke(operation:request:call:)` decodes and dispatches by name and may
+/// be overridden for operations this kit does not know yet.
+public protocol SandboxerPlugin: AnyObject, Sendable {
+    /// Backend name, for example "localvm".
+    static var name: String { get }
+    /// Plugin version (semantic version).
+    static var version: String { get }
+    /// Capability strings this plugin declares in `describe` (see `Capability`).
+    static var capabilities: [String] { get }
+
+    /// Builds an instance from the backend's config object.
+    init(config: JSONValue, host: PluginHost) throws(PluginError)
+
+    func create(_ request: CreateRequest, call: PluginCall) throws(PluginError) -> CreateResponse
+    func status(_ request: SandboxRef, call: PluginCall) throws(PluginError) -> StatusResponse
+    func destroy(_ request: SandboxRef, call: PluginCall) throws(PluginError)
+    func inventory(_ request: InventoryRequest, call: PluginCall) throws(PluginError) -> InventoryResponse
+    func exec(_ request: ExecRequest, call: PluginCall) throws(PluginError) -> ExecResponse
+    func setTimeout(_ request: SetTimeoutRequest, call: PluginCall) throws(PluginError)
+
+    /// Handles one operation given as JSON bytes; returns the response JSON bytes.
+    func invoke(operation: String, request: Data, call: PluginCall) throws(PluginError) -> Data
+}
+
+extension SandboxerPlugin {
+    public func create(_ request: CreateRequest, call: PluginCall) throws(PluginError) -> CreateResponse {
+        throw .notImplemented(Operation.create)
+    }
+    public func status(_ request: SandboxRef, call: PluginCall) throws(PluginError) -> StatusResponse {
+        throw .notImplemented(Operation.status)
+    }
+    public func destroy(_ request: SandboxRef, call: PluginCall) throws(PluginError) {
+        throw .notImplemented(Operation.destroy)
+    }
+    public func inventory(_ request: InventoryRequest, call: PluginCall) throws(PluginError) -> InventoryResponse {
+        throw .notImplemented(Operation.inventory)
+    }
+    public func exec(_ request: ExecRequest, call: PluginCall) throws(PluginError) -> ExecResponse {
+        throw .notImplemented(Operation.exec)
+    }
+    public func setTimeout(_ request: SetTimeoutRequest, call: PluginCall) throws(PluginError) {
+        throw .notImplemented(Operation.setTimeout)
+    }
+
+    public func invoke(operation: String, request: Data, call: PluginCall) throws(PluginError) -> Data {
+        try PluginDispatch.dispatch(self, operation: operation, request: request, call: call)
+    }
+}
