@@ -1,0 +1,128 @@
+import Foundation
+import PluginABI
+
+/// Builds the C function table for a Swift plugin type: the glue behind the one exported entry.
+///
+/// A plugin exports its entry with:
+/// ```swift
+/// @_cdecl("sandboxer_plugin_entry_v1")
+/// public func sandboxerPluginEntryV1(_ host: UnsafePointer<sbx_host_api>?) -> UnsafePointer<sbx_plugin>? {
+///     PluginExport.entry(MyPlugin.self, host: host)
+/// }
+/// ```
+public enum PluginExport {
+    /// The table the host sees, followed by what this kit needs to find the Swift type again.
+    /// `base` comes first so a `sbx_plugin *` is also a `ExportedTable *`.
+    struct ExportedTable {
+        var base: sbx_plugin
+        var factory: Unmanaged<Factory>
+    }
+
+    /// Creates instances of one plugin type for one host.
+    final class Factory: @unchecked Sendable {
+        // @unchecked: immutable after init; the host table it points to is valid until exit.
+        let host: PluginHost
+        let make: (JSONValue, PluginHost) throws(PluginError) -> any SandboxerPlugin
+        init(host: PluginHost, make: @escaping (JSONValue, PluginHost) throws(PluginError) -> any SandboxerPlugin) {
+            self.host = host
+            self.make = make
+        }
+    }
+
+    /// What an instance pointer handed to the host refers to.
+    final class Instance {
+        let plugin: any SandboxerPlugin
+        let host: PluginHost
+        init(plugin: any SandboxerPlugin, host: PluginHost) { self.plugin = plugin; self.host = host }
+    }
+
+    /// Checks the host's ABI and returns a table for `type`, or nil to refuse the host.
+    public static func entry<P: SandboxerPlugin>(_ type: P.Type, host: UnsafePointer<sbx_host_api>?) -> UnsafePointer<sbx_plugin>? {
+        guard let host, host.pointee.struct_size >= MemoryLayout<sbx_host_api>.size,
+              host.pointee.abi_major == UInt32(SANDBOXER_ABI_MAJOR) else { return nil }
+        let pluginHost = PluginHost(api: host)
+        let factory = Factory(host: pluginHost) { (config, h) throws(PluginError) in try P(config: config, host: h) }
+        // The table lives until process exit: the host never unloads a plugin.
+        let table = UnsafeMutablePointer<ExportedTable>.allocate(capacity: 1)
+        table.initialize(to: ExportedTable(
+            base: sbx_plugin(
+                struct_size: MemoryLayout<sbx_plugin>.size,
+                abi_major: UInt32(SANDBOXER_ABI_MAJOR),
+                abi_minor: UInt32(SANDBOXER_ABI_MINOR),
+                name: staticCString(P.name),
+                version: staticCString(P.version),
+                instance_create: instanceCreate,
+                invoke: invoke,
+                result_free: resultFree,
+                instance_destroy: instanceDestroy),
+            factory: Unmanaged.passRetained(factory)))
+        return UnsafeRawPointer(table).assumingMemoryBound(to: sbx_plugin.self)
+    }
+
+    /// A C string that is never freed (the ABI wants static storage for name and version).
+    static func staticCString(_ s: String) -> UnsafePointer<CChar> {
+        UnsafePointer(strdup(s)!)
+    }
+
+    /// Copies bytes into a result the host will hand back to `resultFree`.
+    static func fill(_ out: UnsafeMutablePointer<sbx_result>?, _ bytes: Data) {
+        guard let out else { return }
+        let buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: max(bytes.count, 1))
+        bytes.copyBytes(to: buffer, count: bytes.count)
+        out.pointee.data = buffer
+        out.pointee.len = bytes.count
+    }
+
+    static let instanceCreate: @convention(c) (UnsafePointer<sbx_plugin>?, UnsafePointer<UInt8>?, Int,
+                                               UnsafeMutablePointer<UnsafeMutableRawPointer?>?,
+                                               UnsafeMutablePointer<sbx_result>?) -> Int32 = { table, config, len, outInstance, out in
+        guard let table, let outInstance else { return PluginError.Code.invalidRequest.rawValue }
+        let factory = UnsafeRawPointer(table).assumingMemoryBound(to: ExportedTable.self).pointee.factory.takeUnretainedValue()
+        let bytes = config.map { Data(bytes: $0, count: len) } ?? Data()
+        let json: JSONValue
+        do {
+            json = bytes.isEmpty ? .object([:]) : try JSONDecoder().decode(JSONValue.self, from: bytes)
+        } catch {
+            fill(out, Data("The backend config is not valid JSON.".utf8))
+            return PluginError.Code.invalidRequest.rawValue
+        }
+        do throws(PluginError) {
+            let plugin = try factory.make(json, factory.host)
+            outInstance.pointee = Unmanaged.passRetained(Instance(plugin: plugin, host: factory.host)).toOpaque()
+            return 0
+        } catch {
+            fill(out, Data(error.message.utf8))
+            return error.code.rawValue
+        }
+    }
+
+    static let invoke: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?, UnsafePointer<UInt8>?, Int,
+                                       UInt64, UnsafeMutablePointer<sbx_result>?) -> Int32 = { raw, op, request, len, callId, out in
+        guard let raw, let op else {
+            fill(out, Data("The call named no instance or no operation.".utf8))
+            return PluginError.Code.invalidRequest.rawValue
+        }
+        let instance = Unmanaged<Instance>.fromOpaque(raw).takeUnretainedValue()
+        let body = request.map { Data(bytes: $0, count: len) } ?? Data()
+        let call = PluginCall(host: instance.host, id: callId)
+        do throws(PluginError) {
+            fill(out, try instance.plugin.invoke(operation: String(cString: op), request: body, call: call))
+            return 0
+        } catch {
+            fill(out, Data(error.message.utf8))
+            return error.code.rawValue
+        }
+    }
+
+    static let resultFree: @convention(c) (UnsafeMutablePointer<sbx_result>?) -> Void = { result in
+        guard let result, let data = result.pointee.data else { return }
+        data.deallocate()
+        result.pointee.data = nil
+        result.pointee.len = 0
+    }
+
+    static let instanceDestroy: @convention(c) (UnsafeMutableRawPointer?) -> Void = { raw in
+        guard let raw else { return }
+        Unmanaged<Instance>.fromOpaque(raw).release()
+    }
+}
