@@ -1,0 +1,52 @@
+extension CLI {
+    /// Every command, in the order `sandboxer --help` lists them.
+    static let commands: [CommandSpec] = [
+        CommandSpec(name: "create", summary: "Create a sandbox from a profile.",
+                    options: [.init(name: "profile", value: "NAME", help: "Profile to create from (default: default)."),
+                              .init(name: "ttl", value: "DURATION", help: "Time to live, e.g. 30m, 4h, 1d (default: the profile's; capped at its max)."),
+                              .init(name: "label", value: "KEY=VALUE", repeatable: true, help: "Label the sandbox (repeatable)."),
+                              .init(name: "idempotency-key", value: "KEY", help: "A retried create with the same key returns the same sandbox.")],
+                    discussion: "The TTL starts when the sandbox is ready: expires_at = ready_at + ttl."),
+        CommandSpec(name: "list", summary: "List sandboxes.",
+                    options: [.init(name: "state", value: "STATE", repeatable: true, help: "Only this state (repeatable; 'live' = ready and active)."),
+                              .init(name: "backend", value: "NAME", help: "Only this backend."),
+                              .init(name: "profile", value: "NAME", help: "Only this profile."),
+                              .init(name: "label", value: "KEY=VALUE", repeatable: true, help: "Only sandboxes with this label (repeatable)."),
+                              .init(name: "all", help: "Include destroyed and failed sandboxes (default: hidden unless --state names them).")]),
+        CommandSpec(name: "show", summary: "Show one sandbox.", arguments: ["ID"]),
+        CommandSpec(name: "exec", summary: "Run a command in a sandbox; exits with the command's exit code.", arguments: ["ID"],
+                    takesCommand: true,
+                    options: [.init(name: "timeout", value: "DURATION", help: "Kill the command after this long."),
+                              .init(name: "env", value: "KEY=VALUE", repeatable: true, help: "Set an environment variable (repeatable)."),
+                              .init(name: "stdin", help: "Pass this process's standard input to the command.")],
+                    discussion: "The command's stdout and stderr are printed as they came; with --json, one object holds both."),
+        CommandSpec(name: "extend-ttl", summary: "Extend a sandbox's time to live.", arguments: ["ID"],
+                    options: [.init(name: "duration", value: "DURATION", help: "How much longer, e.g. 2h (required).")],
+                    discussion: "Adds to the current expires_at (or to now, if that is past); the total lifetime from ready_at never exceeds the profile's max."),
+        CommandSpec(name: "destroy", summary: "Destroy a sandbox (idempotent).", arguments: ["ID"]),
+        CommandSpec(name: "expire", summary: "Plan (default) or apply the expiry sweep.",
+                    options: [.init(name: "apply", help: "Mark each due sandbox expired and destroy it.")],
+                    discussion: "Due: past expires_at (rule ttl, or ttl_max when the cap was reached), or idle past updated_at + idle_reap (rule idle)."),
+        CommandSpec(name: "reap-stale", summary: "Compare backend inventory with the store; plan (default) or apply the clean-up.",
+                    options: [.init(name: "apply", help: "Destroy orphans and mark ghosts failed.")],
+                    discussion: "Orphans: resources labelled with this host's id that the store does not know as live.\nGhosts: live sandboxes whose resource is gone (marked failed, reason backend_vanished).\nCreates still in flight are left alone."),
+        CommandSpec(name: "backends", summary: "List the enabled backends and their plugins."),
+        CommandSpec(name: "profiles", summary: "List the profiles."),
+        CommandSpec(name: "events", summary: "List lifecycle events, oldest first.", arguments: ["ID?"],
+                    options: [.init(name: "since", value: "SEQ", help: "Only events after this sequence number."),
+                              .init(name: "limit", value: "N", help: "At most N events.")]),
+        CommandSpec(name: "version", summary: "Print the version."),
+    ]
+
+    static let version = "0.1.0"
+
+    static var overview: String {
+        let width = commands.map(\.name.count).max() ?? 0
+        var lines = ["sandboxer \(version): disposable sandboxes on pluggable backends, with one TTL model.", "",
+                     "Usage: sandboxer COMMAND [OPTIONS]", "", "Commands:"]
+        for c in commands { lines.append("  " + c.name.padding(toLength: width + 2, withPad: " ", startingAt: 0) + c.summary) }
+        lines += ["", "Every command takes --help, --json and --config FILE.",
+                  "Exit codes: 0 ok, 1 failure, 2 usage. Data: $SANDBOXER_HOME (default ~/.local/share/sandboxer)."]
+        return lines.joined(separator: "\n") + "\n"
+    }
+}

@@ -1,0 +1,167 @@
+import Foundation
+import PluginKit
+
+/// A create request as the fronts hand it over.
+public struct CreateOptions: Sendable {
+    public var profile: String
+    /// Requested TTL in the duration grammar (`4h`); nil takes the profile default.
+    public var ttl: String?
+    public var labels: [String: String]
+    /// A retried create with the same key returns the same sandbox.
+    public var idempotencyKey: String?
+
+    public init(profile: String, ttl: String? = nil, labels: [String: String] = [:], idempotencyKey: String? = nil) {
+        self.profile = profile; self.ttl = ttl; self.labels = labels; self.idempotencyKey = idempotencyKey
+    }
+}
+
+/// What a create did.
+public struct CreateOutcome: Sendable {
+    public var sandbox: Sandbox
+    /// True when the requested TTL was above the profile's max and was cut to it.
+    public var capped: Bool
+    /// The TTL asked for (request or profile default), in seconds.
+    public var requestedTTLSeconds: Int64
+    /// True when an earlier create with the same idempotency key answered.
+    public var replayed: Bool
+}
+
+extension SandboxService {
+    /// Creates a sandbox: validates everything first (bad input writes no row), loads the backend,
+    /// writes the `provisioning` intent, calls the backend, then records ready or failed.
+    public func create(_ options: CreateOptions) throws(SandboxerError) -> CreateOutcome {
+        let profile = try profile(options.profile)
+        let requested: Int64?
+        do { requested = try options.ttl.map { (s: String) throws(ConfigError) in try TTLDuration.parse(s).seconds } }
+        catch { throw SandboxerError(.invalidArgument, error.message) }
+        try LabelRules.validate(options.labels)
+        if let key = options.idempotencyKey {
+            guard !key.isEmpty, key.count <= 200 else {
+                throw SandboxerError(.invalidArgument, "The idempotency key must be 1 to 200 characters long.")
+            }
+            if let earlier = try storeCall({ () throws(StoreError) in try store.get(idempotencyKey: key) }) {
+                return try replay(earlier, options: options)
+            }
+        }
+        let grant = TTLRules.grant(requested: requested, defaultSeconds: profile.ttl.defaultTTL.seconds,
+                                   maxSeconds: profile.ttl.max.seconds)
+        // Load the plugin before writing anything: a missing plugin must leave no row behind.
+        let backend = try backends.backend(named: profile.backend)
+
+        let created = now
+        var labels = profile.labels
+        labels.merge(options.labels) { _, request in request }
+        let owner = ProcessIdentity.current()
+        let intent: [String: String] = [
+            "ttl_seconds": String(grant.seconds), "requested_ttl_seconds": String(requested ?? profile.ttl.defaultTTL.seconds),
+            "capped": grant.capped ? "true" : "false", "owner_pid": String(owner.pid), "owner_start": String(owner.startTime),
+        ]
+        var sandbox = Sandbox(
+            id: SandboxID.make(), profile: profile.name, backend: profile.backend, state: .provisioning,
+            ttlSeconds: grant.seconds, maxTTLSeconds: profile.ttl.max.seconds, idleReapSeconds: profile.ttl.idleReap?.seconds,
+            createdAt: created, readyAt: nil, updatedAt: created, expiresAt: nil, labels: labels, backendRef: nil,
+            reason: nil, idempotencyKey: options.idempotencyKey, request: EventData.json(intent), hostId: hostId)
+        let event = SandboxEvent(sandboxId: sandbox.id, type: "created", at: created,
+                                 data: EventData.json(["profile": profile.name, "backend": profile.backend,
+                                                       "ttl": DurationText.format(grant.seconds)]))
+        do {
+            try store.insert(sandbox, event: event)
+        } catch {
+            if error.code == .conflict, let key = options.idempotencyKey,
+               let earlier = try storeCall({ () throws(StoreError) in try store.get(idempotencyKey: key) }) {
+                return try replay(earlier, options: options)
+            }
+            throw SandboxerError(.store, error.message)
+        }
+
+        let request = CreateRequest(
+            sandboxId: sandbox.id, hostId: hostId, profile: profile.name, image: profile.image,
+            resources: ResourceLimits(cpus: profile.resources.cpus, memoryBytes: profile.resources.memoryBytes,
+                                      pids: profile.resources.pids),
+            network: profile.network, env: profile.env, labels: labels.merging(ownershipLabels(sandbox)) { _, own in own },
+            timeoutSeconds: grant.seconds + SandboxMachine.backstopGraceSeconds)
+        let response: CreateResponse
+        do {
+            response = try backend.create(request, timeout: backends.timeouts.create)
+        } catch {
+            var machine = SandboxMachine(sandbox)
+            let action = try machine.createFailed(error.message, at: now)
+            try commit(machine)
+            if action == .destroyBackend { _ = try? backend.destroy(SandboxRef(sandboxId: sandbox.id, backendRef: sandbox.id), timeout: backends.timeouts.destroy) }
+            throw error.hostError
+        }
+        var machine = SandboxMachine(sandbox)
+        _ = try machine.created(backendRef: response.backendRef, at: now)
+        guard try commit(machine) else {
+            // Someone reconciled the row meanwhile (it looked interrupted): do not leak what we made.
+            _ = try? backend.destroy(SandboxRef(sandboxId: sandbox.id, backendRef: response.backendRef), timeout: backends.timeouts.destroy)
+            throw SandboxerError(.conflict, "Sandbox \(sandbox.id) changed while it was being created; it was cleaned up.")
+        }
+        sandbox = machine.sandbox
+        return CreateOutcome(sandbox: sandbox, capped: grant.capped,
+                             requestedTTLSeconds: requested ?? profile.ttl.defaultTTL.seconds, replayed: false)
+    }
+
+    /// Answers a retried create with the sandbox the first one made.
+    private func replay(_ earlier: Sandbox, options: CreateOptions) throws(SandboxerError) -> CreateOutcome {
+        guard earlier.profile == options.profile else {
+            throw SandboxerError(.conflict, "The idempotency key was already used for a create with profile '\(earlier.profile)'.")
+        }
+        let intent = IntentFields(earlier.request)
+        return CreateOutcome(sandbox: earlier, capped: intent["capped"] == "true",
+                             requestedTTLSeconds: Int64(intent["requested_ttl_seconds"] ?? "") ?? earlier.ttlSeconds,
+                             replayed: true)
+    }
+}
+
+/// Reads the flat fields of a stored intent (`request` column).
+struct IntentFields {
+    private let fields: [String: String]
+    init(_ json: String) {
+        fields = (try? JSONDecoder().decode([String: String].self, from: Data(json.utf8))) ?? [:]
+    }
+    subscript(key: String) -> String? { fields[key] }
+}
+
+/// Label keys and values consumers may set.
+enum LabelRules {
+    static func validate(_ labels: [String: String]) throws(SandboxerError) {
+        for (key, value) in labels {
+            let okKey = !key.isEmpty && key.count <= 63 && key.unicodeScalars.allSatisfy {
+                CharacterSet.alphanumerics.contains($0) && $0.isASCII || "._-/".unicodeScalars.contains($0)
+            }
+            guard okKey else {
+                throw SandboxerError(.invalidArgument, "Invalid label key '\(key)': use 1 to 63 characters from a-z, A-Z, 0-9, '.', '_', '-' and '/'.")
+            }
+            guard !key.hasPrefix("sandboxer.") else {
+                throw SandboxerError(.invalidArgument, "The label key '\(key)' is reserved: keys starting with 'sandboxer.' belong to the host.")
+            }
+            guard value.count <= 256 else {
+                throw SandboxerError(.invalidArgument, "The value of label '\(key)' is longer than 256 characters.")
+            }
+        }
+    }
+}
+
+/// A process as the kernel knows it: pid plus start time, so a reused pid is not mistaken for it.
+struct ProcessIdentity: Equatable {
+    var pid: Int32
+    var startTime: UInt64
+
+    static func current() -> ProcessIdentity {
+        let pid = getpid()
+        return ProcessIdentity(pid: pid, startTime: startTime(of: pid) ?? 0)
+    }
+
+    /// Field 22 of /proc/PID/stat (clock ticks since boot), nil when the process is gone.
+    static func startTime(of pid: Int32) -> UInt64? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = text.lastIndex(of: ")") else { return nil }
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        // After the command name: field 3 is at index 0, so field 22 is at index 19.
+        return fields.count > 19 ? UInt64(fields[19]) : nil
+    }
+
+    /// Whether this process is still running.
+    var isAlive: Bool { Self.startTime(of: pid) == startTime }
+}
