@@ -1,0 +1,29 @@
+# Two entry points: `make run` (narrated demo on the embedded default) and `make test` (the suite).
+SWIFT ?= swift
+export PATH := /opt/swift/usr/bin:$(PATH)
+
+.PHONY: run test deps build release bench clean
+
+deps:
+	@./scripts/install-deps.sh
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+run: build
+	@./scripts/demo.sh .build/debug/sandboxer
+
+# Builds every product first (the plugins are dynamic libraries the tests dlopen), then runs the suite.
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+bench: release
+	./bench/expire.sh
+	./bench/localvm.sh
+
+clean:
+	rm -rf .build
