@@ -70,3 +70,23 @@ private final class Counter: @unchecked Sendable {
     func add(_ key: Int) { lock.withLock { storage[key, default: 0] += 1 } }
     var counts: [Int: Int] { lock.withLock { storage } }
 }
+
+@Suite("SandboxStore under a held lock")
+struct StoreBusyTests {
+    @Test func aWriterHeldPastTheTimeoutIsBusy() throws {
+        let directory = try StoreDirectory()
+        let store = try SandboxStore(path: directory.dbPath, busyTimeoutMilliseconds: 50)
+        // Another "process" holds the write lock and never lets go during the insert.
+        let other = try SQLiteConnection(path: directory.dbPath, busyTimeoutMilliseconds: 50)
+        try other.execute("BEGIN IMMEDIATE", doing: "holding the write lock")
+        let error = #expect(throws: StoreError.self) {
+            try store.insert(makeSandbox("sbx-a"), event: createdEvent("sbx-a"))
+        }
+        #expect(error?.code == .busy)
+        // Readers are not blocked by a writer in WAL mode.
+        #expect(try store.get(id: "sbx-a") == nil)
+        try other.execute("COMMIT", doing: "releasing the write lock")
+        try store.insert(makeSandbox("sbx-a"), event: createdEvent("sbx-a"))
+        #expect(try store.get(id: "sbx-a") != nil)
+    }
+}

@@ -24,6 +24,9 @@ public struct SandboxFilter: Sendable {
 /// SQLite's locks (`BEGIN IMMEDIATE` for writes, a busy timeout), and WAL lets readers run meanwhile.
 // @unchecked Sendable: the only mutable state is the connection, and every use of it holds `lock`.
 public final class SandboxStore: @unchecked Sendable {
+    /// How long a write waits for another process's lock before failing with `.busy`.
+    static let busyTimeoutMilliseconds: Int32 = 5000
+
     /// The database file.
     public let path: String
     /// The schema version after opening (the migrations this code knows, all applied).
@@ -32,13 +35,16 @@ public final class SandboxStore: @unchecked Sendable {
     private let lock = NSLock()
     private let connection: SQLiteConnection
 
-    /// How long a write waits for another process's lock before failing with `.busy`.
-    static let busyTimeoutMilliseconds: Int32 = 5000
 
     /// Opens or creates the store file (its directory must exist), sets WAL and runs pending migrations.
-    public init(path: String) throws(StoreError) {
+    public convenience init(path: String) throws(StoreError) {
+        try self.init(path: path, busyTimeoutMilliseconds: Self.busyTimeoutMilliseconds)
+    }
+
+    /// Tests shorten the busy timeout to see `.busy` without waiting five seconds.
+    init(path: String, busyTimeoutMilliseconds: Int32) throws(StoreError) {
         self.path = path
-        connection = try SQLiteConnection(path: path, busyTimeoutMilliseconds: Self.busyTimeoutMilliseconds)
+        connection = try SQLiteConnection(path: path, busyTimeoutMilliseconds: busyTimeoutMilliseconds)
         // Reading the first page surfaces "not a database" here, as a clear error, rather than later.
         let mode = try connection.rows("PRAGMA journal_mode = WAL", [], doing: "Switching to WAL mode") {
             $0.text(0).lowercased()
