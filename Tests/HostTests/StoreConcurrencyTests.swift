@@ -25,6 +25,25 @@ struct StoreConcurrencyTests {
         #expect(try first.list(SandboxFilter()).map(\.id) == ["sbx-a", "sbx-b"])
     }
 
+    @Test func storesOpeningAFreshFileAtOnceMigrateItOnce() throws {
+        let opened = Counter()
+        let failed = Counter()
+        let path = directory.dbPath
+        DispatchQueue.concurrentPerform(iterations: 4) { index in
+            do {
+                let store = try SandboxStore(path: path)
+                if store.schemaVersion == SandboxStore.migrations.count { opened.add(0) }
+            } catch {
+                failed.add(index)
+            }
+        }
+        #expect(failed.counts.isEmpty)
+        #expect(opened.counts[0] == 4)
+        let versions = try SQLiteConnection(path: directory.dbPath, busyTimeoutMilliseconds: 1000)
+            .rows("SELECT version FROM schema_migrations ORDER BY version", [], doing: "test") { $0.int64(0) }
+        #expect(versions == (1...SandboxStore.migrations.count).map(Int64.init))
+    }
+
     @Test func racingConditionalUpdatesHaveExactlyOneWinner() throws {
         let stores = [try directory.open(), try directory.open(), try directory.open()]
         let rounds = 20
