@@ -1,0 +1,76 @@
+import CSQLite
+import Foundation
+import Testing
+@testable import Host
+
+@Suite("SandboxStore opening and migrations")
+struct StoreMigrationTests {
+    let directory: StoreDirectory
+
+    init() throws { directory = try StoreDirectory() }
+
+    /// Runs `sql` on the file through a plain connection (as an operator's sqlite3 shell would).
+    private func rawQuery(_ sql: String) throws -> [String] {
+        let connection = try SQLiteConnection(path: directory.dbPath, busyTimeoutMilliseconds: 1000)
+        return try connection.rows(sql, [], doing: "test query") { $0.text(0) }
+    }
+
+    @Test func createsTheSchemaInWALMode() throws {
+        let store = try directory.open()
+        #expect(store.schemaVersion == SandboxStore.migrations.count)
+        #expect(store.path == directory.dbPath)
+        #expect(try rawQuery("PRAGMA journal_mode") == ["wal"])
+        #expect(try rawQuery("SELECT version FROM schema_migrations ORDER BY version")
+                == (1...SandboxStore.migrations.count).map(String.init))
+        let tables = try rawQuery("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name")
+        for table in ["events", "sandbox_labels", "sandboxes", "schema_migrations"] {
+            #expect(tables.contains(table))
+        }
+    }
+
+    @Test func reopeningAppliesNothingAndKeepsData() throws {
+        do {
+            let store = try directory.open()
+            try store.insert(makeSandbox("sbx-a"), event: createdEvent("sbx-a"))
+        }
+        let applied = try rawQuery("SELECT applied_at FROM schema_migrations ORDER BY version")
+        let reopened = try directory.open()
+        #expect(reopened.schemaVersion == SandboxStore.migrations.count)
+        #expect(try rawQuery("SELECT applied_at FROM schema_migrations ORDER BY version") == applied)
+        #expect(try reopened.get(id: "sbx-a") == makeSandbox("sbx-a"))
+    }
+
+    @Test func refusesADatabaseFromTheFuture() throws {
+        _ = try directory.open()
+        let future = SandboxStore.migrations.count + 1
+        _ = try rawQuery("INSERT INTO schema_migrations (version, applied_at) VALUES (\(future), 0) RETURNING version")
+        let error = #expect(throws: StoreError.self) { try directory.open() }
+        #expect(error?.code == .migration)
+        #expect(error?.message.contains("schema version \(future)") == true)
+        #expect(error?.message.contains(directory.dbPath) == true)
+    }
+
+    @Test func aFileThatIsNotADatabaseIsCorrupt() throws {
+        try Data(repeating: 0x41, count: 4096).write(to: URL(fileURLWithPath: directory.dbPath))
+        let error = #expect(throws: StoreError.self) { try directory.open() }
+        #expect(error?.code == .corrupt)
+        #expect(error?.message.contains(directory.dbPath) == true)
+    }
+
+    @Test func aMissingDirectoryIsAnOpenError() throws {
+        let path = directory.url.appendingPathComponent("missing/sandboxer.db").path
+        let error = #expect(throws: StoreError.self) { try SandboxStore(path: path) }
+        #expect(error?.code == .open)
+        #expect(error?.message.contains(path) == true)
+    }
+
+    @Test func aBrokenMigrationRollsBackAndReportsMigration() throws {
+        let connection = try SQLiteConnection(path: directory.dbPath, busyTimeoutMilliseconds: 1000)
+        // A table the first script creates already exists, so migration 1 fails midway and must leave nothing.
+        try connection.execute("CREATE TABLE events (x)", doing: "test setup")
+        let error = #expect(throws: StoreError.self) { try directory.open() }
+        #expect(error?.code == .migration)
+        #expect(try rawQuery("SELECT count(*) FROM schema_migrations") == ["0"])
+        #expect(try rawQuery("SELECT count(*) FROM sqlite_schema WHERE name = 'sandboxes'") == ["0"])
+    }
+}
