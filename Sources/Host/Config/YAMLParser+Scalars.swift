@@ -186,7 +186,7 @@ extension YAMLParser {
             q = Self.skipSpaces(chars, afterFirst)
             if isMap {
                 guard q < chars.count, chars[q] == ":" else {
-                    if q >= chars.count { throw unclosed }
+                    if q >= chars.count || (chars[q] == "#" && Self.isSpace(chars[q - 1])) { throw unclosed }
                     throw fail(.syntax, "Expected \":\" after the key \((first.scalarText ?? "").quotedForMessage) in a flow mapping.", q)
                 }
                 let name = first.scalarText ?? ""
@@ -210,7 +210,7 @@ extension YAMLParser {
             } else {
                 items.append(first)
             }
-            guard q < chars.count else { throw unclosed }
+            guard q < chars.count, !(chars[q] == "#" && Self.isSpace(chars[q - 1])) else { throw unclosed }
             if chars[q] == close { return (node(), q + 1) }
             guard chars[q] == "," else {
                 throw fail(.syntax, "Expected \",\" or \(String(close).quotedForMessage) in a flow \(kind).", q)

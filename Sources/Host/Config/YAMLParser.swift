@@ -28,9 +28,10 @@ public struct YAMLParser {
         self.file = file
         var sawDocumentStart = false
         var sawContent = false
-        for (offset, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        // Split on scalars, not Characters: "\r\n" is one Character and would hide the line break.
+        for (offset, raw) in text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let number = offset + 1
-            var chars = Array(raw.unicodeScalars)
+            var chars = Array(raw)
             if chars.last == "\r" { chars.removeLast() }
             if offset == 0, chars.first == "\u{FEFF}" { chars.removeFirst() }
             var p = 0
@@ -185,7 +186,8 @@ public struct YAMLParser {
     }
 
     func inconsistent(_ line: SourceLine, expected: Int) -> YAMLError {
-        error(.indentation, "Inconsistent indentation: this line is indented \(line.indent) spaces, but the block it belongs to uses \(expected).",
+        let spaces = line.indent == 1 ? "1 space" : "\(line.indent) spaces"
+        return error(.indentation, "Inconsistent indentation: this line is indented \(spaces), but the block it belongs to is indented \(expected).",
               line: line.number, index: line.indent)
     }
 
