@@ -50,7 +50,10 @@ extension YAMLNode {
             s = s.dropFirst(expDigits.count)
         }
         guard s.isEmpty, let value = Double(text), value.isFinite else { return nil }
-        if !hasDot, !hasExponent, abs(value) > 9_007_199_254_740_992 { return nil }
+        if !hasDot, !hasExponent {
+            // Decide on the exact integer: the Double has already rounded 2^53 + 1 down to 2^53.
+            guard let exact = Int64(text), exact.magnitude <= 1 << 53 else { return nil }
+        }
         return value
     }
 }
