@@ -214,6 +214,28 @@ let fullExample = """
     }
 }
 
+@Suite struct ConfigDocumentationTests {
+    /// The ```yaml blocks of docs/configuration.md, in order.
+    static func yamlBlocks() throws -> [String] {
+        let docs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("docs/configuration.md")
+        let text = try String(contentsOf: docs, encoding: .utf8)
+        return text.components(separatedBy: "```yaml\n").dropFirst().map { $0.components(separatedBy: "```")[0] }
+    }
+
+    @Test func documentedExamplesAreValid() throws {
+        let blocks = try Self.yamlBlocks()
+        try #require(blocks.count == 2)
+        let full = try ConfigLoader.parse(blocks[0], file: "docs.yaml", environment: ["HOME": "/h"], baseDirectory: "/etc/sandboxer")
+        #expect(full.profiles.keys.sorted() == ["default", "long-builds"])
+        #expect(full.profiles["long-builds"]?.ttl.idleReap == TTLDuration(seconds: 1_800))
+        let documentedDefault = try ConfigLoader.parse(blocks[1], file: DefaultConfig.source, environment: ["HOME": "/h"],
+                                                       baseDirectory: "/opt/bin")
+        let embedded = try ConfigLoader.load(explicitPath: nil, environment: ["HOME": "/h"], executableDirectory: "/opt/bin")
+        #expect(documentedDefault == embedded)
+    }
+}
+
 /// The smallest valid body (no data_dir).
 let minimal = "backends:\n  b:\n    plugin: /b.so\nprofiles:\n  p:\n    backend: b\n"
 
