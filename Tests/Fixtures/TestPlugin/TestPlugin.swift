@@ -39,6 +39,9 @@ final class TestPlugin: SandboxerPlugin {
         if config.garbage.contains(operation) {
             return Data("this is not JSON {\u{1}".utf8)
         }
+        if config.wrongShape.contains(operation) {
+            return Data(#"{"wrong":"shape"}"#.utf8)
+        }
         if config.garbageCode.contains(operation) {
             throw PluginError(.internal, TestPluginTable.outOfRangeMarker)
         }

@@ -10,6 +10,7 @@ import PluginKit
 ///  "cancelled_fifo": "/tmp/x/cancel",  // after noticing cancellation: write "<sandbox id>\n" here
 ///  "garbage": ["status"],              // operations answering bytes that are not JSON
 ///  "garbage_code": ["destroy"],        // operations answering code 42 (outside the closed list)
+///  "wrong_shape": ["create"],          // operations answering valid JSON of the wrong shape
 ///  "capabilities": ["sandboxer.lifecycle/1"]}  // declare only these (default: all four)
 /// ```
 struct TestPluginConfig: Sendable {
@@ -20,6 +21,7 @@ struct TestPluginConfig: Sendable {
     var cancelledFifo: String?
     var garbage: Set<String> = []
     var garbageCode: Set<String> = []
+    var wrongShape: Set<String> = []
     var capabilities: [String] = [Capability.lifecycle, Capability.exec, Capability.inventory, Capability.timeout]
 
     init(_ json: JSONValue) throws(PluginError) {
@@ -39,6 +41,7 @@ struct TestPluginConfig: Sendable {
         hang = try Self.names(json, "hang")
         garbage = try Self.names(json, "garbage")
         garbageCode = try Self.names(json, "garbage_code")
+        wrongShape = try Self.names(json, "wrong_shape")
         readyFifo = json["ready_fifo"]?.stringValue
         cancelledFifo = json["cancelled_fifo"]?.stringValue
         if let caps = json["capabilities"] {
