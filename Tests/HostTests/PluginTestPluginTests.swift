@@ -1,6 +1,7 @@
 import Foundation
 import Host
 import PluginKit
+import Synchronization
 import Testing
 
 /// The TestPlugin through the real loader: every operation, every failure mode, host callbacks.
@@ -119,13 +120,20 @@ import Testing
         #expect(try backend.inventory(InventoryRequest(hostId: "h"), timeout: 5).resources.isEmpty)
     }
 
-    @Test func aFastCallWithADeadlineReturnsItsResult() throws {
+    @Test func concurrentCallsWithDeadlinesAllReturnTheirResults() throws {
         let (backend, dir) = try backend()
         defer { PluginFixtures.removeTree(dir) }
-        for i in 0..<20 {
-            _ = try backend.create(request("sbx-\(i)"), timeout: 30)
+        let failures = Mutex<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: 16) { i in
+            do throws(BackendError) {
+                let created = try backend.create(request("sbx-\(i)"), timeout: 30)
+                if created.backendRef != "tp-sbx-\(i)" { failures.withLock { $0.append("sbx-\(i): \(created.backendRef)") } }
+            } catch {
+                failures.withLock { $0.append(error.description) }
+            }
         }
-        #expect(try backend.inventory(InventoryRequest(hostId: "h"), timeout: 30).resources.count == 20)
+        #expect(failures.withLock { $0 } == [])
+        #expect(try backend.inventory(InventoryRequest(hostId: "h"), timeout: 30).resources.count == 16)
     }
 
     @Test func bytesThatAreNotJSONAreGarbage() throws {

@@ -10,9 +10,11 @@ public final class PluginHostContext: Sendable {
     let now: @Sendable () -> Date
     let secret: @Sendable (String) -> String?
     let log: @Sendable (_ level: Int32, _ message: String, _ metadataJSON: String?) -> Void
-    /// Ids of calls the host gave up on; `is_cancelled` answers from here.
-    private let cancelled = Mutex<Set<UInt64>>([])
-    private let lastCallId = Atomic<UInt64>(0)
+    /// Ids of calls the host gave up on; `is_cancelled` answers from here. Process-wide, like the
+    /// call ids, so the answer is right even for a plugin that kept the host table of an earlier
+    /// load (the same library loaded twice gets its entry called twice).
+    private static let cancelled = Mutex<Set<UInt64>>([])
+    private static let lastCallId = Atomic<UInt64>(0)
 
     /// A context whose clock, secrets and log are the given closures (tests pass a fake clock).
     public init(now: @escaping @Sendable () -> Date,
@@ -25,22 +27,22 @@ public final class PluginHostContext: Sendable {
 
     /// A fresh call id, never 0 and never reused in this process.
     func nextCallId() -> UInt64 {
-        lastCallId.add(1, ordering: .relaxed).newValue
+        Self.lastCallId.add(1, ordering: .relaxed).newValue
     }
 
     /// Marks a call as given up: `is_cancelled(call_id)` answers 1 from now on.
     func cancel(_ callId: UInt64) {
-        _ = cancelled.withLock { $0.insert(callId) }
+        _ = Self.cancelled.withLock { $0.insert(callId) }
     }
 
     /// Forgets a call once its plugin thread has returned (ids are never reused).
     func forget(_ callId: UInt64) {
-        _ = cancelled.withLock { $0.remove(callId) }
+        _ = Self.cancelled.withLock { $0.remove(callId) }
     }
 
     /// Whether the host gave up on `callId`.
     func isCancelled(_ callId: UInt64) -> Bool {
-        cancelled.withLock { $0.contains(callId) }
+        Self.cancelled.withLock { $0.contains(callId) }
     }
 
     /// The host's clock in whole milliseconds since the epoch (rounded, so a fake clock set to a
