@@ -1,1 +1,138 @@
+import Foundation
 import PluginKit
+
+/// A fake backend for tests of the host's lifecycle logic: no root, no VMs, state in plain files.
+///
+/// Sandboxes are JSON files in `state_dir` (see `TestSandboxRecord`), so state survives across
+/// processes. The config can make any operation fail with a code, hang until cancelled, or answer
+/// garbage (see `TestPluginConfig`). `exec` understands a few argv forms:
+/// `["exit", "N"]` exits N; `["secret", NAME]` prints the host's secret NAME (exit 1 if none);
+/// `["now"]` prints the host clock in ms; `["log", MESSAGE]` logs MESSAGE through the host;
+/// anything else prints `ran: <argv joined by spaces>`.
+final class TestPlugin: SandboxerPlugin {
+    static let name = "test"
+    static let version = "1.0.0"
+    static let capabilities = [Capability.lifecycle, Capability.exec, Capability.inventory, Capability.timeout]
+
+    let config: TestPluginConfig
+    let store: TestPluginStore
+    let host: PluginHost
+
+    init(config: JSONValue, host: PluginHost) throws(PluginError) {
+        self.config = try TestPluginConfig(config)
+        self.store = TestPluginStore(dir: self.config.stateDir)
+        self.host = host
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: store.dir, isDirectory: &isDir), isDir.boolValue else {
+            throw PluginError(.invalidRequest, "The test plugin's state_dir \(store.dir) is not a directory.")
+        }
+    }
+
+    /// Applies the misbehaviour the config asks for, then dispatches as any plugin would.
+    func invoke(operation: String, request: Data, call: PluginCall) throws(PluginError) -> Data {
+        if let code = config.fail[operation] {
+            throw PluginError(code, "The test plugin was told to fail '\(operation)' with \(code).")
+        }
+        if config.hang.contains(operation) {
+            try hang(operation, request, call)
+        }
+        if config.garbage.contains(operation) {
+            return Data("this is not JSON {\u{1}".utf8)
+        }
+        if config.wrongShape.contains(operation) {
+            return Data(#"{"wrong":"shape"}"#.utf8)
+        }
+        if config.garbageCode.contains(operation) {
+            throw PluginError(.internal, TestPluginTable.outOfRangeMarker)
+        }
+        if operation == Operation.describe {
+            do {
+                return try JSONEncoder().encode(DescribeResponse(name: Self.name, version: Self.version, capabilities: config.capabilities))
+            } catch {
+                throw PluginError(.internal, "The test plugin could not encode describe.")
+            }
+        }
+        if let needed = TestPluginConfig.capability(for: operation), !config.capabilities.contains(needed) {
+            throw .notImplemented(operation)
+        }
+        return try PluginDispatch.dispatch(self, operation: operation, request: request, call: call)
+    }
+
+    /// Blocks until the host cancels the call; tells the test when it starts and when it noticed.
+    func hang(_ operation: String, _ request: Data, _ call: PluginCall) throws(PluginError) {
+        let fields = (try? JSONDecoder().decode(JSONValue.self, from: request)) ?? .object([:])
+        let id = fields["sandbox_id"]?.stringValue ?? fields["host_id"]?.stringValue ?? operation
+        if let fifo = config.readyFifo { TestPluginStore.signal(fifo: fifo, id) }
+        // Polling is the ABI's cancellation model; 1 ms keeps the test fast without spinning.
+        while !call.isCancelled { usleep(1000) }
+        store.note("cancelled.log", "\(operation) \(id)")
+        if let fifo = config.cancelledFifo { TestPluginStore.signal(fifo: fifo, id) }
+        throw PluginError(.unavailable, "The host cancelled '\(operation)'.")
+    }
+
+    func nowMs() -> Int64 { Int64((host.now().timeIntervalSince1970 * 1000).rounded()) }
+
+    func create(_ request: CreateRequest, call: PluginCall) throws(PluginError) -> CreateResponse {
+        try TestPluginStore.checkName(request.sandboxId, "sandbox_id")
+        let ref = "tp-" + request.sandboxId
+        guard !store.exists(ref) else {
+            throw PluginError(.conflict, "The test plugin already has a sandbox '\(ref)'.")
+        }
+        let now = nowMs()
+        let record = TestSandboxRecord(
+            backendRef: ref, sandboxId: request.sandboxId, hostId: request.hostId, profile: request.profile,
+            labels: request.labels, createdAtMs: now, timeoutSeconds: request.timeoutSeconds,
+            deadlineMs: request.timeoutSeconds.map { now + $0 * 1000 })
+        try store.write(record)
+        host.log(.info, "created \(ref)", metadata: ["sandbox_id": request.sandboxId])
+        return CreateResponse(backendRef: ref, info: ["created_at_ms": .number(Double(now))])
+    }
+
+    func status(_ request: SandboxRef, call: PluginCall) throws(PluginError) -> StatusResponse {
+        let record = try store.read(request.backendRef)
+        let stopped = record.deadlineMs.map { nowMs() >= $0 } ?? false
+        var info: [String: JSONValue] = ["created_at_ms": .number(Double(record.createdAtMs))]
+        if let deadline = record.deadlineMs { info["deadline_ms"] = .number(Double(deadline)) }
+        return StatusResponse(state: stopped ? "stopped" : "running", info: info)
+    }
+
+    func destroy(_ request: SandboxRef, call: PluginCall) throws(PluginError) {
+        try store.remove(request.backendRef)
+    }
+
+    /// Every sandbox in state_dir, whatever its host label: filtering by ownership is the host's job.
+    func inventory(_ request: InventoryRequest, call: PluginCall) throws(PluginError) -> InventoryResponse {
+        InventoryResponse(resources: store.all().map {
+            InventoryItem(backendRef: $0.backendRef, sandboxId: $0.sandboxId, labels: $0.labels, createdAtMs: $0.createdAtMs)
+        })
+    }
+
+    func exec(_ request: ExecRequest, call: PluginCall) throws(PluginError) -> ExecResponse {
+        _ = try store.read(request.backendRef)
+        let argv = request.argv
+        switch argv.first {
+        case "exit" where argv.count == 2:
+            guard let code = Int32(argv[1]) else { break }
+            return ExecResponse(exitCode: code, stdout: Data("ran: \(argv.joined(separator: " "))\n".utf8), stderr: Data())
+        case "secret" where argv.count == 2:
+            guard let value = host.secret(argv[1]) else {
+                return ExecResponse(exitCode: 1, stdout: Data(), stderr: Data("no secret \(argv[1])\n".utf8))
+            }
+            return ExecResponse(exitCode: 0, stdout: Data(value.utf8), stderr: Data())
+        case "now" where argv.count == 1:
+            return ExecResponse(exitCode: 0, stdout: Data("\(nowMs())\n".utf8), stderr: Data())
+        case "log" where argv.count == 2:
+            host.log(.warning, argv[1], metadata: ["backend_ref": request.backendRef])
+        default:
+            break
+        }
+        return ExecResponse(exitCode: 0, stdout: Data("ran: \(argv.joined(separator: " "))\n".utf8), stderr: Data())
+    }
+
+    func setTimeout(_ request: SetTimeoutRequest, call: PluginCall) throws(PluginError) {
+        var record = try store.read(request.backendRef)
+        record.timeoutSeconds = request.timeoutSeconds
+        record.deadlineMs = nowMs() + request.timeoutSeconds * 1000
+        try store.write(record)
+    }
+}

@@ -1,0 +1,73 @@
+import PluginKit
+
+/// The TestPlugin's backend config: where state lives and how to misbehave.
+///
+/// ```json
+/// {"state_dir": "/tmp/x",              // required: one JSON file per sandbox
+///  "fail": {"create": "unavailable"},  // operation -> code name it fails with
+///  "hang": ["create"],                 // operations that block until the host cancels them
+///  "ready_fifo": "/tmp/x/ready",       // before hanging: write "<sandbox id>\n" here
+///  "cancelled_fifo": "/tmp/x/cancel",  // after noticing cancellation: write "<sandbox id>\n" here
+///  "garbage": ["status"],              // operations answering bytes that are not JSON
+///  "garbage_code": ["destroy"],        // operations answering code 42 (outside the closed list)
+///  "wrong_shape": ["create"],          // operations answering valid JSON of the wrong shape
+///  "capabilities": ["sandboxer.lifecycle/1"]}  // declare only these (default: all four)
+/// ```
+struct TestPluginConfig: Sendable {
+    var stateDir: String
+    var fail: [String: PluginError.Code] = [:]
+    var hang: Set<String> = []
+    var readyFifo: String?
+    var cancelledFifo: String?
+    var garbage: Set<String> = []
+    var garbageCode: Set<String> = []
+    var wrongShape: Set<String> = []
+    var capabilities: [String] = [Capability.lifecycle, Capability.exec, Capability.inventory, Capability.timeout]
+
+    init(_ json: JSONValue) throws(PluginError) {
+        guard let stateDir = json["state_dir"]?.stringValue, stateDir.hasPrefix("/") else {
+            throw PluginError(.invalidRequest, "The test plugin needs 'state_dir', an absolute path.")
+        }
+        self.stateDir = stateDir
+        if let fail = json["fail"]?.objectValue {
+            for (operation, value) in fail {
+                guard let name = value.stringValue,
+                      let code = PluginError.Code.allCases.first(where: { $0.description == name }) else {
+                    throw PluginError(.invalidRequest, "The test plugin's 'fail.\(operation)' must name a code such as \"unavailable\".")
+                }
+                self.fail[operation] = code
+            }
+        }
+        hang = try Self.names(json, "hang")
+        garbage = try Self.names(json, "garbage")
+        garbageCode = try Self.names(json, "garbage_code")
+        wrongShape = try Self.names(json, "wrong_shape")
+        readyFifo = json["ready_fifo"]?.stringValue
+        cancelledFifo = json["cancelled_fifo"]?.stringValue
+        if let caps = json["capabilities"] {
+            guard let list = caps.arrayValue?.compactMap(\.stringValue), list.count == caps.arrayValue?.count else {
+                throw PluginError(.invalidRequest, "The test plugin's 'capabilities' must be an array of strings.")
+            }
+            capabilities = list
+        }
+    }
+
+    static func names(_ json: JSONValue, _ key: String) throws(PluginError) -> Set<String> {
+        guard let value = json[key] else { return [] }
+        guard let list = value.arrayValue, list.allSatisfy({ $0.stringValue != nil }) else {
+            throw PluginError(.invalidRequest, "The test plugin's '\(key)' must be an array of operation names.")
+        }
+        return Set(list.compactMap(\.stringValue))
+    }
+
+    /// The capability an operation needs; nil for describe (always available).
+    static func capability(for operation: String) -> String? {
+        switch operation {
+        case Operation.create, Operation.status, Operation.destroy: Capability.lifecycle
+        case Operation.exec: Capability.exec
+        case Operation.inventory: Capability.inventory
+        case Operation.setTimeout: Capability.timeout
+        default: nil
+        }
+    }
+}
