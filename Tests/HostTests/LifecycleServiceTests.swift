@@ -79,8 +79,9 @@ import Testing
         let f = try ServiceFixture()
         let a = try f.service.create(CreateOptions(profile: "default", ttl: "30m")).sandbox
         let b = try f.service.create(CreateOptions(profile: "default", ttl: "4h")).sandbox
+        f.clock.advance(3 * 3600)
         _ = try f.service.create(CreateOptions(profile: "default", ttl: "2h"))
-        f.clock.advance(4 * 3600)
+        f.clock.advance(3600)
         let plan = try f.service.expire(apply: false)
         #expect(Set(plan.map(\.sandbox.id)) == [a.id, b.id])
         #expect(plan.first { $0.sandbox.id == a.id }?.rule == .ttl)

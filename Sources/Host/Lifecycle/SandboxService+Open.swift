@@ -18,7 +18,8 @@ extension SandboxService {
         } catch {
             throw SandboxerError(.store, error.message)
         }
-        let hostId = try config.hostId ?? loadHostId(dataDir: config.dataDir)
+        let hostId: String
+        if let configured = config.hostId { hostId = configured } else { hostId = try loadHostId(dataDir: config.dataDir) }
         let context = PluginHostContext(
             now: { clock.now() },
             secret: { name in environment[SecretNames.environmentKey(name)] },

@@ -20,7 +20,7 @@ final class FakeBackend: SandboxBackend {
 
     private func check(_ operation: String) throws(BackendError) {
         if let code = failNext.withLock({ $0.removeValue(forKey: operation) }) {
-            throw BackendError(code: code, message: "injected failure", backend: name, operation: operation)
+            throw BackendError(code, "injected failure", backend: name, operation: operation)
         }
     }
 
@@ -34,7 +34,7 @@ final class FakeBackend: SandboxBackend {
     func status(_ r: SandboxRef, timeout: Double?) throws(BackendError) -> StatusResponse {
         try check("status")
         guard resources.withLock({ $0[r.backendRef] }) != nil else {
-            throw BackendError(code: .notFound, message: "no such sandbox", backend: name, operation: "status")
+            throw BackendError(.notFound, "no such sandbox", backend: name, operation: "status")
         }
         return StatusResponse(state: "running")
     }
@@ -43,7 +43,7 @@ final class FakeBackend: SandboxBackend {
         destroyCalls.withLock { $0 += 1 }
         try check("destroy")
         guard resources.withLock({ $0.removeValue(forKey: r.backendRef) }) != nil else {
-            throw BackendError(code: .notFound, message: "no such sandbox", backend: name, operation: "destroy")
+            throw BackendError(.notFound, "no such sandbox", backend: name, operation: "destroy")
         }
     }
 
