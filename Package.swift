@@ -30,7 +30,7 @@ let package = Package(
         .target(name: "LocalVM", dependencies: ["PluginKit", "CLocalVM"], path: "Plugins/LocalVM/Sources"),
 
         // A plugin for tests that can be told to fail, hang or answer garbage.
-        .target(name: "TestPlugin", dependencies: ["PluginKit"], path: "Tests/Fixtures/TestPlugin"),
+        .target(name: "TestPlugin", dependencies: ["PluginKit", "PluginABI"], path: "Tests/Fixtures/TestPlugin"),
 
         .testTarget(name: "HostTests", dependencies: ["Host", "PluginKit"], path: "Tests/HostTests"),
         .testTarget(name: "LocalVMTests", dependencies: ["LocalVM", "PluginKit"], path: "Tests/LocalVMTests"),

@@ -25,7 +25,7 @@ public enum CLI {
     }
 
     static func dispatch(_ arguments: [String], environment: [String: String], console: Console) throws(SandboxerError) -> Int32 {
-        guard let first = arguments.first else { console.print(overview); return 2 }
+        guard let first = arguments.first else { console.err(overview); return 2 }
         if first == "--help" || first == "-h" || first == "help" {
             if arguments.count > 1, let spec = commands.first(where: { $0.name == arguments[1] }) { console.print(spec.help) }
             else { console.print(overview) }

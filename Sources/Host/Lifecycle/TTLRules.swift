@@ -56,10 +56,5 @@ public enum TTLRules {
 
 /// Formats seconds as the largest exact duration unit (the duration grammar's inverse).
 public enum DurationText {
-    public static func format(_ seconds: Int64) -> String {
-        if seconds > 0 && seconds % 86_400 == 0 { return "\(seconds / 86_400)d" }
-        if seconds > 0 && seconds % 3_600 == 0 { return "\(seconds / 3_600)h" }
-        if seconds > 0 && seconds % 60 == 0 { return "\(seconds / 60)m" }
-        return "\(seconds)s"
-    }
+    public static func format(_ seconds: Int64) -> String { TTLDuration(seconds: seconds).description }
 }

@@ -49,20 +49,6 @@ extension Date {
 
 /// Minimal JSON text helpers for hand-built payloads.
 public enum JSONText {
-    /// `s` as a JSON string literal.
-    public static func quote(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
+    /// `s` as a JSON string literal (the same escaping error messages use for odd text).
+    public static func quote(_ s: String) -> String { s.quotedForMessage }
 }

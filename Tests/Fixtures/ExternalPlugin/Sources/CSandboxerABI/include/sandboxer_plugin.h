@@ -143,7 +143,11 @@ typedef struct sbx_host_api {
     int32_t (*is_cancelled)(void *host_ctx, uint64_t call_id);
 } sbx_host_api;
 
-/** A plugin's function table. Returned by the entry function; MUST stay valid until process exit. */
+/**
+ * A plugin's function table. Returned by the entry function; MUST stay valid until process exit.
+ * The first five fields (struct_size, abi_major, abi_minor, name, version) keep this layout in every
+ * major version, so a host can name a plugin whose major it refuses.
+ */
 typedef struct sbx_plugin {
     /** sizeof(sbx_plugin) as the plugin knows it. The host reads no field beyond it. */
     size_t struct_size;
