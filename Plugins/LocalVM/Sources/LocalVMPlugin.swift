@@ -1,1 +1,38 @@
-// LocalVM plugin: filled in by the LocalVM work.
+import Foundation
+import PluginABI
+import PluginKit
+
+/// The LocalVM backend: isolated sandboxes on this host built from Linux namespaces, an overlay
+/// root file system and cgroups (see docs/backends/localvm.md).
+public final class LocalVMPlugin: SandboxerPlugin {
+    public static let name = "localvm"
+    public static let version = "0.1.0"
+    public static let capabilities = [Capability.lifecycle, Capability.exec, Capability.inventory, Capability.timeout]
+
+    let config: LocalVMConfig
+    let host: PluginHost
+    let images: ImageStore
+    let cgroups: CgroupLayout
+
+    /// Builds an instance from the backend config (`data_dir`, optional `uid_base`, `cgroup_parent`).
+    public init(config: JSONValue, host: PluginHost) throws(PluginError) {
+        self.config = try LocalVMConfig(json: config)
+        self.host = host
+        self.images = ImageStore(config: self.config)
+        self.cgroups = CgroupLayout(parent: self.config.cgroupParent)
+    }
+
+    /// Where one sandbox lives on disk, after checking its id is safe to use in paths.
+    func layout(_ sandboxId: String) throws(PluginError) -> SandboxLayout {
+        try SandboxLayout(dataDir: config.dataDir, sandboxId: sandboxId)
+    }
+
+    /// The host's clock in milliseconds since the epoch.
+    func nowMs() -> Int64 { Int64((host.now().timeIntervalSince1970 * 1000).rounded()) }
+}
+
+/// The one exported entry point of libSandboxerLocalVM.so.
+@_cdecl("sandboxer_plugin_entry_v1")
+public func sandboxerPluginEntryV1(_ host: UnsafePointer<sbx_host_api>?) -> UnsafePointer<sbx_plugin>? {
+    PluginExport.entry(LocalVMPlugin.self, host: host)
+}

@@ -1,0 +1,128 @@
+/*
+ * internal.h — helpers shared by the launcher and exec code of CLocalVM.
+ *
+ * Everything marked "child" here runs after a raw clone of a multi-threaded process, so it only
+ * makes plain system calls: no malloc, no stdio, no locks, no glibc wrappers that look at other
+ * threads (setresuid and setgroups are issued as raw syscalls because glibc would try to signal
+ * the parent's threads, which do not exist in the child).
+ */
+#ifndef CLOCALVM_INTERNAL_H
+#define CLOCALVM_INTERNAL_H
+
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/** One failed step of a child, sent through a CLOEXEC pipe (atomic: smaller than PIPE_BUF). */
+struct clvm_child_error {
+    int32_t step;
+    int32_t err;
+    int32_t detail;
+};
+
+/** The set-up steps a child can fail in; clvm_step_name gives each a name for messages. */
+enum clvm_step {
+    CLVM_STEP_CLONE = 1,
+    CLVM_STEP_CGROUP,
+    CLVM_STEP_UID_MAP,
+    CLVM_STEP_GID_MAP,
+    CLVM_STEP_SYNC,
+    CLVM_STEP_SETGID,
+    CLVM_STEP_SETGROUPS,
+    CLVM_STEP_SETUID,
+    CLVM_STEP_SETSID,
+    CLVM_STEP_CGROUP_NS,
+    CLVM_STEP_MOUNT_PRIVATE,
+    CLVM_STEP_CHDIR_SANDBOX,
+    CLVM_STEP_MOUNT_OVERLAY,
+    CLVM_STEP_MKDIR,
+    CLVM_STEP_MOUNT_PROC,
+    CLVM_STEP_MOUNT_SYS,
+    CLVM_STEP_MOUNT_DEV,
+    CLVM_STEP_DEV_NODE,
+    CLVM_STEP_MOUNT_TMP,
+    CLVM_STEP_MOUNT_CTL,
+    CLVM_STEP_HOSTNAME,
+    CLVM_STEP_LOOPBACK,
+    CLVM_STEP_PIVOT_ROOT,
+    CLVM_STEP_UMOUNT_OLD_ROOT,
+    CLVM_STEP_STDIO,
+    CLVM_STEP_EXEC,
+    CLVM_STEP_SETNS,
+    CLVM_STEP_FORK,
+    CLVM_STEP_CHDIR,
+};
+
+/** Human name of a step ("mount overlay"). */
+const char *clvm_step_name(int step);
+
+/** Formats "<step>: <strerror>" (plus the detail index when it matters) into err. */
+void clvm_format_child_error(const struct clvm_child_error *e, char *err, size_t err_len);
+
+/** Child: report a failed step. */
+static inline void clvm_child_report(int fd, int step, int err, int detail) {
+    struct clvm_child_error e = { step, err, detail };
+    ssize_t r;
+    do { r = write(fd, &e, sizeof e); } while (r < 0 && errno == EINTR);
+}
+
+/** Child: fork-like raw clone (no atfork handlers, no glibc bookkeeping). */
+static inline long clvm_raw_clone(unsigned long flags) {
+    return syscall(SYS_clone, flags, 0L, 0L, 0L, 0L);
+}
+
+/** Child: decimal text of v into buf (at least 21 bytes); returns the length. */
+static inline size_t clvm_u64_to_dec(char *buf, uint64_t v) {
+    char tmp[21];
+    size_t n = 0;
+    do { tmp[n++] = (char)('0' + v % 10); v /= 10; } while (v);
+    for (size_t i = 0; i < n; i++) buf[i] = tmp[n - 1 - i];
+    buf[n] = 0;
+    return n;
+}
+
+/** Child: write all of buf (retrying on EINTR and short writes). Returns 0 or -1. */
+static inline int clvm_write_all(int fd, const void *buf, size_t len) {
+    const char *p = buf;
+    while (len) {
+        ssize_t r = write(fd, p, len);
+        if (r < 0) { if (errno == EINTR) continue; return -1; }
+        p += r; len -= (size_t)r;
+    }
+    return 0;
+}
+
+/** Child: become uid/gid 0 of the current user namespace (raw syscalls). Returns 0 or the failed step. */
+static inline int clvm_child_become_root(int *err) {
+    if (syscall(SYS_setresgid, 0, 0, 0) < 0) { *err = errno; return CLVM_STEP_SETGID; }
+    if (syscall(SYS_setgroups, 0, (void *)0) < 0) { *err = errno; return CLVM_STEP_SETGROUPS; }
+    if (syscall(SYS_setresuid, 0, 0, 0) < 0) { *err = errno; return CLVM_STEP_SETUID; }
+    return 0;
+}
+
+/** Child, right before execve: default dispositions for every signal, nothing blocked. */
+static inline void clvm_child_reset_signals(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < NSIG; sig++) {
+        if (sig == SIGKILL || sig == SIGSTOP) continue;
+        (void)sigaction(sig, &sa, 0); /* glibc-internal signals answer EINVAL: harmless */
+    }
+    sigset_t none;
+    sigemptyset(&none);
+    (void)sigprocmask(SIG_SETMASK, &none, 0);
+}
+
+/** Parent: move fd to a number >= 3 (so dup2 onto 0..2 in a child never clobbers it). */
+int clvm_hoist_fd(int fd);
+
+/** Parent: read exactly len bytes unless EOF comes first; returns bytes read or -1. */
+ssize_t clvm_read_full(int fd, void *buf, size_t len);
+
+#endif

@@ -1,0 +1,272 @@
+/*
+ * launch.c — starts a sandbox init: clvm_launch.
+ *
+ * Process layout: the caller raw-clones an intermediate; the intermediate clones the init into new
+ * user, pid, mount, uts, ipc and net namespaces, moves it into its cgroups and writes its uid/gid
+ * maps (it is still root of the host), releases it through a pipe, reports its pid and exits. So the
+ * init is never the caller's child (it survives the caller and is reaped by the host's reaper) and a
+ * global waitpid(-1) elsewhere in the host cannot steal anything we need: results travel over pipes.
+ * Readiness is a CLOEXEC error pipe: EOF means the init exec'd, a record means a step failed.
+ */
+#include "internal.h"
+#include "clocalvm.h"
+
+#include <net/if.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/wait.h>
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+/* Device nodes bind-mounted from the host into the sandbox's tmpfs /dev. */
+static const char *const dev_nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
+static const char *const dev_targets[] = {
+    "rootfs/dev/null", "rootfs/dev/zero", "rootfs/dev/full",
+    "rootfs/dev/random", "rootfs/dev/urandom", "rootfs/dev/tty",
+};
+static const char *const dev_sources[] = {
+    "/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty",
+};
+
+#define CHILD_FAIL(step, detail) do { clvm_child_report(errfd, (step), errno, (detail)); _exit(1); } while (0)
+
+static int mkdir_p1(const char *path, mode_t mode) {
+    if (mkdir(path, mode) == 0 || errno == EEXIST) return 0;
+    return -1;
+}
+
+/* Child: bring the loopback interface of the new net namespace up. */
+static int loopback_up(void) {
+    int sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (sk < 0) return -1;
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    memcpy(ifr.ifr_name, "lo", 3);
+    int rc = ioctl(sk, SIOCGIFFLAGS, &ifr);
+    if (rc == 0) {
+        ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+        rc = ioctl(sk, SIOCSIFFLAGS, &ifr);
+    }
+    int saved = errno;
+    close(sk);
+    errno = saved;
+    return rc;
+}
+
+/* The init, after clone: wait for the intermediate, then build the sandbox and exec. Never returns. */
+static void init_child(const clvm_launch_spec *s, int errfd, int gofd) {
+    /* Resolve the host paths first, while this process still has the host root's fsuid: it owns
+     * root-owned ancestors such as a 0700 /root, which the sandbox's shifted root could not search.
+     * They are opened here, in the new mount namespace, because overlayfs only accepts layers whose
+     * mounts belong to the mounter's namespace (an fd from the parent would point at host mounts). */
+    int sandbox_fd = open(s->sandbox_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (sandbox_fd < 0) CHILD_FAIL(CLVM_STEP_CHDIR_SANDBOX, 0);
+    int lower_fd = open(s->lower_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (lower_fd < 0) CHILD_FAIL(CLVM_STEP_MOUNT_OVERLAY, 1);
+    char options[96];
+    static const char lower_prefix[] = "lowerdir=/proc/self/fd/";
+    static const char rest[] = ",upperdir=upper,workdir=work,userxattr";
+    size_t on = sizeof lower_prefix - 1;
+    memcpy(options, lower_prefix, on);
+    on += clvm_u64_to_dec(options + on, (uint64_t)lower_fd);
+    memcpy(options + on, rest, sizeof rest);
+
+    char c;
+    ssize_t r;
+    do { r = read(gofd, &c, 1); } while (r < 0 && errno == EINTR);
+    if (r != 1) _exit(1); /* the intermediate failed and reported it */
+    close(gofd);
+
+    int err = 0, step = clvm_child_become_root(&err);
+    if (step) { clvm_child_report(errfd, step, err, 0); _exit(1); }
+    if (setsid() < 0) CHILD_FAIL(CLVM_STEP_SETSID, 0);
+    /* Now inside its cgroups: a cgroup namespace rooted there hides the host's tree. */
+    if (unshare(CLONE_NEWCGROUP) < 0) CHILD_FAIL(CLVM_STEP_CGROUP_NS, 0);
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) CHILD_FAIL(CLVM_STEP_MOUNT_PRIVATE, 0);
+    /* Relative paths from here: the sandbox dir (0711) is reachable by fd even when its ancestors
+     * are not searchable by the sandbox's shifted root. */
+    if (fchdir(sandbox_fd) < 0) CHILD_FAIL(CLVM_STEP_CHDIR_SANDBOX, 1);
+    if (mount("overlay", "rootfs", "overlay", 0, options) < 0) CHILD_FAIL(CLVM_STEP_MOUNT_OVERLAY, 0);
+
+    static const char *const dirs[] = { "rootfs/proc", "rootfs/sys", "rootfs/dev", "rootfs/tmp", "rootfs/run",
+                                        "rootfs/run/sandboxer" };
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
+        if (mkdir_p1(dirs[i], 0755) < 0) CHILD_FAIL(CLVM_STEP_MKDIR, (int)i);
+
+    if (mount("proc", "rootfs/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+        CHILD_FAIL(CLVM_STEP_MOUNT_PROC, 0);
+    if (mount("sysfs", "rootfs/sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+        CHILD_FAIL(CLVM_STEP_MOUNT_SYS, 0);
+    if (mount("tmpfs", "rootfs/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755,size=1024k") < 0)
+        CHILD_FAIL(CLVM_STEP_MOUNT_DEV, 0);
+    for (size_t i = 0; i < sizeof dev_nodes / sizeof dev_nodes[0]; i++) {
+        int fd = open(dev_targets[i], O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0666);
+        if (fd < 0) CHILD_FAIL(CLVM_STEP_DEV_NODE, (int)i);
+        close(fd);
+        if (mount(dev_sources[i], dev_targets[i], NULL, MS_BIND, NULL) < 0) CHILD_FAIL(CLVM_STEP_DEV_NODE, (int)i);
+    }
+    (void)symlink("/proc/self/fd", "rootfs/dev/fd");
+    (void)symlink("/proc/self/fd/0", "rootfs/dev/stdin");
+    (void)symlink("/proc/self/fd/1", "rootfs/dev/stdout");
+    (void)symlink("/proc/self/fd/2", "rootfs/dev/stderr");
+    if (mkdir_p1("rootfs/dev/shm", 01777) < 0) CHILD_FAIL(CLVM_STEP_MKDIR, 100);
+    if (mount("tmpfs", "rootfs/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0)
+        CHILD_FAIL(CLVM_STEP_MOUNT_DEV, 1);
+    if (mount("tmpfs", "rootfs/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0)
+        CHILD_FAIL(CLVM_STEP_MOUNT_TMP, 0);
+
+    /* The control dir (deadline for the backstop timer), read-only. A remount must keep the flags
+     * the kernel locked on the source mount, so they are read back with statfs. */
+    if (mount("ctl", "rootfs/run/sandboxer", NULL, MS_BIND, NULL) < 0) CHILD_FAIL(CLVM_STEP_MOUNT_CTL, 0);
+    struct statfs sfs;
+    if (syscall(SYS_statfs, "rootfs/run/sandboxer", &sfs) < 0) CHILD_FAIL(CLVM_STEP_MOUNT_CTL, 1);
+    unsigned long keep = (unsigned long)sfs.f_flags &
+        (MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME);
+    if (mount(NULL, "rootfs/run/sandboxer", NULL,
+              MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | keep, NULL) < 0)
+        CHILD_FAIL(CLVM_STEP_MOUNT_CTL, 2);
+
+    if (sethostname(s->hostname, strlen(s->hostname)) < 0) CHILD_FAIL(CLVM_STEP_HOSTNAME, 0);
+    if (loopback_up() < 0) CHILD_FAIL(CLVM_STEP_LOOPBACK, 0);
+
+    if (chdir("rootfs") < 0) CHILD_FAIL(CLVM_STEP_PIVOT_ROOT, 0);
+    if (syscall(SYS_pivot_root, ".", ".") < 0) CHILD_FAIL(CLVM_STEP_PIVOT_ROOT, 1);
+    if (umount2(".", MNT_DETACH) < 0) CHILD_FAIL(CLVM_STEP_UMOUNT_OLD_ROOT, 0);
+    if (chdir("/") < 0) CHILD_FAIL(CLVM_STEP_PIVOT_ROOT, 2);
+    umask(022);
+
+    int null = open("/dev/null", O_RDWR);
+    if (null < 0) CHILD_FAIL(CLVM_STEP_STDIO, 0);
+    if (null != errfd) {
+        if (dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0) CHILD_FAIL(CLVM_STEP_STDIO, 1);
+        if (null > 2) close(null);
+    }
+    /* Nothing the host process had open may reach the sandbox. */
+    if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) CHILD_FAIL(CLVM_STEP_STDIO, 2);
+    clvm_child_reset_signals();
+    execve(s->argv[0], (char *const *)s->argv, (char *const *)s->envp);
+    clvm_child_report(errfd, CLVM_STEP_EXEC, errno, 0);
+    _exit(127);
+}
+
+/* Child path for the map files: "/proc/<pid>/uid_map". */
+static void proc_map_path(char *buf, long pid, const char *leaf) {
+    memcpy(buf, "/proc/", 6);
+    size_t n = 6 + clvm_u64_to_dec(buf + 6, (uint64_t)pid);
+    buf[n++] = '/';
+    size_t l = strlen(leaf);
+    memcpy(buf + n, leaf, l + 1);
+}
+
+static int write_file(const char *path, const char *text) {
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    int rc = clvm_write_all(fd, text, strlen(text));
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return rc;
+}
+
+/* The intermediate: clone the init, wire it up from outside, release it, report its pid. */
+static void intermediate(const clvm_launch_spec *s, int errfd, int go_r, int go_w, int report_w) {
+    long pid = clvm_raw_clone(CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC |
+                              CLONE_NEWNET | SIGCHLD);
+    if (pid < 0) { clvm_child_report(errfd, CLVM_STEP_CLONE, errno, 0); _exit(1); }
+    if (pid == 0) {
+        close(go_w);
+        close(report_w);
+        init_child(s, errfd, go_r);
+    }
+    close(go_r);
+    char num[24];
+    size_t n = clvm_u64_to_dec(num, (uint64_t)pid);
+    for (size_t i = 0; i < s->cgroup_count; i++) {
+        if (clvm_write_all(s->cgroup_fds[i], num, n) < 0) {
+            clvm_child_report(errfd, CLVM_STEP_CGROUP, errno, (int)i);
+            kill((pid_t)pid, SIGKILL);
+            _exit(1);
+        }
+    }
+    char path[64];
+    proc_map_path(path, pid, "uid_map");
+    if (write_file(path, s->id_map) < 0) {
+        clvm_child_report(errfd, CLVM_STEP_UID_MAP, errno, 0);
+        kill((pid_t)pid, SIGKILL);
+        _exit(1);
+    }
+    proc_map_path(path, pid, "gid_map");
+    if (write_file(path, s->id_map) < 0) {
+        clvm_child_report(errfd, CLVM_STEP_GID_MAP, errno, 0);
+        kill((pid_t)pid, SIGKILL);
+        _exit(1);
+    }
+    if (clvm_write_all(go_w, "g", 1) < 0) {
+        clvm_child_report(errfd, CLVM_STEP_SYNC, errno, 0);
+        kill((pid_t)pid, SIGKILL);
+        _exit(1);
+    }
+    int32_t p32 = (int32_t)pid;
+    (void)clvm_write_all(report_w, &p32, sizeof p32);
+    _exit(0);
+}
+
+int clvm_launch(const clvm_launch_spec *s, pid_t *out_pid, char *err, size_t err_len) {
+    int errp[2], gop[2], rep[2];
+    if (pipe2(errp, O_CLOEXEC) < 0) { snprintf(err, err_len, "pipe2: %s", strerror(errno)); return -1; }
+    if (pipe2(gop, O_CLOEXEC) < 0) {
+        snprintf(err, err_len, "pipe2: %s", strerror(errno));
+        close(errp[0]); close(errp[1]);
+        return -1;
+    }
+    if (pipe2(rep, O_CLOEXEC) < 0) {
+        snprintf(err, err_len, "pipe2: %s", strerror(errno));
+        close(errp[0]); close(errp[1]); close(gop[0]); close(gop[1]);
+        return -1;
+    }
+    errp[1] = clvm_hoist_fd(errp[1]);
+
+    /* Block every signal so no Swift/host handler runs in the children; they reset before exec. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    long mid = clvm_raw_clone(SIGCHLD);
+    if (mid == 0) intermediate(s, errp[1], gop[0], gop[1], rep[1]);
+    int clone_errno = errno;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    close(errp[1]); close(gop[0]); close(gop[1]); close(rep[1]);
+    if (mid < 0) {
+        close(errp[0]); close(rep[0]);
+        snprintf(err, err_len, "clone: %s", strerror(clone_errno));
+        return -1;
+    }
+
+    int32_t init = 0;
+    ssize_t got_pid = clvm_read_full(rep[0], &init, sizeof init);
+    struct clvm_child_error e;
+    ssize_t got_err = clvm_read_full(errp[0], &e, sizeof e);
+    close(rep[0]);
+    close(errp[0]);
+    int st;
+    while (waitpid((pid_t)mid, &st, 0) < 0 && errno == EINTR) {}
+
+    if (got_err == (ssize_t)sizeof e) {
+        if (got_pid == (ssize_t)sizeof init && init > 0) kill(init, SIGKILL);
+        clvm_format_child_error(&e, err, err_len);
+        return -1;
+    }
+    if (got_pid != (ssize_t)sizeof init || init <= 0) {
+        snprintf(err, err_len, "the launcher exited before it started the sandbox init");
+        return -1;
+    }
+    *out_pid = init;
+    return 0;
+}

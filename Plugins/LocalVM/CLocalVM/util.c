@@ -1,0 +1,209 @@
+/*
+ * util.c — host-side helpers of CLocalVM (no fork involved): error text, pidfds, cgroup kill,
+ * tree removal and owner shifting.
+ */
+#include "internal.h"
+#include "clocalvm.h"
+
+#include <dirent.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <time.h>
+
+const char *clvm_step_name(int step) {
+    switch (step) {
+    case CLVM_STEP_CLONE: return "clone of the sandbox init";
+    case CLVM_STEP_CGROUP: return "write to cgroup.procs";
+    case CLVM_STEP_UID_MAP: return "write of uid_map";
+    case CLVM_STEP_GID_MAP: return "write of gid_map";
+    case CLVM_STEP_SYNC: return "release of the sandbox init";
+    case CLVM_STEP_SETGID: return "setresgid";
+    case CLVM_STEP_SETGROUPS: return "setgroups";
+    case CLVM_STEP_SETUID: return "setresuid";
+    case CLVM_STEP_SETSID: return "setsid";
+    case CLVM_STEP_CGROUP_NS: return "unshare of the cgroup namespace";
+    case CLVM_STEP_MOUNT_PRIVATE: return "mount --make-rprivate /";
+    case CLVM_STEP_CHDIR_SANDBOX: return "fchdir to the sandbox directory";
+    case CLVM_STEP_MOUNT_OVERLAY: return "mount of the overlay root";
+    case CLVM_STEP_MKDIR: return "mkdir of a mount point in the root";
+    case CLVM_STEP_MOUNT_PROC: return "mount of /proc";
+    case CLVM_STEP_MOUNT_SYS: return "mount of /sys";
+    case CLVM_STEP_MOUNT_DEV: return "mount of /dev";
+    case CLVM_STEP_DEV_NODE: return "bind mount of a /dev node";
+    case CLVM_STEP_MOUNT_TMP: return "mount of /tmp";
+    case CLVM_STEP_MOUNT_CTL: return "mount of /run/sandboxer";
+    case CLVM_STEP_HOSTNAME: return "sethostname";
+    case CLVM_STEP_LOOPBACK: return "bringing up the loopback interface";
+    case CLVM_STEP_PIVOT_ROOT: return "pivot_root";
+    case CLVM_STEP_UMOUNT_OLD_ROOT: return "unmount of the old root";
+    case CLVM_STEP_STDIO: return "set-up of standard streams";
+    case CLVM_STEP_EXEC: return "execve";
+    case CLVM_STEP_SETNS: return "setns into the sandbox";
+    case CLVM_STEP_FORK: return "fork inside the sandbox";
+    case CLVM_STEP_CHDIR: return "chdir to /";
+    default: return "an unknown set-up step";
+    }
+}
+
+void clvm_format_child_error(const struct clvm_child_error *e, char *err, size_t err_len) {
+    if (e->step == CLVM_STEP_CGROUP || e->step == CLVM_STEP_DEV_NODE || e->step == CLVM_STEP_MKDIR)
+        snprintf(err, err_len, "%s (#%d) failed: %s", clvm_step_name(e->step), e->detail, strerror(e->err));
+    else
+        snprintf(err, err_len, "%s failed: %s", clvm_step_name(e->step), strerror(e->err));
+}
+
+int clvm_hoist_fd(int fd) {
+    if (fd > 2) return fd;
+    int nfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    if (nfd < 0) return fd;
+    close(fd);
+    return nfd;
+}
+
+ssize_t clvm_read_full(int fd, void *buf, size_t len) {
+    size_t got = 0;
+    while (got < len) {
+        ssize_t r = read(fd, (char *)buf + got, len - got);
+        if (r < 0) { if (errno == EINTR) continue; return -1; }
+        if (r == 0) break;
+        got += (size_t)r;
+    }
+    return (ssize_t)got;
+}
+
+int clvm_pidfd_open(pid_t pid) {
+    return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+int clvm_pidfd_signal(int pidfd, int sig) {
+    return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
+
+int clvm_pidfd_wait_exit(int pidfd, int timeout_ms) {
+    struct pollfd p = { pidfd, POLLIN, 0 };
+    for (;;) {
+        int rc = poll(&p, 1, timeout_ms);
+        if (rc < 0 && errno == EINTR) continue;
+        if (rc < 0) return -1;
+        return rc > 0 ? 1 : 0;
+    }
+}
+
+static int64_t mono_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* 1 when cgroup.events says "populated 0", 0 when populated, -1 on error. */
+static int cgroup_empty(const char *events) {
+    int fd = open(events, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    char text[512];
+    ssize_t n = read(fd, text, sizeof text - 1);
+    int saved = errno;
+    close(fd);
+    if (n < 0) { errno = saved; return -1; }
+    text[n] = 0;
+    const char *p = strstr(text, "populated ");
+    if (!p) { errno = EINVAL; return -1; }
+    return p[10] == '0' ? 1 : 0;
+}
+
+int clvm_cgroup_kill_wait(const char *dir, int timeout_ms) {
+    char kill_path[PATH_MAX], events[PATH_MAX];
+    if (snprintf(kill_path, sizeof kill_path, "%s/cgroup.kill", dir) >= (int)sizeof kill_path ||
+        snprintf(events, sizeof events, "%s/cgroup.events", dir) >= (int)sizeof events) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    int in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+    if (in < 0) return -1;
+    if (inotify_add_watch(in, events, IN_MODIFY) < 0) { int e = errno; close(in); errno = e; return -1; }
+    int fd = open(kill_path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) { int e = errno; close(in); errno = e; return -1; }
+    int rc = clvm_write_all(fd, "1", 1);
+    int saved = errno;
+    close(fd);
+    if (rc < 0) { close(in); errno = saved; return -1; }
+    int64_t deadline = mono_ms() + timeout_ms;
+    for (;;) {
+        int empty = cgroup_empty(events);
+        if (empty != 0) { int e = errno; close(in); errno = e; return empty == 1 ? 0 : -1; }
+        int64_t left = deadline - mono_ms();
+        if (left <= 0) { close(in); return 1; }
+        struct pollfd p = { in, POLLIN, 0 };
+        if (poll(&p, 1, (int)left) < 0 && errno != EINTR) { int e = errno; close(in); errno = e; return -1; }
+        char drainbuf[4096];
+        while (read(in, drainbuf, sizeof drainbuf) > 0) {}
+    }
+}
+
+/* Removes dirfd/name; refuses (EBUSY) to descend into a mount point. */
+static int remove_at(int parent, const char *name) {
+    struct statx sx;
+    if (statx(parent, name, AT_SYMLINK_NOFOLLOW, STATX_TYPE, &sx) < 0) return errno == ENOENT ? 0 : -1;
+    if (!S_ISDIR(sx.stx_mode)) {
+        if (unlinkat(parent, name, 0) < 0 && errno != ENOENT) return -1;
+        return 0;
+    }
+    if ((sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) && (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT)) {
+        errno = EBUSY;
+        return -1;
+    }
+    int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return -1;
+    DIR *d = fdopendir(fd);
+    if (!d) { int e = errno; close(fd); errno = e; return -1; }
+    int rc = 0;
+    struct dirent *ent;
+    while ((ent = readdir(d))) {
+        if (!strcmp(ent->d_name, ".") || !strcmp(ent->d_name, "..")) continue;
+        if (remove_at(dirfd(d), ent->d_name) < 0) { rc = -1; break; }
+    }
+    int e = errno;
+    closedir(d);
+    if (rc < 0) { errno = e; return -1; }
+    if (unlinkat(parent, name, AT_REMOVEDIR) < 0 && errno != ENOENT) return -1;
+    return 0;
+}
+
+int clvm_remove_tree(const char *path) {
+    return remove_at(AT_FDCWD, path);
+}
+
+static int shift_at(int parent, const char *name, uid_t base, uint32_t count) {
+    struct stat st;
+    if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) < 0) return -1;
+    uid_t uid = st.st_uid < count ? st.st_uid + base : st.st_uid;
+    gid_t gid = st.st_gid < count ? st.st_gid + base : st.st_gid;
+    if (uid != st.st_uid || gid != st.st_gid) {
+        if (fchownat(parent, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0) return -1;
+        /* chown clears set-id bits on files; put them back. */
+        if (!S_ISLNK(st.st_mode) && !S_ISDIR(st.st_mode) && (st.st_mode & (S_ISUID | S_ISGID)))
+            if (fchmodat(parent, name, st.st_mode & 07777, 0) < 0) return -1;
+    }
+    if (!S_ISDIR(st.st_mode)) return 0;
+    int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return -1;
+    DIR *d = fdopendir(fd);
+    if (!d) { int e = errno; close(fd); errno = e; return -1; }
+    int rc = 0;
+    struct dirent *ent;
+    while ((ent = readdir(d))) {
+        if (!strcmp(ent->d_name, ".") || !strcmp(ent->d_name, "..")) continue;
+        if (shift_at(dirfd(d), ent->d_name, base, count) < 0) { rc = -1; break; }
+    }
+    int e = errno;
+    closedir(d);
+    if (rc < 0) errno = e;
+    return rc;
+}
+
+int clvm_shift_owners(const char *path, uid_t base, uint32_t count) {
+    return shift_at(AT_FDCWD, path, base, count);
+}

@@ -1,0 +1,142 @@
+import CLocalVM
+import Foundation
+import Glibc
+import PluginKit
+
+/// Resolves a create request's `image` to a read-only lower layer under `<data_dir>/images/`,
+/// building it once when needed.
+///
+/// - nil or "busybox": a root assembled from Debian's busybox-static (`images/busybox`).
+/// - an absolute directory whose root is owned by `uid_base`: used in place (already shifted).
+/// - any other absolute directory: copied once into the cache with owners shifted by `uid_base`.
+/// - an absolute `.tar`, `.tar.gz` or `.tgz`: extracted once into the cache, owners shifted.
+/// Cache entries are keyed by path and mtime, built in a temp dir and renamed into place, so two
+/// concurrent creates never see a half-built image.
+struct ImageStore: Sendable {
+    let config: LocalVMConfig
+
+    var imagesDir: String { config.dataDir + "/images" }
+
+    /// The lower directory for `image`.
+    func resolve(_ image: String?) throws(PluginError) -> String {
+        let name = image ?? "busybox"
+        if name == "busybox" || name.isEmpty {
+            let key = config.uidBase == 100_000 ? "busybox" : "busybox-u\(config.uidBase)"
+            return try cached(key: key) { (rootfs) throws(PluginError) in try BusyboxImage.assemble(into: rootfs, config: config) }
+        }
+        guard name.hasPrefix("/") else {
+            throw PluginError(.invalidRequest, "The image '\(name)' is not 'busybox' nor an absolute path to a rootfs directory or a .tar/.tar.gz file.")
+        }
+        var st = stat()
+        guard stat(name, &st) == 0 else {
+            throw PluginError(.invalidRequest, "The image path \(name) does not exist.")
+        }
+        let stamp = "\(name)|\(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec)|\(config.uidBase)"
+        let lower: String
+        if (st.st_mode & S_IFMT) == S_IFDIR {
+            if st.st_uid == config.uidBase { lower = name }
+            else {
+                lower = try cached(key: "dir-" + Self.hash(stamp)) { (rootfs) throws(PluginError) in
+                    try Self.run("/bin/cp", ["-a", "--", name + "/.", rootfs], what: "copy of the image directory \(name)")
+                    try shift(rootfs)
+                }
+            }
+        } else if name.hasSuffix(".tar") || name.hasSuffix(".tar.gz") || name.hasSuffix(".tgz") {
+            lower = try cached(key: "tar-" + Self.hash(stamp)) { (rootfs) throws(PluginError) in
+                try Self.run("/bin/tar", ["-x", "-p", "--numeric-owner", "-f", name, "-C", rootfs],
+                             what: "extraction of the image tarball \(name)")
+                try shift(rootfs)
+            }
+        } else {
+            throw PluginError(.invalidRequest, "The image \(name) is neither a directory nor a .tar/.tar.gz/.tgz file.")
+        }
+        guard FileOps.exists(lower + "/bin/sh") else {
+            throw PluginError(.invalidRequest, "The image \(name) has no /bin/sh, which the sandbox init needs.")
+        }
+        return lower
+    }
+
+    /// `images/<key>/rootfs`, building it with `build` (given an empty rootfs dir) when absent.
+    func cached(key: String, build: (String) throws(PluginError) -> Void) throws(PluginError) -> String {
+        let final = imagesDir + "/" + key
+        if FileOps.isDirectory(final + "/rootfs") { return final + "/rootfs" }
+        try FileOps.mkdirs(imagesDir, mode: 0o711)
+        let tmp = imagesDir + "/.tmp-\(key)-\(getpid())-\(UInt32.random(in: 0 ... .max))"
+        try FileOps.mkdir(tmp, mode: 0o711)
+        do {
+            try FileOps.mkdir(tmp + "/rootfs", mode: 0o755)
+            try build(tmp + "/rootfs")
+        } catch {
+            try? FileOps.removeTree(tmp)
+            throw error
+        }
+        if rename(tmp, final) != 0 {
+            let e = errno
+            try? FileOps.removeTree(tmp)
+            // Another create won the race: its image is complete (it was renamed in whole).
+            guard (e == EEXIST || e == ENOTEMPTY), FileOps.isDirectory(final + "/rootfs") else {
+                throw FileOps.failure("rename", final, e)
+            }
+        }
+        return final + "/rootfs"
+    }
+
+    /// Adds uid_base to every owner below 65536 in `rootfs`.
+    func shift(_ rootfs: String) throws(PluginError) {
+        if clvm_shift_owners(rootfs, config.uidBase, LocalVMConfig.idCount) != 0 {
+            throw FileOps.failure("shifting owners under", rootfs)
+        }
+    }
+
+    /// FNV-1a 64 of a string, as 16 hex digits (a cache key, not a security measure).
+    static func hash(_ s: String) -> String {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in s.utf8 { h ^= UInt64(b); h = h &* 0x100_0000_01b3 }
+        return String(h, radix: 16).leftPadded(to: 16)
+    }
+
+    /// Runs a host tool to completion; returns its standard output.
+    @discardableResult
+    static func run(_ tool: String, _ args: [String], what: String) throws(PluginError) -> Data {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: tool)
+        process.arguments = args
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        do { try process.run() } catch {
+            throw PluginError(.internal, "The \(what) could not start \(tool): \(error.localizedDescription).")
+        }
+        // Read stderr on another thread so neither pipe can fill up and block the tool.
+        let errBox = DataBox()
+        let reader = Thread { errBox.data = err.fileHandleForReading.readDataToEndOfFile() }
+        reader.start()
+        let output = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        while !errBox.done { errBox.wait() }
+        guard process.terminationStatus == 0 else {
+            let text = String(decoding: errBox.data.prefix(300), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            throw PluginError(.internal, "The \(what) failed (\(tool) exited with \(process.terminationStatus)): \(text)")
+        }
+        return output
+    }
+}
+
+/// Output of a reader thread, handed over under a condition lock.
+final class DataBox: @unchecked Sendable {
+    // @unchecked: every access goes through `cond`.
+    private let cond = NSCondition()
+    private var _data = Data()
+    private var _done = false
+    var data: Data {
+        get { cond.lock(); defer { cond.unlock() }; return _data }
+        set { cond.lock(); _data = newValue; _done = true; cond.broadcast(); cond.unlock() }
+    }
+    var done: Bool { cond.lock(); defer { cond.unlock() }; return _done }
+    func wait() { cond.lock(); if !_done { cond.wait() }; cond.unlock() }
+}
+
+extension String {
+    func leftPadded(to n: Int) -> String { count >= n ? self : String(repeating: "0", count: n - count) + self }
+}

@@ -1,0 +1,88 @@
+import CLocalVM
+import Foundation
+import Glibc
+import PluginKit
+
+/// Swift face of the C launcher and exec helper. Strings and fds are prepared here; everything
+/// between fork and exec happens in CLocalVM.
+enum Launcher {
+    /// Starts a sandbox init; returns its host pid.
+    static func launch(sandboxDir: String, lowerDir: String, hostname: String, idMap: String,
+                       cgroupFds: [Int32]) throws(PluginError) -> Int32 {
+        var pid: pid_t = 0
+        var err = [CChar](repeating: 0, count: 512)
+        let rc = withCStringArray(InitProgram.argv) { argv in
+            withCStringArray(InitProgram.env) { envp in
+                cgroupFds.withUnsafeBufferPointer { fds in
+                    sandboxDir.withCString { dir in
+                        lowerDir.withCString { lower in
+                            hostname.withCString { host in
+                                idMap.withCString { map in
+                                    var spec = clvm_launch_spec(
+                                        sandbox_dir: dir, lower_dir: lower, hostname: host, id_map: map,
+                                        cgroup_fds: fds.baseAddress, cgroup_count: fds.count, argv: argv, envp: envp)
+                                    return clvm_launch(&spec, &pid, &err, err.count)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        guard rc == 0 else {
+            let message = String(cString: err)
+            throw PluginError(.internal, "Starting the sandbox init failed: \(message).")
+        }
+        return pid
+    }
+
+    /// What one exec produced.
+    struct ExecOutcome {
+        var exitCode: Int32
+        var timedOut: Bool
+        var execErrno: Int32
+        var stdout: Data
+        var stderr: Data
+    }
+
+    /// Largest output kept per stream.
+    static let maxOutput = 64 << 20
+
+    /// Runs argv inside the sandbox of `initPidfd`.
+    static func exec(initPidfd: Int32, cgroupFds: [Int32], argv: [String], env: [String], stdin: Data?,
+                     timeoutMs: Int64?) throws(PluginError) -> ExecOutcome {
+        var result = clvm_exec_result()
+        var err = [CChar](repeating: 0, count: 512)
+        let input = stdin ?? Data()
+        let rc = withCStringArray(argv) { argvp in
+            withCStringArray(env) { envp in
+                cgroupFds.withUnsafeBufferPointer { fds in
+                    input.withUnsafeBytes { raw in
+                        var spec = clvm_exec_spec(
+                            init_pidfd: initPidfd, cgroup_fds: fds.baseAddress, cgroup_count: fds.count,
+                            argv: argvp, envp: envp,
+                            stdin_data: raw.bindMemory(to: UInt8.self).baseAddress, stdin_len: raw.count,
+                            has_stdin: stdin == nil ? 0 : 1, timeout_ms: timeoutMs ?? -1, max_output: maxOutput)
+                        return clvm_exec(&spec, &result, &err, err.count)
+                    }
+                }
+            }
+        }
+        guard rc == 0 else {
+            throw PluginError(.internal, "Entering the sandbox failed: \(String(cString: err)).")
+        }
+        defer { clvm_exec_result_free(&result) }
+        let out = result.out.map { Data(bytes: $0, count: result.out_len) } ?? Data()
+        let errData = result.err.map { Data(bytes: $0, count: result.err_len) } ?? Data()
+        return ExecOutcome(exitCode: result.exit_code, timedOut: result.timed_out != 0, execErrno: result.exec_errno,
+                           stdout: out, stderr: errData)
+    }
+
+    /// Calls body with a NULL-terminated array of C strings that lives for the call.
+    static func withCStringArray<R>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {
+        let copies: [UnsafeMutablePointer<CChar>?] = strings.map { strdup($0) }
+        defer { copies.forEach { free($0) } }
+        let pointers: [UnsafePointer<CChar>?] = copies.map { $0.map { UnsafePointer($0) } } + [nil]
+        return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+    }
+}

@@ -1,0 +1,55 @@
+import Foundation
+import PluginKit
+
+/// The LocalVM backend's configuration, read from the host config's backend object.
+struct LocalVMConfig: Sendable, Equatable {
+    /// Root of everything this backend writes: `images/` and `sandboxes/`.
+    var dataDir: String
+    /// First host id of the 65536 ids the sandboxes' user namespaces map to.
+    var uidBase: UInt32
+    /// Name of the cgroup (in every hierarchy) that holds this backend's sandboxes.
+    var cgroupParent: String
+
+    /// How many ids each sandbox maps (0..65535 inside).
+    static let idCount: UInt32 = 65536
+
+    init(dataDir: String, uidBase: UInt32 = 100_000, cgroupParent: String = "sandboxer") {
+        self.dataDir = dataDir; self.uidBase = uidBase; self.cgroupParent = cgroupParent
+    }
+
+    init(json: JSONValue) throws(PluginError) {
+        guard case .object = json else {
+            throw PluginError(.invalidRequest, "The localvm backend config must be a JSON object.")
+        }
+        guard let dir = json["data_dir"]?.stringValue, dir.hasPrefix("/") else {
+            throw PluginError(.invalidRequest, "The localvm backend config needs 'data_dir', an absolute path.")
+        }
+        var base: UInt32 = 100_000
+        if let value = json["uid_base"], value != .null {
+            guard let n = value.numberValue, n.rounded() == n, n >= 1, n <= Double(UInt32.max - Self.idCount) else {
+                throw PluginError(.invalidRequest, "The localvm 'uid_base' must be a whole number between 1 and \(UInt32.max - Self.idCount).")
+            }
+            base = UInt32(n)
+        }
+        var parent = "sandboxer"
+        if let value = json["cgroup_parent"], value != .null {
+            guard let s = value.stringValue, Self.isSafeName(s) else {
+                throw PluginError(.invalidRequest, "The localvm 'cgroup_parent' must be one name of letters, digits, '.', '_' or '-'.")
+            }
+            parent = s
+        }
+        self.init(dataDir: dir.count > 1 && dir.hasSuffix("/") ? String(dir.dropLast()) : dir,
+                  uidBase: base, cgroupParent: parent)
+    }
+
+    /// A single path component of ASCII letters, digits, '.', '_' and '-' (not "." or "..").
+    static func isSafeName(_ s: String, maxLength: Int = 128) -> Bool {
+        guard !s.isEmpty, s.utf8.count <= maxLength, s != ".", s != ".." else { return false }
+        return s.utf8.allSatisfy { c in
+            (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c == 0x2e || c == 0x5f || c == 0x2d
+        }
+    }
+
+    /// The uid_map / gid_map line of every sandbox.
+    var idMap: String { "0 \(uidBase) \(Self.idCount)\n" }
+}

@@ -1,0 +1,107 @@
+import CLocalVM
+import Foundation
+import Glibc
+import PluginKit
+
+extension LocalVMPlugin {
+    /// Creates a sandbox: image, directories, cgroups, then the init in its namespaces.
+    public func create(_ request: CreateRequest, call: PluginCall) throws(PluginError) -> CreateResponse {
+        let paths = try layout(request.sandboxId)
+        try Self.validate(request)
+        try cgroups.checkAvailable()
+        let lower = try images.resolve(request.image)
+
+        try FileOps.mkdirs(paths.sandboxesDir, mode: 0o711)
+        // 0711: the sandbox's shifted root must be able to search it (and nothing more).
+        if Glibc.mkdir(paths.dir, 0o711) != 0 {
+            if errno == EEXIST { throw PluginError(.conflict, "A localvm sandbox with id \(request.sandboxId) already exists.") }
+            throw FileOps.failure("mkdir", paths.dir)
+        }
+        _ = chmod(paths.dir, 0o711)
+        do {
+            return try createInside(request, paths: paths, lower: lower)
+        } catch {
+            // Leave nothing behind: whatever started is killed, cgroups and the directory go.
+            try? cgroups.killAll(request.sandboxId)
+            try? cgroups.remove(request.sandboxId)
+            try? FileOps.removeTree(paths.dir)
+            throw error
+        }
+    }
+
+    private func createInside(_ request: CreateRequest, paths: SandboxLayout, lower: String) throws(PluginError) -> CreateResponse {
+        try FileOps.mkdir(paths.rootfs, mode: 0o755)
+        try FileOps.mkdir(paths.upper, mode: 0o755)
+        try FileOps.mkdir(paths.work, mode: 0o755)
+        try FileOps.mkdir(paths.ctl, mode: 0o755)
+        try FileOps.chown(paths.upper, config.uidBase, config.uidBase)
+        try FileOps.chown(paths.work, config.uidBase, config.uidBase)
+
+        let now = nowMs()
+        var meta = SandboxMeta(
+            sandboxId: request.sandboxId, hostId: request.hostId, profile: request.profile, labels: request.labels,
+            env: request.env, createdAtMs: now, initPid: 0, initStartTime: 0,
+            deadlineMs: request.timeoutSeconds.map { now + $0 * 1000 }, image: request.image ?? "busybox",
+            lowerDir: lower, uidBase: config.uidBase, cgroupParent: config.cgroupParent)
+        if let seconds = request.timeoutSeconds { try writeBackstop(paths, seconds: seconds) }
+        // Written before the init starts, so a crash right after still leaves labelled evidence.
+        try meta.save(paths.meta)
+
+        try cgroups.create(request.sandboxId, limits: request.resources)
+        let fds = try cgroups.openProcs(request.sandboxId)
+        defer { fds.forEach { close($0) } }
+        let pid = try Launcher.launch(sandboxDir: paths.dir, lowerDir: lower, hostname: request.sandboxId,
+                                      idMap: config.idMap, cgroupFds: fds)
+        guard let identity = ProcessIdentity.current(pid) else {
+            throw PluginError(.internal, "The sandbox init (pid \(pid)) exited right after it started.")
+        }
+        meta.initPid = pid
+        meta.initStartTime = identity.startTime
+        try meta.save(paths.meta)
+        host.log(.info, "localvm sandbox \(request.sandboxId) started", metadata: ["init_pid": "\(pid)"])
+        return CreateResponse(backendRef: request.sandboxId, info: info(meta, paths: paths))
+    }
+
+    /// Facts about a sandbox for create and status responses.
+    func info(_ meta: SandboxMeta, paths: SandboxLayout) -> [String: JSONValue] {
+        var info: [String: JSONValue] = [
+            "init_pid": .number(Double(meta.initPid)),
+            "rootfs": .string(paths.rootfs),
+            "upper_dir": .string(paths.upper),
+            "lower_dir": .string(meta.lowerDir),
+            "cgroups": .array(cgroups.dirs(meta.sandboxId).map { .string($0) }),
+            "network": "none",
+        ]
+        if let d = meta.deadlineMs { info["deadline_ms"] = .number(Double(d)) }
+        return info
+    }
+
+    /// Writes the backstop deadline the init reads: real Unix seconds, rounded up.
+    func writeBackstop(_ paths: SandboxLayout, seconds: Int64) throws(PluginError) {
+        let deadline = Int64((Date().timeIntervalSince1970 + Double(seconds)).rounded(.up))
+        try FileOps.writeText(paths.deadlineFile, "\(deadline)\n")
+    }
+
+    static func validate(_ request: CreateRequest) throws(PluginError) {
+        switch request.network {
+        case "none", "": break
+        case "bridge": throw PluginError(.invalidRequest, "network 'bridge' is not supported yet")
+        default: throw PluginError(.invalidRequest, "The localvm backend supports network 'none' only, not '\(request.network)'.")
+        }
+        if let m = request.resources.memoryBytes, m < LocalVMDefaults.minMemoryBytes {
+            throw PluginError(.invalidRequest, "resources.memory_bytes must be at least \(LocalVMDefaults.minMemoryBytes) (8 MiB).")
+        }
+        if let p = request.resources.pids, p < LocalVMDefaults.minPids {
+            throw PluginError(.invalidRequest, "resources.pids must be at least \(LocalVMDefaults.minPids).")
+        }
+        if let c = request.resources.cpus, !(c > 0 && c <= 1024) {
+            throw PluginError(.invalidRequest, "resources.cpus must be a number above 0.")
+        }
+        if let t = request.timeoutSeconds, t < 0 {
+            throw PluginError(.invalidRequest, "timeout_seconds must not be negative.")
+        }
+        for (k, v) in request.env where k.isEmpty || k.contains("=") || k.contains("\0") || v.contains("\0") {
+            throw PluginError(.invalidRequest, "The environment variable '\(k)' has an invalid name or value.")
+        }
+    }
+}

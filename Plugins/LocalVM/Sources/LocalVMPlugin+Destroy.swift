@@ -1,0 +1,74 @@
+import CLocalVM
+import Foundation
+import Glibc
+import PluginKit
+
+extension LocalVMPlugin {
+    /// Destroys a sandbox: kills every process, unmounts, removes its cgroups and directory.
+    /// Nothing there at all answers not_found (which the host counts as done).
+    public func destroy(_ request: SandboxRef, call: PluginCall) throws(PluginError) {
+        let paths = try layout(request.sandboxId)
+        let id = request.sandboxId
+        let hasDir = FileOps.exists(paths.dir)
+        guard hasDir || cgroups.exists(id) else {
+            throw PluginError(.notFound, "No localvm sandbox \(id) exists on this host.")
+        }
+        let meta = try? SandboxMeta.load(paths.meta)
+
+        // One cgroup.kill ends the whole tree (init, execs, their children), then wait until empty.
+        try cgroups.killAll(id)
+        // The init by identity too, in case its cgroups were tampered with.
+        if let meta, meta.initPid > 0 {
+            let identity = ProcessIdentity(pid: meta.initPid, startTime: meta.initStartTime)
+            if let fd = identity.openPidfd() {
+                _ = clvm_pidfd_signal(fd, SIGKILL)
+                let rc = clvm_pidfd_wait_exit(fd, 5000)
+                close(fd)
+                if rc != 1 { throw PluginError(.internal, "The init of sandbox \(id) (pid \(meta.initPid)) did not exit within 5 seconds of SIGKILL.") }
+            }
+        }
+        // The sandbox mounted only in its own namespace, which died with it; anything found under
+        // its directory in the host's namespace was put there by someone else and is detached.
+        try Self.unmountAll(under: paths.dir)
+        try cgroups.remove(id)
+        if hasDir { try FileOps.removeTree(paths.dir) }
+        host.log(.info, "localvm sandbox \(id) destroyed")
+    }
+
+    /// Lazily unmounts every mount of this process's namespace at or below `dir`, deepest first.
+    static func unmountAll(under dir: String) throws(PluginError) {
+        for point in mountPoints(under: dir).sorted(by: { $0.count > $1.count }) {
+            if umount2(point, Int32(MNT_DETACH)) != 0 && errno != EINVAL && errno != ENOENT {
+                throw FileOps.failure("umount", point)
+            }
+        }
+    }
+
+    /// Mount points (from /proc/self/mountinfo) at or below `dir`.
+    static func mountPoints(under dir: String) -> [String] {
+        guard let text = FileOps.readText("/proc/self/mountinfo") else { return [] }
+        var result: [String] = []
+        for line in text.split(separator: "\n") {
+            let fields = line.split(separator: " ", omittingEmptySubsequences: false)
+            guard fields.count > 4 else { continue }
+            let point = unescapeMountField(String(fields[4]))
+            if point == dir || point.hasPrefix(dir + "/") { result.append(point) }
+        }
+        return result
+    }
+
+    /// mountinfo writes space, tab, newline and backslash as \ooo octal escapes.
+    static func unescapeMountField(_ s: String) -> String {
+        guard s.contains("\\") else { return s }
+        var bytes: [UInt8] = []
+        let u = Array(s.utf8)
+        var i = 0
+        while i < u.count {
+            if u[i] == 0x5c, i + 3 < u.count,
+               let v = UInt8(String(decoding: u[(i + 1)...(i + 3)], as: UTF8.self), radix: 8) {
+                bytes.append(v); i += 4
+            } else { bytes.append(u[i]); i += 1 }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}

@@ -1,0 +1,53 @@
+import Foundation
+import PluginKit
+
+/// What `<data_dir>/sandboxes/<id>/meta.json` records about one sandbox.
+struct SandboxMeta: Codable, Sendable, Equatable {
+    var sandboxId: String
+    var hostId: String
+    var profile: String
+    var labels: [String: String]
+    /// Environment every exec starts with (the create request's `env`).
+    var env: [String: String]
+    /// Host clock (host.now()) at create.
+    var createdAtMs: Int64
+    /// Host pid of the sandbox init; 0 while it is being started.
+    var initPid: Int32
+    /// Field 22 of /proc/<pid>/stat when the init started, so a reused pid is not mistaken for it.
+    var initStartTime: UInt64
+    /// host.now() + timeout, when a timeout is set.
+    var deadlineMs: Int64?
+    /// The image as requested and the lower layer it resolved to.
+    var image: String
+    var lowerDir: String
+    var uidBase: UInt32
+    var cgroupParent: String
+
+    enum CodingKeys: String, CodingKey {
+        case sandboxId = "sandbox_id", hostId = "host_id", profile, labels, env
+        case createdAtMs = "created_at_ms", initPid = "init_pid", initStartTime = "init_start_time"
+        case deadlineMs = "deadline_ms", image, lowerDir = "lower_dir", uidBase = "uid_base"
+        case cgroupParent = "cgroup_parent"
+    }
+
+    /// Reads a meta file; nil when it does not exist, an error when it is unreadable.
+    static func load(_ path: String) throws(PluginError) -> SandboxMeta? {
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        do {
+            return try JSONDecoder().decode(SandboxMeta.self, from: data)
+        } catch {
+            throw PluginError(.internal, "The sandbox metadata at \(path) is not valid JSON.")
+        }
+    }
+
+    /// Writes the meta file atomically (temp file + rename).
+    func save(_ path: String) throws(PluginError) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let data: Data
+        do { data = try encoder.encode(self) } catch {
+            throw PluginError(.internal, "The sandbox metadata could not be encoded: \(error).")
+        }
+        try FileOps.writeAtomically(path, data)
+    }
+}
