@@ -46,9 +46,15 @@ struct LocalVMEndToEndTests {
         let pids = try cli.run(["exec", id, "--", "sh", "-c", "ls /proc | grep -E '^[0-9]+$' | sort -n"])
         let visible = pids.stdout.split(separator: "\n").compactMap { Int($0) }
         #expect(visible.first == 1)
-        #expect(visible.count < 6, "the sandbox sees host processes: \(visible)")
+        // Inside: the init and this exec's own pipeline only; the host's processes (this test among them) are invisible.
+        #expect(visible.count <= 8, "the sandbox sees host processes: \(visible)")
         let hostPids = (try FileManager.default.contentsOfDirectory(atPath: "/proc")).compactMap { Int($0) }
         #expect(hostPids.count > visible.count)
+        let names = try cli.run(["exec", id, "--", "sh", "-c", "cat /proc/[0-9]*/comm"]).stdout.split(separator: "\n").map(String.init)
+        let me = try String(contentsOfFile: "/proc/self/comm", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(!names.isEmpty)
+        #expect(!names.contains(me), "the sandbox sees the test process \(me)")
+        #expect(!names.contains("sandboxer"), "the sandbox sees the CLI that entered it")
         let init1 = try cli.run(["exec", id, "--", "cat", "/proc/1/cmdline"])
         #expect(init1.status == 0)
         #expect(!init1.stdout.isEmpty)
