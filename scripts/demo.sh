@@ -5,7 +5,7 @@ set -euo pipefail
 bin=${1:-.build/debug/sandboxer}
 export SANDBOXER_HOME=${SANDBOXER_HOME:-$(mktemp -d /tmp/sandboxer-demo.XXXXXX)}
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-run() { printf '$ sandboxer %s\n' "$*"; "$bin" "$@"; }
+run() { printf '$ sandboxer'; printf ' %q' "$@"; printf '\n'; "$bin" "$@"; }
 
 say "Data directory: $SANDBOXER_HOME (embedded default config, no file needed)"
 run profiles
