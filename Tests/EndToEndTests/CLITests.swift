@@ -185,3 +185,39 @@ import Testing
         #expect((b.first?["capabilities"] as? [String])?.contains("sandboxer.exec/1") == true)
     }
 }
+
+/// A plugin built for another ABI major is refused through the CLI with one line, and no row is written.
+@Suite(.enabled(if: Machine.hasTool("cc"), "needs cc to build the C plugin (apt-get install gcc)"))
+struct WrongABIPluginTests {
+    @Test func createWithAWrongABIPluginFailsCleanly() throws {
+        var cli = try CLIRunner()
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+        let lib = cli.home + "/plugins/libabi2.so"
+        try FileManager.default.createDirectory(atPath: cli.home + "/plugins", withIntermediateDirectories: true)
+        let cc = Process()
+        cc.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        cc.arguments = ["cc", "-shared", "-fPIC", "-I", repo + "/Sources/PluginABI/include", "-DABI_MAJOR_OVERRIDE=2",
+                        "-o", lib, repo + "/Tests/Fixtures/CPlugin/cplugin.c"]
+        try cc.run(); cc.waitUntilExit()
+        try #require(cc.terminationStatus == 0)
+        try cli.useConfig("""
+        data_dir: @HOME@/data
+        backends:
+          old:
+            plugin: \(lib)
+        profiles:
+          default:
+            backend: old
+        """)
+        let r = try cli.run(["create"])
+        #expect(r.status == 1)
+        #expect(r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
+        #expect(r.stderr.contains(lib))
+        #expect(r.stderr.contains("ABI 2.0"))
+        #expect(r.stderr.contains("1.0"))
+        #expect(try cli.run(["list", "--all", "--json"]).array().isEmpty)
+        let backends = try cli.run(["backends"])
+        #expect(backends.status == 1)
+        #expect(backends.stdout.contains("error"))
+    }
+}
