@@ -6,6 +6,8 @@ public struct Config: Sendable, Equatable {
     public var hostId: String?
     public var backends: [String: BackendConfig]
     public var profiles: [String: Profile]
+    /// Settings of `sandboxer serve`.
+    public var server = ServerSettings()
     /// The file it came from, or `DefaultConfig.source` for the embedded default.
     public var source: String
 

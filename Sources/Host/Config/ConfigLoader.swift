@@ -12,7 +12,7 @@ public enum ConfigLoader {
     public static let homeVariable = "SANDBOXER_HOME"
     /// Config files larger than this are refused rather than read (it is a config, not a data set).
     public static let maxFileSize = 4 << 20
-    static let topLevelKeys = ["data_dir", "host_id", "backends", "profiles"]
+    static let topLevelKeys = ["data_dir", "host_id", "backends", "profiles", "server"]
     static let backendKeys = ["plugin", "config"]
 
     /// Picks the file: explicit path (from --config) > $SANDBOXER_CONFIG > the embedded default.
@@ -102,7 +102,9 @@ public enum ConfigLoader {
             try reader.checkName(key, "profile")
             profiles[key.name] = try profile(key, node, reader: reader, backends: backends)
         }
-        return Config(dataDir: dataDir, hostId: hostId, backends: backends, profiles: profiles, source: file)
+        var config = Config(dataDir: dataDir, hostId: hostId, backends: backends, profiles: profiles, source: file)
+        if let serverNode = top["server"] { config.server = try server(serverNode, reader: reader) }
+        return config
     }
 
     static func backend(_ key: YAMLKey, _ node: YAMLNode, reader: ConfigReader, environment: [String: String],
