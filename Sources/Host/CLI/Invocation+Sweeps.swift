@@ -8,16 +8,7 @@ extension Invocation {
         let items = try service.expire(apply: apply)
         let failed = items.contains { $0.outcome != nil && $0.outcome != SandboxState.destroyed.rawValue && $0.outcome != "skipped" }
         if json {
-            emit(.object([
-                "apply": .bool(apply), "now": .string(RFC3339.format(service.clock.now())),
-                "items": .array(items.map { item in
-                    .object(["id": .string(item.sandbox.id), "profile": .string(item.sandbox.profile),
-                             "backend": .string(item.sandbox.backend), "state": .string(item.sandbox.state.rawValue),
-                             "rule": .string(item.rule.rawValue), "due_at": .string(RFC3339.format(item.dueAt)),
-                             "expires_at": item.sandbox.expiresAt.map { .string(RFC3339.format($0)) } ?? .null,
-                             "outcome": item.outcome.map { .string($0) } ?? .null])
-                }),
-            ]))
+            emit(ExpiryView.render(items, apply: apply, now: service.clock.now()))
         } else if items.isEmpty {
             console.print("Nothing is due.\n")
         } else {
@@ -35,22 +26,8 @@ extension Invocation {
     func reapStale() throws(SandboxerError) -> Int32 {
         let apply = parsed.has("apply")
         let report = try openService().reapStale(apply: apply)
-        func orphan(_ o: ReapReport.Orphan) -> JSONValue {
-            .object(["backend": .string(o.backend), "backend_ref": .string(o.backendRef),
-                     "sandbox_id": o.sandboxId.map { .string($0) } ?? .null,
-                     "labels": .object(o.labels.mapValues { .string($0) }), "outcome": o.outcome.map { .string($0) } ?? .null])
-        }
         if json {
-            emit(.object([
-                "apply": .bool(apply), "orphans": .array(report.orphans.map(orphan)),
-                "ghosts": .array(report.ghosts.map { g in
-                    .object(["id": .string(g.sandbox.id), "backend": .string(g.sandbox.backend),
-                             "state": .string(g.sandbox.state.rawValue), "outcome": g.outcome.map { .string($0) } ?? .null])
-                }),
-                "in_flight": .array(report.inFlight.map { .string($0.id) }),
-                "foreign": .array(report.foreign.map(orphan)),
-                "errors": .object(report.errors.mapValues { .string($0) }),
-            ]))
+            emit(ReapView.render(report, apply: apply))
         } else {
             var table = Table("KIND", "BACKEND", "SANDBOX", "REF", apply ? "OUTCOME" : "ACTION")
             for o in report.orphans { table.add("orphan", o.backend, o.sandboxId ?? "-", o.backendRef, o.outcome ?? "destroy") }
@@ -72,44 +49,23 @@ extension Invocation {
     }
 
     func backendsCommand() throws(SandboxerError) -> Int32 {
-        let service = try openService()
-        var rows: [JSONValue] = []
+        let rows = BackendView.describeAll(try openService())
+        let failed = rows.contains { $0["status"]?.stringValue != "ok" }
+        if json { emit(.array(rows)); return failed ? 1 : 0 }
         var table = Table("NAME", "PLUGIN", "VERSION", "CAPABILITIES", "STATUS")
-        var anyFailed = false
-        for name in service.backends.names {
-            let path = config.backends[name]?.plugin ?? "-"
-            do {
-                let b = try service.backends.backend(named: name)
-                let version = (b as? Backend)?.plugin.version ?? "-"
-                rows.append(.object(["name": .string(name), "plugin": .string(path), "version": .string(version),
-                                     "capabilities": .array(b.capabilities.map { .string($0) }), "status": "ok"]))
-                table.add(name, path, version, b.capabilities.joined(separator: ","), "ok")
-            } catch {
-                anyFailed = true
-                rows.append(.object(["name": .string(name), "plugin": .string(path), "status": "error",
-                                     "error": .string(error.message)]))
-                table.add(name, path, "-", "-", "error: \(error.message)")
-            }
+        for row in rows {
+            let caps = row["capabilities"]?.arrayValue?.compactMap(\.stringValue).joined(separator: ",") ?? ""
+            table.add(row["name"]?.stringValue ?? "", row["plugin"]?.stringValue ?? "", row["version"]?.stringValue ?? "-",
+                      caps.isEmpty ? "-" : caps, row["error"]?.stringValue.map { "error: \($0)" } ?? "ok")
         }
-        if json { emit(.array(rows)) } else { console.print(table.rendered) }
-        return anyFailed ? 1 : 0
+        console.print(table.rendered)
+        return failed ? 1 : 0
     }
 
     func profiles() throws(SandboxerError) -> Int32 {
         let profiles = config.profiles.values.sorted { $0.name < $1.name }
         if json {
-            emit(.array(profiles.map { p in
-                .object([
-                    "name": .string(p.name), "backend": .string(p.backend), "image": p.image.map { .string($0) } ?? .null,
-                    "network": .string(p.network), "consumer": p.consumer.map { .string($0) } ?? .null,
-                    "ttl": .object(["default": .string(p.ttl.defaultTTL.description), "max": .string(p.ttl.max.description),
-                                    "idle_reap": p.ttl.idleReap.map { .string($0.description) } ?? .null]),
-                    "resources": .object(["cpus": p.resources.cpus.map { .number($0) } ?? .null,
-                                          "memory_bytes": p.resources.memoryBytes.map { .number(Double($0)) } ?? .null,
-                                          "pids": p.resources.pids.map { .number(Double($0)) } ?? .null]),
-                    "env": .object(p.env.mapValues { .string($0) }), "labels": .object(p.labels.mapValues { .string($0) }),
-                ])
-            }))
+            emit(.array(profiles.map(ProfileView.render)))
             return 0
         }
         var table = Table("NAME", "BACKEND", "IMAGE", "TTL", "MAX", "IDLE", "NETWORK", "CONSUMER")

@@ -9,9 +9,13 @@ public struct CreateOptions: Sendable {
     public var labels: [String: String]
     /// A retried create with the same key returns the same sandbox.
     public var idempotencyKey: String?
+    /// Who creates it (an API token's name); recorded as the label `sandboxer.owner`.
+    public var owner: String?
 
-    public init(profile: String, ttl: String? = nil, labels: [String: String] = [:], idempotencyKey: String? = nil) {
+    public init(profile: String, ttl: String? = nil, labels: [String: String] = [:], idempotencyKey: String? = nil,
+                owner: String? = nil) {
         self.profile = profile; self.ttl = ttl; self.labels = labels; self.idempotencyKey = idempotencyKey
+        self.owner = owner
     }
 }
 
@@ -35,11 +39,13 @@ extension SandboxService {
         do { requested = try options.ttl.map { (s: String) throws(ConfigError) in try TTLDuration.parse(s).seconds } }
         catch { throw SandboxerError(.invalidArgument, error.message) }
         try LabelRules.validate(options.labels)
-        if let key = options.idempotencyKey {
+        // Keys are scoped to their owner: one consumer's key never finds another's sandbox.
+        let scopedKey = options.idempotencyKey.map { key in options.owner.map { "\($0)/\(key)" } ?? key }
+        if let key = options.idempotencyKey, let scopedKey {
             guard !key.isEmpty, key.count <= 200 else {
                 throw SandboxerError(.invalidArgument, "The idempotency key must be 1 to 200 characters long.")
             }
-            if let earlier = try storeCall({ () throws(StoreError) in try store.get(idempotencyKey: key) }) {
+            if let earlier = try storeCall({ () throws(StoreError) in try store.get(idempotencyKey: scopedKey) }) {
                 return try replay(earlier, options: options)
             }
         }
@@ -51,6 +57,7 @@ extension SandboxService {
         let created = now
         var labels = profile.labels
         labels.merge(options.labels) { _, request in request }
+        if let owner = options.owner { labels[SandboxLabels.owner] = owner }
         let owner = ProcessIdentity.current()
         let intent: [String: String] = [
             "ttl_seconds": String(grant.seconds), "requested_ttl_seconds": String(requested ?? profile.ttl.defaultTTL.seconds),
@@ -60,15 +67,15 @@ extension SandboxService {
             id: SandboxID.make(), profile: profile.name, backend: profile.backend, state: .provisioning,
             ttlSeconds: grant.seconds, maxTTLSeconds: profile.ttl.max.seconds, idleReapSeconds: profile.ttl.idleReap?.seconds,
             createdAt: created, readyAt: nil, updatedAt: created, expiresAt: nil, labels: labels, backendRef: nil,
-            reason: nil, idempotencyKey: options.idempotencyKey, request: EventData.json(intent), hostId: hostId)
+            reason: nil, idempotencyKey: scopedKey, request: EventData.json(intent), hostId: hostId)
         let event = SandboxEvent(sandboxId: sandbox.id, type: "created", at: created,
                                  data: EventData.json(["profile": profile.name, "backend": profile.backend,
                                                        "ttl": DurationText.format(grant.seconds)]))
         do {
             try store.insert(sandbox, event: event)
         } catch {
-            if error.code == .conflict, let key = options.idempotencyKey,
-               let earlier = try storeCall({ () throws(StoreError) in try store.get(idempotencyKey: key) }) {
+            if error.code == .conflict, let scopedKey,
+               let earlier = try storeCall({ () throws(StoreError) in try store.get(idempotencyKey: scopedKey) }) {
                 return try replay(earlier, options: options)
             }
             throw SandboxerError(.store, error.message)
@@ -121,6 +128,12 @@ struct IntentFields {
         fields = (try? JSONDecoder().decode([String: String].self, from: Data(json.utf8))) ?? [:]
     }
     subscript(key: String) -> String? { fields[key] }
+}
+
+/// Labels the host itself sets on sandboxes (consumers cannot: the `sandboxer.` prefix is reserved).
+public enum SandboxLabels {
+    /// The API token name that created the sandbox; consumers see only their own.
+    public static let owner = "sandboxer.owner"
 }
 
 /// Label keys and values consumers may set.

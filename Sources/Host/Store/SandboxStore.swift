@@ -192,6 +192,16 @@ public final class SandboxStore: @unchecked Sendable {
         }
     }
 
+    /// How many sandboxes each (state, backend) pair has: the gauge `/metrics` reports.
+    public func countsByStateAndBackend() throws(StoreError) -> [(state: SandboxState, backend: String, count: Int)] {
+        try locked { () throws(StoreError) in
+            try connection.rows("SELECT state, backend, COUNT(*) FROM sandboxes GROUP BY state, backend ORDER BY state, backend",
+                                [], doing: "Counting sandboxes") { row in
+                (SandboxState(rawValue: row.text(0)) ?? .failed, row.text(1), Int(row.int64(2)))
+            }
+        }
+    }
+
     /// Appends events with no state change (e.g. orphan_reaped for a resource with no row).
     public func append(events: [SandboxEvent]) throws(StoreError) {
         guard !events.isEmpty else { return }
