@@ -62,7 +62,7 @@ static int loopback_up(void) {
 }
 
 /* The init, after clone: wait for the intermediate, then build the sandbox and exec. Never returns. */
-static void init_child(const clvm_launch_spec *s, int errfd, int gofd) {
+static void init_child(const clvm_launch_spec *s, int errfd, int gofd, int readyfd) {
     /* Resolve the host paths first, while this process still has the host root's fsuid: it owns
      * root-owned ancestors such as a 0700 /root, which the sandbox's shifted root could not search.
      * They are opened here, in the new mount namespace, because overlayfs only accepts layers whose
@@ -149,8 +149,19 @@ static void init_child(const clvm_launch_spec *s, int errfd, int gofd) {
         if (dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0) CHILD_FAIL(CLVM_STEP_STDIO, 1);
         if (null > 2) close(null);
     }
-    /* Nothing the host process had open may reach the sandbox. */
-    if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) CHILD_FAIL(CLVM_STEP_STDIO, 2);
+    /* The ready pipe becomes fd 3 (kept across exec): the init closes it once its signal traps are
+     * installed, so the caller knows SIGTERM and SIGUSR1 will be handled from then on. */
+    if (errfd == 3) {
+        errfd = fcntl(errfd, F_DUPFD_CLOEXEC, 4);
+        if (errfd < 0) _exit(1);
+    }
+    if (readyfd == 3) {
+        if (fcntl(3, F_SETFD, 0) < 0) CHILD_FAIL(CLVM_STEP_STDIO, 3);
+    } else if (dup2(readyfd, 3) < 0) {
+        CHILD_FAIL(CLVM_STEP_STDIO, 3);
+    }
+    /* Nothing else the host process had open may reach the sandbox. */
+    if (syscall(SYS_close_range, 4U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) CHILD_FAIL(CLVM_STEP_STDIO, 2);
     clvm_child_reset_signals();
     execve(s->argv[0], (char *const *)s->argv, (char *const *)s->envp);
     clvm_child_report(errfd, CLVM_STEP_EXEC, errno, 0);
@@ -177,16 +188,17 @@ static int write_file(const char *path, const char *text) {
 }
 
 /* The intermediate: clone the init, wire it up from outside, release it, report its pid. */
-static void intermediate(const clvm_launch_spec *s, int errfd, int go_r, int go_w, int report_w) {
+static void intermediate(const clvm_launch_spec *s, int errfd, int go_r, int go_w, int report_w, int ready_w) {
     long pid = clvm_raw_clone(CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC |
                               CLONE_NEWNET | SIGCHLD);
     if (pid < 0) { clvm_child_report(errfd, CLVM_STEP_CLONE, errno, 0); _exit(1); }
     if (pid == 0) {
         close(go_w);
         close(report_w);
-        init_child(s, errfd, go_r);
+        init_child(s, errfd, go_r, ready_w);
     }
     close(go_r);
+    close(ready_w);
     char num[24];
     size_t n = clvm_u64_to_dec(num, (uint64_t)pid);
     for (size_t i = 0; i < s->cgroup_count; i++) {
@@ -220,7 +232,7 @@ static void intermediate(const clvm_launch_spec *s, int errfd, int go_r, int go_
 }
 
 int clvm_launch(const clvm_launch_spec *s, pid_t *out_pid, char *err, size_t err_len) {
-    int errp[2], gop[2], rep[2];
+    int errp[2], gop[2], rep[2], readyp[2];
     if (pipe2(errp, O_CLOEXEC) < 0) { snprintf(err, err_len, "pipe2: %s", strerror(errno)); return -1; }
     if (pipe2(gop, O_CLOEXEC) < 0) {
         snprintf(err, err_len, "pipe2: %s", strerror(errno));
@@ -232,6 +244,11 @@ int clvm_launch(const clvm_launch_spec *s, pid_t *out_pid, char *err, size_t err
         close(errp[0]); close(errp[1]); close(gop[0]); close(gop[1]);
         return -1;
     }
+    if (pipe2(readyp, O_CLOEXEC) < 0) {
+        snprintf(err, err_len, "pipe2: %s", strerror(errno));
+        close(errp[0]); close(errp[1]); close(gop[0]); close(gop[1]); close(rep[0]); close(rep[1]);
+        return -1;
+    }
     errp[1] = clvm_hoist_fd(errp[1]);
 
     /* Block every signal so no Swift/host handler runs in the children; they reset before exec. */
@@ -239,12 +256,12 @@ int clvm_launch(const clvm_launch_spec *s, pid_t *out_pid, char *err, size_t err
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
     long mid = clvm_raw_clone(SIGCHLD);
-    if (mid == 0) intermediate(s, errp[1], gop[0], gop[1], rep[1]);
+    if (mid == 0) intermediate(s, errp[1], gop[0], gop[1], rep[1], readyp[1]);
     int clone_errno = errno;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
-    close(errp[1]); close(gop[0]); close(gop[1]); close(rep[1]);
+    close(errp[1]); close(gop[0]); close(gop[1]); close(rep[1]); close(readyp[1]);
     if (mid < 0) {
-        close(errp[0]); close(rep[0]);
+        close(errp[0]); close(rep[0]); close(readyp[0]);
         snprintf(err, err_len, "clone: %s", strerror(clone_errno));
         return -1;
     }
@@ -255,6 +272,16 @@ int clvm_launch(const clvm_launch_spec *s, pid_t *out_pid, char *err, size_t err
     ssize_t got_err = clvm_read_full(errp[0], &e, sizeof e);
     close(rep[0]);
     close(errp[0]);
+    if (got_err != (ssize_t)sizeof e && got_pid == (ssize_t)sizeof init) {
+        /* Exec'd: now wait until the init closes fd 3 (its traps are set) or dies. */
+        char sink[64];
+        for (;;) {
+            ssize_t r = read(readyp[0], sink, sizeof sink);
+            if (r > 0 || (r < 0 && errno == EINTR)) continue;
+            break;
+        }
+    }
+    close(readyp[0]);
     int st;
     while (waitpid((pid_t)mid, &st, 0) < 0 && errno == EINTR) {}
 
