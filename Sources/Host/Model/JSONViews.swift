@@ -46,7 +46,7 @@ enum BackendView {
     static func describeAll(_ service: SandboxService) -> [JSONValue] {
         service.backends.names.map { name in
             let path = service.config.backends[name]?.plugin ?? ""
-            do {
+            do throws(SandboxerError) {
                 let b = try service.backends.backend(named: name)
                 return .object(["name": .string(name), "plugin": .string(path),
                                 "version": .string((b as? Backend)?.plugin.version ?? ""),
