@@ -83,13 +83,10 @@ static void init_child(const clvm_launch_spec *s, int errfd, int gofd, int ready
     ssize_t r;
     do { r = read(gofd, &c, 1); } while (r < 0 && errno == EINTR);
     if (r != 1) _exit(1); /* the intermediate failed and reported it */
-    close(gofd);
 
     int err = 0, step = clvm_child_become_root(&err);
     if (step) { clvm_child_report(errfd, step, err, 0); _exit(1); }
     if (setsid() < 0) CHILD_FAIL(CLVM_STEP_SETSID, 0);
-    /* Now inside its cgroups: a cgroup namespace rooted there hides the host's tree. */
-    if (unshare(CLONE_NEWCGROUP) < 0) CHILD_FAIL(CLVM_STEP_CGROUP_NS, 0);
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) CHILD_FAIL(CLVM_STEP_MOUNT_PRIVATE, 0);
     /* Relative paths from here: the sandbox dir (0711) is reachable by fd even when its ancestors
      * are not searchable by the sandbox's shifted root. */
@@ -134,6 +131,13 @@ static void init_child(const clvm_launch_spec *s, int errfd, int gofd, int ready
               MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | keep, NULL) < 0)
         CHILD_FAIL(CLVM_STEP_MOUNT_CTL, 2);
 
+    /* The intermediate moves us into the cgroups while we build the mounts above (a cgroup
+     * migration costs an RCU grace period, which overlaps with that work); wait for it here. */
+    do { r = read(gofd, &c, 1); } while (r < 0 && errno == EINTR);
+    if (r != 1) _exit(1);
+    close(gofd);
+    /* Now inside its cgroups: a cgroup namespace rooted there hides the host's tree. */
+    if (unshare(CLONE_NEWCGROUP) < 0) CHILD_FAIL(CLVM_STEP_CGROUP_NS, 0);
     if (sethostname(s->hostname, strlen(s->hostname)) < 0) CHILD_FAIL(CLVM_STEP_HOSTNAME, 0);
     if (loopback_up() < 0) CHILD_FAIL(CLVM_STEP_LOOPBACK, 0);
 
@@ -199,15 +203,6 @@ static void intermediate(const clvm_launch_spec *s, int errfd, int go_r, int go_
     }
     close(go_r);
     close(ready_w);
-    char num[24];
-    size_t n = clvm_u64_to_dec(num, (uint64_t)pid);
-    for (size_t i = 0; i < s->cgroup_count; i++) {
-        if (clvm_write_all(s->cgroup_fds[i], num, n) < 0) {
-            clvm_child_report(errfd, CLVM_STEP_CGROUP, errno, (int)i);
-            kill((pid_t)pid, SIGKILL);
-            _exit(1);
-        }
-    }
     char path[64];
     proc_map_path(path, pid, "uid_map");
     if (write_file(path, s->id_map) < 0) {
@@ -221,8 +216,27 @@ static void intermediate(const clvm_launch_spec *s, int errfd, int go_r, int go_
         kill((pid_t)pid, SIGKILL);
         _exit(1);
     }
+    /* First byte: the maps are written, build the root. */
     if (clvm_write_all(go_w, "g", 1) < 0) {
         clvm_child_report(errfd, CLVM_STEP_SYNC, errno, 0);
+        kill((pid_t)pid, SIGKILL);
+        _exit(1);
+    }
+    char num[24];
+    size_t n = clvm_u64_to_dec(num, (uint64_t)pid);
+    for (size_t i = 0; i < s->cgroup_count; i++) {
+        if (clvm_write_all(s->cgroup_fds[i], num, n) < 0) {
+            /* ESRCH: the init already failed a step of its own and reported that one. */
+            if (errno == ESRCH) _exit(1);
+            clvm_child_report(errfd, CLVM_STEP_CGROUP, errno, (int)i);
+            kill((pid_t)pid, SIGKILL);
+            _exit(1);
+        }
+    }
+    /* Second byte: in the cgroups, go on to exec. */
+    if (clvm_write_all(go_w, "c", 1) < 0) { /* EPIPE (SIGPIPE is blocked): the init died and reported why */
+        if (errno == EPIPE) _exit(1);
+        clvm_child_report(errfd, CLVM_STEP_SYNC, errno, 1);
         kill((pid_t)pid, SIGKILL);
         _exit(1);
     }
