@@ -87,11 +87,12 @@ extension HTTPEventLoop {
             return (taken, inbox.shutdownRequested)
         }
         let now = Self.now()
+        // Shutdown first: a response completing in the same batch then goes out with `Connection: close`.
+        if shutdownRequested, !shuttingDown { beginShutdown(now: now) }
         for (id, response) in completions {
             guard let fd = fdByID[id], let connection = connections[fd] else { continue }
             perform(connection.state.responded(response, now: now), on: connection)
         }
-        if shutdownRequested, !shuttingDown { beginShutdown(now: now) }
     }
 
     private func beginShutdown(now: HTTPConnectionState.Instant) {

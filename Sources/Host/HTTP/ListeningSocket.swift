@@ -137,7 +137,7 @@ enum SocketAddress {
                 pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { sin in
                     var addr = sin.pointee.sin_addr
                     guard inet_ntop(AF_INET, &addr, &text, socklen_t(text.count)) != nil else { return nil }
-                    return (String(cString: text), Int(UInt16(bigEndian: sin.pointee.sin_port)))
+                    return (cText(text), Int(UInt16(bigEndian: sin.pointee.sin_port)))
                 }
             }
         case AF_INET6:
@@ -145,12 +145,16 @@ enum SocketAddress {
                 pointer.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { sin6 in
                     var addr = sin6.pointee.sin6_addr
                     guard inet_ntop(AF_INET6, &addr, &text, socklen_t(text.count)) != nil else { return nil }
-                    return (String(cString: text), Int(UInt16(bigEndian: sin6.pointee.sin6_port)))
+                    return (cText(text), Int(UInt16(bigEndian: sin6.pointee.sin6_port)))
                 }
             }
         default:
             return nil
         }
+    }
+
+    private static func cText(_ chars: [CChar]) -> String {
+        String(decoding: chars.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// `127.0.0.1:5555`, `[::1]:5555`, or `unix`.
