@@ -89,9 +89,14 @@ struct HTTPConnectionStateTests {
         #expect(actions.last == .closeGracefully)
     }
 
+    @Test func aConnectionThatNeverSpeaksIsClosedAfterTheHeaderTimeout() {
+        var state = Self.make()
+        #expect(state.deadline == 10)
+        #expect(state.tick(now: Self.at(10)) == [.closeNow])
+    }
+
     @Test func idleConnectionIsClosedSilently() {
         var state = Self.make()
-        #expect(state.deadline == 60)
         _ = state.received(Array("GET / HTTP/1.1\r\nHost: x\r\n\r\n".utf8), now: Self.at(1))
         _ = state.responded(HTTPResponse(status: 200), now: Self.at(2))
         _ = state.written(now: Self.at(3))

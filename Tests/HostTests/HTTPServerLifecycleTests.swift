@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Synchronization
 import Testing
 @testable import Host
 
@@ -114,5 +115,22 @@ struct HTTPServerLifecycleTests {
             #expect(port > 0)
             #expect(host == "127.0.0.1" || host == "::1")
         }
+    }
+}
+
+@Suite("ShutdownSignals")
+struct HTTPShutdownSignalsTests {
+    @Test func aSignalReachesTheCallbackOnTheWaitingThread() throws {
+        let received = DispatchSemaphore(value: 0)
+        let number = Mutex<Int32>(0)
+        ShutdownSignals.install { signal in
+            number.withLock { $0 = signal }
+            received.signal()
+        }
+        let waiter = try #require(ShutdownSignals.waiterThread)
+        // Directed at the sigwait thread only: a process-wide SIGINT could land on a test thread.
+        #expect(pthread_kill(waiter, SIGINT) == 0)
+        #expect(received.wait(timeout: .now() + 10) == .success)
+        #expect(number.withLock { $0 } == SIGINT)
     }
 }

@@ -109,6 +109,9 @@ struct HTTPConnectionState {
         case .reading:
             if parser.isReadingBody { return lastActivity + limits.headerReadTimeout }
             if let headStartedAt { return headStartedAt + limits.headerReadTimeout }
+            // A connection that has sent nothing yet gets the header timeout, not the keep-alive one:
+            // idle slots are not free for clients that never speak.
+            if sequence == 0 { return lastActivity + limits.headerReadTimeout }
             return lastActivity + limits.idleTimeout
         case .writing: return lastActivity + limits.idleTimeout
         case .lingering(let since, _): return since + limits.lingerTimeout

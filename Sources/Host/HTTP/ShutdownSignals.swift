@@ -6,6 +6,7 @@ import Synchronization
 /// thread receives them with sigwait(2), then calls the registered callbacks as ordinary code.
 public enum ShutdownSignals {
     private static let callbacks = Mutex<[@Sendable (Int32) -> Void]?>(nil)
+    private static let waiter = Mutex<pthread_t?>(nil)
 
     /// Installs SIGTERM/SIGINT handling that calls `onSignal` with the signal number (every time one
     /// arrives). Call it early in `main`, before other threads start: a thread created earlier keeps
@@ -19,8 +20,11 @@ public enum ShutdownSignals {
         guard first else { return }
         var set = shutdownSet()
         pthread_sigmask(SIG_BLOCK, &set, nil)
+        let ready = DispatchSemaphore(value: 0)
         let thread = Thread {
             var set = shutdownSet()
+            waiter.withLock { $0 = pthread_self() }
+            ready.signal()
             while true {
                 var signal: Int32 = 0
                 guard sigwait(&set, &signal) == 0 else { continue }
@@ -30,7 +34,11 @@ public enum ShutdownSignals {
         }
         thread.name = "shutdown-signals"
         thread.start()
+        ready.wait()
     }
+
+    /// The thread blocked in sigwait (tests direct a signal at it with pthread_kill).
+    static var waiterThread: pthread_t? { waiter.withLock { $0 } }
 
     private static func shutdownSet() -> sigset_t {
         var set = sigset_t()
