@@ -134,3 +134,45 @@ struct HTTPShutdownSignalsTests {
         #expect(number.withLock { $0 } == SIGINT)
     }
 }
+
+@Suite("HTTPServer timeouts and large responses")
+struct HTTPServerTimeoutTests {
+    @Test func shutdownGivesUpOnAHandlerAfterTheShutdownTimeout() throws {
+        let entered = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        defer { release.signal() }  // let the stuck worker finish once the test is over
+        var configuration = HTTPServerConfiguration()
+        configuration.listen = .tcp(host: "127.0.0.1", port: 0)
+        configuration.shutdownTimeout = 0.2
+        let server = HTTPServer(configuration: configuration) { _ in
+            entered.signal()
+            release.wait()
+            return HTTPResponse(status: 200)
+        }
+        let address = try server.start()
+        let client = try RawHTTPClient(address)
+        try client.send("GET /stuck HTTP/1.1\r\nHost: x\r\n\r\n")
+        entered.wait()
+        server.shutdown()
+        server.wait()  // returns after the shutdown timeout although the handler is still blocked
+        #expect(try client.readsEOF())
+    }
+
+    @Test func idleKeepAliveConnectionIsClosedAfterTheIdleTimeout() throws {
+        try withServer({ $0.idleTimeout = 0.2 }) { _, address in
+            let client = try RawHTTPClient(address)
+            #expect(try client.request("GET / HTTP/1.1\r\nHost: x\r\n\r\n").status == 200)
+            #expect(try client.readsEOF())  // closed silently: no bytes, then EOF
+        }
+    }
+
+    @Test func aLargeResponseIsWrittenCompletely() throws {
+        let big = Data((0..<(8 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31) })
+        try withServer(handler: { _ in HTTPResponse(status: 200, body: big) }) { _, address in
+            let client = try RawHTTPClient(address)
+            let response = try client.request("GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(response.body == big)
+            #expect(try client.request("GET /again HTTP/1.1\r\nHost: x\r\n\r\n").body.count == big.count)
+        }
+    }
+}
