@@ -22,7 +22,9 @@ let package = Package(
             providers: [.apt(["libsqlite3-dev"])]
         ),
         .target(name: "PluginKit", dependencies: ["PluginABI"], path: "Sources/PluginKit"),
-        .target(name: "Host", dependencies: ["PluginABI", "PluginKit", "CSQLite"], path: "Sources/Host"),
+        // epoll, eventfd and accept4 for the HTTP server: not exported by Glibc's Swift module.
+        .target(name: "CHTTPShims", path: "Sources/CHTTPShims"),
+        .target(name: "Host", dependencies: ["PluginABI", "PluginKit", "CSQLite", "CHTTPShims"], path: "Sources/Host"),
         .executableTarget(name: "sandboxer", dependencies: ["Host"], path: "Sources/sandboxer"),
 
         // LocalVM backend: namespace set-up lives in C (nothing Swift runs between fork and exec).

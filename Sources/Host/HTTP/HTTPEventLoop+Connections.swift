@@ -1,0 +1,178 @@
+import CHTTPShims
+import Foundation
+import Glibc
+
+extension HTTPEventLoop {
+    /// Accepts what is pending (bounded, so a connection storm cannot starve open connections).
+    func acceptConnections(from listener: ListeningSocket) {
+        for _ in 0..<512 {
+            var storage = sockaddr_storage()
+            var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+            let result = withUnsafeMutablePointer(to: &storage) { pointer in
+                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
+                    SystemCall.retrying { chttp_accept4(listener.fd, address, &length, ListeningSocket.socketFlags) }
+                }
+            }
+            switch result {
+            case .success(let fd):
+                adopt(fd, peer: listener.unixPath == nil ? SocketAddress.peerDescription(storage) : "unix",
+                      tcp: listener.unixPath == nil)
+            case .failure(let error) where error.isWouldBlock:
+                return
+            case .failure(let error) where error.code == EMFILE || error.code == ENFILE:
+                shedOneConnection(listener)
+                return
+            case .failure:
+                continue  // ECONNABORTED and friends concern that one connection only.
+            }
+        }
+    }
+
+    private func adopt(_ fd: Int32, peer: String, tcp: Bool) {
+        if tcp {
+            var one: Int32 = 1
+            _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        }
+        let overLimit = countedConnections >= configuration.maxConnections
+        // Past the limit, a bounded number of extra sockets get a 503; beyond that they are just closed.
+        if overLimit, rejecting >= 64 {
+            SystemCall.close(fd)
+            return
+        }
+        nextID += 1
+        let now = Self.now()
+        let state = HTTPConnectionState(id: nextID, remoteAddress: peer, limits: limits,
+                                        requestIDPrefix: requestIDPrefix, now: now)
+        let connection = Connection(fd: fd, state: state, counted: !overLimit)
+        connections[fd] = connection
+        fdByID[nextID] = fd
+        if overLimit { rejecting += 1 } else { countedConnections += 1 }
+        openConnections.add(1, ordering: .relaxed)
+        register(fd, events: 0)
+        if overLimit {
+            perform(connection.state.reject(now: now), on: connection)
+        } else {
+            perform([], on: connection)
+        }
+    }
+
+    /// Out of descriptors: free the spare, accept and drop one connection, take the spare back.
+    private func shedOneConnection(_ listener: ListeningSocket) {
+        guard spareFD >= 0 else { return }
+        SystemCall.close(spareFD)
+        if case .success(let fd) = SystemCall.retrying({ chttp_accept4(listener.fd, nil, nil, ListeningSocket.socketFlags) }) {
+            SystemCall.close(fd)
+        }
+        spareFD = open("/dev/null", O_RDONLY | O_CLOEXEC)
+    }
+
+    func closeConnection(_ connection: Connection) {
+        guard connections[connection.fd] === connection else { return }
+        _ = epoll_ctl(epollFD, EPOLL_CTL_DEL, connection.fd, nil)
+        connections[connection.fd] = nil
+        fdByID[connection.state.id] = nil
+        if connection.counted { countedConnections -= 1 } else { rejecting -= 1 }
+        openConnections.subtract(1, ordering: .relaxed)
+        SystemCall.close(connection.fd)
+    }
+
+    // MARK: - Inbox, timers, shutdown
+
+    func drainInbox() {
+        var counter: UInt64 = 0
+        _ = read(wakeFD, &counter, 8)
+        let (completions, shutdownRequested) = inbox.withLock { inbox in
+            let taken = inbox.completions
+            inbox.completions = []
+            return (taken, inbox.shutdownRequested)
+        }
+        let now = Self.now()
+        // Shutdown first: a response completing in the same batch then goes out with `Connection: close`.
+        if shutdownRequested, !shuttingDown { beginShutdown(now: now) }
+        for (id, response) in completions {
+            guard let fd = fdByID[id], let connection = connections[fd] else { continue }
+            perform(connection.state.responded(response, now: now), on: connection)
+        }
+    }
+
+    private func beginShutdown(now: HTTPConnectionState.Instant) {
+        shuttingDown = true
+        shutdownDeadline = now.monotonic + max(0, configuration.shutdownTimeout)
+        closeListener()
+        for connection in Array(connections.values) where connections[connection.fd] === connection {
+            perform(connection.state.shutdown(now: now), on: connection)
+        }
+    }
+
+    private func closeListener() {
+        guard let listener else { return }
+        _ = epoll_ctl(epollFD, EPOLL_CTL_DEL, listener.fd, nil)
+        SystemCall.close(listener.fd)
+        if let path = listener.unixPath { unlink(path) }
+        self.listener = nil
+    }
+
+    func runTimers(now: HTTPConnectionState.Instant) {
+        nextDeadline = .infinity
+        for connection in Array(connections.values) where connections[connection.fd] === connection {
+            perform(connection.state.tick(now: now), on: connection)
+        }
+    }
+
+    /// The epoll_wait timeout: until the nearest connection deadline (or the shutdown deadline).
+    func timeoutMilliseconds(now: HTTPConnectionState.Instant) -> Int32 {
+        let until = shuttingDown ? min(nextDeadline, shutdownDeadline) : nextDeadline
+        guard until.isFinite else { return -1 }
+        let milliseconds = ((until - now.monotonic) * 1000).rounded(.up)
+        return Int32(max(0, min(milliseconds, 60_000)))
+    }
+
+    /// Releases every descriptor once the loop has exited; late completions are dropped from now on.
+    func finish() {
+        closeListener()
+        for connection in Array(connections.values) { closeConnection(connection) }
+        inbox.withLock { inbox in
+            inbox.closed = true
+            inbox.completions = []
+        }
+        pool.stop()
+        SystemCall.close(wakeFD)
+        SystemCall.close(epollFD)
+        if spareFD >= 0 { SystemCall.close(spareFD) }
+    }
+
+    // MARK: - epoll plumbing
+
+    func register(_ fd: Int32, events: UInt32) {
+        var event = epoll_event()
+        event.events = events
+        event.data.fd = fd
+        _ = epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, &event)
+    }
+
+    func updateInterest(_ connection: Connection) {
+        var wanted: UInt32 = connection.state.wantsRead ? EPOLLIN.rawValue : 0
+        if connection.outputOffset < connection.output.count { wanted |= EPOLLOUT.rawValue }
+        guard wanted != connection.interest else { return }
+        connection.interest = wanted
+        var event = epoll_event()
+        event.events = wanted
+        event.data.fd = connection.fd
+        _ = epoll_ctl(epollFD, EPOLL_CTL_MOD, connection.fd, &event)
+    }
+
+    /// Wakes `epoll_wait` (called with the inbox lock held, so the eventfd cannot be closed meanwhile).
+    func wake() {
+        var one: UInt64 = 1
+        _ = write(wakeFD, &one, 8)
+    }
+
+    static func now() -> HTTPConnectionState.Instant {
+        var monotonic = timespec()
+        var wall = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &monotonic)
+        clock_gettime(CLOCK_REALTIME, &wall)
+        return .init(monotonic: Double(monotonic.tv_sec) + Double(monotonic.tv_nsec) / 1e9,
+                     wall: Double(wall.tv_sec) + Double(wall.tv_nsec) / 1e9)
+    }
+}

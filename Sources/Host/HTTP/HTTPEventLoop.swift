@@ -1,0 +1,244 @@
+import CHTTPShims
+import Foundation
+import Glibc
+import Synchronization
+
+/// The single I/O thread: accepts, reads, parses (through each connection's state machine), writes
+/// and times out every connection with non-blocking sockets and level-triggered epoll. Handlers run
+/// on the worker pool and report back through `complete`, which wakes the loop via an eventfd.
+final class HTTPEventLoop: @unchecked Sendable {
+    // @unchecked: everything except `inbox` and `openConnections` is confined to the loop thread
+    // (only `run()` and what it calls touch it); `inbox` is a Mutex and `openConnections` an Atomic.
+
+    /// A socket and its protocol state.
+    final class Connection {
+        let fd: Int32
+        var state: HTTPConnectionState
+        var output: [UInt8] = []
+        var outputOffset = 0
+        var closeWhenFlushed = false
+        var halfClosed = false
+        var interest: UInt32 = 0
+        /// False for connections accepted over the limit only to be answered 503.
+        let counted: Bool
+
+        init(fd: Int32, state: HTTPConnectionState, counted: Bool) {
+            self.fd = fd
+            self.state = state
+            self.counted = counted
+        }
+    }
+
+    struct Inbox {
+        var completions: [(UInt64, HTTPResponse)] = []
+        var shutdownRequested = false
+        /// Set when the loop has exited and closed its eventfd: later completions are dropped.
+        var closed = false
+    }
+
+    let configuration: HTTPServerConfiguration
+    let limits: HTTPConnectionState.Limits
+    let handler: @Sendable (HTTPRequest) -> HTTPResponse
+    let accessLog: @Sendable (AccessLogEntry) -> Void
+    let pool: HTTPWorkerPool
+    let epollFD: Int32
+    let wakeFD: Int32
+    let requestIDPrefix: String
+    let inbox = Mutex(Inbox())
+    /// Open sockets (including ones being answered 503), readable from any thread.
+    let openConnections = Atomic<Int>(0)
+
+    var listener: ListeningSocket?
+    var connections: [Int32: Connection] = [:]
+    var fdByID: [UInt64: Int32] = [:]
+    var nextID: UInt64 = 0
+    var countedConnections = 0
+    var rejecting = 0
+    var nextDeadline = Double.infinity
+    var shuttingDown = false
+    var shutdownDeadline = Double.infinity
+    /// A descriptor kept in reserve: when accept fails with EMFILE, it is closed to accept and drop
+    /// one connection, so a full descriptor table cannot make the listener spin.
+    var spareFD: Int32 = -1
+    private var readBuffer = [UInt8](repeating: 0, count: 64 * 1024)
+
+    init(listener: ListeningSocket, configuration: HTTPServerConfiguration,
+         handler: @escaping @Sendable (HTTPRequest) -> HTTPResponse,
+         accessLog: @escaping @Sendable (AccessLogEntry) -> Void) throws(HTTPServerError) {
+        self.listener = listener
+        self.configuration = configuration
+        self.limits = HTTPConnectionState.Limits(
+            maxHeaderBytes: configuration.maxHeaderBytes, maxBodyBytes: configuration.maxBodyBytes,
+            headerReadTimeout: configuration.headerReadTimeout, idleTimeout: configuration.idleTimeout)
+        self.handler = handler
+        self.accessLog = accessLog
+        self.epollFD = try SystemCall.retrying { epoll_create1(Int32(EPOLL_CLOEXEC)) }.orThrow(.io, "epoll_create1")
+        do {
+            self.wakeFD = try SystemCall.retrying { eventfd(0, Int32(EFD_NONBLOCK | EFD_CLOEXEC)) }.orThrow(.io, "eventfd")
+        } catch {
+            SystemCall.close(epollFD)
+            throw error
+        }
+        self.requestIDPrefix = String(UInt64.random(in: 0...UInt64.max) & 0xFFFF_FFFF_FFFF, radix: 16)
+        self.pool = HTTPWorkerPool(threads: configuration.workerThreads)
+        self.spareFD = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        register(wakeFD, events: EPOLLIN.rawValue)
+        register(listener.fd, events: EPOLLIN.rawValue)
+    }
+
+    /// A worker finished a handler: queue the response for the loop thread and wake it.
+    func complete(_ id: UInt64, _ response: HTTPResponse) {
+        inbox.withLock { inbox in
+            guard !inbox.closed else { return }
+            inbox.completions.append((id, response))
+            wake()
+        }
+    }
+
+    /// Asks the loop to stop accepting and close down gracefully. Any thread; idempotent.
+    func requestShutdown() {
+        inbox.withLock { inbox in
+            guard !inbox.closed else { return }
+            inbox.shutdownRequested = true
+            wake()
+        }
+    }
+
+    /// Runs until shutdown has finished (or timed out); then releases every descriptor.
+    func run() {
+        var events = [epoll_event](repeating: epoll_event(), count: 256)
+        while true {
+            let timeout = timeoutMilliseconds(now: Self.now())
+            let count = events.withUnsafeMutableBufferPointer { buffer in
+                SystemCall.retrying { epoll_wait(epollFD, buffer.baseAddress, Int32(buffer.count), timeout) }
+            }
+            guard case .success(let ready) = count else { break }
+            for index in 0..<Int(ready) {
+                let event = events[index]
+                let fd = event.data.fd
+                if fd == wakeFD {
+                    drainInbox()
+                } else if let listener, fd == listener.fd {
+                    acceptConnections(from: listener)
+                } else if let connection = connections[fd] {
+                    handle(connection, events: event.events)
+                }
+            }
+            let now = Self.now()
+            if now.monotonic >= nextDeadline { runTimers(now: now) }
+            if shuttingDown {
+                if connections.isEmpty { break }
+                if now.monotonic >= shutdownDeadline {
+                    for connection in Array(connections.values) { closeConnection(connection) }
+                    break
+                }
+            }
+        }
+        finish()
+    }
+
+    // MARK: - Events
+
+    private func handle(_ connection: Connection, events: UInt32) {
+        if events & EPOLLERR.rawValue != 0 {
+            closeConnection(connection)
+            return
+        }
+        if events & EPOLLOUT.rawValue != 0 {
+            flush(connection)
+            guard connections[connection.fd] === connection else { return }
+        }
+        if events & (EPOLLIN.rawValue | EPOLLHUP.rawValue) != 0 {
+            if connection.state.wantsRead {
+                read(connection)
+            } else if events & EPOLLHUP.rawValue != 0 {
+                // The peer is gone entirely while its handler runs: nothing can be delivered.
+                closeConnection(connection)
+            }
+        }
+    }
+
+    private func read(_ connection: Connection) {
+        let result = readBuffer.withUnsafeMutableBytes { buffer in
+            SystemCall.retrying { recv(connection.fd, buffer.baseAddress, buffer.count, 0) }
+        }
+        let now = Self.now()
+        switch result {
+        case .success(0):
+            perform(connection.state.peerClosed(now: now), on: connection)
+        case .success(let n):
+            let actions = readBuffer.withUnsafeBytes { buffer in
+                connection.state.received(UnsafeRawBufferPointer(rebasing: buffer[0..<n]), now: now)
+            }
+            perform(actions, on: connection)
+        case .failure(let error) where error.isWouldBlock:
+            break
+        case .failure:
+            closeConnection(connection)
+        }
+    }
+
+    /// Carries out a state machine's actions, then flushes output and updates interest and timers.
+    func perform(_ actions: [HTTPConnectionState.Action], on connection: Connection) {
+        for action in actions {
+            switch action {
+            case .dispatch(let request):
+                let id = connection.state.id
+                let handler = self.handler
+                pool.submit { [self] in complete(id, handler(request)) }
+            case .write(let bytes):
+                connection.output.append(contentsOf: bytes)
+            case .log(let entry):
+                accessLog(entry)
+            case .closeGracefully:
+                connection.closeWhenFlushed = true
+            case .closeNow:
+                closeConnection(connection)
+                return
+            }
+        }
+        if connection.outputOffset < connection.output.count || (connection.closeWhenFlushed && !connection.halfClosed) {
+            flush(connection)
+        }
+        guard connections[connection.fd] === connection else { return }
+        updateInterest(connection)
+        if let deadline = connection.state.deadline { nextDeadline = min(nextDeadline, deadline) }
+    }
+
+    /// Sends queued output; when it has all gone, half-closes if asked and tells the state machine.
+    private func flush(_ connection: Connection) {
+        let pending = connection.output.count - connection.outputOffset
+        if pending > 0 {
+            let result = connection.output.withUnsafeBytes { buffer in
+                SystemCall.retrying {
+                    send(connection.fd, buffer.baseAddress! + connection.outputOffset, pending, Int32(MSG_NOSIGNAL))
+                }
+            }
+            switch result {
+            case .success(let sent):
+                connection.outputOffset += sent
+                if sent < pending {
+                    connection.state.wroteSome(now: Self.now())
+                    updateInterest(connection)
+                    return
+                }
+            case .failure(let error) where error.isWouldBlock:
+                updateInterest(connection)
+                return
+            case .failure:
+                closeConnection(connection)
+                return
+            }
+        }
+        let drained = pending > 0
+        connection.output = []
+        connection.outputOffset = 0
+        var report = drained
+        if connection.closeWhenFlushed, !connection.halfClosed {
+            _ = SystemCall.retrying { shutdown(connection.fd, Int32(SHUT_WR)) }
+            connection.halfClosed = true
+            report = true
+        }
+        if report { perform(connection.state.written(now: Self.now()), on: connection) }
+    }
+}
