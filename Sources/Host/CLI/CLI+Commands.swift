@@ -35,6 +35,11 @@ extension CLI {
         CommandSpec(name: "events", summary: "List lifecycle events, oldest first.", arguments: ["ID?"],
                     options: [.init(name: "since", value: "SEQ", help: "Only events after this sequence number."),
                               .init(name: "limit", value: "N", help: "At most N events.")]),
+        CommandSpec(name: "serve", summary: "Serve the HTTP API and run the expiry sweep on a timer.",
+                    options: [.init(name: "listen", value: "ADDR", help: "HOST:PORT or unix:/path (default: server.listen, else 127.0.0.1:8080)."),
+                              .init(name: "sweep-interval", value: "DURATION", help: "How often to run 'expire --apply' (default: server.sweep_interval, else 30s).")],
+                    discussion: "Reconciles interrupted work first. With no API tokens configured it listens on loopback only.\nSIGTERM or SIGINT: stop accepting, finish in-flight requests, exit 0."),
+        CommandSpec(name: "token-hash", summary: "Read an API token on stdin and print the SHA-256 to put in server.tokens."),
         CommandSpec(name: "version", summary: "Print the version."),
     ]
 

@@ -37,6 +37,13 @@ public enum CLI {
         }
         let parsed = try ParsedCommand.parse(Array(arguments.dropFirst()), spec: spec)
         if parsed.has("help") { console.print(spec.help); return 0 }
+        if spec.name == "token-hash" {
+            let token = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            guard !token.isEmpty else { throw SandboxerError(.usage, "token-hash reads a token on standard input; it got none.") }
+            console.print(SHA256.hex(SHA256.hash(Array(token.utf8))) + "\n")
+            return 0
+        }
         if spec.name == "version" {
             console.print(parsed.has("json") ? JSONValue.object(["version": .string(version)]).rendered() : "sandboxer \(version)\n")
             return 0

@@ -63,6 +63,7 @@ struct Invocation {
         case "backends": return try backendsCommand()
         case "profiles": return try profiles()
         case "events": return try events()
+        case "serve": return try serve()
         default: throw SandboxerError(.internal, "The command '\(parsed.spec.name)' has no handler.")
         }
     }

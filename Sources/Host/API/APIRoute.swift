@@ -1,0 +1,64 @@
+/// One route of the HTTP API: method, path pattern (`{id}` segments), and whether it is operator-only.
+struct APIRoute: Sendable {
+    enum Handler: Sendable {
+        case health, metrics, openAPI
+        case listSandboxes, createSandbox, getSandbox, deleteSandbox, extendTTL, exec
+        case expire, reapStale, backends, profiles, events
+    }
+
+    var method: String
+    var pattern: String
+    var handler: Handler
+    /// Requires no token even when tokens are configured.
+    var isPublic = false
+    /// Only the operator role may call it.
+    var operatorOnly = false
+
+    var segments: [Substring] { pattern.split(separator: "/") }
+
+    /// The path parameters when `path` matches this route's pattern.
+    func match(_ path: String) -> [String: String]? {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+        let pat = segments
+        guard parts.count == pat.count else { return nil }
+        var params: [String: String] = [:]
+        for (p, s) in zip(pat, parts) {
+            if p.hasPrefix("{") { guard !s.isEmpty else { return nil }; params[String(p.dropFirst().dropLast())] = String(s) }
+            else if p != s { return nil }
+        }
+        return params
+    }
+
+    /// Every route the server knows; the OpenAPI document must describe each one.
+    static let all: [APIRoute] = [
+        APIRoute(method: "GET", pattern: "/healthz", handler: .health, isPublic: true),
+        APIRoute(method: "GET", pattern: "/openapi.json", handler: .openAPI, isPublic: true),
+        APIRoute(method: "GET", pattern: "/metrics", handler: .metrics, operatorOnly: true),
+        APIRoute(method: "GET", pattern: "/v1/sandboxes", handler: .listSandboxes),
+        APIRoute(method: "POST", pattern: "/v1/sandboxes", handler: .createSandbox),
+        APIRoute(method: "POST", pattern: "/v1/sandboxes/expire", handler: .expire, operatorOnly: true),
+        APIRoute(method: "GET", pattern: "/v1/sandboxes/{id}", handler: .getSandbox),
+        APIRoute(method: "DELETE", pattern: "/v1/sandboxes/{id}", handler: .deleteSandbox),
+        APIRoute(method: "PATCH", pattern: "/v1/sandboxes/{id}/ttl", handler: .extendTTL),
+        APIRoute(method: "POST", pattern: "/v1/sandboxes/{id}/exec", handler: .exec),
+        APIRoute(method: "POST", pattern: "/v1/reap-stale", handler: .reapStale, operatorOnly: true),
+        APIRoute(method: "GET", pattern: "/v1/backends", handler: .backends),
+        APIRoute(method: "GET", pattern: "/v1/profiles", handler: .profiles),
+        APIRoute(method: "GET", pattern: "/v1/events", handler: .events),
+    ]
+
+    /// The route for `method` and `path`, or the error to answer (404, or 405 with `Allow`).
+    static func resolve(method: String, path: String) -> Result<(APIRoute, [String: String]), APIError> {
+        // Literal routes win over parameter routes (`/v1/sandboxes/expire` is not an id).
+        let candidates = all.compactMap { r in r.match(path).map { (r, $0) } }
+            .sorted { a, b in a.1.count < b.1.count }
+        guard !candidates.isEmpty else { return .failure(.notFound("No route for \(path).")) }
+        if let hit = candidates.first(where: { $0.0.method == method || (method == "HEAD" && $0.0.method == "GET") }) {
+            return .success(hit)
+        }
+        let allowed = Array(Set(candidates.map(\.0.method))).sorted()
+        var error = APIError(405, "method_not_allowed", "\(method) is not allowed on \(path) (allowed: \(allowed.joined(separator: ", "))).")
+        error.headers = [("Allow", allowed.joined(separator: ", "))]
+        return .failure(error)
+    }
+}

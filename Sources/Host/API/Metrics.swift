@@ -1,0 +1,84 @@
+import Foundation
+import Synchronization
+
+/// Process-lifetime counters and a latency histogram, rendered in Prometheus text format.
+public final class Metrics: Sendable {
+    /// Upper bounds of the request latency buckets, in seconds.
+    static let buckets: [Double] = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
+
+    struct State {
+        var counters: [String: [String: Double]] = [:]          // metric → label set text → value
+        var latencyCounts: [String: [Int]] = [:]                  // route → bucket counts
+        var latencySum: [String: Double] = [:]
+        var latencyTotal: [String: Int] = [:]
+    }
+
+    private let state = Mutex(State())
+
+    public init() {}
+
+    /// Adds `by` to counter `name` with the given labels.
+    public func increment(_ name: String, labels: [String: String] = [:], by: Double = 1) {
+        let key = Self.labelText(labels)
+        state.withLock { $0.counters[name, default: [:]][key, default: 0] += by }
+    }
+
+    /// Records one request's latency under its route pattern.
+    public func observe(route: String, seconds: Double) {
+        state.withLock { s in
+            var counts = s.latencyCounts[route] ?? [Int](repeating: 0, count: Self.buckets.count)
+            for (i, bound) in Self.buckets.enumerated() where seconds <= bound { counts[i] += 1 }
+            s.latencyCounts[route] = counts
+            s.latencySum[route, default: 0] += seconds
+            s.latencyTotal[route, default: 0] += 1
+        }
+    }
+
+    static func labelText(_ labels: [String: String]) -> String {
+        guard !labels.isEmpty else { return "" }
+        let body = labels.keys.sorted().map { key in
+            let value = labels[key]!.replacingOccurrences(of: "\\", with: "\\\\")
+                .replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n")
+            return "\(key)=\"\(value)\""
+        }
+        return "{" + body.joined(separator: ",") + "}"
+    }
+
+    /// The exposition text; `gauges` are computed by the caller at scrape time (sandboxes by state).
+    func render(gauges: [(name: String, help: String, samples: [([String: String], Double)])]) -> String {
+        var out = ""
+        for gauge in gauges {
+            out += "# HELP \(gauge.name) \(gauge.help)\n# TYPE \(gauge.name) gauge\n"
+            for (labels, value) in gauge.samples { out += "\(gauge.name)\(Self.labelText(labels)) \(Self.number(value))\n" }
+        }
+        let s = state.withLock { $0 }
+        let help = [
+            "sandboxer_creates_total": "Sandboxes created through this server, by profile and outcome.",
+            "sandboxer_destroys_total": "Sandboxes destroyed through this server, by reason.",
+            "sandboxer_expiries_total": "Sandboxes expired by the sweep, by rule.",
+            "sandboxer_http_requests_total": "HTTP requests answered, by method, route and status.",
+        ]
+        for name in Set(s.counters.keys).union(help.keys).sorted() {
+            out += "# HELP \(name) \(help[name] ?? name)\n# TYPE \(name) counter\n"
+            for (labels, value) in (s.counters[name] ?? [:]).sorted(by: { $0.key < $1.key }) {
+                out += "\(name)\(labels) \(Self.number(value))\n"
+            }
+        }
+        let h = "sandboxer_http_request_duration_seconds"
+        out += "# HELP \(h) HTTP request latency, by route.\n# TYPE \(h) histogram\n"
+        for route in s.latencyCounts.keys.sorted() {
+            let counts = s.latencyCounts[route]!
+            for (i, bound) in Self.buckets.enumerated() {
+                out += "\(h)_bucket\(Self.labelText(["route": route, "le": Self.number(bound)])) \(counts[i])\n"
+            }
+            out += "\(h)_bucket\(Self.labelText(["route": route, "le": "+Inf"])) \(s.latencyTotal[route] ?? 0)\n"
+            out += "\(h)_sum\(Self.labelText(["route": route])) \(Self.number(s.latencySum[route] ?? 0))\n"
+            out += "\(h)_count\(Self.labelText(["route": route])) \(s.latencyTotal[route] ?? 0)\n"
+        }
+        return out
+    }
+
+    static func number(_ v: Double) -> String {
+        v.rounded() == v && abs(v) < 1e15 ? String(Int64(v)) : String(v)
+    }
+}
