@@ -16,10 +16,14 @@ release: deps
 run: build
 	@./scripts/demo.sh .build/debug/sandboxer
 
-# Builds every product first (the plugins are dynamic libraries the tests dlopen), then runs the suite.
+# Builds every product first (the plugins are dynamic libraries the tests dlopen), runs the Swift
+# suite, a bounded fuzz run of the HTTP request parser, then real clients (requests, curl,
+# schemathesis) against a live `sandboxer serve`.
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	./fuzz/run.sh 20
+	./scripts/python-tests.sh
 
 bench: release
 	./bench/expire.sh
