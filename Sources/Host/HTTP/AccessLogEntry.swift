@@ -56,6 +56,6 @@ public struct AccessLogEntry: Sendable, Equatable {
     /// A logfmt value: bare when safe, else a JSON-style quoted string (so a path cannot forge fields).
     private static func value(_ text: String) -> String {
         let safe = !text.isEmpty && text.unicodeScalars.allSatisfy { $0.value > 0x20 && $0.value < 0x7F && $0 != "\"" && $0 != "=" && $0 != "\\" }
-        return safe ? text : jsonString(text)
+        return safe ? text : JSONText.quote(text)
     }
 }

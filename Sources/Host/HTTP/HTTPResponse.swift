@@ -23,7 +23,7 @@ public struct HTTPResponse: Sendable, Equatable {
 
     /// The server's error shape: `{"error":{"code":"…","message":"…"}}`.
     public static func error(_ status: Int, code: String, message: String) -> HTTPResponse {
-        let text = #"{"error":{"code":\#(jsonString(code)),"message":\#(jsonString(message))}}"#
+        let text = #"{"error":{"code":\#(JSONText.quote(code)),"message":\#(JSONText.quote(message))}}"#
         return .json(status, Data(text.utf8))
     }
 
@@ -64,20 +64,3 @@ public struct HTTPResponse: Sendable, Equatable {
     }
 }
 
-/// `text` as a JSON string literal (quotes included), escaping what RFC 8259 requires.
-func jsonString(_ text: String) -> String {
-    var out = "\""
-    for scalar in text.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        case let c where c.value < 0x20:
-            out += "\\u00" + hex(UInt8(c.value))
-        default: out.unicodeScalars.append(scalar)
-        }
-    }
-    return out + "\""
-}
