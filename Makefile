@@ -28,6 +28,7 @@ test: deps
 bench: release
 	./bench/expire.sh
 	./bench/localvm.sh
+	@if [ -x bench/http.sh ]; then ./bench/http.sh; fi
 
 clean:
 	rm -rf .build
