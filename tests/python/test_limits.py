@@ -111,6 +111,8 @@ TRAILING_COMMA_BUG = pytest.mark.xfail(
     b"{", b"{'profile': 'default'}", b"nul", b"\xff\xfe", b'{"ttl": "1h"} x', b'{}{}', b'{"ttl": "1h" /* c */}',
     pytest.param(b'{"ttl": "1h",}', marks=TRAILING_COMMA_BUG),
     pytest.param(b'{"labels": {"a": "b",}}', marks=TRAILING_COMMA_BUG),
+    pytest.param(b'{"ttl": "1h", "ttl": "2h"}', marks=pytest.mark.xfail(
+        strict=True, reason="server gap: duplicate keys are accepted (the first wins; most parsers keep the last)")),
 ])
 def test_malformed_json_400(fake_server, http, body):
     assert_error(http.post(f"{fake_server.url}/v1/sandboxes", data=body,
@@ -281,7 +283,7 @@ def raise_nofile(want: int) -> int:
 def burst(server, count: int, deadline: float = 60) -> dict[str, int]:
     """Opens `count` connections at once, sends a request on each, and reads every outcome."""
     socks = []
-    outcomes = {"200": 0, "503": 0, "closed": 0}
+    outcomes = {"200": 0, "503": 0, "closed": 0, "reset": 0}
     try:
         for _ in range(count):
             s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -325,6 +327,8 @@ def burst(server, count: int, deadline: float = 60) -> dict[str, int]:
                     outcomes["503"] += 1
                 elif data == b"":
                     outcomes["closed"] += 1
+                elif data == b"<reset>":
+                    outcomes["reset"] += 1
                 else:
                     raise AssertionError(f"unexpected answer: {data[:200]!r}")
         assert open_count == 0, f"{open_count} connections got no answer within {deadline}s"
@@ -352,7 +356,9 @@ def test_thousand_connections(serve, tmp_path, http):
 
 
 def test_over_the_connection_limit(serve, tmp_path, http):
-    """More connections than the server's limit (1,024): the excess is refused with 503 or closed, never hangs."""
+    """More connections than the server's limit (1,024): the excess is refused (a 503, a close, or, when the
+    client's request was already unread in the server's buffer, a reset), never left hanging; then the server
+    still serves."""
     limit = raise_nofile(8192)
     if limit < 3000:
         pytest.skip(f"RLIMIT_NOFILE is {limit}; 1,300 connections need more")
