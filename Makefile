@@ -23,12 +23,12 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	./fuzz/run.sh 20
-	@if [ -x scripts/python-tests.sh ]; then ./scripts/python-tests.sh; fi
+	./scripts/python-tests.sh
 
 bench: release
 	./bench/expire.sh
 	./bench/localvm.sh
-	@if [ -x bench/http.sh ]; then ./bench/http.sh; fi
+	./bench/http.sh
 
 clean:
 	rm -rf .build

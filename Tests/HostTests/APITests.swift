@@ -204,3 +204,16 @@ enum SandboxAPITests {
         }
     }
 }
+
+@Suite struct StrictJSONTests {
+    @Test(arguments: [#"{}"#, #"[]"#, #"{"a":[1,-2.5e3,true,false,null,"x\n\u00e9"]}"#, " {\"a\" : {\"b\": []} } "])
+    func accepts(_ text: String) throws {
+        try StrictJSON.check(Array(text.utf8))
+    }
+
+    @Test(arguments: [#"{"a":1,}"#, #"[1,]"#, #"{"a":1,"a":2}"#, #"{"a":01}"#, #"{a:1}"#, #"{"a":1} x"#, "", #"{"a":"\x"}"#,
+                      #"[1 2]"#, #"{"a":tru}"#, #"{"a":1."#, String(repeating: "[", count: 100) + String(repeating: "]", count: 100)])
+    func refuses(_ text: String) {
+        #expect(throws: StrictJSON.Problem.self) { try StrictJSON.check(Array(text.utf8)) }
+    }
+}

@@ -77,6 +77,7 @@ paths:
           description: KEY=VALUE; repeat for several.
           schema:
             type: string
+            pattern: "^[^=]+=.*$"
         - name: limit
           in: query
           schema:
@@ -479,10 +480,13 @@ components:
       properties:
         profile:
           type: string
+          nullable: true
           description: Defaults to "default".
         ttl:
           type: string
+          nullable: true
           description: Duration such as 30m, 4h, 1d; capped at the profile's max.
+          pattern: "^[1-9][0-9]*[smhd]$"
         labels:
           $ref: "#/components/schemas/Labels"
     ExtendRequest:
@@ -493,6 +497,7 @@ components:
         duration:
           type: string
           description: Duration such as 2h.
+          pattern: "^[1-9][0-9]*[smhd]$"
     ExecRequest:
       type: object
       additionalProperties: false
@@ -505,9 +510,12 @@ components:
             type: string
         stdin:
           type: string
+          nullable: true
         timeout:
           type: string
+          nullable: true
           description: Duration; the command is killed after it.
+          pattern: "^[1-9][0-9]*[smhd]$"
         env:
           $ref: "#/components/schemas/Labels"
     ExecResult:

@@ -9,6 +9,9 @@ struct RequestBody {
     /// Parses `data` as a JSON object whose keys are all in `allowed`. An empty body is `{}`.
     init(_ data: Data, allowed: Set<String>) throws(APIError) {
         if data.isEmpty { fields = [:]; return }
+        do { try StrictJSON.check(Array(data)) } catch {
+            throw APIError.badRequest("The request body is not valid JSON: \(error.message).")
+        }
         let value: JSONValue
         do { value = try JSONDecoder().decode(JSONValue.self, from: data) } catch {
             throw APIError.badRequest("The request body is not valid JSON.")
