@@ -6,15 +6,22 @@ struct APIRoute: Sendable {
         case expire, reapStale, backends, profiles, events
     }
 
-    var method: String
-    var pattern: String
-    var handler: Handler
+    let method: String
+    let pattern: String
+    let handler: Handler
     /// Requires no token even when tokens are configured.
-    var isPublic = false
+    let isPublic: Bool
     /// Only the operator role may call it.
-    var operatorOnly = false
+    let operatorOnly: Bool
 
-    var segments: [Substring] { pattern.split(separator: "/") }
+    /// The pattern split once (route matching runs on every request).
+    let segments: [Substring]
+
+    init(method: String, pattern: String, handler: Handler, isPublic: Bool = false, operatorOnly: Bool = false) {
+        self.method = method; self.pattern = pattern; self.handler = handler
+        self.isPublic = isPublic; self.operatorOnly = operatorOnly
+        self.segments = pattern.split(separator: "/")
+    }
 
     /// The path parameters when `path` matches this route's pattern.
     func match(_ path: String) -> [String: String]? {

@@ -37,7 +37,9 @@ public final class Metrics: Sendable {
     static func labelText(_ labels: [String: String]) -> String {
         guard !labels.isEmpty else { return "" }
         let body = labels.keys.sorted().map { key in
-            let value = labels[key]!.replacingOccurrences(of: "\\", with: "\\\\")
+            let raw = labels[key]!
+            let needsEscape = raw.utf8.contains { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\"") || $0 == 10 }
+            let value = !needsEscape ? raw : raw.replacingOccurrences(of: "\\", with: "\\\\")
                 .replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n")
             return "\(key)=\"\(value)\""
         }

@@ -30,9 +30,44 @@ extension SandboxEvent {
 extension JSONValue {
     /// Pretty, key-sorted JSON text with a trailing newline.
     public func rendered(pretty: Bool = true) -> String {
+        if !pretty {
+            // Written directly: the API renders on every request and JSONEncoder was its hot spot.
+            var out = ""
+            write(to: &out)
+            return out + "\n"
+        }
         let encoder = JSONEncoder()
         encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
         let data = (try? encoder.encode(self)) ?? Data("null".utf8)
         return String(decoding: data, as: UTF8.self) + "\n"
+    }
+}
+
+extension JSONValue {
+    /// Appends compact JSON text with keys sorted (the same document JSONEncoder gives with `.sortedKeys`).
+    func write(to out: inout String) {
+        switch self {
+        case .null: out += "null"
+        case .bool(let b): out += b ? "true" : "false"
+        case .number(let n):
+            if n.rounded() == n, abs(n) < 9.0e15 { out += String(Int64(n)) } else if n.isFinite { out += String(n) } else { out += "null" }
+        case .string(let s): out += JSONText.quote(s)
+        case .array(let items):
+            out += "["
+            for (i, item) in items.enumerated() {
+                if i > 0 { out += "," }
+                item.write(to: &out)
+            }
+            out += "]"
+        case .object(let members):
+            out += "{"
+            for (i, key) in members.keys.sorted().enumerated() {
+                if i > 0 { out += "," }
+                out += JSONText.quote(key)
+                out += ":"
+                members[key]!.write(to: &out)
+            }
+            out += "}"
+        }
     }
 }
