@@ -25,7 +25,11 @@ struct APIRoute: Sendable {
 
     /// The path parameters when `path` matches this route's pattern.
     func match(_ path: String) -> [String: String]? {
-        let parts = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+        match(parts: path.split(separator: "/", omittingEmptySubsequences: false).dropFirst())
+    }
+
+    /// Matches a path already split on "/" (without the empty first part).
+    func match(parts: ArraySlice<Substring>) -> [String: String]? {
         let pat = segments
         guard parts.count == pat.count else { return nil }
         var params: [String: String] = [:]
@@ -57,7 +61,8 @@ struct APIRoute: Sendable {
     /// The route for `method` and `path`, or the error to answer (404, or 405 with `Allow`).
     static func resolve(method: String, path: String) -> Result<(APIRoute, [String: String]), APIError> {
         // Literal routes win over parameter routes (`/v1/sandboxes/expire` is not an id).
-        let candidates = all.compactMap { r in r.match(path).map { (r, $0) } }
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+        let candidates = all.compactMap { r in r.match(parts: parts).map { (r, $0) } }
             .sorted { a, b in a.1.count < b.1.count }
         guard !candidates.isEmpty else { return .failure(.notFound("No route for \(path).")) }
         if let hit = candidates.first(where: { $0.0.method == method || (method == "HEAD" && $0.0.method == "GET") }) {

@@ -23,15 +23,27 @@ public final class Metrics: Sendable {
         state.withLock { $0.counters[name, default: [:]][key, default: 0] += by }
     }
 
+    /// Records one answered request: its count by method/route/status and its latency, under one lock
+    /// (two separate updates per request were the server's main point of contention).
+    public func recordRequest(method: String, route: String, status: Int, seconds: Double) {
+        let key = Self.labelText(["method": method, "route": route, "status": String(status)])
+        state.withLock { s in
+            s.counters["sandboxer_http_requests_total", default: [:]][key, default: 0] += 1
+            Self.addLatency(&s, route: route, seconds: seconds)
+        }
+    }
+
     /// Records one request's latency under its route pattern.
     public func observe(route: String, seconds: Double) {
-        state.withLock { s in
-            var counts = s.latencyCounts[route] ?? [Int](repeating: 0, count: Self.buckets.count)
-            for (i, bound) in Self.buckets.enumerated() where seconds <= bound { counts[i] += 1 }
-            s.latencyCounts[route] = counts
-            s.latencySum[route, default: 0] += seconds
-            s.latencyTotal[route, default: 0] += 1
-        }
+        state.withLock { s in Self.addLatency(&s, route: route, seconds: seconds) }
+    }
+
+    private static func addLatency(_ s: inout State, route: String, seconds: Double) {
+        if s.latencyCounts[route] == nil { s.latencyCounts[route] = [Int](repeating: 0, count: buckets.count) }
+        // Mutated in place: copying the bucket array on every request showed up under the lock.
+        for (i, bound) in buckets.enumerated() where seconds <= bound { s.latencyCounts[route]![i] += 1 }
+        s.latencySum[route, default: 0] += seconds
+        s.latencyTotal[route, default: 0] += 1
     }
 
     static func labelText(_ labels: [String: String]) -> String {

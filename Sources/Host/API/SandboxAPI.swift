@@ -41,9 +41,7 @@ public final class SandboxAPI: Sendable {
             }
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
-        metrics.observe(route: routeName, seconds: seconds)
-        metrics.increment("sandboxer_http_requests_total",
-                          labels: ["method": request.method, "route": routeName, "status": String(response.status)])
+        metrics.recordRequest(method: request.method, route: routeName, status: response.status, seconds: seconds)
         return response
     }
 

@@ -2,6 +2,8 @@ extension String {
     /// The string in double quotes with quotes, backslashes and control characters escaped, so an
     /// error message shows exactly what was written, even when that is odd (a space, a newline).
     var quotedForMessage: String {
+        // Fast path: most text needs no escaping (this runs for every JSON string the API writes).
+        if !utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0x7F }) { return "\"" + self + "\"" }
         var out = "\""
         for scalar in unicodeScalars {
             switch scalar {
