@@ -15,6 +15,8 @@ struct LocalVMLimitsTests {
         let layout = CgroupLayout(parent: world.cgroupParent)
         #expect(FileOps.readText(layout.dir("memory", id) + "/memory.limit_in_bytes") == "\(32 << 20)\n")
         #expect(try world.exec(id, ["dd", "if=/dev/zero", "of=/dev/null", "bs=4M", "count=1"]).exitCode == 0)
+        // The exec helper shields itself from the OOM killer; the command must not inherit that.
+        #expect(try world.exec(id, ["cat", "/proc/self/oom_score_adj"]).out == "0\n")
         let big = try world.exec(id, ["dd", "if=/dev/zero", "of=/dev/null", "bs=96M", "count=1"])
         #expect(big.exitCode == 128 + 9, "exit \(big.exitCode): \(big.err)")
         #expect(try world.status(id).state == "running") // the OOM kill took the hog, not the init

@@ -16,6 +16,7 @@
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -79,6 +80,21 @@ static void exec_b(const clvm_exec_spec *s, const struct exec_fds *f) {
         clvm_child_report(f->fail_w, CLVM_STEP_STDIO, errno, 1);
         _exit(127);
     }
+    /* A made itself unkillable by the OOM killer; the command must be an ordinary candidate again
+     * (raising the score needs no privilege). The uid change made B non-dumpable, which leaves its
+     * /proc files owned by the host's root; dumpable again, they belong to the sandbox's root.
+     * B is a copy of the host's memory, so it is dumpable (traceable from the sandbox) only for the
+     * one open(2) that needs it; the permission is checked at open, not at write. */
+    (void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+    int oom = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+    int open_errno = errno;
+    (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    errno = open_errno;
+    if (oom < 0 || clvm_write_all(oom, "0", 1) < 0) {
+        clvm_child_report(f->fail_w, CLVM_STEP_OOM_SCORE, errno, 0);
+        _exit(127);
+    }
+    close(oom);
     clvm_child_reset_signals();
     int e = exec_search(s->argv, s->envp);
     clvm_child_report(f->fail_w, CLVM_STEP_EXEC, e, 0);
@@ -86,6 +102,11 @@ static void exec_b(const clvm_exec_spec *s, const struct exec_fds *f) {
 }
 
 static void exec_a(const clvm_exec_spec *s, const struct exec_fds *f) {
+    /* A is a fork of the host and so looks large to the OOM killer: once it joins the sandbox's
+     * memory cgroup, a command that hits the limit could get A killed instead of itself, and the
+     * command's status would be lost. A opts out (B opts back in before exec). Best effort. */
+    int oom = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+    if (oom >= 0) { (void)clvm_write_all(oom, "-1000", 5); close(oom); }
     for (size_t i = 0; i < s->cgroup_count; i++) {
         if (clvm_write_all(s->cgroup_fds[i], "0", 1) < 0) {
             clvm_child_report(f->fail_w, CLVM_STEP_CGROUP, errno, (int)i);

@@ -56,6 +56,7 @@ enum clvm_step {
     CLVM_STEP_SETNS,
     CLVM_STEP_FORK,
     CLVM_STEP_CHDIR,
+    CLVM_STEP_OOM_SCORE,
 };
 
 /** Human name of a step ("mount overlay"). */

@@ -45,6 +45,7 @@ const char *clvm_step_name(int step) {
     case CLVM_STEP_SETNS: return "setns into the sandbox";
     case CLVM_STEP_FORK: return "fork inside the sandbox";
     case CLVM_STEP_CHDIR: return "chdir to /";
+    case CLVM_STEP_OOM_SCORE: return "reset oom_score_adj";
     default: return "an unknown set-up step";
     }
 }
