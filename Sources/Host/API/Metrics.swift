@@ -33,11 +33,6 @@ public final class Metrics: Sendable {
         }
     }
 
-    /// Records one request's latency under its route pattern.
-    public func observe(route: String, seconds: Double) {
-        state.withLock { s in Self.addLatency(&s, route: route, seconds: seconds) }
-    }
-
     private static func addLatency(_ s: inout State, route: String, seconds: Double) {
         if s.latencyCounts[route] == nil { s.latencyCounts[route] = [Int](repeating: 0, count: buckets.count) }
         // Mutated in place: copying the bucket array on every request showed up under the lock.

@@ -9,6 +9,8 @@ public final class BackendRegistry: Sendable {
         public var create: Double = 300
         public var destroy: Double = 120
         public var other: Double = 60
+        /// For an exec that names no timeout of its own.
+        public var exec: Double = 3600
         public init() {}
     }
 

@@ -82,14 +82,17 @@ extension SandboxService {
                                   stdinB64: stdin?.base64EncodedString(), timeoutSeconds: timeoutSeconds)
         let result: Result<ExecResponse, BackendError>
         do {
-            result = .success(try backend.exec(request, timeout: timeoutSeconds.map { Double($0) + 30 } ?? backends.timeouts.other * 60))
+            // The plugin enforces the command's own timeout; the call deadline only guards a stuck plugin.
+            let deadline = timeoutSeconds.map { Double($0) + 30 } ?? backends.timeouts.exec
+            result = .success(try backend.exec(request, timeout: deadline))
         } catch {
             result = .failure(error)
         }
         // Back to ready; if a sweep or a destroy moved it meanwhile, that change stands.
-        if let current = try? get(id) {
+        if let current = try? get(id), current.state == .active {
             var after = SandboxMachine(current)
-            if after.activityEnded(at: now) == .none, after.sandbox.state != current.state { _ = try? commit(after) }
+            _ = after.activityEnded(at: now)
+            _ = try? commit(after)
         }
         switch result {
         case .success(let response): return response
