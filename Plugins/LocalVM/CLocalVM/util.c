@@ -144,6 +144,28 @@ int clvm_cgroup_kill_wait(const char *dir, int timeout_ms) {
     }
 }
 
+/* Calls fn(dirfd, child, ctx) for every entry of the directory parent/name (not following a symlink
+ * at name); stops at the first failure, which it returns with errno kept. */
+static int for_each_child(int parent, const char *name, int (*fn)(int, const char *, void *), void *ctx) {
+    int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return -1;
+    DIR *d = fdopendir(fd);
+    if (!d) { int e = errno; close(fd); errno = e; return -1; }
+    int rc = 0;
+    struct dirent *ent;
+    while ((ent = readdir(d))) {
+        if (!strcmp(ent->d_name, ".") || !strcmp(ent->d_name, "..")) continue;
+        if (fn(dirfd(d), ent->d_name, ctx) < 0) { rc = -1; break; }
+    }
+    int e = errno;
+    closedir(d);
+    if (rc < 0) errno = e;
+    return rc;
+}
+
+static int remove_at(int parent, const char *name);
+static int remove_child(int dir, const char *name, void *ctx) { (void)ctx; return remove_at(dir, name); }
+
 /* Removes dirfd/name; refuses (EBUSY) to descend into a mount point. */
 static int remove_at(int parent, const char *name) {
     struct statx sx;
@@ -156,25 +178,20 @@ static int remove_at(int parent, const char *name) {
         errno = EBUSY;
         return -1;
     }
-    int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) return -1;
-    DIR *d = fdopendir(fd);
-    if (!d) { int e = errno; close(fd); errno = e; return -1; }
-    int rc = 0;
-    struct dirent *ent;
-    while ((ent = readdir(d))) {
-        if (!strcmp(ent->d_name, ".") || !strcmp(ent->d_name, "..")) continue;
-        if (remove_at(dirfd(d), ent->d_name) < 0) { rc = -1; break; }
-    }
-    int e = errno;
-    closedir(d);
-    if (rc < 0) { errno = e; return -1; }
+    if (for_each_child(parent, name, remove_child, NULL) < 0) return -1;
     if (unlinkat(parent, name, AT_REMOVEDIR) < 0 && errno != ENOENT) return -1;
     return 0;
 }
 
 int clvm_remove_tree(const char *path) {
     return remove_at(AT_FDCWD, path);
+}
+
+struct shift_ctx { uid_t base; uint32_t count; };
+static int shift_at(int parent, const char *name, uid_t base, uint32_t count);
+static int shift_child(int dir, const char *name, void *ctx) {
+    const struct shift_ctx *c = ctx;
+    return shift_at(dir, name, c->base, c->count);
 }
 
 static int shift_at(int parent, const char *name, uid_t base, uint32_t count) {
@@ -189,20 +206,8 @@ static int shift_at(int parent, const char *name, uid_t base, uint32_t count) {
             if (fchmodat(parent, name, st.st_mode & 07777, 0) < 0) return -1;
     }
     if (!S_ISDIR(st.st_mode)) return 0;
-    int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) return -1;
-    DIR *d = fdopendir(fd);
-    if (!d) { int e = errno; close(fd); errno = e; return -1; }
-    int rc = 0;
-    struct dirent *ent;
-    while ((ent = readdir(d))) {
-        if (!strcmp(ent->d_name, ".") || !strcmp(ent->d_name, "..")) continue;
-        if (shift_at(dirfd(d), ent->d_name, base, count) < 0) { rc = -1; break; }
-    }
-    int e = errno;
-    closedir(d);
-    if (rc < 0) errno = e;
-    return rc;
+    struct shift_ctx ctx = { base, count };
+    return for_each_child(parent, name, shift_child, &ctx);
 }
 
 int clvm_shift_owners(const char *path, uid_t base, uint32_t count) {
