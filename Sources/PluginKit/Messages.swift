@@ -9,6 +9,8 @@ public enum Capability {
     public static let exec = "sandboxer.exec/1"
     public static let inventory = "sandboxer.inventory/1"
     public static let timeout = "sandboxer.timeout/1"
+    /// `snapshot`, `restore` and `delete_snapshot`.
+    public static let snapshot = "sandboxer.snapshot/1"
 }
 
 /// Operation names accepted by `invoke`.
@@ -20,6 +22,9 @@ public enum Operation {
     public static let inventory = "inventory"
     public static let exec = "exec"
     public static let setTimeout = "set_timeout"
+    public static let snapshot = "snapshot"
+    public static let restore = "restore"
+    public static let deleteSnapshot = "delete_snapshot"
 }
 
 /// `describe` response.

@@ -40,6 +40,13 @@ public enum PluginDispatch {
         case Operation.setTimeout:
             try plugin.setTimeout(decode(SetTimeoutRequest.self, request, operation), call: call)
             return try encode(EmptyResponse())
+        case Operation.snapshot:
+            return try encode(plugin.snapshot(decode(SnapshotRequest.self, request, operation), call: call))
+        case Operation.restore:
+            return try encode(plugin.restore(decode(RestoreRequest.self, request, operation), call: call))
+        case Operation.deleteSnapshot:
+            try plugin.deleteSnapshot(decode(DeleteSnapshotRequest.self, request, operation), call: call)
+            return try encode(EmptyResponse())
         default:
             throw .notImplemented(operation)
         }

@@ -22,6 +22,9 @@ public protocol SandboxerPlugin: AnyObject, Sendable {
     func inventory(_ request: InventoryRequest, call: PluginCall) throws(PluginError) -> InventoryResponse
     func exec(_ request: ExecRequest, call: PluginCall) throws(PluginError) -> ExecResponse
     func setTimeout(_ request: SetTimeoutRequest, call: PluginCall) throws(PluginError)
+    func snapshot(_ request: SnapshotRequest, call: PluginCall) throws(PluginError) -> SnapshotResponse
+    func restore(_ request: RestoreRequest, call: PluginCall) throws(PluginError) -> CreateResponse
+    func deleteSnapshot(_ request: DeleteSnapshotRequest, call: PluginCall) throws(PluginError)
 
     /// Handles one operation given as JSON bytes; returns the response JSON bytes.
     func invoke(operation: String, request: Data, call: PluginCall) throws(PluginError) -> Data
@@ -45,6 +48,15 @@ extension SandboxerPlugin {
     }
     public func setTimeout(_ request: SetTimeoutRequest, call: PluginCall) throws(PluginError) {
         throw .notImplemented(Operation.setTimeout)
+    }
+    public func snapshot(_ request: SnapshotRequest, call: PluginCall) throws(PluginError) -> SnapshotResponse {
+        throw .notImplemented(Operation.snapshot)
+    }
+    public func restore(_ request: RestoreRequest, call: PluginCall) throws(PluginError) -> CreateResponse {
+        throw .notImplemented(Operation.restore)
+    }
+    public func deleteSnapshot(_ request: DeleteSnapshotRequest, call: PluginCall) throws(PluginError) {
+        throw .notImplemented(Operation.deleteSnapshot)
     }
 
     public func invoke(operation: String, request: Data, call: PluginCall) throws(PluginError) -> Data {

@@ -759,6 +759,24 @@ components:
                   idle_reap:
                     type: string
                     nullable: true
+                  expiry_warning:
+                    type: string
+                    nullable: true
+                    description: How long before expires_at the expiry_warning event goes out.
+              on_expire:
+                type: string
+                enum: [destroy, snapshot]
+              snapshots:
+                type: object
+                additionalProperties: false
+                description: Snapshot retention per sandbox.
+                properties:
+                  keep:
+                    type: integer
+                    nullable: true
+                  max_age:
+                    type: string
+                    nullable: true
               resources:
                 type: object
                 additionalProperties: false

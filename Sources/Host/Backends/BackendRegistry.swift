@@ -8,6 +8,8 @@ public final class BackendRegistry: Sendable {
     public struct Timeouts: Sendable {
         public var create: Double = 300
         public var destroy: Double = 120
+        /// Capturing or restoring a sandbox's state (archives can be large).
+        public var snapshot: Double = 600
         public var other: Double = 60
         /// For an exec that names no timeout of its own.
         public var exec: Double = 3600

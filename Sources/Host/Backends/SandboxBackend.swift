@@ -14,6 +14,9 @@ public protocol SandboxBackend: AnyObject, Sendable {
     func inventory(_ r: InventoryRequest, timeout: Double?) throws(BackendError) -> InventoryResponse
     func exec(_ r: ExecRequest, timeout: Double?) throws(BackendError) -> ExecResponse
     func setTimeout(_ r: SetTimeoutRequest, timeout: Double?) throws(BackendError)
+    func snapshot(_ r: SnapshotRequest, timeout: Double?) throws(BackendError) -> SnapshotResponse
+    func restore(_ r: RestoreRequest, timeout: Double?) throws(BackendError) -> CreateResponse
+    func deleteSnapshot(_ r: DeleteSnapshotRequest, timeout: Double?) throws(BackendError)
 }
 
 extension SandboxBackend {

@@ -1,8 +1,10 @@
 /// Reading and validating one profile.
 extension ConfigLoader {
-    static let profileKeys = ["backend", "image", "resources", "network", "env", "ttl", "consumer", "labels"]
+    static let profileKeys = ["backend", "image", "resources", "network", "env", "ttl", "consumer", "labels",
+                              "on_expire", "snapshots"]
+    static let snapshotKeys = ["keep", "max_age"]
     static let resourceKeys = ["cpus", "memory", "pids"]
-    static let ttlKeys = ["default", "max", "idle_reap"]
+    static let ttlKeys = ["default", "max", "idle_reap", "expiry_warning"]
 
     static func profile(_ key: YAMLKey, _ node: YAMLNode, reader: ConfigReader,
                         backends: [String: BackendConfig]) throws(ConfigError) -> Profile {
@@ -51,7 +53,37 @@ extension ConfigLoader {
         if let ttlNode = node["ttl"] {
             profile.ttl = try ttl(ttlNode, what: what, reader: reader)
         }
+        if let onExpireNode = node["on_expire"],
+           let text = try reader.optionalString(onExpireNode, "\"on_expire\" in \(what)") {
+            guard let value = Profile.OnExpire(rawValue: text) else {
+                throw reader.fail(.invalidValue, "Invalid on_expire \(text.quotedForMessage) in \(what): expected destroy or snapshot.",
+                                  at: onExpireNode)
+            }
+            profile.onExpire = value
+        }
+        if let snapshotsNode = node["snapshots"], !reader.isNull(snapshotsNode) {
+            profile.snapshots = try snapshotRetention(snapshotsNode, what: what, reader: reader)
+        }
         return profile
+    }
+
+    static func snapshotRetention(_ node: YAMLNode, what: String, reader: ConfigReader) throws(ConfigError) -> Profile.SnapshotRetention {
+        let entries = try reader.mapping(node, "\"snapshots\" in \(what)")
+        try reader.checkKeys(entries, allowed: snapshotKeys, "in the snapshots of \(what)")
+        var retention = Profile.SnapshotRetention()
+        for (key, value) in entries where !reader.isNull(value) {
+            let field = "\"\(key.name)\" in the snapshots of \(what)"
+            if key.name == "max_age" {
+                retention.maxAge = try reader.duration(value, field)
+            } else {
+                let text = try reader.string(value, field)
+                guard text.allSatisfy({ $0.isASCII && $0.isNumber }), let keep = Int(text), keep >= 0 else {
+                    throw reader.fail(.invalidValue, "Invalid keep \(text.quotedForMessage) in \(what): expected a whole number of snapshots (0 or more).", at: value)
+                }
+                retention.keep = keep
+            }
+        }
+        return retention
     }
 
     static func resources(_ node: YAMLNode, what: String, reader: ConfigReader) throws(ConfigError) -> ResourceSpec {
@@ -93,6 +125,7 @@ extension ConfigLoader {
             switch key.name {
             case "default": defaultNode = value; policy.defaultTTL = try reader.duration(value, field)
             case "max": policy.max = try reader.duration(value, field)
+            case "expiry_warning": policy.expiryWarning = reader.isNull(value) ? nil : try reader.duration(value, field)
             default: policy.idleReap = reader.isNull(value) ? nil : try reader.duration(value, field)
             }
         }

@@ -14,6 +14,21 @@ public struct Profile: Sendable, Equatable {
     public var consumer: String?
     /// Labels put on every sandbox made from this profile (next to the host's ownership labels).
     public var labels: [String: String]
+    /// What the expiry sweep does before destroying an expired sandbox.
+    public var onExpire: OnExpire = .destroy
+    /// Which snapshots of this profile's sandboxes the retention sweep keeps.
+    public var snapshots = SnapshotRetention()
+
+    /// `on_expire`: `destroy` (the default) or `snapshot` (snapshot first, then destroy).
+    public enum OnExpire: String, Sendable, CaseIterable { case destroy, snapshot }
+
+    /// `snapshots: {keep: N, max_age: 7d}`: per sandbox, keep the newest `keep`; drop any older than
+    /// `maxAge`. Nil fields do not limit.
+    public struct SnapshotRetention: Sendable, Equatable {
+        public var keep: Int?
+        public var maxAge: TTLDuration?
+        public init(keep: Int? = nil, maxAge: TTLDuration? = nil) { self.keep = keep; self.maxAge = maxAge }
+    }
 
     /// Networks a profile may ask for.
     public static let networks = ["none", "bridge"]

@@ -44,6 +44,7 @@ public struct SandboxMachine: Sendable {
         sandbox.backendRef = backendRef
         sandbox.readyAt = now
         sandbox.expiresAt = now.addingTimeInterval(Double(sandbox.ttlSeconds))
+        sandbox.lastActivity = "ready"
         move(to: .ready, at: now)
         record("ready", ["backend_ref": backendRef, "expires_at": RFC3339.format(sandbox.expiresAt!)], at: now)
         return .pushTimeout(seconds: sandbox.ttlSeconds + Self.backstopGraceSeconds)
@@ -64,6 +65,7 @@ public struct SandboxMachine: Sendable {
         guard SandboxState.live.contains(sandbox.state) else {
             throw SandboxerError(.conflict, "Sandbox \(sandbox.id) is \(sandbox.state.rawValue); only ready or active sandboxes can run commands.")
         }
+        sandbox.lastActivity = "exec"
         move(to: .active, at: now)
         return .none
     }
@@ -81,6 +83,7 @@ public struct SandboxMachine: Sendable {
         sandbox.expiresAt = ext.to
         if let readyAt = sandbox.readyAt { sandbox.ttlSeconds = Int64(ext.to.timeIntervalSince(readyAt).rounded()) }
         sandbox.updatedAt = now
+        sandbox.lastActivity = "ttl_extended"
         record("ttl_extended", ["from": RFC3339.format(ext.from), "to": RFC3339.format(ext.to), "by": who,
                                 "capped": ext.capped ? "true" : "false"], at: now)
         return ext

@@ -67,7 +67,8 @@ extension SandboxService {
             id: SandboxID.make(), profile: profile.name, backend: profile.backend, state: .provisioning,
             ttlSeconds: grant.seconds, maxTTLSeconds: profile.ttl.max.seconds, idleReapSeconds: profile.ttl.idleReap?.seconds,
             createdAt: created, readyAt: nil, updatedAt: created, expiresAt: nil, labels: labels, backendRef: nil,
-            reason: nil, idempotencyKey: scopedKey, request: EventData.json(intent), hostId: hostId)
+            reason: nil, idempotencyKey: scopedKey, request: EventData.json(intent), hostId: hostId,
+            expiryWarningSeconds: profile.ttl.expiryWarning?.seconds)
         let event = SandboxEvent(sandboxId: sandbox.id, type: "created", at: created,
                                  data: EventData.json(["profile": profile.name, "backend": profile.backend,
                                                        "ttl": DurationText.format(grant.seconds)]))

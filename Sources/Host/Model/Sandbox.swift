@@ -44,16 +44,34 @@ public struct Sandbox: Sendable, Equatable {
     public var request: String
     /// Id of the host process that owns it (labels prove ownership on the backend).
     public var hostId: String
+    /// The profile's `ttl.expiry_warning` at create time: an `expiry_warning` event goes out this long
+    /// before `expiresAt`. Nil sends none.
+    public var expiryWarningSeconds: Int64?
+    /// The deadline the last `expiry_warning` was sent for; a new deadline (extend) can be warned again.
+    public var warnedExpiresAt: Date?
+    /// What last reset the idle clock (`ready`, `exec`, `ttl_extended`, `recreated`).
+    public var lastActivity: String?
+    /// The snapshot this sandbox was created or last recreated from.
+    public var sourceSnapshot: String?
 
     public init(id: String, profile: String, backend: String, state: SandboxState, ttlSeconds: Int64,
                 maxTTLSeconds: Int64, idleReapSeconds: Int64?, createdAt: Date, readyAt: Date?, updatedAt: Date,
                 expiresAt: Date?, labels: [String: String], backendRef: String?, reason: TerminationReason?,
-                idempotencyKey: String?, request: String, hostId: String) {
+                idempotencyKey: String?, request: String, hostId: String, expiryWarningSeconds: Int64? = nil,
+                warnedExpiresAt: Date? = nil, lastActivity: String? = nil, sourceSnapshot: String? = nil) {
         self.id = id; self.profile = profile; self.backend = backend; self.state = state
         self.ttlSeconds = ttlSeconds; self.maxTTLSeconds = maxTTLSeconds; self.idleReapSeconds = idleReapSeconds
         self.createdAt = createdAt; self.readyAt = readyAt; self.updatedAt = updatedAt; self.expiresAt = expiresAt
         self.labels = labels; self.backendRef = backendRef; self.reason = reason
         self.idempotencyKey = idempotencyKey; self.request = request; self.hostId = hostId
+        self.expiryWarningSeconds = expiryWarningSeconds; self.warnedExpiresAt = warnedExpiresAt
+        self.lastActivity = lastActivity; self.sourceSnapshot = sourceSnapshot
+    }
+
+    /// When the `expiry_warning` for the current deadline is due; nil when none is configured or it went out.
+    public var warningDeadline: Date? {
+        guard let seconds = expiryWarningSeconds, let expiresAt, warnedExpiresAt != expiresAt else { return nil }
+        return expiresAt.addingTimeInterval(-Double(seconds))
     }
 
     /// When idle reaping would take it: `updatedAt + idleReapSeconds`.

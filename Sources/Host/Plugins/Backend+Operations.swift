@@ -44,4 +44,20 @@ extension Backend {
     public func setTimeout(_ r: SetTimeoutRequest, timeout: Double?) throws(BackendError) {
         _ = try invoke(Operation.setTimeout, Backend.encode(r, backend: name, operation: Operation.setTimeout), timeout: timeout)
     }
+
+    /// `snapshot`: captures the sandbox's writable state; the sandbox keeps running.
+    public func snapshot(_ r: SnapshotRequest, timeout: Double?) throws(BackendError) -> SnapshotResponse {
+        try call(Operation.snapshot, r, as: SnapshotResponse.self, timeout: timeout)
+    }
+
+    /// `restore`: creates a sandbox (as `create` does) starting from a snapshot's state.
+    public func restore(_ r: RestoreRequest, timeout: Double?) throws(BackendError) -> CreateResponse {
+        try call(Operation.restore, r, as: CreateResponse.self, timeout: timeout)
+    }
+
+    /// `delete_snapshot`: removes a snapshot; `.notFound` means it was already gone.
+    public func deleteSnapshot(_ r: DeleteSnapshotRequest, timeout: Double?) throws(BackendError) {
+        _ = try invoke(Operation.deleteSnapshot, Backend.encode(r, backend: name, operation: Operation.deleteSnapshot),
+                       timeout: timeout)
+    }
 }

@@ -56,6 +56,62 @@ extension SandboxStore {
         );
         CREATE INDEX events_sandbox ON events (sandbox_id, seq);
         """,
+        // 2: snapshots, expiry warnings, the source of the last activity, webhook delivery state.
+        """
+        CREATE TABLE store_meta (key TEXT NOT NULL PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+        -- Names this store in event ids, so ids from two stores never collide at a webhook receiver.
+        INSERT INTO store_meta (key, value) VALUES ('store_id', lower(hex(randomblob(8))));
+
+        ALTER TABLE sandboxes ADD COLUMN expiry_warning_seconds INTEGER;  -- the profile's, at create time
+        ALTER TABLE sandboxes ADD COLUMN warned_expires_at INTEGER;       -- the deadline a warning went out for
+        -- expires_at - expiry_warning_seconds while that deadline is unwarned, else NULL; kept by the store.
+        ALTER TABLE sandboxes ADD COLUMN warn_at INTEGER;
+        ALTER TABLE sandboxes ADD COLUMN last_activity TEXT;               -- what last reset the idle clock
+        ALTER TABLE sandboxes ADD COLUMN source_snapshot TEXT;             -- the snapshot it started from
+        CREATE INDEX sandboxes_live_warn_at ON sandboxes (warn_at) WHERE state IN ('ready', 'active');
+
+        CREATE TABLE snapshots (
+            id             TEXT    NOT NULL PRIMARY KEY,
+            sandbox_id     TEXT    NOT NULL,   -- no foreign key: sandbox rows are kept, but the id is history
+            backend        TEXT    NOT NULL,
+            profile        TEXT    NOT NULL,
+            name           TEXT,
+            state          TEXT    NOT NULL CHECK (state IN ('creating', 'ready', 'deleting', 'deleted', 'failed')),
+            size_bytes     INTEGER,
+            backend_ref    TEXT,
+            created_at     INTEGER NOT NULL,
+            updated_at     INTEGER NOT NULL,
+            trigger        TEXT    NOT NULL,   -- manual or on_expire
+            deleted_reason TEXT,               -- manual, retention_keep, retention_max_age, failed
+            owner          TEXT,               -- the sandbox's sandboxer.owner label (consumers see their own)
+            host_id        TEXT    NOT NULL,
+            intent         TEXT    NOT NULL DEFAULT '{}' CHECK (json_valid(intent)),
+            message        TEXT                -- why it failed
+        );
+        CREATE INDEX snapshots_sandbox ON snapshots (sandbox_id, created_at, id);
+        CREATE INDEX snapshots_created ON snapshots (created_at, id);
+        CREATE INDEX snapshots_in_flight ON snapshots (state) WHERE state IN ('creating', 'deleting');
+
+        -- Webhook delivery: a cursor per sink over the events outbox, and one row per (sink, event)
+        -- once the event is enqueued for that sink. Attempts are leased by pushing next_attempt_at.
+        CREATE TABLE webhook_cursors (
+            sink     TEXT    NOT NULL PRIMARY KEY,
+            last_seq INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE webhook_deliveries (
+            sink            TEXT    NOT NULL,
+            event_seq       INTEGER NOT NULL,
+            state           TEXT    NOT NULL CHECK (state IN ('pending', 'delivered', 'dead')),
+            attempts        INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at INTEGER NOT NULL,
+            last_status     INTEGER,
+            last_error      TEXT,
+            updated_at      INTEGER NOT NULL,
+            PRIMARY KEY (sink, event_seq)
+        ) WITHOUT ROWID;
+        CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE state = 'pending';
+        CREATE INDEX webhook_deliveries_dead ON webhook_deliveries (updated_at) WHERE state = 'dead';
+        """,
     ]
 
     /// Brings the schema up to `migrations.count`, one transaction per script; returns the version.

@@ -20,7 +20,8 @@ extension SandboxStore {
     /// The sandbox columns in the order `decodeSandbox` reads and `sandboxValues` binds them.
     static let sandboxColumns = """
         id, profile, backend, state, ttl_seconds, max_ttl_seconds, idle_reap_seconds, created_at, ready_at, \
-        updated_at, expires_at, labels, backend_ref, reason, idempotency_key, request, host_id, idle_at
+        updated_at, expires_at, labels, backend_ref, reason, idempotency_key, request, host_id, idle_at, \
+        expiry_warning_seconds, warned_expires_at, last_activity, source_snapshot, warn_at
         """
 
     /// Bound values for `sandboxColumns`, including the derived `idle_at`.
@@ -34,6 +35,9 @@ extension SandboxStore {
             .text(try encodeLabels(sandbox.labels, id: sandbox.id)), .text(sandbox.backendRef),
             .text(sandbox.reason?.rawValue), .text(sandbox.idempotencyKey), .text(sandbox.request),
             .text(sandbox.hostId), .integer(idleAt(updatedAt: updatedAt, idleReapSeconds: sandbox.idleReapSeconds)),
+            .integer(sandbox.expiryWarningSeconds), .integer(sandbox.warnedExpiresAt?.millisecondsSince1970),
+            .text(sandbox.lastActivity), .text(sandbox.sourceSnapshot),
+            .integer(sandbox.warningDeadline?.millisecondsSince1970),
         ]
     }
 
@@ -74,7 +78,10 @@ extension SandboxStore {
             updatedAt: Date(millisecondsSince1970: row.int64(9)),
             expiresAt: row.optionalInt64(10).map(Date.init(millisecondsSince1970:)),
             labels: labels, backendRef: row.optionalText(12), reason: reason,
-            idempotencyKey: row.optionalText(14), request: row.text(15), hostId: row.text(16))
+            idempotencyKey: row.optionalText(14), request: row.text(15), hostId: row.text(16),
+            expiryWarningSeconds: row.optionalInt64(18),
+            warnedExpiresAt: row.optionalInt64(19).map(Date.init(millisecondsSince1970:)),
+            lastActivity: row.optionalText(20), sourceSnapshot: row.optionalText(21))
     }
 
     /// Labels as canonical JSON text (sorted keys), so equal label sets store equal text.

@@ -55,7 +55,12 @@ public final class SandboxStore: @unchecked Sendable {
         try connection.execute("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
                                doing: "Configuring the connection")
         schemaVersion = try Self.migrate(connection)
+        storeId = try connection.rows("SELECT value FROM store_meta WHERE key = 'store_id'", [],
+                                      doing: "Reading the store id") { $0.text(0) }.first ?? ""
     }
+
+    /// Random id of this store file (made by its first migration), the prefix of its event ids.
+    public let storeId: String
 
     /// Inserts a new sandbox and its first event in one transaction; `.conflict` if the id (or the idempotency key) exists.
     public func insert(_ sandbox: Sandbox, event: SandboxEvent) throws(StoreError) {

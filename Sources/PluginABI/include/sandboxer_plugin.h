@@ -39,9 +39,20 @@
  *                                                           -> {"exit_code","stdout_b64","stderr_b64",
  *                                                               "timed_out"}
  *  set_timeout         {"sandbox_id","backend_ref","timeout_seconds"}  -> {}
+ *  snapshot            {"sandbox_id","backend_ref","snapshot_id","labels":{}}
+ *                                                           -> {"snapshot_ref","size_bytes","info":{}}
+ *  restore             create's request plus "snapshot_ref" -> {"backend_ref","info":{}}
+ *  delete_snapshot     {"snapshot_id","snapshot_ref"}       -> {}   (NOT_FOUND means: already gone)
+ *
+ *  snapshot MUST capture a consistent state (quiesce the sandbox's processes while capturing) and
+ *  MUST leave the sandbox as it found it (running). A snapshot MUST outlive the sandbox it was taken
+ *  from: only delete_snapshot removes it. restore MUST make a sandbox exactly as create would, whose
+ *  writable state is the snapshot's; its sandbox_id MAY be the snapshot's source sandbox (a recreate,
+ *  after the host destroyed the old instance) or a new one.
  *
  *  Capability strings, declared by describe: "sandboxer.lifecycle/1" (create, status, destroy),
- *  "sandboxer.exec/1", "sandboxer.inventory/1", "sandboxer.timeout/1" (set_timeout). An operation
+ *  "sandboxer.exec/1", "sandboxer.inventory/1", "sandboxer.timeout/1" (set_timeout),
+ *  "sandboxer.snapshot/1" (snapshot, restore, delete_snapshot). An operation
  *  whose capability is not declared MUST answer SBX_NOT_IMPLEMENTED. The full reference, with every
  *  field, is docs/plugins.md.
  */

@@ -6,8 +6,11 @@ import Synchronization
 /// An in-process backend for lifecycle tests: resources in a dictionary, failures on demand.
 final class FakeBackend: SandboxBackend {
     let name = "fake"
-    let capabilities = [Capability.lifecycle, Capability.exec, Capability.inventory, Capability.timeout]
-    struct Resource: Sendable { var labels: [String: String]; var timeout: Int64? }
+    let capabilities = [Capability.lifecycle, Capability.exec, Capability.inventory, Capability.timeout, Capability.snapshot]
+    /// `files` stands in for the sandbox's writable state: `exec ["write", NAME]` adds one, snapshots copy them.
+    struct Resource: Sendable { var labels: [String: String]; var timeout: Int64?; var files: Set<String> = [] }
+    /// Snapshot ref → the files captured.
+    let snapshots = Mutex<[String: Set<String>]>([:])
     let resources = Mutex<[String: Resource]>([:])
     let failNext = Mutex<[String: BackendError.Code]>([:])
     let destroyCalls = Mutex<Int>(0)
@@ -56,6 +59,11 @@ final class FakeBackend: SandboxBackend {
 
     func exec(_ r: ExecRequest, timeout: Double?) throws(BackendError) -> ExecResponse {
         try check("exec")
+        if r.argv.count == 2, r.argv[0] == "write" { resources.withLock { _ = $0[r.backendRef]?.files.insert(r.argv[1]) } }
+        if r.argv == ["ls"] {
+            let files = resources.withLock { $0[r.backendRef]?.files ?? [] }
+            return ExecResponse(exitCode: 0, stdout: Data(files.sorted().map { $0 + "\n" }.joined().utf8), stderr: Data())
+        }
         return ExecResponse(exitCode: 0, stdout: Data("ran \(r.argv.joined(separator: " "))\n".utf8), stderr: Data())
     }
 
@@ -99,5 +107,33 @@ struct ServiceFixture {
         service = SandboxService(config: config, store: store,
                                  backends: BackendRegistry(config: config, context: context, preloaded: ["fake": backend]),
                                  clock: clock, hostId: "host-test")
+    }
+}
+
+extension FakeBackend {
+    func snapshot(_ r: SnapshotRequest, timeout: Double?) throws(BackendError) -> SnapshotResponse {
+        try check("snapshot")
+        guard let res = resources.withLock({ $0[r.backendRef] }) else {
+            throw BackendError(.notFound, "no such sandbox", backend: name, operation: "snapshot")
+        }
+        snapshots.withLock { $0["fsnap-" + r.snapshotId] = res.files }
+        return SnapshotResponse(snapshotRef: "fsnap-" + r.snapshotId, sizeBytes: Int64(res.files.count))
+    }
+
+    func restore(_ r: RestoreRequest, timeout: Double?) throws(BackendError) -> CreateResponse {
+        try check("restore")
+        guard let files = snapshots.withLock({ $0[r.snapshotRef] }) else {
+            throw BackendError(.notFound, "no such snapshot", backend: name, operation: "restore")
+        }
+        let created = try create(r.create, timeout: timeout)
+        resources.withLock { $0[created.backendRef]?.files = files }
+        return created
+    }
+
+    func deleteSnapshot(_ r: DeleteSnapshotRequest, timeout: Double?) throws(BackendError) {
+        try check("delete_snapshot")
+        guard snapshots.withLock({ $0.removeValue(forKey: r.snapshotRef) }) != nil else {
+            throw BackendError(.notFound, "no such snapshot", backend: name, operation: "delete_snapshot")
+        }
     }
 }
