@@ -4,6 +4,7 @@ struct APIRoute: Sendable {
         case health, metrics, openAPI
         case listSandboxes, createSandbox, getSandbox, deleteSandbox, extendTTL, exec
         case expire, reapStale, backends, profiles, events
+        case createSnapshot, listSandboxSnapshots, listSnapshots, getSnapshot, deleteSnapshot, pruneSnapshots, recreate
     }
 
     let method: String
@@ -52,6 +53,13 @@ struct APIRoute: Sendable {
         APIRoute(method: "DELETE", pattern: "/v1/sandboxes/{id}", handler: .deleteSandbox),
         APIRoute(method: "PATCH", pattern: "/v1/sandboxes/{id}/ttl", handler: .extendTTL),
         APIRoute(method: "POST", pattern: "/v1/sandboxes/{id}/exec", handler: .exec),
+        APIRoute(method: "POST", pattern: "/v1/sandboxes/{id}/recreate", handler: .recreate),
+        APIRoute(method: "POST", pattern: "/v1/sandboxes/{id}/snapshots", handler: .createSnapshot),
+        APIRoute(method: "GET", pattern: "/v1/sandboxes/{id}/snapshots", handler: .listSandboxSnapshots),
+        APIRoute(method: "GET", pattern: "/v1/snapshots", handler: .listSnapshots),
+        APIRoute(method: "POST", pattern: "/v1/snapshots/prune", handler: .pruneSnapshots, operatorOnly: true),
+        APIRoute(method: "GET", pattern: "/v1/snapshots/{id}", handler: .getSnapshot),
+        APIRoute(method: "DELETE", pattern: "/v1/snapshots/{id}", handler: .deleteSnapshot),
         APIRoute(method: "POST", pattern: "/v1/reap-stale", handler: .reapStale, operatorOnly: true),
         APIRoute(method: "GET", pattern: "/v1/backends", handler: .backends),
         APIRoute(method: "GET", pattern: "/v1/profiles", handler: .profiles),

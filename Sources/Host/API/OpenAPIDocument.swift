@@ -286,6 +286,208 @@ paths:
           $ref: "#/components/responses/BackendFailed"
         "503":
           $ref: "#/components/responses/Unavailable"
+  /v1/sandboxes/{id}/recreate:
+    parameters:
+      - $ref: "#/components/parameters/SandboxId"
+    post:
+      operationId: recreateSandbox
+      summary: Replace the backend instance (fresh, or from a snapshot); id, labels, ready_at and expires_at stay.
+      requestBody:
+        required: false
+        content:
+          application/json:
+            schema:
+              $ref: "#/components/schemas/RecreateRequest"
+      responses:
+        "200":
+          description: The sandbox on its new instance.
+          content:
+            application/json:
+              schema:
+                $ref: "#/components/schemas/Sandbox"
+        "400":
+          $ref: "#/components/responses/BadRequest"
+        "401":
+          $ref: "#/components/responses/Unauthorized"
+        "404":
+          $ref: "#/components/responses/NotFound"
+        "409":
+          $ref: "#/components/responses/Conflict"
+        "413":
+          $ref: "#/components/responses/TooLarge"
+        "422":
+          $ref: "#/components/responses/Unprocessable"
+        "500":
+          $ref: "#/components/responses/ServerError"
+        "502":
+          $ref: "#/components/responses/BackendFailed"
+        "503":
+          $ref: "#/components/responses/Unavailable"
+  /v1/sandboxes/{id}/snapshots:
+    parameters:
+      - $ref: "#/components/parameters/SandboxId"
+    post:
+      operationId: createSnapshot
+      summary: Snapshot the sandbox's writable state; it keeps running (paused while captured).
+      requestBody:
+        required: false
+        content:
+          application/json:
+            schema:
+              $ref: "#/components/schemas/SnapshotRequest"
+      responses:
+        "201":
+          description: The snapshot, ready.
+          content:
+            application/json:
+              schema:
+                $ref: "#/components/schemas/Snapshot"
+        "400":
+          $ref: "#/components/responses/BadRequest"
+        "401":
+          $ref: "#/components/responses/Unauthorized"
+        "404":
+          $ref: "#/components/responses/NotFound"
+        "409":
+          $ref: "#/components/responses/Conflict"
+        "413":
+          $ref: "#/components/responses/TooLarge"
+        "422":
+          $ref: "#/components/responses/Unprocessable"
+        "500":
+          $ref: "#/components/responses/ServerError"
+        "502":
+          $ref: "#/components/responses/BackendFailed"
+        "503":
+          $ref: "#/components/responses/Unavailable"
+    get:
+      operationId: listSandboxSnapshots
+      summary: The sandbox's snapshots, newest first (deleted and failed ones with all=true).
+      parameters:
+        - name: all
+          in: query
+          schema:
+            type: string
+            enum: ["true", "false"]
+      responses:
+        "200":
+          description: The snapshots.
+          content:
+            application/json:
+              schema:
+                $ref: "#/components/schemas/SnapshotList"
+        "400":
+          $ref: "#/components/responses/BadRequest"
+        "401":
+          $ref: "#/components/responses/Unauthorized"
+        "404":
+          $ref: "#/components/responses/NotFound"
+        "500":
+          $ref: "#/components/responses/ServerError"
+  /v1/snapshots:
+    get:
+      operationId: listSnapshots
+      summary: Snapshots, newest first (a consumer sees those of its own sandboxes).
+      parameters:
+        - name: all
+          in: query
+          schema:
+            type: string
+            enum: ["true", "false"]
+      responses:
+        "200":
+          description: The snapshots.
+          content:
+            application/json:
+              schema:
+                $ref: "#/components/schemas/SnapshotList"
+        "400":
+          $ref: "#/components/responses/BadRequest"
+        "401":
+          $ref: "#/components/responses/Unauthorized"
+        "500":
+          $ref: "#/components/responses/ServerError"
+  /v1/snapshots/prune:
+    post:
+      operationId: pruneSnapshots
+      summary: The snapshot retention sweep; a dry-run plan unless apply=true (operator).
+      parameters:
+        - name: apply
+          in: query
+          schema:
+            type: string
+            enum: ["true", "false"]
+      responses:
+        "200":
+          description: The plan, or what was done.
+          content:
+            application/json:
+              schema:
+                $ref: "#/components/schemas/PrunePlan"
+        "400":
+          $ref: "#/components/responses/BadRequest"
+        "401":
+          $ref: "#/components/responses/Unauthorized"
+        "403":
+          $ref: "#/components/responses/Forbidden"
+        "500":
+          $ref: "#/components/responses/ServerError"
+  /v1/snapshots/{id}:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        description: A snapshot id (snap- and 16 hex digits) or a name that one ready snapshot carries.
+        schema:
+          type: string
+    get:
+      operationId: getSnapshot
+      summary: One snapshot.
+      responses:
+        "200":
+          description: The snapshot.
+          content:
+            application/json:
+              schema:
+                $ref: "#/components/schemas/Snapshot"
+        "400":
+          $ref: "#/components/responses/BadRequest"
+        "401":
+          $ref: "#/components/responses/Unauthorized"
+        "404":
+          $ref: "#/components/responses/NotFound"
+        "500":
+          $ref: "#/components/responses/ServerError"
+        "409":
+          $ref: "#/components/responses/Conflict"
+    delete:
+      operationId: deleteSnapshot
+      summary: Delete a snapshot on its backend (idempotent).
+      responses:
+        "200":
+          description: The snapshot, deleted.
+          content:
+            application/json:
+              schema:
+                $ref: "#/components/schemas/Snapshot"
+        "400":
+          $ref: "#/components/responses/BadRequest"
+        "401":
+          $ref: "#/components/responses/Unauthorized"
+        "404":
+          $ref: "#/components/responses/NotFound"
+        "409":
+          $ref: "#/components/responses/Conflict"
+        "413":
+          $ref: "#/components/responses/TooLarge"
+        "422":
+          $ref: "#/components/responses/Unprocessable"
+        "500":
+          $ref: "#/components/responses/ServerError"
+        "502":
+          $ref: "#/components/responses/BackendFailed"
+        "503":
+          $ref: "#/components/responses/Unavailable"
   /v1/reap-stale:
     post:
       operationId: reapStale
@@ -489,6 +691,101 @@ components:
           pattern: "^[1-9][0-9]*[smhd]$"
         labels:
           $ref: "#/components/schemas/Labels"
+        from_snapshot:
+          type: string
+          nullable: true
+          description: A snapshot id or name to start from; the profile defaults to the snapshot's.
+    RecreateRequest:
+      type: object
+      additionalProperties: false
+      properties:
+        from_snapshot:
+          type: string
+          nullable: true
+          description: A snapshot id or name to restore; absent means a fresh instance.
+    SnapshotRequest:
+      type: object
+      additionalProperties: false
+      properties:
+        name:
+          type: string
+          nullable: true
+          pattern: "^[A-Za-z0-9._-]{1,63}$"
+    Snapshot:
+      type: object
+      additionalProperties: false
+      required: [id, sandbox_id, backend, profile, name, state, size_bytes, backend_ref, created_at, updated_at, trigger, deleted_reason, message]
+      properties:
+        id:
+          type: string
+        sandbox_id:
+          type: string
+        backend:
+          type: string
+        profile:
+          type: string
+        name:
+          type: string
+          nullable: true
+        state:
+          type: string
+          enum: [creating, ready, deleting, deleted, failed]
+        size_bytes:
+          type: integer
+          nullable: true
+        backend_ref:
+          type: string
+          nullable: true
+        created_at:
+          type: string
+          format: date-time
+        updated_at:
+          type: string
+          format: date-time
+        trigger:
+          type: string
+          enum: [manual, on_expire]
+        deleted_reason:
+          type: string
+          nullable: true
+          enum: [manual, retention_keep, retention_max_age, null]
+        message:
+          type: string
+          nullable: true
+    SnapshotList:
+      type: object
+      additionalProperties: false
+      required: [snapshots]
+      properties:
+        snapshots:
+          type: array
+          items:
+            $ref: "#/components/schemas/Snapshot"
+    PrunePlan:
+      type: object
+      additionalProperties: false
+      required: [apply, now, items]
+      properties:
+        apply:
+          type: boolean
+        now:
+          type: string
+          format: date-time
+        items:
+          type: array
+          items:
+            type: object
+            additionalProperties: false
+            required: [snapshot, rule, outcome]
+            properties:
+              snapshot:
+                $ref: "#/components/schemas/Snapshot"
+              rule:
+                type: string
+                enum: [retention_keep, retention_max_age]
+              outcome:
+                type: string
+                nullable: true
     ExtendRequest:
       type: object
       additionalProperties: false
@@ -579,6 +876,18 @@ components:
           enum: [ttl, ttl_max, idle, manual, orphan, backend_vanished, failed, null]
         host_id:
           type: string
+        last_activity:
+          type: string
+          nullable: true
+          description: What last reset the idle clock (ready, exec, ttl_extended, recreated).
+        source_snapshot:
+          type: string
+          nullable: true
+          description: The snapshot it was created or last recreated from.
+        previous_backend_ref:
+          type: string
+          nullable: true
+          description: On recreate, the handle of the replaced instance.
         ttl_capped:
           type: boolean
           description: On create and extend, whether the profile's max cut the request.
@@ -638,6 +947,16 @@ components:
                 format: date-time
                 nullable: true
               outcome:
+                type: string
+                nullable: true
+              on_expire:
+                type: string
+                enum: [destroy, snapshot]
+              snapshot_id:
+                type: string
+                nullable: true
+                description: With apply and on_expire snapshot, the snapshot taken before the destroy.
+              snapshot_error:
                 type: string
                 nullable: true
     Orphan:

@@ -52,6 +52,8 @@ extension SandboxAPI {
             return json(200, .object(["profiles": .array(profiles)]))
         case .events:
             return try events(request, caller: caller)
+        case .createSnapshot, .listSandboxSnapshots, .listSnapshots, .getSnapshot, .deleteSnapshot, .pruneSnapshots, .recreate:
+            return try snapshotRoute(route.handler, id: id, request: request, caller: caller)
         }
     }
 
@@ -98,19 +100,22 @@ extension SandboxAPI {
     }
 
     func createSandbox(_ request: HTTPRequest, caller: Caller) throws(APIError) -> HTTPResponse {
-        let body = try RequestBody(request.body, allowed: ["profile", "ttl", "labels"])
-        let profile = try body.string("profile") ?? "default"
+        let body = try RequestBody(request.body, allowed: ["profile", "ttl", "labels", "from_snapshot"])
+        let fromSnapshot = try body.string("from_snapshot")
+        let profile = try body.string("profile")
         let options = CreateOptions(profile: profile, ttl: try body.string("ttl"), labels: try body.stringMap("labels"),
                                     idempotencyKey: request.headers["Idempotency-Key"],
-                                    owner: settings.tokens.isEmpty ? nil : caller.name)
+                                    owner: settings.tokens.isEmpty ? nil : caller.name, fromSnapshot: fromSnapshot)
         let outcome: CreateOutcome
         do {
             outcome = try service.create(options)
         } catch {
-            metrics.increment("sandboxer_creates_total", labels: ["profile": profile, "outcome": "error"])
+            metrics.increment("sandboxer_creates_total", labels: ["profile": profile ?? "-", "outcome": "error"])
             throw APIError(error)
         }
-        if !outcome.replayed { metrics.increment("sandboxer_creates_total", labels: ["profile": profile, "outcome": "ok"]) }
+        if !outcome.replayed {
+            metrics.increment("sandboxer_creates_total", labels: ["profile": outcome.sandbox.profile, "outcome": "ok"])
+        }
         var object = outcome.sandbox.jsonValue.objectValue ?? [:]
         object["ttl_capped"] = .bool(outcome.capped)
         object["requested_ttl"] = .string(DurationText.format(outcome.requestedTTLSeconds))

@@ -5,8 +5,9 @@ extension Invocation {
     func create() throws(SandboxerError) -> Int32 {
         let service = try openService()
         let outcome = try service.create(CreateOptions(
-            profile: parsed.value("profile") ?? "default", ttl: parsed.value("ttl"),
-            labels: try keyValues("label"), idempotencyKey: parsed.value("idempotency-key")))
+            profile: parsed.value("profile"), ttl: parsed.value("ttl"),
+            labels: try keyValues("label"), idempotencyKey: parsed.value("idempotency-key"),
+            fromSnapshot: parsed.value("from-snapshot")))
         if json {
             var object = outcome.sandbox.jsonValue.objectValue ?? [:]
             object["ttl_capped"] = .bool(outcome.capped)
@@ -15,7 +16,8 @@ extension Invocation {
         } else {
             let s = outcome.sandbox
             console.print("\(s.id)\n")
-            console.err("created \(s.id) on \(s.backend) (profile \(s.profile)); expires \(s.expiresAt.map(RFC3339.format) ?? "-") (ttl \(DurationText.format(s.ttlSeconds)))\n")
+            let from = s.sourceSnapshot.map { " from snapshot \($0)" } ?? ""
+            console.err("created \(s.id)\(from) on \(s.backend) (profile \(s.profile)); expires \(s.expiresAt.map(RFC3339.format) ?? "-") (ttl \(DurationText.format(s.ttlSeconds)))\n")
             if outcome.capped {
                 console.err("note: the requested ttl \(DurationText.format(outcome.requestedTTLSeconds)) was capped at the profile's max \(DurationText.format(s.maxTTLSeconds)).\n")
             }

@@ -46,6 +46,13 @@ extension Invocation {
                 } catch {
                     console.err("sandboxer: expiry sweep failed: \(error.message)\n")
                 }
+                do throws(SandboxerError) {
+                    for item in try service.pruneSnapshots(apply: true) {
+                        console.err("sandboxer: snapshot \(item.snapshot.id) \(item.outcome ?? "-") (\(item.rule.rawValue))\n")
+                    }
+                } catch {
+                    console.err("sandboxer: snapshot retention sweep failed: \(error.message)\n")
+                }
             } while !stop.wait(seconds: sweepSeconds)
         }
         sweeper.name = "expiry-sweep"

@@ -15,7 +15,9 @@ extension Invocation {
             var table = Table("ID", "PROFILE", "BACKEND", "RULE", "DUE", apply ? "OUTCOME" : "ACTION")
             for item in items {
                 table.add(item.sandbox.id, item.sandbox.profile, item.sandbox.backend, item.rule.rawValue,
-                          RFC3339.format(item.dueAt), item.outcome ?? "expire, destroy")
+                          RFC3339.format(item.dueAt), item.outcome.map { outcome in
+                              item.snapshotId.map { "\(outcome) (snapshot \($0))" } ?? outcome
+                          } ?? (item.onExpire == .snapshot ? "expire, snapshot, destroy" : "expire, destroy"))
             }
             console.print(table.rendered)
             if !apply { console.err("Dry run: nothing was changed. Run 'sandboxer expire --apply' to act.\n") }

@@ -47,6 +47,9 @@ struct Invocation {
         for s in try service.reconcileInterrupted() where !json {
             console.err("sandboxer: reconciled interrupted work on \(s.id): now \(s.state.rawValue).\n")
         }
+        for s in try service.reconcileInterruptedSnapshots() where !json {
+            console.err("sandboxer: reconciled interrupted work on snapshot \(s.id): now \(s.state.rawValue).\n")
+        }
         return service
     }
 
@@ -58,6 +61,11 @@ struct Invocation {
         case "exec": return try exec()
         case "extend-ttl": return try extend()
         case "destroy": return try destroy()
+        case "snapshot": return try snapshot()
+        case "snapshots": return try snapshots()
+        case "snapshot-rm": return try snapshotRemove()
+        case "recreate": return try recreate()
+        case "prune-snapshots": return try pruneSnapshots()
         case "expire": return try expire()
         case "reap-stale": return try reapStale()
         case "backends": return try backendsCommand()

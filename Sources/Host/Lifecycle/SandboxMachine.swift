@@ -50,6 +50,46 @@ public struct SandboxMachine: Sendable {
         return .pushTimeout(seconds: sandbox.ttlSeconds + Self.backstopGraceSeconds)
     }
 
+    /// A recreate starts: ready/active → provisioning, the intent naming the process and the snapshot.
+    /// The TTL anchor (`readyAt`, `expiresAt`) is kept.
+    mutating func beginRecreate(fromSnapshot: String?, owner: ProcessIdentity, at now: Date) throws(SandboxerError) {
+        guard SandboxState.live.contains(sandbox.state) else {
+            throw SandboxerError(.conflict, "Sandbox \(sandbox.id) is \(sandbox.state.rawValue); only ready or active sandboxes can be recreated.")
+        }
+        var intent = IntentFields(sandbox.request).all
+        intent["owner_pid"] = String(owner.pid)
+        intent["owner_start"] = String(owner.startTime)
+        intent["recreate"] = "true"
+        intent["from_snapshot"] = fromSnapshot
+        sandbox.request = EventData.json(intent)
+        move(to: .provisioning, at: now)
+        var data = ["previous_backend_ref": sandbox.backendRef ?? ""]
+        if let fromSnapshot { data["from_snapshot"] = fromSnapshot }
+        record("recreating", data, at: now)
+    }
+
+    /// The old instance could not be destroyed: provisioning → the state it had, nothing replaced.
+    public mutating func abandonRecreate(restoring previous: Sandbox, message: String, at now: Date) {
+        guard sandbox.state == .provisioning else { return }
+        sandbox.request = previous.request
+        move(to: previous.state == .active ? .ready : previous.state, at: now)
+        record("recreate_failed", ["message": message], at: now)
+    }
+
+    /// The new instance is up: provisioning → ready with the new handle; `readyAt` and `expiresAt` stay.
+    public mutating func recreated(backendRef: String, previousRef: String?, at now: Date) throws(SandboxerError) {
+        guard sandbox.state == .provisioning else { throw invalid("finish a recreate") }
+        let snapshot = IntentFields(sandbox.request)["from_snapshot"]
+        sandbox.backendRef = backendRef
+        sandbox.sourceSnapshot = snapshot
+        sandbox.lastActivity = "recreated"
+        move(to: .ready, at: now)
+        var data = ["backend_ref": backendRef, "previous_backend_ref": previousRef ?? ""]
+        if let snapshot { data["from_snapshot"] = snapshot }
+        if let expiresAt = sandbox.expiresAt { data["expires_at"] = RFC3339.format(expiresAt) }
+        record("recreated", data, at: now)
+    }
+
     /// The backend failed create, or an interrupted create was found gone: provisioning → failed.
     public mutating func createFailed(_ message: String, at now: Date) throws(SandboxerError) -> Action {
         guard sandbox.state == .provisioning else { throw invalid("fail its create") }
@@ -118,10 +158,11 @@ public struct SandboxMachine: Sendable {
     }
 
     /// The backend confirmed destroy (or said not_found): destroying → destroyed.
-    public mutating func destroyed(at now: Date) throws(SandboxerError) -> Action {
+    /// `data` adds details to the event (e.g. the `snapshot_id` an `on_expire: snapshot` took).
+    public mutating func destroyed(at now: Date, data: [String: String] = [:]) throws(SandboxerError) -> Action {
         guard sandbox.state == .destroying else { return .none }
         move(to: .destroyed, at: now)
-        record("destroyed", ["reason": (sandbox.reason ?? .manual).rawValue], at: now)
+        record("destroyed", data.merging(["reason": (sandbox.reason ?? .manual).rawValue]) { _, reason in reason }, at: now)
         return .none
     }
 

@@ -3,7 +3,8 @@ import PluginKit
 
 /// A create request as the fronts hand it over.
 public struct CreateOptions: Sendable {
-    public var profile: String
+    /// The profile; nil means the snapshot's profile with `fromSnapshot`, else `default`.
+    public var profile: String?
     /// Requested TTL in the duration grammar (`4h`); nil takes the profile default.
     public var ttl: String?
     public var labels: [String: String]
@@ -11,11 +12,13 @@ public struct CreateOptions: Sendable {
     public var idempotencyKey: String?
     /// Who creates it (an API token's name); recorded as the label `sandboxer.owner`.
     public var owner: String?
+    /// A snapshot (id or name) whose state the sandbox starts from, through the backend's `restore`.
+    public var fromSnapshot: String?
 
-    public init(profile: String, ttl: String? = nil, labels: [String: String] = [:], idempotencyKey: String? = nil,
-                owner: String? = nil) {
+    public init(profile: String? = nil, ttl: String? = nil, labels: [String: String] = [:], idempotencyKey: String? = nil,
+                owner: String? = nil, fromSnapshot: String? = nil) {
         self.profile = profile; self.ttl = ttl; self.labels = labels; self.idempotencyKey = idempotencyKey
-        self.owner = owner
+        self.owner = owner; self.fromSnapshot = fromSnapshot
     }
 }
 
@@ -34,7 +37,11 @@ extension SandboxService {
     /// Creates a sandbox: validates everything first (bad input writes no row), loads the backend,
     /// writes the `provisioning` intent, calls the backend, then records ready or failed.
     public func create(_ options: CreateOptions) throws(SandboxerError) -> CreateOutcome {
-        let profile = try profile(options.profile)
+        let snapshot = try options.fromSnapshot.map { (ref: String) throws(SandboxerError) in
+            try readySnapshot(ref, owner: options.owner)
+        }
+        let profile = try profile(options.profile ?? snapshot?.profile ?? "default")
+        if let snapshot { try checkRestorable(snapshot, on: profile) }
         let requested: Int64?
         do { requested = try options.ttl.map { (s: String) throws(ConfigError) in try TTLDuration.parse(s).seconds } }
         catch { throw SandboxerError(.invalidArgument, error.message) }
@@ -52,7 +59,7 @@ extension SandboxService {
         let grant = TTLRules.grant(requested: requested, defaultSeconds: profile.ttl.defaultTTL.seconds,
                                    maxSeconds: profile.ttl.max.seconds)
         // Load the plugin before writing anything: a missing plugin must leave no row behind.
-        let backend = try backends.backend(named: profile.backend)
+        let backend = snapshot == nil ? try backends.backend(named: profile.backend) : try snapshotBackend(profile.backend)
 
         let created = now
         var labels = profile.labels
@@ -68,10 +75,10 @@ extension SandboxService {
             ttlSeconds: grant.seconds, maxTTLSeconds: profile.ttl.max.seconds, idleReapSeconds: profile.ttl.idleReap?.seconds,
             createdAt: created, readyAt: nil, updatedAt: created, expiresAt: nil, labels: labels, backendRef: nil,
             reason: nil, idempotencyKey: scopedKey, request: EventData.json(intent), hostId: hostId,
-            expiryWarningSeconds: profile.ttl.expiryWarning?.seconds)
-        let event = SandboxEvent(sandboxId: sandbox.id, type: "created", at: created,
-                                 data: EventData.json(["profile": profile.name, "backend": profile.backend,
-                                                       "ttl": DurationText.format(grant.seconds)]))
+            expiryWarningSeconds: profile.ttl.expiryWarning?.seconds, sourceSnapshot: snapshot?.id)
+        var createdData = ["profile": profile.name, "backend": profile.backend, "ttl": DurationText.format(grant.seconds)]
+        if let snapshot { createdData["from_snapshot"] = snapshot.id }
+        let event = SandboxEvent(sandboxId: sandbox.id, type: "created", at: created, data: EventData.json(createdData))
         do {
             try store.insert(sandbox, event: event)
         } catch {
@@ -82,15 +89,10 @@ extension SandboxService {
             throw SandboxerError(.store, error.message)
         }
 
-        let request = CreateRequest(
-            sandboxId: sandbox.id, hostId: hostId, profile: profile.name, image: profile.image,
-            resources: ResourceLimits(cpus: profile.resources.cpus, memoryBytes: profile.resources.memoryBytes,
-                                      pids: profile.resources.pids),
-            network: profile.network, env: profile.env, labels: labels.merging(ownershipLabels(sandbox)) { _, own in own },
-            timeoutSeconds: grant.seconds + SandboxMachine.backstopGraceSeconds)
+        let request = backendRequest(sandbox, profile: profile, timeoutSeconds: grant.seconds + SandboxMachine.backstopGraceSeconds)
         let response: CreateResponse
         do {
-            response = try backend.create(request, timeout: backends.timeouts.create)
+            response = try provision(request, from: snapshot, on: backend)
         } catch {
             var machine = SandboxMachine(sandbox)
             let action = try machine.createFailed(error.message, at: now)
@@ -112,7 +114,7 @@ extension SandboxService {
 
     /// Answers a retried create with the sandbox the first one made.
     private func replay(_ earlier: Sandbox, options: CreateOptions) throws(SandboxerError) -> CreateOutcome {
-        guard earlier.profile == options.profile else {
+        if let profile = options.profile, earlier.profile != profile {
             throw SandboxerError(.conflict, "The idempotency key was already used for a create with profile '\(earlier.profile)'.")
         }
         let intent = IntentFields(earlier.request)
@@ -129,6 +131,8 @@ struct IntentFields {
         fields = (try? JSONDecoder().decode([String: String].self, from: Data(json.utf8))) ?? [:]
     }
     subscript(key: String) -> String? { fields[key] }
+    /// Every field, to copy into a new intent.
+    var all: [String: String] { fields }
 }
 
 /// Labels the host itself sets on sandboxes (consumers cannot: the `sandboxer.` prefix is reserved).

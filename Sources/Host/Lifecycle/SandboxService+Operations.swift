@@ -20,14 +20,15 @@ extension SandboxService {
     }
 
     /// Drives `sandbox` to destroyed: intent (destroying) first, then the backend, then the outcome.
-    func finishDestroy(_ sandbox: Sandbox, reason: TerminationReason) throws(SandboxerError) -> Sandbox {
+    /// `eventData` adds details to the `destroyed` event.
+    func finishDestroy(_ sandbox: Sandbox, reason: TerminationReason, eventData: [String: String] = [:]) throws(SandboxerError) -> Sandbox {
         var machine = SandboxMachine(sandbox)
         let action = machine.beginDestroy(reason, at: now)
         guard action == .destroyBackend else { return sandbox }
         if machine.sandbox.state != machine.startState, try !commit(machine) {
             // Another process moved it first; continue from what it wrote.
             let current = try get(sandbox.id)
-            return current.state == sandbox.state ? current : try finishDestroy(current, reason: reason)
+            return current.state == sandbox.state ? current : try finishDestroy(current, reason: reason, eventData: eventData)
         }
         let current = machine.sandbox
         if let ref = current.backendRef ?? (current.state == .destroying ? current.id : nil) {
@@ -41,7 +42,7 @@ extension SandboxService {
             }
         }
         var done = SandboxMachine(current)
-        _ = try done.destroyed(at: now)
+        _ = try done.destroyed(at: now, data: eventData)
         guard try commit(done) else { return try get(sandbox.id) }
         return done.sandbox
     }

@@ -108,7 +108,8 @@ extension SandboxService {
                                             startTime: UInt64(intent["owner_start"] ?? "") ?? 0)
                 guard owner.pid <= 0 || !owner.isAlive else { continue }
                 var machine = SandboxMachine(sandbox)
-                _ = try machine.createFailed("The create was interrupted (its process \(owner.pid) is gone); what it made was cleaned up.", at: now)
+                let what = intent["recreate"] == "true" ? "recreate" : "create"
+                _ = try machine.createFailed("The \(what) was interrupted (its process \(owner.pid) is gone); what it made was cleaned up.", at: now)
                 guard try commit(machine) else { continue }
                 // The backend may hold what the dead create made: find it by id and destroy it.
                 if let backend = try? backends.backend(named: sandbox.backend) {

@@ -13,7 +13,10 @@ enum ExpiryView {
                          "backend": .string(item.sandbox.backend), "state": .string(item.sandbox.state.rawValue),
                          "rule": .string(item.rule.rawValue), "due_at": .string(RFC3339.format(item.dueAt)),
                          "expires_at": item.sandbox.expiresAt.map { .string(RFC3339.format($0)) } ?? .null,
-                         "outcome": item.outcome.map { .string($0) } ?? .null])
+                         "outcome": item.outcome.map { .string($0) } ?? .null,
+                         "on_expire": .string(item.onExpire.rawValue),
+                         "snapshot_id": item.snapshotId.map { .string($0) } ?? .null,
+                         "snapshot_error": item.snapshotError.map { .string($0) } ?? .null])
             }),
         ])
     }
@@ -75,6 +78,19 @@ enum ProfileView {
                                   "memory_bytes": p.resources.memoryBytes.map { .number(Double($0)) } ?? .null,
                                   "pids": p.resources.pids.map { .number(Double($0)) } ?? .null]),
             "env": .object(p.env.mapValues { .string($0) }), "labels": .object(p.labels.mapValues { .string($0) }),
+        ])
+    }
+}
+
+/// A snapshot retention plan or its outcome.
+enum PruneView {
+    static func render(_ items: [PruneItem], apply: Bool, now: Date) -> JSONValue {
+        .object([
+            "apply": .bool(apply), "now": .string(RFC3339.format(now)),
+            "items": .array(items.map { item in
+                .object(["snapshot": item.snapshot.jsonValue, "rule": .string(item.rule.rawValue),
+                         "outcome": item.outcome.map { .string($0) } ?? .null])
+            }),
         ])
     }
 }

@@ -14,6 +14,8 @@ extension Sandbox {
             "expires_at": time(expiresAt), "labels": .object(labels.mapValues { .string($0) }),
             "backend_ref": backendRef.map { .string($0) } ?? .null,
             "reason": reason.map { .string($0.rawValue) } ?? .null, "host_id": .string(hostId),
+            "last_activity": lastActivity.map { .string($0) } ?? .null,
+            "source_snapshot": sourceSnapshot.map { .string($0) } ?? .null,
         ])
     }
 }
