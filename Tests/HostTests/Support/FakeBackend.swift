@@ -93,6 +93,11 @@ struct ServiceFixture {
       idle:
         backend: fake
         ttl: {default: 1d, max: 2d, idle_reap: 10m}
+      keeper:
+        backend: fake
+        ttl: {default: 1h, max: 4h}
+        on_expire: snapshot
+        snapshots: {keep: 2, max_age: 1d}
     """
 
     init() throws {
