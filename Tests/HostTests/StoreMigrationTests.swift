@@ -40,6 +40,32 @@ struct StoreMigrationTests {
         #expect(try reopened.get(id: "sbx-a") == makeSandbox("sbx-a"))
     }
 
+    /// A store written by schema 1 (issue 2's sandboxer) opens under schema 2 with its rows intact,
+    /// the new columns empty and a store id made once.
+    @Test func aVersionOneStoreUpgradesInPlace() throws {
+        let connection = try SQLiteConnection(path: directory.dbPath, busyTimeoutMilliseconds: 1000)
+        try connection.execute("""
+            CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL);
+            \(SandboxStore.migrations[0])
+            INSERT INTO schema_migrations VALUES (1, 0);
+            INSERT INTO sandboxes (id, profile, backend, state, ttl_seconds, max_ttl_seconds, created_at, ready_at,
+                updated_at, expires_at, request, host_id) VALUES
+                ('sbx-00000000000000aa', 'p', 'b', 'ready', 60, 120, 1000, 2000, 2000, 62000, '{}', 'h');
+            INSERT INTO events (sandbox_id, type, at) VALUES ('sbx-00000000000000aa', 'ready', 2000);
+            """, doing: "writing a version 1 store")
+        let store = try directory.open()
+        #expect(store.schemaVersion == SandboxStore.migrations.count)
+        let row = try #require(try store.get(id: "sbx-00000000000000aa"))
+        #expect(row.state == .ready && row.expiresAt == Date(millisecondsSince1970: 62000))
+        #expect(row.expiryWarningSeconds == nil && row.lastActivity == nil && row.sourceSnapshot == nil)
+        #expect(try store.events(sandboxId: nil, since: nil, limit: nil).map(\.type) == ["ready"])
+        #expect(store.storeId.count == 16)
+        #expect(try directory.open().storeId == store.storeId)
+        for table in ["snapshots", "webhook_deliveries", "webhook_cursors", "store_meta"] {
+            #expect(try rawQuery("SELECT name FROM sqlite_schema WHERE type = 'table'").contains(table))
+        }
+    }
+
     @Test func refusesADatabaseFromTheFuture() throws {
         _ = try directory.open()
         let future = SandboxStore.migrations.count + 1

@@ -20,7 +20,8 @@ struct StoreTests {
             labels: ["sandboxer.host": "h-1", "sandboxer.sandbox": "sbx-00000000000000aa", "ключ": "значение 🚀",
                      "quote\"key": "a'b", "": "empty key", "$.path": "[0]"],
             backendRef: "e2b/abc", reason: .ttlMax, idempotencyKey: "req-42",
-            request: #"{"profile":"python","ttl":"2h"}"#, hostId: "host-7")
+            request: #"{"profile":"python","ttl":"2h"}"#, hostId: "host-7", expiryWarningSeconds: 600,
+            warnedExpiresAt: at(7201.5), lastActivity: "exec", sourceSnapshot: "snap-00000000000000cc")
         let bare = Sandbox(
             id: "sbx-00000000000000bb", profile: "p", backend: "b", state: .provisioning, ttlSeconds: 60,
             maxTTLSeconds: 60, idleReapSeconds: nil, createdAt: at(2), readyAt: nil, updatedAt: at(2),
@@ -175,5 +176,35 @@ struct StoreTests {
         // Orphan events have no sandbox row, and need none.
         #expect(try store.events(sandboxId: "sbx-orphan", since: nil, limit: nil).count == 1)
         #expect(try store.get(id: "sbx-orphan") == nil)
+    }
+}
+
+@Suite("SandboxStore snapshot rows")
+struct SnapshotStoreTests {
+    @Test func roundTripsAndUpdatesConditionally() throws {
+        let directory = try StoreDirectory()
+        let store = try directory.open()
+        let full = Snapshot(id: "snap-00000000000000aa", sandboxId: "sbx-00000000000000aa", backend: "localvm", profile: "p",
+                            name: "n.1", state: .ready, sizeBytes: 1 << 40, backendRef: "ref/ü", createdAt: at(1), updatedAt: at(2),
+                            trigger: .onExpire, deletedReason: .retentionMaxAge, owner: "team-a", hostId: "h",
+                            intent: #"{"owner_pid":"1"}"#, message: "m")
+        var bare = Snapshot(id: "snap-00000000000000bb", sandboxId: "sbx-00000000000000aa", backend: "b", profile: "p",
+                            name: nil, state: .creating, createdAt: at(3), updatedAt: at(3), trigger: .manual, owner: nil, hostId: "h")
+        try store.insert(full, events: [])
+        try store.insert(bare, events: [createdEvent("sbx-00000000000000aa")])
+        #expect(try store.snapshot(id: full.id) == full)
+        #expect(try store.snapshot(id: bare.id) == bare)
+        #expect(try store.snapshots(SnapshotFilter()).map(\.id) == [bare.id, full.id])   // newest first
+        #expect(try store.snapshots(SnapshotFilter(owner: "team-a")).map(\.id) == [full.id])
+        #expect(try store.snapshots(SnapshotFilter(states: [.creating])).map(\.id) == [bare.id])
+        #expect(throws: StoreError.self) { try store.insert(bare, events: []) }
+
+        bare.state = .ready
+        #expect(try store.update(bare, expecting: [.creating], events: []))
+        #expect(try !store.update(bare, expecting: [.creating], events: []))   // a second writer loses
+        #expect(try store.snapshot(id: bare.id)?.state == .ready)
+        var ghost = bare
+        ghost.id = "snap-00000000000000ff"
+        #expect(throws: StoreError.self) { try store.update(ghost, expecting: [.ready], events: []) }
     }
 }
