@@ -33,7 +33,9 @@ public final class SandboxStore: @unchecked Sendable {
     public let schemaVersion: Int
 
     private let lock = NSLock()
-    private let connection: SQLiteConnection
+    /// Internal, not private, so the store's extensions in other files (`+Webhooks`) can run their
+    /// SQL; like every use here, only inside `locked`.
+    let connection: SQLiteConnection
 
 
     /// Opens or creates the store file (its directory must exist), sets WAL and runs pending migrations.
@@ -225,7 +227,8 @@ public final class SandboxStore: @unchecked Sendable {
 
     // MARK: - Internals (called with the lock held)
 
-    private func locked<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
+    /// Runs `body` holding the connection's lock (internal for the store's extensions in other files).
+    func locked<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
         lock.lock()
         defer { lock.unlock() }
         return try body()
