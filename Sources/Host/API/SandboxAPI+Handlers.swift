@@ -52,6 +52,8 @@ extension SandboxAPI {
             return json(200, .object(["profiles": .array(profiles)]))
         case .events:
             return try events(request, caller: caller)
+        case .failedEvents:
+            return try failedEvents(request)
         }
     }
 
