@@ -21,10 +21,18 @@ let package = Package(
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]
         ),
+        // libcurl from the system (Debian: libcurl4-openssl-dev): HTTP(S) for webhook deliveries.
+        .systemLibrary(
+            name: "CCurl",
+            path: "Sources/CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
+        .target(name: "HTTPClient", dependencies: ["CCurl"], path: "Sources/HTTPClient"),
         .target(name: "PluginKit", dependencies: ["PluginABI"], path: "Sources/PluginKit"),
         // epoll, eventfd and accept4 for the HTTP server: not exported by Glibc's Swift module.
         .target(name: "CHTTPShims", path: "Sources/CHTTPShims"),
-        .target(name: "Host", dependencies: ["PluginABI", "PluginKit", "CSQLite", "CHTTPShims"], path: "Sources/Host"),
+        .target(name: "Host", dependencies: ["PluginABI", "PluginKit", "CSQLite", "CHTTPShims", "HTTPClient"], path: "Sources/Host"),
         .executableTarget(name: "sandboxer", dependencies: ["Host"], path: "Sources/sandboxer"),
 
         // LocalVM backend: namespace set-up lives in C (nothing Swift runs between fork and exec).

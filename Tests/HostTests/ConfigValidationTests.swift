@@ -39,7 +39,7 @@ import Testing
     @Test(arguments: [
         // Typo protection, with the allowed keys.
         (["backends:": "backend:"],
-         "unknownKey: config.yaml:1:1: Unknown key \"backend\" at the top level (did you mean \"backends\"?); allowed keys are data_dir, host_id, backends, profiles, server."),
+         "unknownKey: config.yaml:1:1: Unknown key \"backend\" at the top level (did you mean \"backends\"?); allowed keys are data_dir, host_id, backends, profiles, server, webhooks."),
         (["    network: none": "    netwrk: none"],
          "unknownKey: config.yaml:8:5: Unknown key \"netwrk\" in profile \"default\" (did you mean \"network\"?); allowed keys are backend, image, resources, network, env, ttl, consumer, labels, on_expire, snapshots."),
         (["    network: none": "    gpu: 1"],

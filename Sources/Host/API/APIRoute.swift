@@ -5,6 +5,7 @@ struct APIRoute: Sendable {
         case listSandboxes, createSandbox, getSandbox, deleteSandbox, extendTTL, exec
         case expire, reapStale, backends, profiles, events
         case createSnapshot, listSandboxSnapshots, listSnapshots, getSnapshot, deleteSnapshot, pruneSnapshots, recreate
+        case failedEvents
     }
 
     let method: String
@@ -64,6 +65,7 @@ struct APIRoute: Sendable {
         APIRoute(method: "GET", pattern: "/v1/backends", handler: .backends),
         APIRoute(method: "GET", pattern: "/v1/profiles", handler: .profiles),
         APIRoute(method: "GET", pattern: "/v1/events", handler: .events),
+        APIRoute(method: "GET", pattern: "/v1/events/failed", handler: .failedEvents, operatorOnly: true),
     ]
 
     /// The route for `method` and `path`, or the error to answer (404, or 405 with `Allow`).

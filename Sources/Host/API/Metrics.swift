@@ -66,6 +66,7 @@ public final class Metrics: Sendable {
             "sandboxer_destroys_total": "Sandboxes destroyed through this server, by reason.",
             "sandboxer_expiries_total": "Sandboxes expired by the sweep, by rule.",
             "sandboxer_http_requests_total": "HTTP requests answered, by method, route and status.",
+            "sandboxer_webhook_deliveries_total": "Webhook delivery attempts by this process, by sink and outcome (delivered, failed, dead).",
         ]
         for name in Set(s.counters.keys).union(help.keys).sorted() {
             out += "# HELP \(name) \(help[name] ?? name)\n# TYPE \(name) counter\n"

@@ -574,6 +574,38 @@ paths:
           $ref: "#/components/responses/NotFound"
         "500":
           $ref: "#/components/responses/ServerError"
+  /v1/events/failed:
+    get:
+      operationId: listFailedEvents
+      summary: Webhook deliveries that failed every attempt (dead letters), oldest failure first (operator).
+      description: The same list as `sandboxer webhook-failures`; `sandboxer webhook-failures --retry` requeues them. See docs/webhooks.md.
+      parameters:
+        - name: sink
+          in: query
+          description: Only this webhook sink.
+          schema:
+            type: string
+        - name: limit
+          in: query
+          schema:
+            type: integer
+            minimum: 1
+            maximum: 1000
+      responses:
+        "200":
+          description: Dead-lettered deliveries.
+          content:
+            application/json:
+              schema:
+                $ref: "#/components/schemas/FailedDeliveryList"
+        "400":
+          $ref: "#/components/responses/BadRequest"
+        "401":
+          $ref: "#/components/responses/Unauthorized"
+        "403":
+          $ref: "#/components/responses/Forbidden"
+        "500":
+          $ref: "#/components/responses/ServerError"
 components:
   securitySchemes:
     bearer:
@@ -1140,5 +1172,49 @@ components:
             $ref: "#/components/schemas/Event"
         next_since:
           type: integer
+    FailedDelivery:
+      type: object
+      additionalProperties: false
+      required: [sink, event_id, seq, type, sandbox_id, event_at, state, attempts, last_status, last_error, updated_at]
+      properties:
+        sink:
+          type: string
+        event_id:
+          type: string
+          description: evt_<store id>_<seq>, the id the receiver saw (its idempotency key).
+        seq:
+          type: integer
+        type:
+          type: string
+        sandbox_id:
+          type: string
+        event_at:
+          type: string
+          format: date-time
+        state:
+          type: string
+          enum: [dead]
+        attempts:
+          type: integer
+        last_status:
+          type: integer
+          nullable: true
+          description: The HTTP status of the last answered attempt; null when the last attempt got no answer.
+        last_error:
+          type: string
+          nullable: true
+        updated_at:
+          type: string
+          format: date-time
+          description: When the last attempt failed.
+    FailedDeliveryList:
+      type: object
+      additionalProperties: false
+      required: [failed]
+      properties:
+        failed:
+          type: array
+          items:
+            $ref: "#/components/schemas/FailedDelivery"
 """#
 }

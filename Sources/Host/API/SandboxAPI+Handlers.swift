@@ -54,6 +54,8 @@ extension SandboxAPI {
             return try events(request, caller: caller)
         case .createSnapshot, .listSandboxSnapshots, .listSnapshots, .getSnapshot, .deleteSnapshot, .pruneSnapshots, .recreate:
             return try snapshotRoute(route.handler, id: id, request: request, caller: caller)
+        case .failedEvents:
+            return try failedEvents(request)
         }
     }
 

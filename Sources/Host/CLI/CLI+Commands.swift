@@ -54,6 +54,10 @@ extension CLI {
                     discussion: "Reconciles interrupted work first. With no API tokens configured it listens on loopback only.\nSIGTERM or SIGINT: stop accepting, finish in-flight requests, exit 0."),
         CommandSpec(name: "token-hash", summary: "Read an API token on stdin and print the SHA-256 to put in server.tokens."),
         CommandSpec(name: "version", summary: "Print the version."),
+        CommandSpec(name: "webhook-failures", summary: "List webhook deliveries that failed every attempt (dead letters), or requeue them.",
+                    options: [.init(name: "sink", value: "NAME", help: "Only this webhook sink."),
+                              .init(name: "retry", help: "Requeue them: a running 'serve' sends each again, with a fresh set of attempts.")],
+                    discussion: "A delivery is dead after its sink's max_attempts failed attempts (see docs/webhooks.md).\nThe same list: GET /v1/events/failed (operator)."),
     ]
 
     static let version = "0.1.0"

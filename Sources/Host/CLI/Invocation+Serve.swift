@@ -2,8 +2,8 @@ import Foundation
 import Synchronization
 
 extension Invocation {
-    /// `sandboxer serve`: reconcile interrupted work, serve the HTTP API, and run the expiry sweep on a
-    /// timer until SIGTERM/SIGINT; then finish in-flight requests and exit 0.
+    /// `sandboxer serve`: reconcile interrupted work, serve the HTTP API, run the expiry sweep on a
+    /// timer and deliver webhooks until SIGTERM/SIGINT; then finish in-flight requests and exit 0.
     func serve() throws(SandboxerError) -> Int32 {
         // Signals go to one sigwait thread; install before any other thread of ours starts.
         let stop = ServeStop()
@@ -22,6 +22,7 @@ extension Invocation {
 
         let service = try openService()  // reconciles interrupted work first
         let api = SandboxAPI(service: service, settings: config.server)
+        let webhooks = try webhookDispatcher(service: service, metrics: api.metrics)  // registers sinks before serving
         var configuration = HTTPServerConfiguration()
         configuration.listen = address
         let console = self.console
@@ -57,8 +58,10 @@ extension Invocation {
         }
         sweeper.name = "expiry-sweep"
         sweeper.start()
+        webhooks?.start()
         server.wait()
         stop.trigger()
+        webhooks?.stop()  // lets attempts in flight finish (or time out)
         console.err("sandboxer: stopped\n")
         return 0
     }

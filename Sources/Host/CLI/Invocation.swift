@@ -72,6 +72,7 @@ struct Invocation {
         case "profiles": return try profiles()
         case "events": return try events()
         case "serve": return try serve()
+        case "webhook-failures": return try webhookFailures()
         default: throw SandboxerError(.internal, "The command '\(parsed.spec.name)' has no handler.")
         }
     }

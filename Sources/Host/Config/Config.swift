@@ -8,6 +8,8 @@ public struct Config: Sendable, Equatable {
     public var profiles: [String: Profile]
     /// Settings of `sandboxer serve`.
     public var server = ServerSettings()
+    /// Sinks the events outbox is delivered to (`serve` runs the deliveries); see docs/webhooks.md.
+    public var webhooks: [WebhookSink] = []
     /// The file it came from, or `DefaultConfig.source` for the embedded default.
     public var source: String
 

@@ -12,7 +12,7 @@ public enum ConfigLoader {
     public static let homeVariable = "SANDBOXER_HOME"
     /// Config files larger than this are refused rather than read (it is a config, not a data set).
     public static let maxFileSize = 4 << 20
-    static let topLevelKeys = ["data_dir", "host_id", "backends", "profiles", "server"]
+    static let topLevelKeys = ["data_dir", "host_id", "backends", "profiles", "server", "webhooks"]
     static let backendKeys = ["plugin", "config"]
 
     /// Picks the file: explicit path (from --config) > $SANDBOXER_CONFIG > the embedded default.
@@ -104,6 +104,9 @@ public enum ConfigLoader {
         }
         var config = Config(dataDir: dataDir, hostId: hostId, backends: backends, profiles: profiles, source: file)
         if let serverNode = top["server"] { config.server = try server(serverNode, reader: reader) }
+        if let webhooksNode = top["webhooks"] {
+            config.webhooks = try webhooks(webhooksNode, reader: reader, baseDirectory: baseDirectory, cwd: cwd)
+        }
         return config
     }
 

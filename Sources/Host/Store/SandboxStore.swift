@@ -33,6 +33,8 @@ public final class SandboxStore: @unchecked Sendable {
     public let schemaVersion: Int
 
     private let lock = NSLock()
+    /// Internal, not private, so the store's extensions in other files (`+Webhooks`, `+Snapshots`) can run their
+    /// SQL; like every use here, only inside `locked`.
     let connection: SQLiteConnection
 
 
@@ -225,6 +227,7 @@ public final class SandboxStore: @unchecked Sendable {
 
     // MARK: - Internals (called with the lock held)
 
+    /// Runs `body` holding the connection's lock (internal for the store's extensions in other files).
     func locked<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
         lock.lock()
         defer { lock.unlock() }
