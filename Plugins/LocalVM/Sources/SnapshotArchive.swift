@@ -38,24 +38,41 @@ enum SnapshotArchive {
     }
 
     /// Runs a host tool with the given descriptors as stdin/stdout (/dev/null when nil) to completion.
+    ///
+    /// Its stderr goes to an unlinked temp file, not a pipe: an exec helper cloned at the same
+    /// moment by another thread keeps copies of every descriptor (it never execs), and waiting for
+    /// EOF on a pipe it holds would last as long as that exec's command, with the sandbox frozen
+    /// meanwhile. Waiting for the process itself does not depend on who else holds what.
     static func run(_ tool: String, _ args: [String], stdin: Int32?, stdout: Int32?, what: String) throws(PluginError) {
+        let errFd = try unlinkedTempFile()
+        defer { close(errFd) }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: tool)
         process.arguments = args
-        let err = Pipe()
         process.standardInput = stdin.map { FileHandle(fileDescriptor: $0, closeOnDealloc: false) } ?? FileHandle.nullDevice
         process.standardOutput = stdout.map { FileHandle(fileDescriptor: $0, closeOnDealloc: false) } ?? FileHandle.nullDevice
-        process.standardError = err
+        process.standardError = FileHandle(fileDescriptor: errFd, closeOnDealloc: false)
         do { try process.run() } catch {
             throw PluginError(.internal, "The \(what) could not start \(tool): \(error.localizedDescription).")
         }
-        // stderr is the only pipe, so reading it to its end cannot block the tool.
-        let messages = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         guard process.terminationReason == .exit, process.terminationStatus == 0 else {
-            let text = String(decoding: messages.prefix(400), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            var bytes = [UInt8](repeating: 0, count: 400)
+            let n = pread(errFd, &bytes, bytes.count, 0)
+            let text = String(decoding: bytes.prefix(max(0, n)), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             let how = process.terminationReason == .exit ? "exited with \(process.terminationStatus)" : "was killed by signal \(process.terminationStatus)"
             throw PluginError(.internal, "The \(what) failed (\(tool) \(how)): \(text)")
         }
+    }
+
+    /// An open, already unlinked, close-on-exec file under the temp directory.
+    static func unlinkedTempFile() throws(PluginError) -> Int32 {
+        var template = Array((NSTemporaryDirectory() + "/sandboxer-localvm-XXXXXX").utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { buffer in buffer.baseAddress.map { mkstemp($0) } ?? -1 }
+        let path = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        if fd < 0 { throw FileOps.failure("mkstemp", path) }
+        _ = unlink(path)
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        return fd
     }
 }
