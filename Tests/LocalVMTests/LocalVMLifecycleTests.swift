@@ -7,14 +7,15 @@ import Testing
 
 @Suite("LocalVM lifecycle", localVMAvailable)
 struct LocalVMLifecycleTests {
-    @Test("describe names localvm and its four capabilities")
+    @Test("describe names localvm and its five capabilities")
     func describe() throws {
         let world = try LocalVMWorld()
         defer { world.finish() }
         let data = try world.plugin.invoke(operation: "describe", request: Data("{}".utf8), call: .detached)
         let d = try JSONDecoder().decode(DescribeResponse.self, from: data)
         #expect(d.name == "localvm")
-        #expect(Set(d.capabilities) == [Capability.lifecycle, Capability.exec, Capability.inventory, Capability.timeout])
+        #expect(Set(d.capabilities) == [Capability.lifecycle, Capability.exec, Capability.inventory, Capability.timeout,
+                                        Capability.snapshot])
     }
 
     @Test("a sandbox is isolated: hostname, its own init, pids, root, network")

@@ -107,6 +107,8 @@ struct CgroupLayout: Sendable {
 
     /// Kills everything in the sandbox's cgroups and waits until they are empty.
     func killAll(_ id: String) throws(PluginError) {
+        // Frozen tasks (a snapshot cut short by a crash) take no signal, not even SIGKILL, until thawed.
+        try? thaw(id)
         let v2 = v2Dir(id)
         if FileOps.exists(v2) {
             let rc = clvm_cgroup_kill_wait(v2, 5000)

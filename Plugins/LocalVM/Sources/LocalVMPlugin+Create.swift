@@ -10,7 +10,16 @@ extension LocalVMPlugin {
         try Self.validate(request)
         try cgroups.checkAvailable()
         let lower = try images.resolve(request.image)
+        return try provision(request, paths: paths, image: request.image ?? "busybox", lower: lower, fillUpper: nil)
+    }
 
+    /// Makes the sandbox directory, then everything inside it (see `provisionInside`); on any
+    /// failure removes what was made. Shared by create and restore.
+    /// - Parameters:
+    ///   - image: the image name recorded in meta.json; `lower`: the lower layer it resolved to.
+    ///   - fillUpper: fills the fresh upper dir before the init starts (restore), or nil (create).
+    func provision(_ request: CreateRequest, paths: SandboxLayout, image: String, lower: String,
+                   fillUpper: ((SandboxLayout) throws(PluginError) -> Void)?) throws(PluginError) -> CreateResponse {
         try FileOps.mkdirs(paths.sandboxesDir, mode: 0o711)
         // 0711: the sandbox's shifted root must be able to search it (and nothing more).
         if Glibc.mkdir(paths.dir, 0o711) != 0 {
@@ -19,7 +28,7 @@ extension LocalVMPlugin {
         }
         _ = chmod(paths.dir, 0o711)
         do {
-            return try createInside(request, paths: paths, lower: lower)
+            return try provisionInside(request, paths: paths, image: image, lower: lower, fillUpper: fillUpper)
         } catch {
             // Leave nothing behind: whatever started is killed, cgroups and the directory go.
             try? cgroups.killAll(request.sandboxId)
@@ -29,7 +38,8 @@ extension LocalVMPlugin {
         }
     }
 
-    private func createInside(_ request: CreateRequest, paths: SandboxLayout, lower: String) throws(PluginError) -> CreateResponse {
+    private func provisionInside(_ request: CreateRequest, paths: SandboxLayout, image: String, lower: String,
+                                 fillUpper: ((SandboxLayout) throws(PluginError) -> Void)?) throws(PluginError) -> CreateResponse {
         try FileOps.mkdir(paths.rootfs, mode: 0o755)
         try FileOps.mkdir(paths.upper, mode: 0o755)
         try FileOps.mkdir(paths.work, mode: 0o755)
@@ -41,11 +51,13 @@ extension LocalVMPlugin {
         var meta = SandboxMeta(
             sandboxId: request.sandboxId, hostId: request.hostId, profile: request.profile, labels: request.labels,
             env: request.env, createdAtMs: now, initPid: 0, initStartTime: 0,
-            deadlineMs: request.timeoutSeconds.map { now + $0 * 1000 }, image: request.image ?? "busybox",
+            deadlineMs: request.timeoutSeconds.map { now + $0 * 1000 }, image: image,
             lowerDir: lower, uidBase: config.uidBase, cgroupParent: config.cgroupParent)
         if let seconds = request.timeoutSeconds { try writeBackstop(paths, seconds: seconds) }
         // Written before the init starts, so a crash right after still leaves labelled evidence.
         try meta.save(paths.meta)
+        // The upper layer is complete before the overlay is mounted: overlayfs must not see it change.
+        try fillUpper?(paths)
 
         try cgroups.create(request.sandboxId, limits: request.resources)
         let fds = try cgroups.openProcs(request.sandboxId)

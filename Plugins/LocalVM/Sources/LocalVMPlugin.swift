@@ -7,7 +7,8 @@ import PluginKit
 public final class LocalVMPlugin: SandboxerPlugin {
     public static let name = "localvm"
     public static let version = "0.1.0"
-    public static let capabilities = [Capability.lifecycle, Capability.exec, Capability.inventory, Capability.timeout]
+    public static let capabilities = [Capability.lifecycle, Capability.exec, Capability.inventory, Capability.timeout,
+                                      Capability.snapshot]
 
     let config: LocalVMConfig
     let host: PluginHost
