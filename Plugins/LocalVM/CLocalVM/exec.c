@@ -123,7 +123,12 @@ static void exec_a(const clvm_exec_spec *s, const struct exec_fds *f) {
     long b = clvm_raw_clone(SIGCHLD);
     if (b < 0) { clvm_child_report(f->fail_w, CLVM_STEP_FORK, errno, 0); _exit(1); }
     if (b == 0) exec_b(s, f);
-    close(f->in_r); close(f->out_w); close(f->err_w); close(f->fail_w);
+    /* A lives as long as the command and is a copy of the host: keep only the status pipe, or every
+     * descriptor the host had open at clone time (client sockets, lock files, other sandboxes' pipes)
+     * stays open until the command ends. B closes its own copies at exec (CLOEXEC above). */
+    unsigned keep = (unsigned)f->status_w;
+    if (keep > 3) (void)syscall(SYS_close_range, 3U, keep - 1, 0U);
+    (void)syscall(SYS_close_range, keep + 1 > 3 ? keep + 1 : 3U, ~0U, 0U);
     int32_t p32 = (int32_t)b;
     (void)clvm_write_all(f->status_w, &p32, sizeof p32);
     int st = 0;
