@@ -13,6 +13,7 @@ extension LocalVMPlugin {
         if request.argv.contains(where: { $0.contains("\0") }) {
             throw PluginError(.invalidRequest, "exec arguments must not contain NUL bytes.")
         }
+        try thawIfAbandoned(paths)
         var stdin: Data?
         if let b64 = request.stdinB64 {
             guard let data = Data(base64Encoded: b64) else {

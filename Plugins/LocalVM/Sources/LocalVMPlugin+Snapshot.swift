@@ -102,6 +102,18 @@ extension LocalVMPlugin {
         }
     }
 
+    /// Thaws a sandbox that a snapshot left frozen because its process died mid-capture (a frozen
+    /// sandbox would hang every exec). A snapshot still running holds the lock: wait for it, then look again.
+    func thawIfAbandoned(_ paths: SandboxLayout) throws(PluginError) {
+        let id = paths.sandboxId
+        guard let state = cgroups.freezerState(id), state != "THAWED" else { return }
+        try SnapshotLock.shared.withLock(paths.dir + "/snapshot.lock") { () throws(PluginError) in
+            guard let now = cgroups.freezerState(id), now != "THAWED" else { return }
+            host.log(.warning, "localvm sandbox \(id) was left \(now) by an interrupted snapshot; thawing it")
+            try cgroups.thaw(id)
+        }
+    }
+
     private func whileFrozenLocked(_ id: String, _ meta: SandboxMeta,
                                    _ body: () throws(PluginError) -> Void) throws(PluginError) -> Int64 {
         guard FileOps.exists(cgroups.freezerStateFile(id)) else {
