@@ -33,7 +33,8 @@ public final class SandboxStore: @unchecked Sendable {
     public let schemaVersion: Int
 
     private let lock = NSLock()
-    private let connection: SQLiteConnection
+    /// Internal (not private) so `SandboxStore+…` files can run their own queries; always under `locked`.
+    let connection: SQLiteConnection
 
 
     /// Opens or creates the store file (its directory must exist), sets WAL and runs pending migrations.
@@ -225,13 +226,13 @@ public final class SandboxStore: @unchecked Sendable {
 
     // MARK: - Internals (called with the lock held)
 
-    private func locked<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
+    func locked<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
         lock.lock()
         defer { lock.unlock() }
         return try body()
     }
 
-    private func selectSandboxes(_ clause: String, _ values: [SQLValue], doing: String) throws(StoreError) -> [Sandbox] {
+    func selectSandboxes(_ clause: String, _ values: [SQLValue], doing: String) throws(StoreError) -> [Sandbox] {
         try connection.rows("SELECT \(Self.sandboxColumns) FROM sandboxes \(clause)", values, doing: doing) {
             (row) throws(StoreError) -> Sandbox in try Self.decodeSandbox(row, path: path)
         }
@@ -248,7 +249,7 @@ public final class SandboxStore: @unchecked Sendable {
         }
     }
 
-    private func appendEvents(_ events: [SandboxEvent]) throws(StoreError) {
+    func appendEvents(_ events: [SandboxEvent]) throws(StoreError) {
         for event in events {
             try connection.run("INSERT INTO events (sandbox_id, type, at, data) VALUES (?, ?, ?, ?)",
                                [.text(event.sandboxId), .text(event.type), .integer(event.at.millisecondsSince1970),
@@ -258,5 +259,5 @@ public final class SandboxStore: @unchecked Sendable {
     }
 
     /// SQLite reads a negative LIMIT as "no limit".
-    private static func limitValue(_ limit: Int?) -> SQLValue { .integer(limit.map { Int64(max(0, $0)) } ?? -1) }
+    static func limitValue(_ limit: Int?) -> SQLValue { .integer(limit.map { Int64(max(0, $0)) } ?? -1) }
 }
