@@ -4,6 +4,7 @@ struct APIRoute: Sendable {
         case health, metrics, openAPI
         case listSandboxes, createSandbox, getSandbox, deleteSandbox, extendTTL, exec
         case expire, reapStale, backends, profiles, events
+        case explain
     }
 
     let method: String
@@ -56,6 +57,7 @@ struct APIRoute: Sendable {
         APIRoute(method: "GET", pattern: "/v1/backends", handler: .backends),
         APIRoute(method: "GET", pattern: "/v1/profiles", handler: .profiles),
         APIRoute(method: "GET", pattern: "/v1/events", handler: .events),
+        APIRoute(method: "GET", pattern: "/v1/sandboxes/{id}/explain", handler: .explain),
     ]
 
     /// The route for `method` and `path`, or the error to answer (404, or 405 with `Allow`).

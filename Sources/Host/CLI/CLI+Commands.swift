@@ -34,13 +34,18 @@ extension CLI {
         CommandSpec(name: "profiles", summary: "List the profiles."),
         CommandSpec(name: "events", summary: "List lifecycle events, oldest first.", arguments: ["ID?"],
                     options: [.init(name: "since", value: "SEQ", help: "Only events after this sequence number."),
-                              .init(name: "limit", value: "N", help: "At most N events.")]),
+                              .init(name: "limit", value: "N", help: "At most N events."),
+                              .init(name: "follow", help: "Keep printing new events as they are appended, until interrupted.")],
+                    discussion: "With --follow and --json, one JSON object per line (JSON Lines). SIGINT, SIGTERM or a closed\nstandard output end it with exit 0. See docs/events.md."),
         CommandSpec(name: "serve", summary: "Serve the HTTP API and run the expiry sweep on a timer.",
                     options: [.init(name: "listen", value: "ADDR", help: "HOST:PORT or unix:/path (default: server.listen, else 127.0.0.1:8080)."),
                               .init(name: "sweep-interval", value: "DURATION", help: "How often to run 'expire --apply' (default: server.sweep_interval, else 30s).")],
                     discussion: "Reconciles interrupted work first. With no API tokens configured it listens on loopback only.\nSIGTERM or SIGINT: stop accepting, finish in-flight requests, exit 0."),
         CommandSpec(name: "token-hash", summary: "Read an API token on stdin and print the SHA-256 to put in server.tokens."),
         CommandSpec(name: "version", summary: "Print the version."),
+        CommandSpec(name: "explain", summary: "Explain why a sandbox is still alive, or why and when it ends (or ended).",
+                    arguments: ["ID"],
+                    discussion: "Its ttl (granted, requested, capped), the cap (ready_at + max), last activity, idle_reap, the\nexpiry warning, the rule that fires first and when, on_expire; for ended sandboxes the reason and\nthe event that recorded it. See docs/ttl.md."),
     ]
 
     static let version = "0.1.0"

@@ -22,6 +22,7 @@ extension Invocation {
 
         let service = try openService()  // reconciles interrupted work first
         let api = SandboxAPI(service: service, settings: config.server)
+        stop.onTrigger { api.longPolls.close() }  // a waiting GET /v1/events must not hold up shutdown
         var configuration = HTTPServerConfiguration()
         configuration.listen = address
         let console = self.console

@@ -64,6 +64,7 @@ struct Invocation {
         case "profiles": return try profiles()
         case "events": return try events()
         case "serve": return try serve()
+        case "explain": return try explain()
         default: throw SandboxerError(.internal, "The command '\(parsed.spec.name)' has no handler.")
         }
     }
