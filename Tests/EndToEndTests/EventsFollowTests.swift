@@ -193,6 +193,9 @@ import Testing
         #expect(missing.status == 1)
         #expect(missing.stderr == "sandboxer: No sandbox with id 'sbx-0123456789abcdef'.\n")
         #expect(try cli.run(["explain"]).status == 2)
+        let help = try cli.run(["explain", "--help"])
+        #expect(help.status == 0)
+        #expect(help.stdout.contains("Usage: sandboxer explain ID\n"))
     }
 
     @Test func extendRecordsTheRealOSUserNotUSER() throws {
