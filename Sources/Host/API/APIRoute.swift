@@ -6,6 +6,7 @@ struct APIRoute: Sendable {
         case expire, reapStale, backends, profiles, events
         case createSnapshot, listSandboxSnapshots, listSnapshots, getSnapshot, deleteSnapshot, pruneSnapshots, recreate
         case failedEvents
+        case explain
     }
 
     let method: String
@@ -66,6 +67,7 @@ struct APIRoute: Sendable {
         APIRoute(method: "GET", pattern: "/v1/profiles", handler: .profiles),
         APIRoute(method: "GET", pattern: "/v1/events", handler: .events),
         APIRoute(method: "GET", pattern: "/v1/events/failed", handler: .failedEvents, operatorOnly: true),
+        APIRoute(method: "GET", pattern: "/v1/sandboxes/{id}/explain", handler: .explain),
     ]
 
     /// The route for `method` and `path`, or the error to answer (404, or 405 with `Allow`).

@@ -543,9 +543,11 @@ paths:
     get:
       operationId: listEvents
       summary: Lifecycle events, oldest first; poll with since=next_since.
+      description: Poll by passing the previous answer's `next_since` as `since` (exclusive), and every event is seen once, in `seq` order. With `wait=SECONDS` (at most 30), an answer that would be empty is held until an event arrives or the wait ends (long polling); a few requests may wait at once, and any beyond that are answered at once as if they had not asked to wait. A consumer sees only the events of its own sandboxes, and its `next_since` still moves past the events it skipped. Event types and their data are listed in docs/events.md.
       parameters:
         - name: since
           in: query
+          description: Only events with a larger seq (the previous answer's next_since).
           schema:
             type: integer
             minimum: 0
@@ -559,6 +561,13 @@ paths:
             type: integer
             minimum: 1
             maximum: 1000
+        - name: wait
+          in: query
+          description: Seconds to hold an empty answer open until an event arrives (long polling).
+          schema:
+            type: integer
+            minimum: 0
+            maximum: 30
       responses:
         "200":
           description: Events after `since`.
@@ -604,6 +613,25 @@ paths:
           $ref: "#/components/responses/Unauthorized"
         "403":
           $ref: "#/components/responses/Forbidden"
+        "500":
+          $ref: "#/components/responses/ServerError"
+  /v1/sandboxes/{id}/explain:
+    parameters:
+      - $ref: "#/components/parameters/SandboxId"
+    get:
+      operationId: explainSandbox
+      summary: Why a sandbox is still alive, or why and when it ends (or ended); see docs/ttl.md.
+      responses:
+        "200":
+          description: The explanation, with a one-sentence summary first.
+          content:
+            application/json:
+              schema:
+                $ref: "#/components/schemas/Explanation"
+        "401":
+          $ref: "#/components/responses/Unauthorized"
+        "404":
+          $ref: "#/components/responses/NotFound"
         "500":
           $ref: "#/components/responses/ServerError"
 components:
@@ -1216,5 +1244,177 @@ components:
           type: array
           items:
             $ref: "#/components/schemas/FailedDelivery"
+    NullableEvent:
+      type: object
+      nullable: true
+      additionalProperties: false
+      required: [seq, sandbox_id, type, at, data]
+      properties:
+        seq:
+          type: integer
+        sandbox_id:
+          type: string
+        type:
+          type: string
+        at:
+          type: string
+          format: date-time
+        data:
+          type: object
+    Explanation:
+      type: object
+      additionalProperties: false
+      required: [id, state, now, summary, profile, ttl, cap, activity, idle, expiry_warning, next, ended]
+      properties:
+        id:
+          type: string
+        state:
+          type: string
+          enum: [provisioning, ready, active, expired, destroying, destroyed, failed]
+        now:
+          type: string
+          format: date-time
+        summary:
+          type: string
+          description: One sentence, the verdict and the rule behind it.
+        profile:
+          type: object
+          additionalProperties: false
+          required: [name, exists, on_expire]
+          properties:
+            name:
+              type: string
+            exists:
+              type: boolean
+              description: False when the profile was removed from the configuration since the create.
+            on_expire:
+              type: string
+              nullable: true
+              enum: [destroy, snapshot, null]
+        ttl:
+          type: object
+          additionalProperties: false
+          required: [granted, granted_seconds, requested, capped, extensions, ready_at, expires_at, remaining_seconds]
+          properties:
+            granted:
+              type: string
+              description: The TTL now, from ready_at (after the create's cap and every extension).
+            granted_seconds:
+              type: integer
+            requested:
+              type: string
+              nullable: true
+              description: What the create asked for (its ttl, or the profile default).
+            capped:
+              type: boolean
+              description: Whether the create's request was cut to the profile's max.
+            extensions:
+              type: integer
+            ready_at:
+              type: string
+              format: date-time
+              nullable: true
+            expires_at:
+              type: string
+              format: date-time
+              nullable: true
+            remaining_seconds:
+              type: integer
+              nullable: true
+              description: For ready and active sandboxes, the seconds until expires_at (never negative).
+        cap:
+          type: object
+          additionalProperties: false
+          required: [max, latest_expires_at, reached]
+          properties:
+            max:
+              type: string
+            latest_expires_at:
+              type: string
+              format: date-time
+              nullable: true
+              description: ready_at + max, the latest deadline any extension can reach.
+            reached:
+              type: boolean
+        activity:
+          type: object
+          additionalProperties: false
+          required: [last, updated_at]
+          properties:
+            last:
+              type: string
+              nullable: true
+              description: What last reset the idle clock (ready, exec, ttl_extended, recreated).
+            updated_at:
+              type: string
+              format: date-time
+        idle:
+          type: object
+          additionalProperties: false
+          required: [idle_reap, deadline]
+          properties:
+            idle_reap:
+              type: string
+              nullable: true
+            deadline:
+              type: string
+              format: date-time
+              nullable: true
+        expiry_warning:
+          type: object
+          additionalProperties: false
+          required: [before, at, sent, last_event]
+          properties:
+            before:
+              type: string
+              nullable: true
+            at:
+              type: string
+              format: date-time
+              nullable: true
+            sent:
+              type: boolean
+              description: Whether the warning went out for the current expires_at.
+            last_event:
+              $ref: "#/components/schemas/NullableEvent"
+        next:
+          type: object
+          nullable: true
+          additionalProperties: false
+          required: [rule, at, due, action]
+          description: For ready and active sandboxes, the rule that fires first.
+          properties:
+            rule:
+              type: string
+              enum: [ttl, ttl_max, idle]
+            at:
+              type: string
+              format: date-time
+            due:
+              type: boolean
+            action:
+              type: string
+              enum: [destroy, snapshot_then_destroy]
+        ended:
+          type: object
+          nullable: true
+          additionalProperties: false
+          required: [reason, at, event, final_event, message]
+          description: For expired, destroying, destroyed and failed sandboxes.
+          properties:
+            reason:
+              type: string
+              nullable: true
+              enum: [ttl, ttl_max, idle, manual, orphan, backend_vanished, failed, null]
+            at:
+              type: string
+              format: date-time
+            event:
+              $ref: "#/components/schemas/NullableEvent"
+            final_event:
+              $ref: "#/components/schemas/NullableEvent"
+            message:
+              type: string
+              nullable: true
 """#
 }

@@ -56,6 +56,9 @@ extension SandboxAPI {
             return try snapshotRoute(route.handler, id: id, request: request, caller: caller)
         case .failedEvents:
             return try failedEvents(request)
+        case .explain:
+            _ = try visibleSandbox(id, caller: caller)
+            return json(200, ExplainView.render(try call { () throws(SandboxerError) in try service.explain(id) }))
         }
     }
 
@@ -146,22 +149,54 @@ extension SandboxAPI {
         ]))
     }
 
+    /// `GET /v1/events?since=SEQ&limit=N[&sandbox=ID][&wait=SECONDS]`: the events after `since`, and
+    /// `next_since` to pass as `since` next time. With `wait`, an empty answer is held until events
+    /// arrive or the wait ends (see `LongPollGate` for the bound on waiting requests).
     func events(_ request: HTTPRequest, caller: Caller) throws(APIError) -> HTTPResponse {
         let since = try number(request, "since", 0...Int.max).map(Int64.init)
         let limit = try number(request, "limit", 1...1000) ?? 100
+        let wait = try number(request, "wait", 0...Self.maxEventWait) ?? 0
         let sandbox = request.query["sandbox"]?.last
         if let sandbox { _ = try visibleSandbox(sandbox, caller: caller) }
-        var found = try call { () throws(SandboxerError) in
-            try service.events(sandboxId: sandbox, since: since, limit: caller.isOperator || sandbox != nil ? limit : nil)
+        var page = try eventPage(since: since, limit: limit, sandbox: sandbox, caller: caller)
+        if page.events.isEmpty && wait > 0 {
+            try longPolls.wait(seconds: Double(wait)) { () throws(APIError) -> Bool in
+                page = try eventPage(since: since, limit: limit, sandbox: sandbox, caller: caller)
+                return !page.events.isEmpty
+            }
         }
-        if !caller.isOperator && sandbox == nil {
-            let mine = Set(try call { () throws(SandboxerError) in
-                try service.list(SandboxFilter(labels: [SandboxLabels.owner: caller.name]))
-            }.map(\.id))
-            found = Array(found.filter { mine.contains($0.sandboxId) }.prefix(limit))
+        return json(200, .object(["events": .array(page.events.map(\.jsonValue)), "next_since": .number(Double(page.next))]))
+    }
+
+    /// The longest `wait` a request may ask for, in seconds.
+    static let maxEventWait = 30
+
+    /// One page of the events `caller` may see after `since`, and the cursor after it. A consumer
+    /// sees only its own sandboxes' events; its cursor still moves past the others it skipped, so
+    /// polling never rereads them.
+    func eventPage(since: Int64?, limit: Int, sandbox: String?, caller: Caller) throws(APIError) -> (events: [SandboxEvent], next: Int64) {
+        if caller.isOperator || sandbox != nil {
+            let found = try call { () throws(SandboxerError) in try service.events(sandboxId: sandbox, since: since, limit: limit) }
+            return (found, found.last?.seq ?? since ?? 0)
         }
-        let next: JSONValue = found.last.map { .number(Double($0.seq)) } ?? (since.map { .number(Double($0)) } ?? .number(0))
-        return json(200, .object(["events": .array(found.map(\.jsonValue)), "next_since": next]))
+        let mine = Set(try call { () throws(SandboxerError) in
+            try service.list(SandboxFilter(labels: [SandboxLabels.owner: caller.name]))
+        }.map(\.id))
+        var cursor = since ?? 0
+        var found: [SandboxEvent] = []
+        let batchSize = 1000
+        scan: while true {
+            let batch = try call { () throws(SandboxerError) in try service.events(sandboxId: nil, since: cursor, limit: batchSize) }
+            for event in batch {
+                cursor = event.seq
+                if mine.contains(event.sandboxId) {
+                    found.append(event)
+                    if found.count == limit { break scan }
+                }
+            }
+            if batch.count < batchSize { break }
+        }
+        return (found, cursor)
     }
 
     func metricsResponse() -> HTTPResponse {

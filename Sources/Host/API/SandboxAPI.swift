@@ -15,6 +15,8 @@ public final class SandboxAPI: Sendable {
     public let metrics: Metrics
     /// The OpenAPI document as JSON bytes, built once.
     let openAPIJSON: Data
+    /// Bounds `GET /v1/events?wait=` long polls; `serve` closes it on shutdown.
+    let longPolls = LongPollGate()
 
     public init(service: SandboxService, settings: ServerSettings, metrics: Metrics = Metrics()) {
         self.service = service

@@ -94,7 +94,7 @@ extension Invocation {
         guard let duration = parsed.value("duration") else {
             throw ParsedCommand.usage(parsed.spec, "'extend-ttl' needs --duration, for example --duration 2h.")
         }
-        let who = environment["USER"].map { "cli:\($0)" } ?? "cli"
+        let who = Self.cliActor()
         let outcome = try openService().extendTTL(parsed.arguments[0], duration: duration, by: who)
         if json {
             var object = outcome.sandbox.jsonValue.objectValue ?? [:]

@@ -23,6 +23,7 @@ extension Invocation {
         let service = try openService()  // reconciles interrupted work first
         let api = SandboxAPI(service: service, settings: config.server)
         let webhooks = try webhookDispatcher(service: service, metrics: api.metrics)  // registers sinks before serving
+        stop.onTrigger { api.longPolls.close() }  // a waiting GET /v1/events must not hold up shutdown
         var configuration = HTTPServerConfiguration()
         configuration.listen = address
         let console = self.console

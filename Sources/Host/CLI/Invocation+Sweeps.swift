@@ -87,6 +87,10 @@ extension Invocation {
         }
         let since = try number("since").map(Int64.init)
         let limit = try number("limit")
+        if parsed.has("follow") {
+            guard limit == nil else { throw ParsedCommand.usage(parsed.spec, "'--limit' cannot be combined with '--follow'.") }
+            return try followEvents(sandboxId: parsed.arguments.first, since: since)
+        }
         let events = try openService().events(sandboxId: parsed.arguments.first, since: since, limit: limit)
         if json { emit(.array(events.map(\.jsonValue))); return 0 }
         var table = Table("SEQ", "AT", "SANDBOX", "TYPE", "DATA")

@@ -73,6 +73,7 @@ struct Invocation {
         case "events": return try events()
         case "serve": return try serve()
         case "webhook-failures": return try webhookFailures()
+        case "explain": return try explain()
         default: throw SandboxerError(.internal, "The command '\(parsed.spec.name)' has no handler.")
         }
     }

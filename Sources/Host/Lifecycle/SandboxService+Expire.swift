@@ -19,7 +19,8 @@ public struct ExpiryItem: Sendable {
 
 extension SandboxService {
     /// Lists sandboxes past their deadline or idle past `idle_reap`; with `apply`, marks each
-    /// expired then destroys it. A second apply finds nothing left to do.
+    /// expired then destroys it, and sends the expiry warnings that are due. A second apply finds
+    /// nothing left to do.
     public func expire(apply: Bool, limit: Int? = nil) throws(SandboxerError) -> [ExpiryItem] {
         let at = now
         let due = try storeCall { () throws(StoreError) in try store.due(at: at, limit: limit) }
@@ -47,6 +48,9 @@ extension SandboxService {
             do { try finishExpired(s, item: &item) } catch { item.outcome = error.message }
             items.append(item)
         }
+        // Then the expiry warnings (applying only: a warning is an event, and a dry run changes
+        // nothing). Best effort: a failure leaves warn_at set, so the next sweep sends it.
+        _ = try? sendExpiryWarnings()
         return items
     }
 

@@ -33,8 +33,7 @@ public final class SandboxStore: @unchecked Sendable {
     public let schemaVersion: Int
 
     private let lock = NSLock()
-    /// Internal, not private, so the store's extensions in other files (`+Webhooks`, `+Snapshots`) can run their
-    /// SQL; like every use here, only inside `locked`.
+    /// Internal (not private) so `SandboxStore+…` files can run their own queries; always under `locked`.
     let connection: SQLiteConnection
 
 
@@ -234,7 +233,7 @@ public final class SandboxStore: @unchecked Sendable {
         return try body()
     }
 
-    private func selectSandboxes(_ clause: String, _ values: [SQLValue], doing: String) throws(StoreError) -> [Sandbox] {
+    func selectSandboxes(_ clause: String, _ values: [SQLValue], doing: String) throws(StoreError) -> [Sandbox] {
         try connection.rows("SELECT \(Self.sandboxColumns) FROM sandboxes \(clause)", values, doing: doing) {
             (row) throws(StoreError) -> Sandbox in try Self.decodeSandbox(row, path: path)
         }
