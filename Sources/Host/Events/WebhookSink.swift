@@ -2,8 +2,8 @@
 public struct WebhookSink: Sendable, Equatable, CustomStringConvertible {
     /// Every event type the host writes; a sink's `events` filter may only name these.
     public static let eventTypes = ["created", "ready", "ttl_extended", "expiry_warning", "expired", "destroying",
-                                    "destroyed", "failed", "snapshot_created", "snapshot_deleted", "recreated",
-                                    "orphan_reaped"]
+                                    "destroyed", "failed", "snapshot_created", "snapshot_deleted", "recreating",
+                                    "recreated", "recreate_failed", "orphan_reaped"]
 
     /// Unique among the sinks; names the sink's cursor and deliveries in the store.
     public var name: String
