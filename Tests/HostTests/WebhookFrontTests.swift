@@ -76,6 +76,12 @@ import Testing
         #expect(table.out.contains("ops   evt_\(storeId)_\(seq)"))
         #expect(table.out.contains("The receiver answered HTTP 502."))
 
+        // `events --failed` is the same list under the name the events command gives it.
+        let viaEvents = run(["events", "--failed", "--sink", "ops"])
+        #expect(viaEvents.code == 0 && viaEvents.out == table.out, "\(viaEvents.err)")
+        #expect(run(["events", "--failed", "--follow"]).code == 2)
+        #expect(run(["events", "--sink", "ops"]).code == 2)
+
         let json = run(["webhook-failures", "--json"])
         let listed = try JSONDecoder().decode(JSONValue.self, from: Data(json.out.utf8))
         #expect(listed.arrayValue?.count == 1)

@@ -85,6 +85,13 @@ extension Invocation {
             guard let n = Int(text), n >= 0 else { throw ParsedCommand.usage(parsed.spec, "'--\(name)' takes a whole number, got '\(text)'.") }
             return n
         }
+        if parsed.has("failed") {
+            guard !parsed.has("follow"), parsed.value("since") == nil, parsed.value("limit") == nil, parsed.arguments.isEmpty else {
+                throw ParsedCommand.usage(parsed.spec, "'--failed' lists dead webhook deliveries; it takes only '--sink'.")
+            }
+            return try webhookFailures()
+        }
+        if parsed.value("sink") != nil { throw ParsedCommand.usage(parsed.spec, "'--sink' goes with '--failed'.") }
         let since = try number("since").map(Int64.init)
         let limit = try number("limit")
         if parsed.has("follow") {
