@@ -93,7 +93,7 @@ import Testing
         ("webhooks:\n  - name: ops\n    url: https://h.example/\n    secret: [a]\n",
          "invalidValue: config.yaml:10:13: Expected a string for \"secret\" of webhook sink \"ops\", found a list."),
         (sink + "    events: [created, destroy]\n",
-         "invalidValue: config.yaml:11:23: Unknown event type \"destroy\" in webhook sink \"ops\" (did you mean \"destroyed\"?); event types are created, ready, ttl_extended, expiry_warning, expired, destroying, destroyed, failed, snapshot_created, snapshot_deleted, recreated, orphan_reaped."),
+         "invalidValue: config.yaml:11:23: Unknown event type \"destroy\" in webhook sink \"ops\" (did you mean \"destroyed\"?); event types are created, ready, ttl_extended, expiry_warning, expired, destroying, destroyed, failed, snapshot_created, snapshot_deleted, recreating, recreated, recreate_failed, orphan_reaped."),
         (sink + "    events: []\n",
          "invalidValue: config.yaml:11:13: The events of webhook sink \"ops\" must name at least one event type (leave \"events\" out to deliver all)."),
         (sink + "    events: created\n",

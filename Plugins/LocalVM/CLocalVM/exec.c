@@ -70,6 +70,14 @@ static int exec_search(const char *const *argv, const char *const *envp) {
 }
 
 static void exec_b(const clvm_exec_spec *s, const struct exec_fds *f) {
+    /* The cgroups only the command joins (see clvm_exec_spec). Permission comes from the opener of
+     * the fd (the host), so the sandbox's uid may move itself. */
+    for (size_t i = 0; i < s->command_only_cgroups && i < s->cgroup_count; i++) {
+        if (clvm_write_all(s->cgroup_fds[i], "0", 1) < 0) {
+            clvm_child_report(f->fail_w, CLVM_STEP_CGROUP, errno, (int)i);
+            _exit(127);
+        }
+    }
     if (setsid() < 0) { clvm_child_report(f->fail_w, CLVM_STEP_SETSID, errno, 0); _exit(127); }
     if (dup2(f->in_r, 0) < 0 || dup2(f->out_w, 1) < 0 || dup2(f->err_w, 2) < 0) {
         clvm_child_report(f->fail_w, CLVM_STEP_STDIO, errno, 0);
@@ -80,21 +88,6 @@ static void exec_b(const clvm_exec_spec *s, const struct exec_fds *f) {
         clvm_child_report(f->fail_w, CLVM_STEP_STDIO, errno, 1);
         _exit(127);
     }
-    /* A made itself unkillable by the OOM killer; the command must be an ordinary candidate again
-     * (raising the score needs no privilege). The uid change made B non-dumpable, which leaves its
-     * /proc files owned by the host's root; dumpable again, they belong to the sandbox's root.
-     * B is a copy of the host's memory, so it is dumpable (traceable from the sandbox) only for the
-     * one open(2) that needs it; the permission is checked at open, not at write. */
-    (void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
-    int oom = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
-    int open_errno = errno;
-    (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-    errno = open_errno;
-    if (oom < 0 || clvm_write_all(oom, "0", 1) < 0) {
-        clvm_child_report(f->fail_w, CLVM_STEP_OOM_SCORE, errno, 0);
-        _exit(127);
-    }
-    close(oom);
     clvm_child_reset_signals();
     int e = exec_search(s->argv, s->envp);
     clvm_child_report(f->fail_w, CLVM_STEP_EXEC, e, 0);
@@ -102,12 +95,12 @@ static void exec_b(const clvm_exec_spec *s, const struct exec_fds *f) {
 }
 
 static void exec_a(const clvm_exec_spec *s, const struct exec_fds *f) {
-    /* A is a fork of the host and so looks large to the OOM killer: once it joins the sandbox's
-     * memory cgroup, a command that hits the limit could get A killed instead of itself, and the
-     * command's status would be lost. A opts out (B opts back in before exec). Best effort. */
+    /* The command starts as an ordinary OOM candidate whatever the host's own oom_score_adj (a
+     * server may protect itself); raising it needs no privilege, lowering it is best effort. A stays
+     * out of the sandbox's memory cgroup (B joins it), so the sandbox's OOM kills never pick A. */
     int oom = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
-    if (oom >= 0) { (void)clvm_write_all(oom, "-1000", 5); close(oom); }
-    for (size_t i = 0; i < s->cgroup_count; i++) {
+    if (oom >= 0) { (void)clvm_write_all(oom, "0", 1); close(oom); }
+    for (size_t i = s->command_only_cgroups; i < s->cgroup_count; i++) {
         if (clvm_write_all(s->cgroup_fds[i], "0", 1) < 0) {
             clvm_child_report(f->fail_w, CLVM_STEP_CGROUP, errno, (int)i);
             _exit(1);

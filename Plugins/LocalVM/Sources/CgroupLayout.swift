@@ -15,6 +15,10 @@ struct CgroupLayout: Sendable {
     let parent: String
 
     /// Every hierarchy directory (v1 ones first, v2 last).
+    /// How many leading `cgroup.procs` fds of `openProcs` an exec's command joins itself rather than
+    /// its helper: the memory cgroup comes first (`v1Controllers`), and the helper must stay out of it.
+    static let commandOnlyCgroups = v1Controllers.first == "memory" ? 1 : 0
+
     var hierarchies: [String] { (Self.v1Controllers + [Self.v2Name]).map { Self.root + "/" + $0 } }
 
     /// `<hierarchy>/<parent>` for every hierarchy.

@@ -62,7 +62,8 @@ enum Launcher {
                             init_pidfd: initPidfd, cgroup_fds: fds.baseAddress, cgroup_count: fds.count,
                             argv: argvp, envp: envp,
                             stdin_data: raw.bindMemory(to: UInt8.self).baseAddress, stdin_len: raw.count,
-                            has_stdin: stdin == nil ? 0 : 1, timeout_ms: timeoutMs ?? -1, max_output: maxOutput)
+                            has_stdin: stdin == nil ? 0 : 1, timeout_ms: timeoutMs ?? -1, max_output: maxOutput,
+                            command_only_cgroups: CgroupLayout.commandOnlyCgroups)
                         return clvm_exec(&spec, &result, &err, err.count)
                     }
                 }

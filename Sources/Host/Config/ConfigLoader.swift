@@ -148,23 +148,10 @@ public enum ConfigLoader {
     static func readFile(_ path: String, origin: String?) throws(ConfigError) -> String {
         let named = "the configuration file \(path)" + (origin.map { " (named by \($0))" } ?? "")
         func fail(_ reason: String) -> ConfigError { ConfigError(code: .io, message: "Cannot read \(named): \(reason).") }
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw fail(String(cString: strerror(errno))) }
-        defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { throw fail(String(cString: strerror(errno))) }
-        if (info.st_mode & S_IFMT) == S_IFDIR { throw fail("it is a directory") }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65_536)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw fail(String(cString: strerror(errno)))
-            }
-            if n == 0 { break }
-            bytes.append(contentsOf: buffer[0..<n])
-            if bytes.count > maxFileSize { throw fail("it is larger than \(maxFileSize >> 20) MiB") }
+        let bytes: [UInt8]
+        switch BoundedFile.read(path, limit: maxFileSize, limitText: "\(maxFileSize >> 20) MiB") {
+        case .success(let read): bytes = read
+        case .failure(let failure): throw fail(failure.reason)
         }
         guard let text = String(validating: bytes, as: UTF8.self) else { throw fail("it is not valid UTF-8") }
         return text

@@ -54,20 +54,10 @@ public enum WebhookSecret: Sendable, Equatable, CustomStringConvertible, CustomD
         func fail(_ reason: String) -> ConfigError {
             ConfigError(code: .io, message: "Cannot read the secret of webhook sink \(sink.quotedForMessage) from \(path): \(reason).")
         }
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw fail(String(cString: strerror(errno))) }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw fail(String(cString: strerror(errno)))
-            }
-            if n == 0 { break }
-            bytes.append(contentsOf: buffer[0..<n])
-            if bytes.count > maxFileBytes { throw fail("it is larger than \(maxFileBytes >> 10) KiB") }
+        var bytes: [UInt8]
+        switch BoundedFile.read(path, limit: maxFileBytes, limitText: "\(maxFileBytes >> 10) KiB") {
+        case .success(let read): bytes = read
+        case .failure(let failure): throw fail(failure.reason)
         }
         // `echo secret > file` adds a newline that is not part of the secret.
         if bytes.last == 10 { bytes.removeLast() }

@@ -64,16 +64,8 @@ public struct Snapshot: Sendable, Equatable {
 
 /// Snapshot ids: `snap-` and 16 lowercase hex digits.
 public enum SnapshotID {
-    public static func make() -> String {
-        var rng = SystemRandomNumberGenerator()
-        return "snap-" + String(format: "%016llx", rng.next() as UInt64)
-    }
-
-    public static func isWellFormed(_ id: String) -> Bool {
-        let u = Array(id.utf8)
-        guard u.count == 21, id.hasPrefix("snap-") else { return false }
-        return u[5...].allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
-    }
+    public static func make() -> String { PrefixedHexID.make("snap-") }
+    public static func isWellFormed(_ id: String) -> Bool { PrefixedHexID.isWellFormed(id, prefix: "snap-") }
 
     /// Names users give snapshots: 1 to 63 characters from a-z, A-Z, 0-9, '.', '_' and '-', not an id.
     public static func validateName(_ name: String) throws(SandboxerError) {

@@ -43,31 +43,8 @@ extension SandboxStore {
     /// Conditional update of a snapshot: writes only if the stored state is in `expecting`; appends
     /// `events` in the same transaction. False when the state did not match; `.notFound` without a row.
     public func update(_ snapshot: Snapshot, expecting: Set<SnapshotState>, events: [SandboxEvent]) throws(StoreError) -> Bool {
-        let doing = "Updating snapshot \(snapshot.id)"
-        let values = Self.snapshotValues(snapshot)
-        let states = expecting.map(\.rawValue).sorted()
-        let assignments = Self.snapshotColumns.split(separator: ",").dropFirst()
-            .map { "\($0.trimmingCharacters(in: .whitespacesAndNewlines)) = ?" }.joined(separator: ", ")
-        let sql = """
-            UPDATE snapshots SET \(assignments) WHERE id = ? \
-            AND state IN (\(Array(repeating: "?", count: states.count).joined(separator: ", ")))
-            """
-        return try locked { () throws(StoreError) in
-            try connection.transaction(doing: doing) { () throws(StoreError) -> Bool in
-                let changed = try connection.run(sql, Array(values.dropFirst()) + [.text(snapshot.id)]
-                                                 + states.map(SQLValue.text), doing: doing)
-                guard changed == 1 else {
-                    let exists = try connection.rows("SELECT 1 FROM snapshots WHERE id = ?", [.text(snapshot.id)],
-                                                     doing: doing) { _ in true }
-                    guard !exists.isEmpty else {
-                        throw StoreError(code: .notFound, message: "Snapshot \(snapshot.id) is not in the store at \(path).")
-                    }
-                    return false
-                }
-                try appendEvents(events)
-                return true
-            }
-        }
+        try conditionalUpdate(table: "snapshots", what: "Snapshot", columns: Self.snapshotColumns,
+                              values: Self.snapshotValues(snapshot), states: expecting.map(\.rawValue), events: events)
     }
 
     /// The snapshot with this id, or nil.

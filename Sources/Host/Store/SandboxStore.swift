@@ -125,28 +125,40 @@ public final class SandboxStore: @unchecked Sendable {
     /// appends `events` in the same transaction. Returns false (and writes nothing) when the state did not match.
     /// Throws `.notFound` when no sandbox has this id.
     public func update(_ sandbox: Sandbox, expecting: Set<SandboxState>, events: [SandboxEvent]) throws(StoreError) -> Bool {
-        let doing = "Updating sandbox \(sandbox.id)"
-        let values = try Self.sandboxValues(sandbox)
-        let states = expecting.map(\.rawValue).sorted()
-        let assignments = Self.sandboxColumns.split(separator: ",").dropFirst()
+        try conditionalUpdate(table: "sandboxes", what: "Sandbox", columns: Self.sandboxColumns, values: try Self.sandboxValues(sandbox),
+                              states: expecting.map(\.rawValue), events: events) { () throws(StoreError) in
+            try writeLabels(of: sandbox, replacing: true)
+        }
+    }
+
+    /// `UPDATE table SET <every column but the first, the id> WHERE id = ? AND state IN (states)`, then
+    /// `also` and the events, in one transaction. False (nothing written) when the state did not match;
+    /// `.notFound` when no row has the id. `values` are bound in `columns` order, the id first.
+    func conditionalUpdate(table: String, what: String, columns: String, values: [SQLValue], states: [String],
+                           events: [SandboxEvent], also: () throws(StoreError) -> Void = {}) throws(StoreError) -> Bool {
+        guard case .text(let id)? = values.first else {
+            throw StoreError(code: .other, message: "\(what) update without an id (a bug in the store).")
+        }
+        let doing = "Updating \(what.lowercased()) \(id)"
+        let sorted = states.sorted()   // equal sets give equal SQL: one cached statement
+        let assignments = columns.split(separator: ",").dropFirst()
             .map { "\($0.trimmingCharacters(in: .whitespacesAndNewlines)) = ?" }.joined(separator: ", ")
         let sql = """
-            UPDATE sandboxes SET \(assignments) WHERE id = ? \
-            AND state IN (\(Array(repeating: "?", count: states.count).joined(separator: ", ")))
+            UPDATE \(table) SET \(assignments) WHERE id = ? \
+            AND state IN (\(Array(repeating: "?", count: sorted.count).joined(separator: ", ")))
             """
         return try locked { () throws(StoreError) in
             try connection.transaction(doing: doing) { () throws(StoreError) -> Bool in
-                let changed = try connection.run(sql, Array(values.dropFirst()) + [.text(sandbox.id)]
-                                                 + states.map(SQLValue.text), doing: doing)
+                let changed = try connection.run(sql, Array(values.dropFirst()) + [.text(id)] + sorted.map(SQLValue.text),
+                                                 doing: doing)
                 guard changed == 1 else {
-                    let exists = try connection.rows("SELECT 1 FROM sandboxes WHERE id = ?", [.text(sandbox.id)],
-                                                     doing: doing) { _ in true }
+                    let exists = try connection.rows("SELECT 1 FROM \(table) WHERE id = ?", [.text(id)], doing: doing) { _ in true }
                     guard !exists.isEmpty else {
-                        throw StoreError(code: .notFound, message: "Sandbox \(sandbox.id) is not in the store at \(path).")
+                        throw StoreError(code: .notFound, message: "\(what) \(id) is not in the store at \(path).")
                     }
                     return false
                 }
-                try writeLabels(of: sandbox, replacing: true)
+                try also()
                 try appendEvents(events)
                 return true
             }

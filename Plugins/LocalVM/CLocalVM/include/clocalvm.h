@@ -60,6 +60,11 @@ typedef struct clvm_exec_spec {
     int64_t timeout_ms;
     /** Upper bound on bytes kept per output stream (the rest is read and dropped). */
     size_t max_output;
+    /** How many of the first `cgroup_fds` the command's own process joins, rather than the helper
+     *  that enters the sandbox: the memory cgroup. The helper is a copy of the host, so inside the
+     *  sandbox's memory cgroup the OOM killer could pick it over the command (and lowering its own
+     *  oom_score_adj needs CAP_SYS_RESOURCE, which a host may not have). */
+    size_t command_only_cgroups;
 } clvm_exec_spec;
 
 /** The outcome of `clvm_exec`; release with `clvm_exec_result_free`. */
