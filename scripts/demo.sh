@@ -22,6 +22,14 @@ run exec "$id" -- sh -c 'echo "hostname: $(hostname)"; echo "processes:"; ps'
 say "Extend its TTL by 2h"
 run extend-ttl "$id" --duration 2h
 
+say "Snapshot it, break it, and recreate it from the snapshot (same id, same deadline)"
+run exec "$id" -- sh -c 'echo precious > /root/work.txt'
+run snapshot "$id" --name before-mistake
+run exec "$id" -- rm /root/work.txt
+run recreate "$id" --from-snapshot before-mistake
+run exec "$id" -- cat /root/work.txt
+run explain "$id"
+
 say "Create a 2-second sandbox and let it expire"
 short=$("$bin" create --profile default --ttl 2s)
 echo "$short"
@@ -34,6 +42,7 @@ for s in $("$bin" list --json | python3 -c 'import json,sys; print(" ".join(x["i
     run destroy "$s"
 done
 run list --all
+run snapshot-rm before-mistake
 say "Lifecycle events"
 run events
 say "Done. Nothing is left running; the store keeps the history in $SANDBOXER_HOME/sandboxer.db"
