@@ -4,28 +4,15 @@ import Testing
 /// The built binary against the test plugin (a fake backend that keeps state in files): the CLI's
 /// surface, exit codes, JSON, and lifecycle across processes. Needs no root.
 @Suite struct CLITests {
-    static let fakeConfig = """
-    # A fake backend for CLI tests.
-    data_dir: @HOME@/data
-    backends:
-      fake:
-        plugin: @PRODUCTS@/libSandboxerTestPlugin.so
-        config:
-          state_dir: @HOME@/fake
-    profiles:
-      default:
-        backend: fake
-        ttl: {default: 1h, max: 4h}
-      idle:
-        backend: fake
-        ttl: {default: 1d, max: 2d, idle_reap: 10m}
-    """
-
     func fake() throws -> CLIRunner {
-        var cli = try CLIRunner()
-        try FileManager.default.createDirectory(atPath: cli.home + "/fake", withIntermediateDirectories: true)
-        try cli.useConfig(Self.fakeConfig)
-        return cli
+        try CLIRunner.onFakeBackend(profiles: """
+              default:
+                backend: fake
+                ttl: {default: 1h, max: 4h}
+              idle:
+                backend: fake
+                ttl: {default: 1d, max: 2d, idle_reap: 10m}
+            """)
     }
 
     func rowCount(_ cli: CLIRunner) throws -> Int {

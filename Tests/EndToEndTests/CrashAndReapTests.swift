@@ -4,22 +4,11 @@ import Testing
 /// Crash recovery and stale-resource reaping through the binary, on the file-backed test plugin.
 @Suite struct CrashAndReapTests {
     func fake(extra: String = "") throws -> CLIRunner {
-        var cli = try CLIRunner()
-        try FileManager.default.createDirectory(atPath: cli.home + "/fake", withIntermediateDirectories: true)
-        try cli.useConfig("""
-        data_dir: @HOME@/data
-        backends:
-          fake:
-            plugin: @PRODUCTS@/libSandboxerTestPlugin.so
-            config:
-              state_dir: @HOME@/fake
-        \(extra)
-        profiles:
-          default:
-            backend: fake
-            ttl: {default: 1h, max: 4h}
-        """)
-        return cli
+        try CLIRunner.onFakeBackend(profiles: """
+              default:
+                backend: fake
+                ttl: {default: 1h, max: 4h}
+            """, extra: extra)
     }
 
     /// Resource files the fake backend holds.

@@ -6,27 +6,15 @@ import Testing
 /// `events --follow`, `explain`, expiry warnings and the recorded actor, through the built binary
 /// on the file-backed test plugin. Needs no root.
 @Suite struct EventsFollowTests {
-    static let config = """
-    data_dir: @HOME@/data
-    backends:
-      fake:
-        plugin: @PRODUCTS@/libSandboxerTestPlugin.so
-        config:
-          state_dir: @HOME@/fake
-    profiles:
-      default:
-        backend: fake
-        ttl: {default: 1h, max: 4h}
-      warned:
-        backend: fake
-        ttl: {default: 1h, max: 2h, expiry_warning: 10m}
-    """
-
     func fake() throws -> CLIRunner {
-        var cli = try CLIRunner()
-        try FileManager.default.createDirectory(atPath: cli.home + "/fake", withIntermediateDirectories: true)
-        try cli.useConfig(Self.config)
-        return cli
+        try CLIRunner.onFakeBackend(profiles: """
+              default:
+                backend: fake
+                ttl: {default: 1h, max: 4h}
+              warned:
+                backend: fake
+                ttl: {default: 1h, max: 2h, expiry_warning: 10m}
+            """)
     }
 
     func create(_ cli: CLIRunner, _ args: [String] = []) throws -> String {

@@ -41,6 +41,25 @@ struct CLIRunner {
         environment = env
     }
 
+    /// A runner whose config enables the file-backed TestPlugin as backend `fake` (its state dir made),
+    /// with `profiles` (YAML indented under `profiles:`) and `extra` top-level YAML.
+    static func onFakeBackend(profiles: String, extra: String = "") throws -> CLIRunner {
+        var cli = try CLIRunner()
+        try FileManager.default.createDirectory(atPath: cli.home + "/fake", withIntermediateDirectories: true)
+        try cli.useConfig("""
+            data_dir: @HOME@/data
+            backends:
+              fake:
+                plugin: @PRODUCTS@/libSandboxerTestPlugin.so
+                config:
+                  state_dir: @HOME@/fake
+            \(extra)
+            profiles:
+            \(profiles)
+            """)
+        return cli
+    }
+
     /// Writes a config file into the test's directory and makes every later run use it.
     mutating func useConfig(_ text: String, name: String = "sandboxer.yaml") throws {
         let path = home + "/" + name
