@@ -207,7 +207,7 @@ struct WarningFixture {
 
     @Test func theWarningQueryUsesThePartialIndex() throws {
         let f = try WarningFixture()
-        let plan = try f.service.store.warningsDueQueryPlan().joined(separator: "\n")
+        let plan = try f.service.store.queryPlan(SandboxStore.warningsDueClause).joined(separator: "\n")
         #expect(plan.contains("USING INDEX sandboxes_live_warn_at (warn_at<?)"), "\(plan)")
         #expect(!plan.contains("SCAN sandboxes"), "\(plan)")
     }

@@ -90,7 +90,7 @@ struct StoreQueryTests {
     }
 
     @Test func dueUsesThePartialIndexes() throws {
-        let plan = try store.dueQueryPlan().joined(separator: "\n")
+        let plan = try store.queryPlan(SandboxStore.dueClause).joined(separator: "\n")
         #expect(plan.contains("USING INDEX sandboxes_live_expires_at (expires_at<?)"), "\(plan)")
         #expect(plan.contains("USING INDEX sandboxes_live_idle_at (idle_at<?)"), "\(plan)")
         #expect(!plan.contains("SCAN sandboxes"), "\(plan)")

@@ -49,12 +49,4 @@ extension SandboxStore {
             }
         }
     }
-
-    /// The `EXPLAIN QUERY PLAN` details of `warningsDue`, so tests can prove it stays indexed.
-    func warningsDueQueryPlan() throws(StoreError) -> [String] {
-        try locked { () throws(StoreError) in
-            try connection.rows("EXPLAIN QUERY PLAN SELECT \(Self.sandboxColumns) FROM sandboxes \(Self.warningsDueClause)",
-                                [.integer(0), .integer(-1)], doing: "Explaining the expiry warning query") { $0.text(3) }
-        }
-    }
 }

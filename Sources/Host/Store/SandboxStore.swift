@@ -228,11 +228,12 @@ public final class SandboxStore: @unchecked Sendable {
         }
     }
 
-    /// The `EXPLAIN QUERY PLAN` details of the due() query, so tests can prove it stays indexed.
-    func dueQueryPlan() throws(StoreError) -> [String] {
+    /// The `EXPLAIN QUERY PLAN` details of selecting sandboxes with `clause` (bound to `now` 0 and no
+    /// limit), so tests can prove a sweep query stays indexed.
+    func queryPlan(_ clause: String) throws(StoreError) -> [String] {
         try locked { () throws(StoreError) in
-            try connection.rows("EXPLAIN QUERY PLAN SELECT \(Self.sandboxColumns) FROM sandboxes \(Self.dueClause)",
-                                [.integer(0), .integer(-1)], doing: "Explaining the due query") { $0.text(3) }
+            try connection.rows("EXPLAIN QUERY PLAN SELECT \(Self.sandboxColumns) FROM sandboxes \(clause)",
+                                [.integer(0), .integer(-1)], doing: "Explaining a sweep query") { $0.text(3) }
         }
     }
 
