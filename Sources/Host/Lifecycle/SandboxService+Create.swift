@@ -124,7 +124,7 @@ extension SandboxService {
     }
 }
 
-/// Reads the flat fields of a stored intent (`request` column).
+/// Reads the flat string fields of a stored intent (`request` column) or of an event's data.
 struct IntentFields {
     private let fields: [String: String]
     init(_ json: String) {

@@ -11,10 +11,7 @@ extension SandboxService {
 
 extension SandboxEvent {
     /// One string field of the event's data, if present.
-    func field(_ key: String) -> String? {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(data.utf8)) as? [String: Any] else { return nil }
-        return object[key] as? String
-    }
+    func field(_ key: String) -> String? { IntentFields(data)[key] }
 }
 
 extension DurationText {

@@ -37,8 +37,7 @@ public enum TTLRules {
         guard SandboxState.live.contains(sandbox.state) else { return nil }
         var candidates: [(TerminationReason, Date)] = []
         if let expiresAt = sandbox.expiresAt, expiresAt <= now {
-            let atMax = sandbox.readyAt.map { expiresAt >= $0.addingTimeInterval(Double(sandbox.maxTTLSeconds)) } ?? false
-            candidates.append((atMax ? .ttlMax : .ttl, expiresAt))
+            candidates.append((deadlineRule(sandbox), expiresAt))
         }
         if let idle = sandbox.idleDeadline, idle <= now {
             candidates.append((.idle, idle))

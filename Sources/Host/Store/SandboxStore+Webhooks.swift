@@ -138,7 +138,7 @@ extension SandboxStore {
         var values: [SQLValue] = []
         var sinkClause = ""
         if let sink { sinkClause = " AND d.sink = ?"; values.append(.text(sink)) }
-        values.append(.integer(limit.map { Int64(max(0, $0)) } ?? -1))
+        values.append(Self.limitValue(limit))
         // The state is one of three literals from the enum, never caller text.
         let sql = """
             SELECT \(Self.deliveryColumns) FROM webhook_deliveries d JOIN events e ON e.seq = d.event_seq
