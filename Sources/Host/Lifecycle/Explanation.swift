@@ -103,7 +103,7 @@ extension Explanation {
         ttl = TTLFacts(grantedSeconds: s.ttlSeconds, requestedSeconds: intent["requested_ttl_seconds"].flatMap { Int64($0) },
                        cappedAtCreate: intent["capped"] == "true",
                        extensions: events.filter { $0.type == "ttl_extended" }.count, readyAt: s.readyAt, expiresAt: s.expiresAt)
-        let latest = s.readyAt.map { $0.addingTimeInterval(Double(s.maxTTLSeconds)) }
+        let latest = s.latestDeadline
         cap = CapFacts(maxSeconds: s.maxTTLSeconds, latestDeadline: latest,
                        reached: latest.map { l in s.expiresAt.map { $0 >= l } ?? false } ?? false)
         // Deadlines still to come only mean something while the sandbox lives.
@@ -120,14 +120,9 @@ extension Explanation {
         summary = makeSummary()
     }
 
-    /// Which of ttl/ttl_max and idle comes first for a live sandbox (a tie names the TTL rule, as
-    /// `TTLRules.dueRule` does); nil when it has no deadline at all.
+    /// Which of ttl/ttl_max and idle comes first for a live sandbox (`TTLRules.firstRule`).
     static func firstRule(_ s: Sandbox, now: Date) -> NextRule? {
-        var candidates: [(TerminationReason, Date)] = []
-        if let expiresAt = s.expiresAt { candidates.append((TTLRules.deadlineRule(s), expiresAt)) }
-        if let idle = s.idleDeadline { candidates.append((.idle, idle)) }
-        guard let first = candidates.min(by: { $0.1 < $1.1 }) else { return nil }
-        return NextRule(rule: first.0, at: first.1, due: first.1 <= now)
+        TTLRules.firstRule(s).map { NextRule(rule: $0.reason, at: $0.dueAt, due: $0.dueAt <= now) }
     }
 
     /// The ending of a sandbox that is no longer live, read from its events.

@@ -61,13 +61,13 @@ extension SandboxService {
 
     /// Snapshots, newest first. Deleted and failed ones only when `all`.
     public func snapshots(sandboxId: String? = nil, owner: String? = nil, all: Bool = false) throws(SandboxerError) -> [Snapshot] {
-        if let sandboxId, try storeCall({ () throws(StoreError) in try store.snapshots(SnapshotFilter(sandboxId: sandboxId, limit: 1)) }).isEmpty {
-            _ = try get(sandboxId)  // an unknown sandbox is an error, a sandbox without snapshots is an empty list
-        }
         let states: Set<SnapshotState>? = all ? nil : [.creating, .ready, .deleting]
-        return try storeCall { () throws(StoreError) in
+        let rows = try storeCall { () throws(StoreError) in
             try store.snapshots(SnapshotFilter(sandboxId: sandboxId, states: states, owner: owner))
         }
+        // An unknown sandbox is an error; a sandbox without snapshots is an empty list.
+        if let sandboxId, rows.isEmpty { _ = try get(sandboxId) }
+        return rows
     }
 
     /// The snapshot named by `ref`: its id, or a name that exactly one ready snapshot carries.

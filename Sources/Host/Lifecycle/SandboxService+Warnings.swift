@@ -20,8 +20,8 @@ extension TTLRules {
 
     /// The rule the TTL deadline fires as: `ttl_max` when `expires_at` is the cap `ready_at + max`.
     public static func deadlineRule(_ sandbox: Sandbox) -> TerminationReason {
-        guard let expiresAt = sandbox.expiresAt, let readyAt = sandbox.readyAt else { return .ttl }
-        return expiresAt >= readyAt.addingTimeInterval(Double(sandbox.maxTTLSeconds)) ? .ttlMax : .ttl
+        guard let expiresAt = sandbox.expiresAt, let cap = sandbox.latestDeadline else { return .ttl }
+        return expiresAt >= cap ? .ttlMax : .ttl
     }
 }
 

@@ -22,7 +22,7 @@ public enum TTLRules {
         guard SandboxState.live.contains(sandbox.state), let readyAt = sandbox.readyAt, let expiresAt = sandbox.expiresAt else {
             throw SandboxerError(.conflict, "Sandbox \(sandbox.id) is \(sandbox.state.rawValue); only ready or active sandboxes can be extended.")
         }
-        let cap = readyAt.addingTimeInterval(Double(sandbox.maxTTLSeconds))
+        let cap = sandbox.latestDeadline ?? readyAt
         guard cap > now else {
             throw SandboxerError(.conflict, "Sandbox \(sandbox.id) has reached its maximum lifetime of \(DurationText.format(sandbox.maxTTLSeconds)) and cannot be extended.")
         }
@@ -34,16 +34,17 @@ public enum TTLRules {
 
     /// The rule that makes a sandbox due for expiry at `now`, or nil while it may live on.
     public static func dueRule(_ sandbox: Sandbox, now: Date) -> (reason: TerminationReason, dueAt: Date)? {
-        guard SandboxState.live.contains(sandbox.state) else { return nil }
-        var candidates: [(TerminationReason, Date)] = []
-        if let expiresAt = sandbox.expiresAt, expiresAt <= now {
-            candidates.append((deadlineRule(sandbox), expiresAt))
-        }
-        if let idle = sandbox.idleDeadline, idle <= now {
-            candidates.append((.idle, idle))
-        }
-        // The rule that fired first wins; on a tie the TTL rule is named (it was promised up front).
-        return candidates.min { $0.1 < $1.1 }
+        guard SandboxState.live.contains(sandbox.state), let first = firstRule(sandbox), first.dueAt <= now else { return nil }
+        return first
+    }
+
+    /// Which rule ends the sandbox first, ttl/ttl_max or idle, and when; nil when it has no deadline.
+    /// On a tie the TTL rule is named (it was promised up front).
+    public static func firstRule(_ sandbox: Sandbox) -> (reason: TerminationReason, dueAt: Date)? {
+        var candidates: [(reason: TerminationReason, dueAt: Date)] = []
+        if let expiresAt = sandbox.expiresAt { candidates.append((deadlineRule(sandbox), expiresAt)) }
+        if let idle = sandbox.idleDeadline { candidates.append((.idle, idle)) }
+        return candidates.min { $0.dueAt < $1.dueAt }
     }
 
     /// Seconds left before the deadline (never negative).

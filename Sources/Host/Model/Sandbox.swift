@@ -74,6 +74,9 @@ public struct Sandbox: Sendable, Equatable {
         return expiresAt.addingTimeInterval(-Double(seconds))
     }
 
+    /// The latest `expiresAt` the max allows: `readyAt + maxTTLSeconds` (nil before ready).
+    public var latestDeadline: Date? { readyAt.map { $0.addingTimeInterval(Double(maxTTLSeconds)) } }
+
     /// When idle reaping would take it: `updatedAt + idleReapSeconds`.
     public var idleDeadline: Date? {
         idleReapSeconds.map { updatedAt.addingTimeInterval(Double($0)) }
