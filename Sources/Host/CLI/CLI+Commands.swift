@@ -41,7 +41,7 @@ extension CLI {
                     options: [.init(name: "apply", help: "Delete the snapshots the plan lists.")],
                     discussion: "Per sandbox, profile 'snapshots: {keep: N, max_age: D}' keeps the newest N and drops any older than D."),
         CommandSpec(name: "expire", summary: "Plan (default) or apply the expiry sweep.",
-                    options: [.init(name: "apply", help: "Mark each due sandbox expired and destroy it.")],
+                    options: [.init(name: "apply", help: "Mark each due sandbox expired and destroy it (snapshot it first with on_expire: snapshot); send due expiry_warning events.")],
                     discussion: "Due: past expires_at (rule ttl, or ttl_max when the cap was reached), or idle past updated_at + idle_reap (rule idle)."),
         CommandSpec(name: "reap-stale", summary: "Compare backend inventory with the store; plan (default) or apply the clean-up.",
                     options: [.init(name: "apply", help: "Destroy orphans and mark ghosts failed.")],
@@ -62,7 +62,7 @@ extension CLI {
         CommandSpec(name: "serve", summary: "Serve the HTTP API and run the expiry sweep on a timer.",
                     options: [.init(name: "listen", value: "ADDR", help: "HOST:PORT or unix:/path (default: server.listen, else 127.0.0.1:8080)."),
                               .init(name: "sweep-interval", value: "DURATION", help: "How often to run 'expire --apply' (default: server.sweep_interval, else 30s).")],
-                    discussion: "Reconciles interrupted work first. With no API tokens configured it listens on loopback only.\nSIGTERM or SIGINT: stop accepting, finish in-flight requests, exit 0."),
+                    discussion: "Reconciles interrupted work first. With no API tokens configured it listens on loopback only.\nEach sweep also applies snapshot retention; configured webhook sinks are delivered continuously.\nSIGTERM or SIGINT: stop accepting, finish in-flight requests, exit 0."),
         CommandSpec(name: "token-hash", summary: "Read an API token on stdin and print the SHA-256 to put in server.tokens."),
         CommandSpec(name: "version", summary: "Print the version."),
     ]
