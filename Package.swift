@@ -1,8 +1,17 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// sandboxer: one host executable, a host library, the plugin ABI header, the plugin author's kit,
-// and backends built as dynamic libraries that the host loads with dlopen. No third-party packages.
+// sandboxer: one host executable over a stack of targets, the plugin ABI header, the plugin author's
+// kit, and backends built as dynamic libraries that the host loads with dlopen. No third-party packages.
+//
+// Read the targets bottom-up; a target depends only on targets listed above it (docs/architecture.md
+// draws the graph):
+//   generic      Basics, HTTPServer, YAMLSubset, HTTPClient       know nothing of sandboxes
+//   contract     PluginABI (C header), PluginProtocol (JSON messages), PluginKit (author's kit)
+//   core         Core: model, TTL rules, state machine, explain: pure values, no I/O
+//   services     Config (YAML → Core values), Store (SQLite), Backends (plugin loading and calls),
+//                Lifecycle (the sandbox service: intent, reconcile, sweeps), Webhooks (outbox delivery)
+//   fronts       API (HTTP routes over HTTPServer), CLI (commands); `sandboxer` is a thin main
 let package = Package(
     name: "sandboxer",
     products: [
@@ -12,29 +21,59 @@ let package = Package(
         .library(name: "SandboxerTestPlugin", type: .dynamic, targets: ["TestPlugin"]),
     ],
     targets: [
-        // The public contract: one C header, nothing else.
-        .target(name: "PluginABI", path: "Sources/PluginABI"),
+        // MARK: System libraries and C shims
         // SQLite from the system (Debian: libsqlite3-dev).
-        .systemLibrary(
-            name: "CSQLite",
-            path: "Sources/CSQLite",
-            pkgConfig: "sqlite3",
-            providers: [.apt(["libsqlite3-dev"])]
-        ),
-        // libcurl from the system (Debian: libcurl4-openssl-dev): HTTP(S) for webhook deliveries.
-        .systemLibrary(
-            name: "CCurl",
-            path: "Sources/CCurl",
-            pkgConfig: "libcurl",
-            providers: [.apt(["libcurl4-openssl-dev"])]
-        ),
-        .target(name: "HTTPClient", dependencies: ["CCurl"], path: "Sources/HTTPClient"),
-        .target(name: "PluginKit", dependencies: ["PluginABI"], path: "Sources/PluginKit"),
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
+                       providers: [.apt(["libsqlite3-dev"])]),
+        // libcurl from the system (Debian: libcurl4-openssl-dev): HTTP(S) and HTTP/2 clients.
+        .systemLibrary(name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl",
+                       providers: [.apt(["libcurl4-openssl-dev"])]),
         // epoll, eventfd and accept4 for the HTTP server: not exported by Glibc's Swift module.
         .target(name: "CHTTPShims", path: "Sources/CHTTPShims"),
-        .target(name: "Host", dependencies: ["PluginABI", "PluginKit", "CSQLite", "CHTTPShims", "HTTPClient"], path: "Sources/Host"),
-        .executableTarget(name: "sandboxer", dependencies: ["Host"], path: "Sources/sandboxer"),
 
+        // MARK: Generic layers (nothing of sandboxer)
+        // Text quoting, RFC 3339, SHA-256/HMAC, bounded file reads, the one syscall Result path.
+        .target(name: "Basics", path: "Sources/Basics"),
+        // HTTP/1.1 server: parser, connection state machine, epoll loop, worker pool.
+        .target(name: "HTTPServer", dependencies: ["Basics", "CHTTPShims"], path: "Sources/HTTPServer"),
+        // The strict YAML subset the config file is written in.
+        .target(name: "YAMLSubset", dependencies: ["Basics"], path: "Sources/YAMLSubset"),
+        // A small synchronous HTTP(S) client over libcurl (webhook deliveries).
+        .target(name: "HTTPClient", dependencies: ["CCurl"], path: "Sources/HTTPClient"),
+
+        // MARK: The plugin contract
+        // The public contract: one C header, nothing else.
+        .target(name: "PluginABI", path: "Sources/PluginABI"),
+        // The JSON messages host and plugins exchange over the ABI (and JSONValue, PluginError).
+        .target(name: "PluginProtocol", dependencies: ["PluginABI"], path: "Sources/PluginProtocol"),
+        // What a Swift plugin author links: the entry point, the dispatcher, host callbacks.
+        .target(name: "PluginKit", dependencies: ["PluginABI", "PluginProtocol"], path: "Sources/PluginKit"),
+
+        // MARK: The host
+        // Pure core: sandbox/snapshot model, profiles and TTL policy, TTL rules, state machine, explain.
+        .target(name: "Core", dependencies: ["Basics", "PluginProtocol"], path: "Sources/Core"),
+        // The config file: YAML → validated Core values, the embedded default, paths.
+        .target(name: "Config", dependencies: ["Core", "YAMLSubset", "Basics", "PluginProtocol"], path: "Sources/Config"),
+        // SQLite store: migrations, rows, events outbox, webhook delivery state.
+        .target(name: "Store", dependencies: ["Core", "Basics", "CSQLite"], path: "Sources/Store"),
+        // Plugin loading (dlopen, version negotiation), typed calls with deadlines, the registry.
+        .target(name: "Backends", dependencies: ["Core", "Config", "PluginABI", "PluginProtocol"],
+                path: "Sources/Backends"),
+        // The sandbox service: intent before backend calls, reconcile, expire/reap/prune sweeps.
+        .target(name: "Lifecycle", dependencies: ["Core", "Config", "Store", "Backends", "PluginProtocol"],
+                path: "Sources/Lifecycle"),
+        // Signed, retried webhook deliveries from the events outbox.
+        .target(name: "Webhooks", dependencies: ["Core", "Config", "Store", "HTTPClient", "Basics"],
+                path: "Sources/Webhooks"),
+        // The HTTP API over HTTPServer: routes, auth, JSON bodies, OpenAPI, metrics.
+        .target(name: "API", dependencies: ["HTTPServer", "YAMLSubset", "Lifecycle", "Webhooks", "Store", "Config", "Core",
+                                            "Backends", "Basics", "PluginProtocol"], path: "Sources/API"),
+        // The command line: commands, tables, `serve`.
+        .target(name: "CLI", dependencies: ["API", "Lifecycle", "Webhooks", "Store", "Config", "Core", "Backends",
+                                            "HTTPServer", "Basics", "PluginProtocol"], path: "Sources/CLI"),
+        .executableTarget(name: "sandboxer", dependencies: ["CLI"], path: "Sources/sandboxer"),
+
+        // MARK: Plugins
         // LocalVM backend: namespace set-up lives in C (nothing Swift runs between fork and exec).
         .target(name: "CLocalVM", path: "Plugins/LocalVM/CLocalVM"),
         .target(name: "LocalVM", dependencies: ["PluginKit", "CLocalVM"], path: "Plugins/LocalVM/Sources"),
@@ -42,8 +81,12 @@ let package = Package(
         // A plugin for tests that can be told to fail, hang or answer garbage.
         .target(name: "TestPlugin", dependencies: ["PluginKit", "PluginABI"], path: "Tests/Fixtures/TestPlugin"),
 
-        .testTarget(name: "HostTests", dependencies: ["Host", "PluginKit"], path: "Tests/HostTests"),
+        // MARK: Tests
+        .testTarget(name: "HostTests",
+                    dependencies: ["Basics", "HTTPServer", "YAMLSubset", "HTTPClient", "PluginProtocol", "PluginKit",
+                                   "Core", "Config", "Store", "Backends", "Lifecycle", "Webhooks", "API", "CLI"],
+                    path: "Tests/HostTests"),
         .testTarget(name: "LocalVMTests", dependencies: ["LocalVM", "PluginKit"], path: "Tests/LocalVMTests"),
-        .testTarget(name: "EndToEndTests", dependencies: ["Host"], path: "Tests/EndToEndTests"),
+        .testTarget(name: "EndToEndTests", dependencies: ["Basics", "Core", "Store", "CLI"], path: "Tests/EndToEndTests"),
     ]
 )

@@ -9,7 +9,7 @@ root=$(dirname "$here")
 seconds=${1:-30}
 work=${FUZZ_WORK:-$(mktemp -d /tmp/sandboxer-fuzz.XXXXXX)}
 mkdir -p "$work/new"
-http="$root/Sources/Host/HTTP"
+http="$root/Sources/HTTPServer"
 
 swiftc -sanitize=fuzzer,address -parse-as-library -O -g \
     "$here/HTTPRequestParserFuzz.swift" \

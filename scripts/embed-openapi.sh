@@ -11,4 +11,4 @@ cd "$(dirname "$0")/.."
     cat docs/openapi.yaml
     echo '"""#'
     echo '}'
-} > Sources/Host/API/OpenAPIDocument.swift
+} > Sources/API/OpenAPIDocument.swift

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Real-client tests of the HTTP API (tests/python): a venv at .build/pyvenv with the pinned
+# Real-client tests of the HTTP API (Tests/Python): a venv at .build/pyvenv with the pinned
 # requirements, a debug build of sandboxer, then pytest. The exit code is pytest's.
 # Needs python3 with venv (Debian: python3-venv, installed here when missing and we are root) and
 # PyPI access; curl for the curl walkthrough; root and /bin/busybox for the LocalVM tests (else skipped).
@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 # Debian's python first: the script must work on a fresh Debian 12.
 PYTHON=${PYTHON:-$(command -v /usr/bin/python3 || command -v python3)}
 VENV=.build/pyvenv
-REQ=tests/python/requirements.txt
+REQ=Tests/Python/requirements.txt
 
 if ! "$PYTHON" -c 'import venv, ensurepip' 2>/dev/null; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
@@ -34,4 +34,4 @@ fi
 
 swift build
 
-exec "$VENV/bin/python" -m pytest -q -p no:cacheprovider tests/python "$@"
+exec "$VENV/bin/python" -m pytest -q -p no:cacheprovider Tests/Python "$@"

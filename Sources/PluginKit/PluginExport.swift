@@ -1,4 +1,5 @@
 import Foundation
+import PluginProtocol
 import PluginABI
 
 /// Builds the C function table for a Swift plugin type: the glue behind the one exported entry.

@@ -1,4 +1,5 @@
 import Foundation
+import PluginProtocol
 import PluginABI
 
 /// The host's callbacks as a Swift plugin sees them: log, clock, secrets.

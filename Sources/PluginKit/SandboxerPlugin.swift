@@ -1,4 +1,5 @@
 import Foundation
+@_exported import PluginProtocol
 
 /// A backend written in Swift: conform one type, then export it with `PluginExport.entry`.
 ///

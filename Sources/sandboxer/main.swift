@@ -1,5 +1,5 @@
 import Foundation
-import Host
+import CLI
 
 // A thin main: everything lives in Host so both fronts share one code path.
 exit(CLI.run(Array(CommandLine.arguments.dropFirst())))

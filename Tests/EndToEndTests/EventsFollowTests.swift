@@ -1,5 +1,8 @@
 import Foundation
-import Host
+import Basics
+import Core
+import Store
+import CLI
 import Synchronization
 import Testing
 

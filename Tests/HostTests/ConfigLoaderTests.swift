@@ -1,7 +1,18 @@
 import Foundation
 import PluginKit
 import Testing
-@testable import Host
+@testable import Basics
+@testable import HTTPServer
+@testable import YAMLSubset
+@testable import PluginProtocol
+@testable import Core
+@testable import Config
+@testable import Store
+@testable import Backends
+@testable import Lifecycle
+@testable import Webhooks
+@testable import API
+@testable import CLI
 
 /// A scratch directory under /tmp, removed when the test ends.
 final class ScratchDirectory {

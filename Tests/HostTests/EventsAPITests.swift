@@ -2,7 +2,18 @@ import Foundation
 import PluginKit
 import Synchronization
 import Testing
-@testable import Host
+@testable import Basics
+@testable import HTTPServer
+@testable import YAMLSubset
+@testable import PluginProtocol
+@testable import Core
+@testable import Config
+@testable import Store
+@testable import Backends
+@testable import Lifecycle
+@testable import Webhooks
+@testable import API
+@testable import CLI
 
 /// `GET /v1/events` polling (the next_since cursor, consumer scoping, long polling with `wait`),
 /// `GET /v1/sandboxes/{id}/explain`, and the actor recorded by an HTTP extend.

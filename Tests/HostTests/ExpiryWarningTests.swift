@@ -2,7 +2,18 @@ import Foundation
 import PluginKit
 import Synchronization
 import Testing
-@testable import Host
+@testable import Basics
+@testable import HTTPServer
+@testable import YAMLSubset
+@testable import PluginProtocol
+@testable import Core
+@testable import Config
+@testable import Store
+@testable import Backends
+@testable import Lifecycle
+@testable import Webhooks
+@testable import API
+@testable import CLI
 
 /// A service on a temp store with profiles that warn before expiry, a manual clock and a fake backend.
 struct WarningFixture {

@@ -1,7 +1,18 @@
 import Foundation
 import PluginKit
 import Testing
-@testable import Host
+@testable import Basics
+@testable import HTTPServer
+@testable import YAMLSubset
+@testable import PluginProtocol
+@testable import Core
+@testable import Config
+@testable import Store
+@testable import Backends
+@testable import Lifecycle
+@testable import Webhooks
+@testable import API
+@testable import CLI
 
 /// `Explanation` as a pure function of a sandbox, its events, its profile and now: one test per case.
 @Suite struct ExplainTests {

@@ -1,6 +1,17 @@
 import Foundation
 import Testing
-@testable import Host
+@testable import Basics
+@testable import HTTPServer
+@testable import YAMLSubset
+@testable import PluginProtocol
+@testable import Core
+@testable import Config
+@testable import Store
+@testable import Backends
+@testable import Lifecycle
+@testable import Webhooks
+@testable import API
+@testable import CLI
 
 /// The connection state machine driven by hand: bytes, handler answers, drained output and a clock
 /// the test moves, so every timeout is checked without waiting.

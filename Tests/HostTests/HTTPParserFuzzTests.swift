@@ -1,6 +1,17 @@
 import Foundation
 import Testing
-@testable import Host
+@testable import Basics
+@testable import HTTPServer
+@testable import YAMLSubset
+@testable import PluginProtocol
+@testable import Core
+@testable import Config
+@testable import Store
+@testable import Backends
+@testable import Lifecycle
+@testable import Webhooks
+@testable import API
+@testable import CLI
 
 /// The libFuzzer target's oracles (fuzz/HTTPRequestParserFuzz.swift) on 20,000 deterministic
 /// mutations of the committed corpus, so every `swift test` run fuzzes a little without libFuzzer.

@@ -1,7 +1,18 @@
 import Foundation
 import Glibc
 import Testing
-@testable import Host
+@testable import Basics
+@testable import HTTPServer
+@testable import YAMLSubset
+@testable import PluginProtocol
+@testable import Core
+@testable import Config
+@testable import Store
+@testable import Backends
+@testable import Lifecycle
+@testable import Webhooks
+@testable import API
+@testable import CLI
 
 @Suite("HTTPServer over real sockets")
 struct HTTPServerTests {

@@ -1,5 +1,16 @@
 import Foundation
-import Host
+import Basics
+import HTTPServer
+import YAMLSubset
+import PluginProtocol
+import Core
+import Config
+import Store
+import Backends
+import Lifecycle
+import Webhooks
+import API
+import CLI
 import PluginKit
 import Testing
 

@@ -1,6 +1,17 @@
 import Foundation
 import Glibc
-import Host
+import Basics
+import HTTPServer
+import YAMLSubset
+import PluginProtocol
+import Core
+import Config
+import Store
+import Backends
+import Lifecycle
+import Webhooks
+import API
+import CLI
 import PluginKit
 import Testing
 

@@ -1,6 +1,17 @@
 import Foundation
 import Testing
-@testable import Host
+@testable import Basics
+@testable import HTTPServer
+@testable import YAMLSubset
+@testable import PluginProtocol
+@testable import Core
+@testable import Config
+@testable import Store
+@testable import Backends
+@testable import Lifecycle
+@testable import Webhooks
+@testable import API
+@testable import CLI
 
 /// The TTL model's pure rules, each with explicit dates (no clock at all).
 @Suite struct TTLRulesTests {

@@ -1,7 +1,18 @@
 import Foundation
 import Synchronization
 import Testing
-@testable import Host
+@testable import Basics
+@testable import HTTPServer
+@testable import YAMLSubset
+@testable import PluginProtocol
+@testable import Core
+@testable import Config
+@testable import Store
+@testable import Backends
+@testable import Lifecycle
+@testable import Webhooks
+@testable import API
+@testable import CLI
 
 /// The dispatcher driven pass by pass with a manual clock: retries, dead letters, filters, shutdown,
 /// and one run against a real HTTP receiver on loopback whose first answer is a 500.

@@ -1,7 +1,18 @@
 import Foundation
 import Synchronization
 import Testing
-@testable import Host
+@testable import Basics
+@testable import HTTPServer
+@testable import YAMLSubset
+@testable import PluginProtocol
+@testable import Core
+@testable import Config
+@testable import Store
+@testable import Backends
+@testable import Lifecycle
+@testable import Webhooks
+@testable import API
+@testable import CLI
 
 /// The delivery state in the store: cursors, enqueue filters, leased claims, fencing, dead letters,
 /// and two connections (as two processes) sharing one file.

@@ -1,7 +1,18 @@
 import Foundation
 import PluginKit
 import Synchronization
-@testable import Host
+@testable import Basics
+@testable import HTTPServer
+@testable import YAMLSubset
+@testable import PluginProtocol
+@testable import Core
+@testable import Config
+@testable import Store
+@testable import Backends
+@testable import Lifecycle
+@testable import Webhooks
+@testable import API
+@testable import CLI
 
 /// An in-process backend for lifecycle tests: resources in a dictionary, failures on demand.
 final class FakeBackend: SandboxBackend {

@@ -1,0 +1,109 @@
+import Foundation
+import HTTPServer
+import YAMLSubset
+import Lifecycle
+import Webhooks
+import Store
+import Config
+import Core
+import Backends
+import Basics
+import PluginProtocol
+
+/// The HTTP API over `SandboxService`: the same operations as the CLI, as JSON.
+public final class SandboxAPI: Sendable {
+    /// Who is calling, established from the bearer token.
+    struct Caller: Sendable {
+        var name: String
+        var role: ServerSettings.Token.Role
+        var isOperator: Bool { role == .operator }
+    }
+
+    let service: SandboxService
+    let settings: ServerSettings
+    public let metrics: Metrics
+    /// The OpenAPI document as JSON bytes, built once.
+    let openAPIJSON: Data
+    /// Bounds `GET /v1/events?wait=` long polls; `serve` closes it on shutdown.
+    package let longPolls = LongPollGate()
+
+    public init(service: SandboxService, settings: ServerSettings, metrics: Metrics = Metrics()) {
+        self.service = service
+        self.settings = settings
+        self.metrics = metrics
+        self.openAPIJSON = Data(((try? OpenAPIDocument.json()) ?? .object([:])).rendered(pretty: false).utf8)
+    }
+
+    /// Answers one request. Never throws: every failure becomes a JSON error with a fitting status.
+    public func handle(_ request: HTTPRequest) -> HTTPResponse {
+        let started = DispatchTime.now()
+        var routeName = "unmatched"
+        let response: HTTPResponse
+        switch APIRoute.resolve(method: request.method, path: request.path) {
+        case .failure(let error):
+            response = error.response
+        case .success(let (route, params)):
+            routeName = route.pattern
+            do throws(APIError) {
+                let caller = try authenticate(request, route: route)
+                response = try dispatch(route, params: params, request: request, caller: caller)
+            } catch {
+                response = error.response
+            }
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
+        metrics.recordRequest(method: request.method, route: routeName, status: response.status, seconds: seconds)
+        return response
+    }
+
+    /// Checks the bearer token (constant-time against every configured hash) and the route's role.
+    func authenticate(_ request: HTTPRequest, route: APIRoute) throws(APIError) -> Caller {
+        if settings.tokens.isEmpty { return Caller(name: "local", role: .operator) }
+        if route.isPublic { return Caller(name: "anonymous", role: .consumer) }
+        var unauthorized = APIError(401, "unauthorized", "A valid bearer token is required (Authorization: Bearer TOKEN).")
+        unauthorized.headers = [("WWW-Authenticate", "Bearer realm=\"sandboxer\"")]
+        guard let header = request.headers["Authorization"], header.count > 7,
+              header.prefix(7).lowercased() == "bearer " else { throw unauthorized }
+        let digest = SHA256.hash(Array(header.dropFirst(7).trimmingCharacters(in: .whitespaces).utf8))
+        var found: ServerSettings.Token? = nil
+        // Compare against every token so the time taken does not reveal which one matched.
+        for token in settings.tokens {
+            if SHA256.constantTimeEqual(digest, Self.bytes(hex: token.sha256)) { found = token }
+        }
+        guard let token = found else { throw unauthorized }
+        let caller = Caller(name: token.name, role: token.role)
+        if route.operatorOnly && !caller.isOperator {
+            throw APIError(403, "forbidden", "This route needs the operator role; token '\(token.name)' is a consumer.")
+        }
+        return caller
+    }
+
+    static func bytes(hex: String) -> [UInt8] {
+        var out: [UInt8] = []
+        var chars = Array(hex.utf8)[...]
+        while chars.count >= 2 {
+            let pair = String(decoding: chars.prefix(2), as: UTF8.self)
+            out.append(UInt8(pair, radix: 16) ?? 0)
+            chars = chars.dropFirst(2)
+        }
+        return out
+    }
+
+    /// The sandbox `id` if `caller` may see it; a consumer gets 404 for another's sandbox.
+    func visibleSandbox(_ id: String, caller: Caller) throws(APIError) -> Sandbox {
+        let sandbox = try call { () throws(SandboxerError) in try service.get(id) }
+        guard caller.isOperator || sandbox.labels[SandboxLabels.owner] == caller.name else {
+            throw APIError.notFound("No sandbox with id '\(id)'.")
+        }
+        return sandbox
+    }
+
+    /// Runs a service call, turning its error into an HTTP error.
+    func call<T>(_ body: () throws(SandboxerError) -> T) throws(APIError) -> T {
+        do { return try body() } catch { throw APIError(error) }
+    }
+
+    func json(_ status: Int, _ value: JSONValue) -> HTTPResponse {
+        HTTPResponse.json(status, Data(value.rendered(pretty: false).utf8))
+    }
+}

@@ -1,0 +1,80 @@
+import Foundation
+import Core
+import Config
+import PluginProtocol
+import Basics
+
+/// One configured backend: an instance of a loaded plugin, with the capabilities it declared.
+public final class Backend: @unchecked Sendable {
+    // @unchecked: all stored properties are immutable; the plugin instance they reach is used only
+    // through `invoke`, which the ABI requires plugins to make thread-safe.
+
+    /// The backend's name in the host config (e.g. "localvm").
+    public let name: String
+    /// The plugin library this backend runs on.
+    public var plugin: LoadedPlugin { instance.plugin }
+    /// Capability strings the plugin declared in `describe` (e.g. "sandboxer.exec/1").
+    public let capabilities: [String]
+    /// The deadline given to `makeBackend`, for callers that have no better one.
+    public let defaultTimeout: Double
+
+    let instance: PluginInstance
+
+    init(name: String, instance: PluginInstance, capabilities: [String], defaultTimeout: Double) {
+        self.name = name
+        self.instance = instance
+        self.capabilities = capabilities
+        self.defaultTimeout = defaultTimeout
+    }
+
+    /// Whether the plugin declared `capability` (exact string, revision included).
+    public func has(_ capability: String) -> Bool {
+        capabilities.contains(capability)
+    }
+
+    /// Raw call with a deadline: runs invoke on its own thread; if `timeout` passes, marks the call
+    /// cancelled (is_cancelled -> 1) and throws `.timeout`; the stuck thread is abandoned. Response
+    /// bytes that are not a JSON object, or a code outside the closed list, throw `.garbage`.
+    /// A nil `timeout` runs the call on the caller's thread and waits as long as it takes.
+    public func invoke(_ operation: String, _ request: Data, timeout: Double?) throws(BackendError) -> Data {
+        try instance.call(operation, request, timeout: timeout)
+    }
+
+    /// The plugin's error/result bytes as one printable line.
+    static func oneLine(_ bytes: Data) -> String {
+        String(decoding: bytes, as: UTF8.self)
+            .split(whereSeparator: \.isNewline).joined(separator: " ")
+            .trimmingCharacters(in: .whitespaces)
+    }
+
+    /// Decodes a response; a response that does not fit the message type is the plugin's fault.
+    static func decode<T: Decodable>(_ type: T.Type, _ data: Data, backend: String, operation: String) throws(BackendError) -> T {
+        do {
+            return try JSONDecoder().decode(T.self, from: data)
+        } catch {
+            throw BackendError(.garbage, "The plugin's '\(operation)' response does not match the ABI's message: \(Self.describe(decodingError: error)).",
+                               backend: backend, operation: operation)
+        }
+    }
+
+    /// Encodes a request; the message types always encode, so a failure here is a host bug.
+    static func encode<T: Encodable>(_ value: T, backend: String, operation: String) throws(BackendError) -> Data {
+        do {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            return try encoder.encode(value)
+        } catch {
+            throw BackendError(.internal, "The host could not encode the '\(operation)' request: \(error).", backend: backend, operation: operation)
+        }
+    }
+
+    static func describe(decodingError error: Error) -> String {
+        switch error as? DecodingError {
+        case .keyNotFound(let key, _)?: return "missing key '\(key.stringValue)'"
+        case .typeMismatch(_, let ctx)?, .valueNotFound(_, let ctx)?:
+            return "wrong type at '\(ctx.codingPath.map(\.stringValue).joined(separator: "."))'"
+        case .dataCorrupted?: return "malformed JSON"
+        default: return "\(error)"
+        }
+    }
+}

@@ -1,0 +1,67 @@
+import Foundation
+import Core
+import Config
+import PluginProtocol
+import Basics
+import Synchronization
+
+/// The enabled backends of a config, each loaded on first use (a `list` never needs a dlopen).
+public final class BackendRegistry: Sendable {
+    /// Per-operation deadlines for plugin calls, in seconds.
+    public struct Timeouts: Sendable {
+        public var create: Double = 300
+        public var destroy: Double = 120
+        /// Capturing or restoring a sandbox's state (archives can be large).
+        public var snapshot: Double = 600
+        public var other: Double = 60
+        /// For an exec that names no timeout of its own.
+        public var exec: Double = 3600
+        public init() {}
+    }
+
+    private let config: Config
+    private let context: PluginHostContext
+    public let timeouts: Timeouts
+    private let loaded: Mutex<[String: any SandboxBackend]>
+
+    /// `preloaded` backends (tests) are used instead of loading a plugin of the same name.
+    public init(config: Config, context: PluginHostContext, timeouts: Timeouts = Timeouts(),
+                preloaded: [String: any SandboxBackend] = [:]) {
+        self.config = config
+        self.context = context
+        self.timeouts = timeouts
+        self.loaded = Mutex(preloaded)
+    }
+
+    /// Names of the enabled backends, sorted.
+    public var names: [String] { config.backends.keys.sorted() }
+
+    /// The backend named `name`, loading its plugin if needed.
+    public func backend(named name: String) throws(SandboxerError) -> any SandboxBackend {
+        if let b = loaded.withLock({ $0[name] }) { return b }
+        guard let entry = config.backends[name] else {
+            throw SandboxerError(.notFound, "No backend named '\(name)' is enabled in \(config.source).")
+        }
+        let backend: Backend
+        do {
+            let plugin = try PluginLoader.load(path: entry.plugin, context: context)
+            backend = try plugin.makeBackend(name: name, config: pluginConfig(entry), callTimeout: timeouts.other)
+        } catch {
+            throw SandboxerError(.plugin, error.message)
+        }
+        return loaded.withLock { map in
+            if let existing = map[name] { return existing }
+            map[name] = backend
+            return backend
+        }
+    }
+
+    /// The backend's config as given to its plugin: `data_dir` defaults to `<data_dir>/backends/<name>`.
+    func pluginConfig(_ entry: BackendConfig) -> JSONValue {
+        var object = entry.config.objectValue ?? [:]
+        if object["data_dir"] == nil {
+            object["data_dir"] = .string((config.dataDir as NSString).appendingPathComponent("backends/\(entry.name)"))
+        }
+        return .object(object)
+    }
+}

@@ -1,0 +1,118 @@
+import Foundation
+import Core
+import Config
+import PluginProtocol
+import Basics
+import Glibc
+import PluginABI
+
+/// Loads backend plugins: checks the file, dlopens it, calls its entry, checks the ABI.
+public enum PluginLoader {
+    /// The ABI this host speaks, as "major.minor".
+    public static let hostABI = "\(SANDBOXER_ABI_MAJOR).\(SANDBOXER_ABI_MINOR)"
+
+    /// Bytes of the v1.0 `sbx_plugin` table: a plugin table smaller than this is malformed.
+    static let v1TableSize = MemoryLayout<sbx_plugin>.size
+
+    /// Bytes of the prefix every major keeps (struct_size, abi_major, abi_minor, name, version), so a
+    /// host can name what it refuses even when the rest of the table is another major's layout.
+    static let stablePrefixSize = MemoryLayout<sbx_plugin>.offset(of: \sbx_plugin.version)! + MemoryLayout<UnsafePointer<CChar>?>.size
+
+    /// dlopen(RTLD_NOW|RTLD_LOCAL|RTLD_NODELETE) an absolute path, check permissions, call the entry,
+    /// check versions. Never dlclose.
+    public static func load(path: String, context: PluginHostContext) throws(PluginLoadError) -> LoadedPlugin {
+        guard path.hasPrefix("/") else {
+            throw PluginLoadError(.notAbsolute, "Cannot load plugin \(path): the path is not absolute; give the full path to the shared library.")
+        }
+        let resolved = try checkFile(path)
+
+        // RTLD_NOW: fail here on a missing symbol, not at the first call. RTLD_LOCAL: two plugins
+        // never see each other's symbols. RTLD_NODELETE: a Swift image must never be unmapped.
+        guard let handle = dlopen(resolved, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE) else {
+            throw PluginLoadError(.dlopenFailed, "Cannot load plugin \(path): dlopen failed: \(lastDlerror()).")
+        }
+        // The handle is deliberately never closed (see above).
+        _ = dlerror()
+        guard let symbol = dlsym(handle, SANDBOXER_PLUGIN_ENTRY_SYMBOL) else {
+            throw PluginLoadError(.missingEntry, "Cannot load plugin \(path): it does not export \(SANDBOXER_PLUGIN_ENTRY_SYMBOL), so it is not a sandboxer plugin for ABI \(SANDBOXER_ABI_MAJOR) (this host speaks plugin ABI \(hostABI)).")
+        }
+        let entry = unsafeBitCast(symbol, to: sbx_plugin_entry_fn.self)
+        let api = context.makeHostAPI()
+        guard let table = entry(api) else {
+            throw PluginLoadError(.refused, "Cannot load plugin \(path): the plugin refused this host (host ABI \(hostABI)); it was probably built for another ABI.")
+        }
+        return try check(table: table, path: path, context: context)
+    }
+
+    /// Resolves symlinks and refuses anything but a regular file that only its owner can write, in a
+    /// directory that only its owner can write (anyone else could swap the code we run).
+    static func checkFile(_ path: String) throws(PluginLoadError) -> String {
+        guard let real = realpath(path, nil) else {
+            let reason = errno == ENOENT || errno == ENOTDIR ? "no such file" : "cannot resolve the path (\(String(cString: strerror(errno))))"
+            throw PluginLoadError(.notFound, "Cannot load plugin \(path): \(reason).")
+        }
+        let resolved = String(cString: real)
+        free(real)
+        var st = stat()
+        guard stat(resolved, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+            throw PluginLoadError(.notFound, "Cannot load plugin \(path): it is not a regular file.")
+        }
+        let unsafeBits = mode_t(S_IWGRP | S_IWOTH)
+        if st.st_mode & unsafeBits != 0 {
+            throw PluginLoadError(.insecurePermissions, "Cannot load plugin \(path): the file is writable by group or others (mode \(octal(st.st_mode))); make it writable only by its owner (chmod go-w).")
+        }
+        var dirs = [(resolved as NSString).deletingLastPathComponent]
+        let givenDir = (path as NSString).deletingLastPathComponent
+        if givenDir != dirs[0] { dirs.append(givenDir) }
+        for dir in dirs {
+            var dst = stat()
+            guard stat(dir, &dst) == 0 else {
+                throw PluginLoadError(.notFound, "Cannot load plugin \(path): cannot read its directory \(dir).")
+            }
+            if dst.st_mode & unsafeBits != 0 {
+                throw PluginLoadError(.insecurePermissions, "Cannot load plugin \(path): its directory \(dir) is writable by group or others (mode \(octal(dst.st_mode))); make it writable only by its owner (chmod go-w).")
+            }
+        }
+        return resolved
+    }
+
+    /// Reads and checks the table the entry returned.
+    static func check(table: UnsafePointer<sbx_plugin>, path: String, context: PluginHostContext) throws(PluginLoadError) -> LoadedPlugin {
+        let size = table.pointee.struct_size
+        guard size >= stablePrefixSize else {
+            throw PluginLoadError(.malformedTable, "Cannot load plugin \(path): its table is \(size) bytes, too small to hold even its name and version (ABI \(hostABI) needs \(v1TableSize)).")
+        }
+        let t = table.pointee
+        let name = t.name.map { String(cString: $0) }
+        let version = t.version.map { String(cString: $0) }
+        let pluginABI = "\(t.abi_major).\(t.abi_minor)"
+        let who = "plugin \(name ?? "(no name)") \(version ?? "(no version)"), ABI \(pluginABI)"
+        guard t.abi_major == UInt32(SANDBOXER_ABI_MAJOR) else {
+            throw PluginLoadError(.abiMismatch, "Cannot load plugin \(path) (\(who)): this host speaks plugin ABI \(hostABI).")
+        }
+        guard size >= v1TableSize else {
+            throw PluginLoadError(.malformedTable, "Cannot load plugin \(path) (\(who)): its table is \(size) bytes, smaller than the \(v1TableSize) bytes of ABI 1.0.")
+        }
+        guard let name, !name.isEmpty, let version else {
+            throw PluginLoadError(.malformedTable, "Cannot load plugin \(path) (\(who)): its table has no name or no version.")
+        }
+        guard let create = t.instance_create, let invoke = t.invoke, let free = t.result_free,
+              let destroy = t.instance_destroy else {
+            throw PluginLoadError(.malformedTable, "Cannot load plugin \(path) (\(who)): its table lacks a required function (instance_create, invoke, result_free, instance_destroy).")
+        }
+        return LoadedPlugin(path: path, name: name, version: version, abiMajor: t.abi_major, abiMinor: t.abi_minor,
+                            table: table, functions: .init(instanceCreate: create, invoke: invoke, resultFree: free,
+                                                           instanceDestroy: destroy),
+                            context: context)
+    }
+
+    /// dlerror() as one line.
+    static func lastDlerror() -> String {
+        guard let e = dlerror() else { return "unknown error" }
+        return String(cString: e).split(whereSeparator: \.isNewline).joined(separator: " ")
+    }
+
+    static func octal(_ mode: mode_t) -> String {
+        "0" + String(mode & 0o7777, radix: 8)
+    }
+}

@@ -1,0 +1,44 @@
+import Foundation
+import Core
+import Config
+import PluginProtocol
+import Basics
+
+/// What the lifecycle needs from a backend. A loaded plugin (`Backend`) is one; tests may supply
+/// an in-process fake.
+public protocol SandboxBackend: AnyObject, Sendable {
+    /// The backend's name in the host config.
+    var name: String { get }
+    /// Capability strings the plugin declared.
+    var capabilities: [String] { get }
+    func create(_ r: CreateRequest, timeout: Double?) throws(BackendError) -> CreateResponse
+    func status(_ r: SandboxRef, timeout: Double?) throws(BackendError) -> StatusResponse
+    func destroy(_ r: SandboxRef, timeout: Double?) throws(BackendError)
+    func inventory(_ r: InventoryRequest, timeout: Double?) throws(BackendError) -> InventoryResponse
+    func exec(_ r: ExecRequest, timeout: Double?) throws(BackendError) -> ExecResponse
+    func setTimeout(_ r: SetTimeoutRequest, timeout: Double?) throws(BackendError)
+    func snapshot(_ r: SnapshotRequest, timeout: Double?) throws(BackendError) -> SnapshotResponse
+    func restore(_ r: RestoreRequest, timeout: Double?) throws(BackendError) -> CreateResponse
+    func deleteSnapshot(_ r: DeleteSnapshotRequest, timeout: Double?) throws(BackendError)
+}
+
+extension SandboxBackend {
+    /// Whether the plugin declared `capability`.
+    public func supports(_ capability: String) -> Bool { capabilities.contains(capability) }
+}
+
+extension Backend: SandboxBackend {}
+
+extension BackendError {
+    /// The host error a front reports for this backend failure.
+    package var hostError: SandboxerError {
+        let text = "Backend \(backend) failed to \(operation): \(message)"
+        switch code {
+        case .notFound: return SandboxerError(.notFound, text)
+        case .conflict: return SandboxerError(.conflict, text)
+        case .invalidRequest: return SandboxerError(.invalidArgument, text)
+        case .unavailable, .timeout: return SandboxerError(.unavailable, text)
+        default: return SandboxerError(.backend, text)
+        }
+    }
+}

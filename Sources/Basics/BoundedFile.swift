@@ -1,0 +1,36 @@
+
+
+import Glibc
+
+/// Reads a whole small file (config, secret) with a size limit; failures come back as a short reason
+/// ("it is a directory", "No such file or directory") for the caller's own sentence.
+package enum BoundedFile {
+    package static func read(_ path: String, limit: Int, limitText: String) -> Result<[UInt8], BoundedFileFailure> {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return .failure(.errno) }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { return .failure(.errno) }
+        if (info.st_mode & S_IFMT) == S_IFDIR { return .failure(BoundedFileFailure("it is a directory")) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                return .failure(.errno)
+            }
+            if n == 0 { return .success(bytes) }
+            bytes.append(contentsOf: buffer[0..<n])
+            if bytes.count > limit { return .failure(BoundedFileFailure("it is larger than \(limitText)")) }
+        }
+    }
+}
+
+/// Why `BoundedFile.read` failed, as a clause: "it is a directory".
+package struct BoundedFileFailure: Error {
+    package let reason: String
+    init(_ reason: String) { self.reason = reason }
+    /// The current `errno`'s text.
+    static var errno: BoundedFileFailure { BoundedFileFailure(String(cString: strerror(Glibc.errno))) }
+}

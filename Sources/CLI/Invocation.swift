@@ -1,0 +1,103 @@
+import Foundation
+import API
+import Lifecycle
+import Webhooks
+import Store
+import Config
+import Core
+import Backends
+import HTTPServer
+import Basics
+import PluginProtocol
+
+/// One CLI command being run: its parsed words, the loaded config and the service.
+struct Invocation {
+    let parsed: ParsedCommand
+    let environment: [String: String]
+    let console: CLI.Console
+    let config: Config
+    let json: Bool
+
+    init(parsed: ParsedCommand, environment: [String: String], console: CLI.Console) throws(SandboxerError) {
+        self.parsed = parsed
+        self.environment = environment
+        self.console = console
+        self.json = parsed.has("json")
+        let exeDir = ((CommandLine.arguments.first.flatMap { Self.resolveExecutable($0) }) as NSString?)?.deletingLastPathComponent
+            ?? FileManager.default.currentDirectoryPath
+        do {
+            config = try ConfigLoader.load(explicitPath: parsed.value("config"), environment: environment,
+                                           executableDirectory: environment["SANDBOXER_PLUGIN_DIR"] ?? exeDir)
+        } catch {
+            throw SandboxerError(.config, error.description)
+        }
+    }
+
+    /// The absolute path of the running executable.
+    static func resolveExecutable(_ argv0: String) -> String? {
+        if let link = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") { return link }
+        return argv0.hasPrefix("/") ? argv0 : nil
+    }
+
+    /// The clock: real time, shifted by `SANDBOXER_CLOCK_OFFSET` (a duration, for end-to-end tests).
+    var clock: any HostClock {
+        guard let text = environment["SANDBOXER_CLOCK_OFFSET"], let d = try? TTLDuration.parse(text) else { return SystemClock() }
+        return SystemClock(offset: Double(d.seconds))
+    }
+
+    func openService() throws(SandboxerError) -> SandboxService {
+        let verbose = environment["SANDBOXER_LOG"] == "debug"
+        let console = self.console
+        let service = try SandboxService.open(config: config, clock: clock, environment: environment) { level, message in
+            // Plugins' warnings and errors reach the operator; debug and info only when asked for.
+            if verbose || level >= 2 { console.err("sandboxer: plugin: \(message)\n") }
+        }
+        // Work a crashed command left behind is finished before anything else.
+        for s in try service.reconcileInterrupted() where !json {
+            console.err("sandboxer: reconciled interrupted work on \(s.id): now \(s.state.rawValue).\n")
+        }
+        for s in try service.reconcileInterruptedSnapshots() where !json {
+            console.err("sandboxer: reconciled interrupted work on snapshot \(s.id): now \(s.state.rawValue).\n")
+        }
+        return service
+    }
+
+    func run() throws(SandboxerError) -> Int32 {
+        switch parsed.spec.name {
+        case "create": return try create()
+        case "list": return try list()
+        case "show": return try show()
+        case "exec": return try exec()
+        case "extend-ttl": return try extend()
+        case "destroy": return try destroy()
+        case "snapshot": return try snapshot()
+        case "snapshots": return try snapshots()
+        case "snapshot-rm": return try snapshotRemove()
+        case "recreate": return try recreate()
+        case "prune-snapshots": return try pruneSnapshots()
+        case "expire": return try expire()
+        case "reap-stale": return try reapStale()
+        case "backends": return try backendsCommand()
+        case "profiles": return try profiles()
+        case "events": return try events()
+        case "serve": return try serve()
+        case "webhook-failures": return try webhookFailures()
+        case "explain": return try explain()
+        default: throw SandboxerError(.internal, "The command '\(parsed.spec.name)' has no handler.")
+        }
+    }
+
+    /// Parses `KEY=VALUE` words.
+    func keyValues(_ name: String) throws(SandboxerError) -> [String: String] {
+        var out: [String: String] = [:]
+        for word in parsed.all(name) {
+            guard let eq = word.firstIndex(of: "="), eq != word.startIndex else {
+                throw ParsedCommand.usage(parsed.spec, "The option '--\(name)' takes KEY=VALUE, got '\(word)'.")
+            }
+            out[String(word[..<eq])] = String(word[word.index(after: eq)...])
+        }
+        return out
+    }
+
+    func emit(_ value: JSONValue) { console.print(value.rendered()) }
+}

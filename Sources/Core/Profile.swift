@@ -1,0 +1,44 @@
+import Basics
+import PluginProtocol
+/// A named recipe for sandboxes: which backend, what image and limits, and the TTL rules.
+public struct Profile: Sendable, Equatable {
+    public var name: String
+    /// Name of an entry in `Config.backends`.
+    public var backend: String
+    public var image: String?
+    public var resources: ResourceSpec
+    /// `none` (no network, the default) or `bridge` (a private link to the host).
+    public var network: String
+    /// Environment variables set inside the sandbox.
+    public var env: [String: String]
+    public var ttl: TTLPolicy
+    /// The consumer this profile is meant for (HTTP auth scopes sandboxes by consumer).
+    public var consumer: String?
+    /// Labels put on every sandbox made from this profile (next to the host's ownership labels).
+    public var labels: [String: String]
+    /// What the expiry sweep does before destroying an expired sandbox.
+    public var onExpire: OnExpire = .destroy
+    /// Which snapshots of this profile's sandboxes the retention sweep keeps.
+    public var snapshots = SnapshotRetention()
+
+    /// `on_expire`: `destroy` (the default) or `snapshot` (snapshot first, then destroy).
+    public enum OnExpire: String, Sendable, CaseIterable { case destroy, snapshot }
+
+    /// `snapshots: {keep: N, max_age: 7d}`: per sandbox, keep the newest `keep`; drop any older than
+    /// `maxAge`. Nil fields do not limit.
+    public struct SnapshotRetention: Sendable, Equatable {
+        public var keep: Int?
+        public var maxAge: TTLDuration?
+        public init(keep: Int? = nil, maxAge: TTLDuration? = nil) { self.keep = keep; self.maxAge = maxAge }
+    }
+
+    /// Networks a profile may ask for.
+    public static let networks = ["none", "bridge"]
+
+    public init(name: String, backend: String, image: String? = nil, resources: ResourceSpec = ResourceSpec(),
+                network: String = "none", env: [String: String] = [:], ttl: TTLPolicy = TTLPolicy(),
+                consumer: String? = nil, labels: [String: String] = [:]) {
+        self.name = name; self.backend = backend; self.image = image; self.resources = resources
+        self.network = network; self.env = env; self.ttl = ttl; self.consumer = consumer; self.labels = labels
+    }
+}

@@ -1,8 +1,0 @@
-import PluginKit
-
-extension OpenAPIDocument {
-    /// The document as JSON, parsed with the config's YAML subset parser (the document is written in it).
-    static func json() throws(YAMLError) -> JSONValue {
-        try YAMLParser.parse(yaml, file: "docs/openapi.yaml").jsonValue
-    }
-}

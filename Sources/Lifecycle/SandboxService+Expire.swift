@@ -1,0 +1,84 @@
+import Foundation
+import Core
+import Config
+import Store
+import Backends
+import PluginProtocol
+import Basics
+
+/// One line of an expiry plan: which sandbox, which rule, and (with --apply) what happened.
+public struct ExpiryItem: Sendable {
+    public var sandbox: Sandbox
+    /// The rule that matched: ttl, ttl_max or idle.
+    public var rule: TerminationReason
+    /// When the rule fired.
+    public var dueAt: Date
+    /// With apply: "destroyed", "skipped" (changed concurrently) or the error message.
+    public var outcome: String?
+    /// What the sweep does before destroying: the profile's `on_expire`.
+    public var onExpire: Profile.OnExpire = .destroy
+    /// With apply and `on_expire: snapshot`: the snapshot taken before the destroy.
+    public var snapshotId: String?
+    /// With apply and `on_expire: snapshot`: why no snapshot could be taken (the sandbox was destroyed anyway).
+    public var snapshotError: String?
+}
+
+extension SandboxService {
+    /// Lists sandboxes past their deadline or idle past `idle_reap`; with `apply`, marks each
+    /// expired then destroys it, and sends the expiry warnings that are due. A second apply finds
+    /// nothing left to do.
+    public func expire(apply: Bool, limit: Int? = nil) throws(SandboxerError) -> [ExpiryItem] {
+        let at = now
+        let due = try storeCall { () throws(StoreError) in try store.due(at: at, limit: limit) }
+        var items = due.compactMap { s -> ExpiryItem? in
+            TTLRules.dueRule(s, now: at).map {
+                ExpiryItem(sandbox: s, rule: $0.reason, dueAt: $0.dueAt, onExpire: config.profiles[s.profile]?.onExpire ?? .destroy)
+            }
+        }
+        guard apply else { return items }
+        for index in items.indices {
+            var machine = SandboxMachine(items[index].sandbox)
+            do {
+                _ = try machine.expire(items[index].rule, at: now)
+                guard try commit(machine) else { items[index].outcome = "skipped"; continue }
+                try finishExpired(machine.sandbox, item: &items[index])
+            } catch {
+                items[index].outcome = error.message
+            }
+        }
+        // Expired rows a crashed sweep left behind are finished too.
+        let leftovers = try list(SandboxFilter(states: [.expired]))
+        for s in leftovers {
+            var item = ExpiryItem(sandbox: s, rule: s.reason ?? .ttl, dueAt: s.expiresAt ?? s.updatedAt,
+                                  onExpire: config.profiles[s.profile]?.onExpire ?? .destroy)
+            do { try finishExpired(s, item: &item) } catch { item.outcome = error.message }
+            items.append(item)
+        }
+        // Then the expiry warnings (applying only: a warning is an event, and a dry run changes
+        // nothing). Best effort: a failure leaves warn_at set, so the next sweep sends it.
+        _ = try? sendExpiryWarnings()
+        return items
+    }
+
+    /// Destroys an expired sandbox, first taking the snapshot its profile's `on_expire` asks for.
+    /// A snapshot that fails does not keep the sandbox alive: the TTL is a promise; the error is recorded.
+    private func finishExpired(_ sandbox: Sandbox, item: inout ExpiryItem) throws(SandboxerError) {
+        var data: [String: String] = [:]
+        if item.onExpire == .snapshot {
+            // A sweep that crashed after its snapshot must not take a second one.
+            let earlier = try storeCall { () throws(StoreError) in
+                try store.snapshots(SnapshotFilter(sandboxId: sandbox.id, states: [.ready])).first { $0.trigger == .onExpire }
+            }
+            if let earlier {
+                item.snapshotId = earlier.id
+            } else {
+                do { item.snapshotId = try takeSnapshot(of: sandbox, name: nil, trigger: .onExpire).id }
+                catch { item.snapshotError = error.message }
+            }
+            if let id = item.snapshotId { data["snapshot_id"] = id }
+            if let message = item.snapshotError { data["snapshot_error"] = message }
+        }
+        item.sandbox = try finishDestroy(sandbox, reason: item.rule, eventData: data)
+        item.outcome = item.sandbox.state.rawValue
+    }
+}

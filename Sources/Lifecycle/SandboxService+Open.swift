@@ -1,0 +1,69 @@
+import Foundation
+import Core
+import Config
+import Store
+import Backends
+import PluginProtocol
+import Basics
+
+extension SandboxService {
+    /// Opens the service for `config`: creates the data directory, opens the store, loads (or makes)
+    /// the host id, and prepares the backends; plugins load on first use.
+    public static func open(config: Config, clock: any HostClock, environment: [String: String],
+                            log: @escaping @Sendable (Int32, String) -> Void) throws(SandboxerError) -> SandboxService {
+        do {
+            try FileManager.default.createDirectory(atPath: config.dataDir, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw SandboxerError(.store, "Cannot create the data directory \(config.dataDir): \(error.localizedDescription)")
+        }
+        let store: SandboxStore
+        do {
+            store = try SandboxStore(path: (config.dataDir as NSString).appendingPathComponent("sandboxer.db"))
+        } catch {
+            throw SandboxerError(.store, error.message)
+        }
+        let hostId: String
+        if let configured = config.hostId { hostId = configured } else { hostId = try loadHostId(dataDir: config.dataDir) }
+        let context = PluginHostContext(
+            now: { clock.now() },
+            secret: { name in environment[SecretNames.environmentKey(name)] },
+            log: { level, message, _ in log(level, message) })
+        return SandboxService(config: config, store: store, backends: BackendRegistry(config: config, context: context),
+                              clock: clock, hostId: hostId)
+    }
+
+    /// The host id kept in `<data_dir>/host-id`, made on first use.
+    static func loadHostId(dataDir: String) throws(SandboxerError) -> String {
+        let path = (dataDir as NSString).appendingPathComponent("host-id")
+        if let text = try? String(contentsOfFile: path, encoding: .utf8) {
+            let id = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            if !id.isEmpty { return id }
+        }
+        var rng = SystemRandomNumberGenerator()
+        let id = "host-" + String(format: "%012llx", (rng.next() as UInt64) & 0xffff_ffff_ffff)
+        // Write to a temp file then link it into place: two first commands agree on one id.
+        let tmp = path + ".\(getpid())"
+        do {
+            try Data((id + "\n").utf8).write(to: URL(fileURLWithPath: tmp))
+            defer { unlink(tmp) }
+            if link(tmp, path) != 0 && errno != EEXIST {
+                throw SandboxerError(.store, "Cannot write the host id to \(path): \(String(cString: strerror(errno))).")
+            }
+        } catch let error as SandboxerError {
+            throw error
+        } catch {
+            throw SandboxerError(.store, "Cannot write the host id to \(path): \(error.localizedDescription)")
+        }
+        let stored = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        return stored?.isEmpty == false ? stored! : id
+    }
+}
+
+/// Where plugin secrets come from: the host's environment, `SANDBOXER_SECRET_<NAME>`.
+/// Plugins never read the environment themselves; they ask the host by name.
+public enum SecretNames {
+    public static func environmentKey(_ name: String) -> String {
+        "SANDBOXER_SECRET_" + name.uppercased().map { $0.isLetter || $0.isNumber ? String($0) : "_" }.joined()
+    }
+}

@@ -1,0 +1,108 @@
+import Foundation
+import Core
+import Config
+import Store
+import Backends
+import PluginProtocol
+import Basics
+
+/// The outcome of `extend-ttl`.
+public struct ExtendOutcome: Sendable {
+    public var sandbox: Sandbox
+    public var from: Date
+    public var to: Date
+    /// True when the extension stopped at the profile's max lifetime.
+    public var capped: Bool
+    /// A warning when pushing the backend's own deadline failed (the host still enforces the TTL).
+    public var backstopWarning: String?
+}
+
+extension SandboxService {
+    /// Destroys a sandbox. Idempotent: an already destroyed sandbox is returned as it is, and a
+    /// backend `not_found` counts as done.
+    public func destroy(_ id: String, reason: TerminationReason = .manual) throws(SandboxerError) -> Sandbox {
+        try finishDestroy(try get(id), reason: reason)
+    }
+
+    /// Drives `sandbox` to destroyed: intent (destroying) first, then the backend, then the outcome.
+    /// `eventData` adds details to the `destroyed` event.
+    func finishDestroy(_ sandbox: Sandbox, reason: TerminationReason, eventData: [String: String] = [:]) throws(SandboxerError) -> Sandbox {
+        var machine = SandboxMachine(sandbox)
+        let action = machine.beginDestroy(reason, at: now)
+        guard action == .destroyBackend else { return sandbox }
+        if machine.sandbox.state != machine.startState, try !commit(machine) {
+            // Another process moved it first; continue from what it wrote.
+            let current = try get(sandbox.id)
+            return current.state == sandbox.state ? current : try finishDestroy(current, reason: reason, eventData: eventData)
+        }
+        let current = machine.sandbox
+        if let ref = current.backendRef ?? (current.state == .destroying ? current.id : nil) {
+            let backend = try backends.backend(named: current.backend)
+            do {
+                try backend.destroy(SandboxRef(sandboxId: current.id, backendRef: ref), timeout: backends.timeouts.destroy)
+            } catch where error.code == .notFound {
+                // Already gone: that is what destroy wants.
+            } catch {
+                throw error.hostError
+            }
+        }
+        var done = SandboxMachine(current)
+        _ = try done.destroyed(at: now, data: eventData)
+        guard try commit(done) else { return try get(sandbox.id) }
+        return done.sandbox
+    }
+
+    /// Extends a sandbox's deadline by `duration` (grammar `2h`), capped at its max lifetime.
+    public func extendTTL(_ id: String, duration: String, by who: String) throws(SandboxerError) -> ExtendOutcome {
+        let seconds: Int64
+        do { seconds = try TTLDuration.parse(duration).seconds } catch { throw SandboxerError(.invalidArgument, error.message) }
+        let sandbox = try get(id)
+        var machine = SandboxMachine(sandbox)
+        let ext = try machine.extend(bySeconds: seconds, by: who, at: now)
+        guard try commit(machine) else {
+            throw SandboxerError(.conflict, "Sandbox \(id) changed while it was being extended; try again.")
+        }
+        var warning: String? = nil
+        if let backend = try? backends.backend(named: sandbox.backend) {
+            warning = pushBackstop(machine.sandbox, backend: backend,
+                                   seconds: TTLRules.remaining(machine.sandbox, now: now) + SandboxMachine.backstopGraceSeconds)
+        }
+        return ExtendOutcome(sandbox: machine.sandbox, from: ext.from, to: ext.to, capped: ext.capped, backstopWarning: warning)
+    }
+
+    /// Runs `argv` in the sandbox. A non-zero exit is a result, not an error.
+    public func exec(_ id: String, argv: [String], stdin: Data? = nil, env: [String: String] = [:],
+                     timeoutSeconds: Int64? = nil) throws(SandboxerError) -> ExecResponse {
+        guard !argv.isEmpty else { throw SandboxerError(.usage, "exec needs a command to run.") }
+        let sandbox = try get(id)
+        let backend = try backends.backend(named: sandbox.backend)
+        guard backend.supports(Capability.exec) else {
+            throw SandboxerError(.backend, "Backend \(sandbox.backend) does not support exec.")
+        }
+        var machine = SandboxMachine(sandbox)
+        _ = try machine.activityStarted(at: now)
+        guard try commit(machine) else {
+            throw SandboxerError(.conflict, "Sandbox \(id) changed before the command could start; try again.")
+        }
+        let request = ExecRequest(sandboxId: id, backendRef: sandbox.backendRef ?? id, argv: argv, env: env,
+                                  stdinB64: stdin?.base64EncodedString(), timeoutSeconds: timeoutSeconds)
+        let result: Result<ExecResponse, BackendError>
+        do {
+            // The plugin enforces the command's own timeout; the call deadline only guards a stuck plugin.
+            let deadline = timeoutSeconds.map { Double($0) + 30 } ?? backends.timeouts.exec
+            result = .success(try backend.exec(request, timeout: deadline))
+        } catch {
+            result = .failure(error)
+        }
+        // Back to ready; if a sweep or a destroy moved it meanwhile, that change stands.
+        if let current = try? get(id), current.state == .active {
+            var after = SandboxMachine(current)
+            _ = after.activityEnded(at: now)
+            _ = try? commit(after)
+        }
+        switch result {
+        case .success(let response): return response
+        case .failure(let error): throw error.hostError
+        }
+    }
+}

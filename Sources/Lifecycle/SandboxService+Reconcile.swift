@@ -1,0 +1,141 @@
+import Foundation
+import Core
+import Config
+import Store
+import Backends
+import PluginProtocol
+import Basics
+
+/// What `reap-stale` found on one backend and, with apply, did about it.
+public struct ReapReport: Sendable {
+    /// A backend resource with our labels and no live sandbox row.
+    public struct Orphan: Sendable {
+        public var backend: String
+        public var backendRef: String
+        public var sandboxId: String?
+        public var labels: [String: String]
+        /// With apply: "destroyed" or the error message.
+        public var outcome: String?
+    }
+    /// A live sandbox row whose backend resource is gone.
+    public struct Ghost: Sendable {
+        public var sandbox: Sandbox
+        public var outcome: String?
+    }
+    public var orphans: [Orphan] = []
+    public var ghosts: [Ghost] = []
+    /// Creates still in flight: left alone (the grace period).
+    public var inFlight: [Sandbox] = []
+    /// Resources whose labels do not prove they are ours: never touched, only listed.
+    public var foreign: [Orphan] = []
+    /// Backends whose inventory failed, with the reason.
+    public var errors: [String: String] = [:]
+}
+
+extension SandboxService {
+    /// Diffs every backend's inventory against the store. Orphans (theirs, not in our store) are
+    /// destroyed and ghosts (in our store, gone on the backend) are marked failed, with `apply` only.
+    public func reapStale(apply: Bool) throws(SandboxerError) -> ReapReport {
+        var report = ReapReport()
+        let rows = try list(SandboxFilter())
+        let byId = Dictionary(rows.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        for name in backends.names {
+            let backend: any SandboxBackend
+            let items: [InventoryItem]
+            do {
+                backend = try backends.backend(named: name)
+                guard backend.supports(Capability.inventory) else { continue }
+                items = try backend.inventory(InventoryRequest(hostId: hostId), timeout: backends.timeouts.other).resources
+            } catch let error as SandboxerError {
+                report.errors[name] = error.message; continue
+            } catch let error as BackendError {
+                report.errors[name] = error.hostError.message; continue
+            } catch {
+                report.errors[name] = "\(error)"; continue
+            }
+            var seen = Set<String>()
+            for item in items {
+                let sid = item.sandboxId ?? item.labels[OwnershipLabel.sandbox]
+                var orphan = ReapReport.Orphan(backend: name, backendRef: item.backendRef, sandboxId: sid, labels: item.labels)
+                if let sid { seen.insert(sid) }
+                seen.insert(item.backendRef)
+                let row = sid.flatMap { byId[$0] }
+                if let row, row.state == .provisioning { report.inFlight.append(row); continue }
+                if let row, !row.state.isTerminal { continue }  // a live row: fine (destroying is reconciled elsewhere)
+                // Ours only when the labels prove it: our host id on the resource.
+                guard item.labels[OwnershipLabel.host] == hostId else { report.foreign.append(orphan); continue }
+                if apply {
+                    do {
+                        try backend.destroy(SandboxRef(sandboxId: sid ?? item.backendRef, backendRef: item.backendRef),
+                                            timeout: backends.timeouts.destroy)
+                        orphan.outcome = "destroyed"
+                    } catch where error.code == .notFound {
+                        orphan.outcome = "destroyed"
+                    } catch {
+                        orphan.outcome = error.hostError.message
+                    }
+                    if orphan.outcome == "destroyed" {
+                        let data = EventData.json(["reason": TerminationReason.orphan.rawValue, "backend": name,
+                                                   "backend_ref": item.backendRef])
+                        _ = try? store.append(events: [SandboxEvent(sandboxId: sid ?? item.backendRef, type: "orphan_reaped", at: now, data: data)])
+                    }
+                }
+                report.orphans.append(orphan)
+            }
+            for row in rows where row.backend == name && [.ready, .active, .expired].contains(row.state) {
+                guard !seen.contains(row.id), !seen.contains(row.backendRef ?? row.id) else { continue }
+                var ghost = ReapReport.Ghost(sandbox: row)
+                if apply {
+                    var machine = SandboxMachine(row)
+                    do {
+                        _ = try machine.vanished(at: now)
+                        ghost.outcome = try commit(machine) ? "failed" : "skipped"
+                        ghost.sandbox = machine.sandbox
+                    } catch { ghost.outcome = error.message }
+                }
+                report.ghosts.append(ghost)
+            }
+        }
+        return report
+    }
+
+    /// Finishes work a crashed command left behind: a create whose process died is cleaned up on the
+    /// backend and marked failed; a destroy that stopped half-way is completed. Returns what it touched.
+    @discardableResult
+    public func reconcileInterrupted() throws(SandboxerError) -> [Sandbox] {
+        let pending = try storeCall { () throws(StoreError) in try store.inFlight() }
+        var touched: [Sandbox] = []
+        for sandbox in pending {
+            switch sandbox.state {
+            case .provisioning:
+                let intent = IntentFields(sandbox.request)
+                let owner = ProcessIdentity(pid: Int32(intent["owner_pid"] ?? "") ?? 0,
+                                            startTime: UInt64(intent["owner_start"] ?? "") ?? 0)
+                guard owner.pid <= 0 || !owner.isAlive else { continue }
+                var machine = SandboxMachine(sandbox)
+                let what = intent["recreate"] == "true" ? "recreate" : "create"
+                _ = try machine.createFailed("The \(what) was interrupted (its process \(owner.pid) is gone); what it made was cleaned up.", at: now)
+                guard try commit(machine) else { continue }
+                // The backend may hold what the dead create made: find it by id and destroy it.
+                if let backend = try? backends.backend(named: sandbox.backend) {
+                    var refs = [sandbox.id]
+                    if backend.supports(Capability.inventory),
+                       let items = try? backend.inventory(InventoryRequest(hostId: hostId), timeout: backends.timeouts.other).resources {
+                        refs = items.filter { ($0.sandboxId ?? $0.labels[OwnershipLabel.sandbox]) == sandbox.id }.map(\.backendRef)
+                    }
+                    for ref in refs {
+                        _ = try? backend.destroy(SandboxRef(sandboxId: sandbox.id, backendRef: ref), timeout: backends.timeouts.destroy)
+                    }
+                }
+                touched.append(machine.sandbox)
+            case .destroying:
+                // Give a destroy running in another process time to finish before taking it over.
+                guard now.timeIntervalSince(sandbox.updatedAt) > 10 else { continue }
+                if let done = try? finishDestroy(sandbox, reason: sandbox.reason ?? .manual) { touched.append(done) }
+            default:
+                continue
+            }
+        }
+        return touched
+    }
+}

@@ -1,0 +1,279 @@
+import Foundation
+import Core
+import Basics
+
+/// Which sandboxes `SandboxStore.list` returns; every given criterion must hold.
+public struct SandboxFilter: Sendable {
+    /// Allowed states; nil allows all (an empty set allows none).
+    public var states: Set<SandboxState>?
+    public var backend: String?
+    public var profile: String?
+    /// Every pair must be present with exactly this value.
+    public var labels: [String: String]
+    /// At most this many rows; nil means no limit.
+    public var limit: Int?
+
+    public init(states: Set<SandboxState>? = nil, backend: String? = nil, profile: String? = nil,
+                labels: [String: String] = [:], limit: Int? = nil) {
+        self.states = states; self.backend = backend; self.profile = profile
+        self.labels = labels; self.limit = limit
+    }
+}
+
+/// The embedded SQLite store of sandboxes and their events (the outbox).
+///
+/// One connection per instance. Several processes may open the same file: they contend through
+/// SQLite's locks (`BEGIN IMMEDIATE` for writes, a busy timeout), and WAL lets readers run meanwhile.
+// @unchecked Sendable: the only mutable state is the connection, and every use of it holds `lock`.
+public final class SandboxStore: @unchecked Sendable {
+    /// How long a write waits for another process's lock before failing with `.busy`.
+    static let busyTimeoutMilliseconds: Int32 = 5000
+
+    /// The database file.
+    public let path: String
+    /// The schema version after opening (the migrations this code knows, all applied).
+    public let schemaVersion: Int
+
+    private let lock = NSLock()
+    /// Internal (not private) so `SandboxStore+…` files can run their own queries; always under `locked`.
+    let connection: SQLiteConnection
+
+
+    /// Opens or creates the store file (its directory must exist), sets WAL and runs pending migrations.
+    public convenience init(path: String) throws(StoreError) {
+        try self.init(path: path, busyTimeoutMilliseconds: Self.busyTimeoutMilliseconds)
+    }
+
+    /// Tests shorten the busy timeout to see `.busy` without waiting five seconds.
+    init(path: String, busyTimeoutMilliseconds: Int32) throws(StoreError) {
+        self.path = path
+        connection = try SQLiteConnection(path: path, busyTimeoutMilliseconds: busyTimeoutMilliseconds)
+        // Reading the first page surfaces "not a database" here, as a clear error, rather than later.
+        let mode = try connection.rows("PRAGMA journal_mode = WAL", [], doing: "Switching to WAL mode") {
+            $0.text(0).lowercased()
+        }
+        guard mode.first == "wal" || mode.first == "memory" else {
+            throw StoreError(code: .open, message: "The store at \(path) could not be switched to WAL journal mode.")
+        }
+        try connection.execute("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+                               doing: "Configuring the connection")
+        schemaVersion = try Self.migrate(connection)
+        storeId = try connection.rows("SELECT value FROM store_meta WHERE key = 'store_id'", [],
+                                      doing: "Reading the store id") { $0.text(0) }.first ?? ""
+    }
+
+    /// Random id of this store file (made by its first migration), the prefix of its event ids.
+    public let storeId: String
+
+    /// Inserts a new sandbox and its first event in one transaction; `.conflict` if the id (or the idempotency key) exists.
+    public func insert(_ sandbox: Sandbox, event: SandboxEvent) throws(StoreError) {
+        try locked { () throws(StoreError) in
+            try connection.transaction(doing: "Inserting sandbox \(sandbox.id)") { () throws(StoreError) in
+                let values = try Self.sandboxValues(sandbox)
+                let placeholders = Array(repeating: "?", count: values.count).joined(separator: ", ")
+                do throws(StoreError) {
+                    try connection.run("INSERT INTO sandboxes (\(Self.sandboxColumns)) VALUES (\(placeholders))",
+                                       values, doing: "Inserting sandbox \(sandbox.id)")
+                } catch where error.isDuplicate {
+                    let which = error.message.contains("idempotency_key") ? "the same idempotency key" : "this id"
+                    throw StoreError(code: .conflict,
+                                     message: "Sandbox \(sandbox.id) was not inserted: a sandbox with \(which) already exists.")
+                }
+                try writeLabels(of: sandbox, replacing: false)
+                try appendEvents([event])
+            }
+        }
+    }
+
+    /// The sandbox with this id, or nil.
+    public func get(id: String) throws(StoreError) -> Sandbox? {
+        try locked { () throws(StoreError) in
+            try selectSandboxes("WHERE id = ?", [.text(id)], doing: "Reading sandbox \(id)").first
+        }
+    }
+
+    /// The sandbox created with this idempotency key, or nil.
+    public func get(idempotencyKey: String) throws(StoreError) -> Sandbox? {
+        try locked { () throws(StoreError) in
+            try selectSandboxes("WHERE idempotency_key = ?", [.text(idempotencyKey)],
+                                doing: "Reading a sandbox by idempotency key").first
+        }
+    }
+
+    /// Sorted by created_at then id.
+    public func list(_ filter: SandboxFilter) throws(StoreError) -> [Sandbox] {
+        var conditions: [String] = []
+        var values: [SQLValue] = []
+        if let states = filter.states {
+            // Sorted so equal filters produce equal SQL (one cached statement).
+            let names = states.map(\.rawValue).sorted()
+            conditions.append("state IN (\(Array(repeating: "?", count: names.count).joined(separator: ", ")))")
+            values += names.map(SQLValue.text)
+        }
+        if let backend = filter.backend { conditions.append("backend = ?"); values.append(.text(backend)) }
+        if let profile = filter.profile { conditions.append("profile = ?"); values.append(.text(profile)) }
+        for (key, value) in filter.labels.sorted(by: { $0.key < $1.key }) {
+            conditions.append("id IN (SELECT sandbox_id FROM sandbox_labels WHERE key = ? AND value = ?)")
+            values += [.text(key), .text(value)]
+        }
+        let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        values.append(Self.limitValue(filter.limit))
+        return try locked { () throws(StoreError) in
+            try selectSandboxes("\(whereClause) ORDER BY created_at, id LIMIT ?", values, doing: "Listing sandboxes")
+        }
+    }
+
+    /// Conditional update: writes `sandbox` (matched by id) only if the stored row's state is in `expecting`;
+    /// appends `events` in the same transaction. Returns false (and writes nothing) when the state did not match.
+    /// Throws `.notFound` when no sandbox has this id.
+    public func update(_ sandbox: Sandbox, expecting: Set<SandboxState>, events: [SandboxEvent]) throws(StoreError) -> Bool {
+        try conditionalUpdate(table: "sandboxes", what: "Sandbox", columns: Self.sandboxColumns, values: try Self.sandboxValues(sandbox),
+                              states: expecting.map(\.rawValue), events: events) { () throws(StoreError) in
+            try writeLabels(of: sandbox, replacing: true)
+        }
+    }
+
+    /// `UPDATE table SET <every column but the first, the id> WHERE id = ? AND state IN (states)`, then
+    /// `also` and the events, in one transaction. False (nothing written) when the state did not match;
+    /// `.notFound` when no row has the id. `values` are bound in `columns` order, the id first.
+    func conditionalUpdate(table: String, what: String, columns: String, values: [SQLValue], states: [String],
+                           events: [SandboxEvent], also: () throws(StoreError) -> Void = {}) throws(StoreError) -> Bool {
+        guard case .text(let id)? = values.first else {
+            throw StoreError(code: .other, message: "\(what) update without an id (a bug in the store).")
+        }
+        let doing = "Updating \(what.lowercased()) \(id)"
+        let sorted = states.sorted()   // equal sets give equal SQL: one cached statement
+        let assignments = columns.split(separator: ",").dropFirst()
+            .map { "\($0.trimmingCharacters(in: .whitespacesAndNewlines)) = ?" }.joined(separator: ", ")
+        let sql = """
+            UPDATE \(table) SET \(assignments) WHERE id = ? \
+            AND state IN (\(Array(repeating: "?", count: sorted.count).joined(separator: ", ")))
+            """
+        return try locked { () throws(StoreError) in
+            try connection.transaction(doing: doing) { () throws(StoreError) -> Bool in
+                let changed = try connection.run(sql, Array(values.dropFirst()) + [.text(id)] + sorted.map(SQLValue.text),
+                                                 doing: doing)
+                guard changed == 1 else {
+                    let exists = try connection.rows("SELECT 1 FROM \(table) WHERE id = ?", [.text(id)], doing: doing) { _ in true }
+                    guard !exists.isEmpty else {
+                        throw StoreError(code: .notFound, message: "\(what) \(id) is not in the store at \(path).")
+                    }
+                    return false
+                }
+                try also()
+                try appendEvents(events)
+                return true
+            }
+        }
+    }
+
+    /// Live sandboxes (ready/active) whose expires_at <= now, or whose idle deadline (updated_at + idle_reap) <= now.
+    /// Ordered by the earlier of the two.
+    public func due(at now: Date, limit: Int?) throws(StoreError) -> [Sandbox] {
+        try locked { () throws(StoreError) in
+            try selectSandboxes(Self.dueClause, [.integer(now.millisecondsSince1970), Self.limitValue(limit)],
+                                doing: "Finding sandboxes due for expiry")
+        }
+    }
+
+    /// Each arm repeats the partial indexes' `state IN ('ready', 'active')` literally: SQLite uses a
+    /// partial index only when the query's WHERE clause visibly implies the index's. `INDEXED BY` pins
+    /// the plan: without ANALYZE statistics the planner prefers the `state` index, which scans every
+    /// live row; and if the partial index ever stops applying, the statement fails instead of crawling.
+    static let dueClause = """
+        WHERE rowid IN (
+            SELECT rowid FROM sandboxes INDEXED BY sandboxes_live_expires_at
+                WHERE state IN ('ready', 'active') AND expires_at <= ?1
+            UNION ALL
+            SELECT rowid FROM sandboxes INDEXED BY sandboxes_live_idle_at
+                WHERE state IN ('ready', 'active') AND idle_at <= ?1
+        )
+        ORDER BY min(coalesce(expires_at, idle_at), coalesce(idle_at, expires_at)), id
+        LIMIT ?2
+        """
+
+    /// Sandboxes in state provisioning or destroying (interrupted work to reconcile).
+    public func inFlight() throws(StoreError) -> [Sandbox] {
+        try locked { () throws(StoreError) in
+            try selectSandboxes("WHERE state IN ('provisioning', 'destroying') ORDER BY created_at, id", [],
+                                doing: "Listing in-flight sandboxes")
+        }
+    }
+
+    /// Events ordered by seq; `sandboxId` filters, `since` is exclusive (seq > since).
+    public func events(sandboxId: String?, since: Int64?, limit: Int?) throws(StoreError) -> [SandboxEvent] {
+        var sql = "SELECT seq, sandbox_id, type, at, data FROM events WHERE seq > ?"
+        var values: [SQLValue] = [.integer(since ?? 0)]
+        if let sandboxId { sql += " AND sandbox_id = ?"; values.append(.text(sandboxId)) }
+        sql += " ORDER BY seq LIMIT ?"
+        values.append(Self.limitValue(limit))
+        return try locked { () throws(StoreError) in
+            try connection.rows(sql, values, doing: "Reading events") { Self.decodeEvent($0) }
+        }
+    }
+
+    /// How many sandboxes each (state, backend) pair has: the gauge `/metrics` reports.
+    public func countsByStateAndBackend() throws(StoreError) -> [(state: SandboxState, backend: String, count: Int)] {
+        try locked { () throws(StoreError) in
+            try connection.rows("SELECT state, backend, COUNT(*) FROM sandboxes GROUP BY state, backend ORDER BY state, backend",
+                                [], doing: "Counting sandboxes") { row in
+                (SandboxState(rawValue: row.text(0)) ?? .failed, row.text(1), Int(row.int64(2)))
+            }
+        }
+    }
+
+    /// Appends events with no state change (e.g. orphan_reaped for a resource with no row).
+    public func append(events: [SandboxEvent]) throws(StoreError) {
+        guard !events.isEmpty else { return }
+        try locked { () throws(StoreError) in
+            try connection.transaction(doing: "Appending events") { () throws(StoreError) in try appendEvents(events) }
+        }
+    }
+
+    /// The `EXPLAIN QUERY PLAN` details of selecting sandboxes with `clause` (bound to `now` 0 and no
+    /// limit), so tests can prove a sweep query stays indexed.
+    func queryPlan(_ clause: String) throws(StoreError) -> [String] {
+        try locked { () throws(StoreError) in
+            try connection.rows("EXPLAIN QUERY PLAN SELECT \(Self.sandboxColumns) FROM sandboxes \(clause)",
+                                [.integer(0), .integer(-1)], doing: "Explaining a sweep query") { $0.text(3) }
+        }
+    }
+
+    // MARK: - Internals (called with the lock held)
+
+    /// Runs `body` holding the connection's lock (internal for the store's extensions in other files).
+    func locked<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body()
+    }
+
+    func selectSandboxes(_ clause: String, _ values: [SQLValue], doing: String) throws(StoreError) -> [Sandbox] {
+        try connection.rows("SELECT \(Self.sandboxColumns) FROM sandboxes \(clause)", values, doing: doing) {
+            (row) throws(StoreError) -> Sandbox in try Self.decodeSandbox(row, path: path)
+        }
+    }
+
+    private func writeLabels(of sandbox: Sandbox, replacing: Bool) throws(StoreError) {
+        let doing = "Writing the labels of sandbox \(sandbox.id)"
+        if replacing {
+            try connection.run("DELETE FROM sandbox_labels WHERE sandbox_id = ?", [.text(sandbox.id)], doing: doing)
+        }
+        for (key, value) in sandbox.labels {
+            try connection.run("INSERT INTO sandbox_labels (sandbox_id, key, value) VALUES (?, ?, ?)",
+                               [.text(sandbox.id), .text(key), .text(value)], doing: doing)
+        }
+    }
+
+    func appendEvents(_ events: [SandboxEvent]) throws(StoreError) {
+        for event in events {
+            try connection.run("INSERT INTO events (sandbox_id, type, at, data) VALUES (?, ?, ?, ?)",
+                               [.text(event.sandboxId), .text(event.type), .integer(event.at.millisecondsSince1970),
+                                .text(event.data)],
+                               doing: "Appending a \(event.type) event for sandbox \(event.sandboxId)")
+        }
+    }
+
+    /// SQLite reads a negative LIMIT as "no limit".
+    static func limitValue(_ limit: Int?) -> SQLValue { .integer(limit.map { Int64(max(0, $0)) } ?? -1) }
+}
