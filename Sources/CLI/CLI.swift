@@ -12,13 +12,21 @@ import PluginProtocol
 
 /// The command-line front: parses, runs one command through `SandboxService`, prints, returns the exit code.
 public enum CLI {
-    /// Where a command writes. Tests may capture; the executable writes to the process's streams.
+    /// Where a command writes and what it reads. Tests may capture output and supply input; the
+    /// executable uses the process's streams.
     public struct Console: Sendable {
         public var out: @Sendable (Data) -> Void
         public var err: @Sendable (String) -> Void
+        /// Standard input, read to its end (`exec --stdin`, `token-hash`).
+        public var readInput: @Sendable () -> Data
+        public init(out: @escaping @Sendable (Data) -> Void, err: @escaping @Sendable (String) -> Void,
+                    readInput: @escaping @Sendable () -> Data = { Data() }) {
+            self.out = out; self.err = err; self.readInput = readInput
+        }
         public static let standard = Console(
             out: { FileHandle.standardOutput.write($0) },
-            err: { FileHandle.standardError.write(Data($0.utf8)) })
+            err: { FileHandle.standardError.write(Data($0.utf8)) },
+            readInput: { FileHandle.standardInput.readDataToEndOfFile() })
         func print(_ text: String) { out(Data(text.utf8)) }
     }
 
@@ -34,30 +42,48 @@ public enum CLI {
     }
 
     static func dispatch(_ arguments: [String], environment: [String: String], console: Console) throws(SandboxerError) -> Int32 {
-        guard let first = arguments.first else { console.err(overview); return 2 }
+        // Global options may come before the command (`sandboxer --config F create`): move them after it.
+        let (leading, rest) = try splitLeadingGlobalOptions(arguments)
+        guard let first = rest.first else {
+            if leading.isEmpty { console.err(overview); return 2 }
+            throw SandboxerError(.usage, "Missing command after \(leading.joined(separator: " ")). See 'sandboxer --help'.")
+        }
         if first == "--help" || first == "-h" || first == "help" {
-            if arguments.count > 1, let spec = commands.first(where: { $0.name == arguments[1] }) { console.print(spec.help) }
+            if rest.count > 1, let command = commands.first(where: { $0.spec.name == rest[1] }) { console.print(command.spec.help) }
             else { console.print(overview) }
             return 0
         }
         if first == "--version" { console.print("sandboxer \(version)\n"); return 0 }
-        guard let spec = commands.first(where: { $0.name == first }) else {
+        guard let command = commands.first(where: { $0.spec.name == first }) else {
             throw SandboxerError(.usage, "Unknown command '\(first)'. See 'sandboxer --help'.")
         }
-        let parsed = try ParsedCommand.parse(Array(arguments.dropFirst()), spec: spec)
-        if parsed.has("help") { console.print(spec.help); return 0 }
-        if spec.name == "token-hash" {
-            let token = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
-                .trimmingCharacters(in: .whitespacesAndNewlines)
-            guard !token.isEmpty else { throw SandboxerError(.usage, "token-hash reads a token on standard input; it got none.") }
-            console.print(SHA256.hex(SHA256.hash(Array(token.utf8))) + "\n")
-            return 0
+        let parsed = try ParsedCommand.parse(Array(rest.dropFirst()) + leading, spec: command.spec)
+        if parsed.has("help") { console.print(command.spec.help); return 0 }
+        let invocation = try Invocation(parsed: parsed, environment: environment, console: console,
+                                        loadConfig: command.loadsConfig)
+        return try command.init(invocation: invocation).run()
+    }
+
+    /// Splits off the global options (`--config FILE`, `--config=FILE`, `--json`, `--verbose`) written
+    /// before the command name.
+    static func splitLeadingGlobalOptions(_ words: [String]) throws(SandboxerError) -> (leading: [String], rest: [String]) {
+        var i = 0
+        var leading: [String] = []
+        while i < words.count, words[i].hasPrefix("--"), words[i] != "--help", words[i] != "--version" {
+            let name = String(words[i].dropFirst(2).prefix { $0 != "=" })
+            guard let option = CommandSpec.globalOptions.first(where: { $0.name == name }) else {
+                throw SandboxerError(.usage, "Unknown option '\(words[i])' before the command. See 'sandboxer --help'.")
+            }
+            leading.append(words[i])
+            if option.value != nil && !words[i].contains("=") {
+                guard i + 1 < words.count else {
+                    throw SandboxerError(.usage, "The option '--\(name)' needs a value (\(option.value ?? "VALUE")).")
+                }
+                leading.append(words[i + 1])
+                i += 1
+            }
+            i += 1
         }
-        if spec.name == "version" {
-            console.print(parsed.has("json") ? JSONValue.object(["version": .string(version)]).rendered() : "sandboxer \(version)\n")
-            return 0
-        }
-        let context = try Invocation(parsed: parsed, environment: environment, console: console)
-        return try context.run()
+        return (leading, Array(words[i...]))
     }
 }

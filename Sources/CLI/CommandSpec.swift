@@ -32,6 +32,7 @@ struct CommandSpec: Sendable {
     static let globalOptions: [Option] = [
         Option(name: "config", value: "FILE", help: "Config file (default: $SANDBOXER_CONFIG, else the embedded default)."),
         Option(name: "json", help: "Print JSON instead of a table."),
+        Option(name: "verbose", help: "Also print plugins' info and debug log lines (as SANDBOXER_LOG=debug)."),
         Option(name: "help", help: "Show this help."),
     ]
 

@@ -12,13 +12,6 @@ import PluginProtocol
 import Glibc
 
 extension Invocation {
-    /// `sandboxer explain ID`: the verdict in one sentence, then the facts behind it.
-    func explain() throws(SandboxerError) -> Int32 {
-        let explanation = try openService().explain(parsed.arguments[0])
-        if json { emit(ExplainView.render(explanation)) } else { console.print(ExplainView.text(explanation)) }
-        return 0
-    }
-
     /// Who a CLI command acts as, for events' `by`: `cli:` and the name of the process's real user
     /// (from the user database, not `$USER`, which any caller can set), else `cli:uid:N`.
     static func cliActor() -> String {
@@ -35,7 +28,7 @@ extension Invocation {
     /// output is closed; both end with exit 0.
     func followEvents(sandboxId: String?, since: Int64?) throws(SandboxerError) -> Int32 {
         // Signals go to one sigwait thread: install before the service starts any thread of its own.
-        let stop = ServeStop()
+        let stop = StopSignal()
         ShutdownSignals.install { _ in stop.trigger() }
         // A reader that goes away must end us with exit 0: see EPIPE from write(2), not die of SIGPIPE.
         signal(SIGPIPE, SIG_IGN)

@@ -18,11 +18,16 @@ struct Invocation {
     let config: Config
     let json: Bool
 
-    init(parsed: ParsedCommand, environment: [String: String], console: CLI.Console) throws(SandboxerError) {
+    /// Loads the config file unless `loadConfig` is false (then `config` is an empty placeholder).
+    init(parsed: ParsedCommand, environment: [String: String], console: CLI.Console, loadConfig: Bool = true) throws(SandboxerError) {
         self.parsed = parsed
         self.environment = environment
         self.console = console
         self.json = parsed.has("json")
+        guard loadConfig else {
+            config = Config(dataDir: "", backends: [:], profiles: [:], source: "(not loaded)")
+            return
+        }
         let exeDir = ((CommandLine.arguments.first.flatMap { Self.resolveExecutable($0) }) as NSString?)?.deletingLastPathComponent
             ?? FileManager.default.currentDirectoryPath
         do {
@@ -46,7 +51,7 @@ struct Invocation {
     }
 
     func openService() throws(SandboxerError) -> SandboxService {
-        let verbose = environment["SANDBOXER_LOG"] == "debug"
+        let verbose = environment["SANDBOXER_LOG"] == "debug" || parsed.has("verbose")
         let console = self.console
         let service = try SandboxService.open(config: config, clock: clock, environment: environment) { level, message in
             // Plugins' warnings and errors reach the operator; debug and info only when asked for.
@@ -60,31 +65,6 @@ struct Invocation {
             console.err("sandboxer: reconciled interrupted work on snapshot \(s.id): now \(s.state.rawValue).\n")
         }
         return service
-    }
-
-    func run() throws(SandboxerError) -> Int32 {
-        switch parsed.spec.name {
-        case "create": return try create()
-        case "list": return try list()
-        case "show": return try show()
-        case "exec": return try exec()
-        case "extend-ttl": return try extend()
-        case "destroy": return try destroy()
-        case "snapshot": return try snapshot()
-        case "snapshots": return try snapshots()
-        case "snapshot-rm": return try snapshotRemove()
-        case "recreate": return try recreate()
-        case "prune-snapshots": return try pruneSnapshots()
-        case "expire": return try expire()
-        case "reap-stale": return try reapStale()
-        case "backends": return try backendsCommand()
-        case "profiles": return try profiles()
-        case "events": return try events()
-        case "serve": return try serve()
-        case "webhook-failures": return try webhookFailures()
-        case "explain": return try explain()
-        default: throw SandboxerError(.internal, "The command '\(parsed.spec.name)' has no handler.")
-        }
     }
 
     /// Parses `KEY=VALUE` words.

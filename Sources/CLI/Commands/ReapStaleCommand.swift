@@ -1,0 +1,45 @@
+import Foundation
+import API
+import Lifecycle
+import Webhooks
+import Store
+import Config
+import Core
+import Backends
+import HTTPServer
+import Basics
+import PluginProtocol
+
+/// `sandboxer reap-stale`: compare backend inventory with the store; plan (default) or apply the clean-up.
+struct ReapStaleCommand: Command {
+    static let spec = CommandSpec(name: "reap-stale", summary: "Compare backend inventory with the store; plan (default) or apply the clean-up.",
+        options: [.init(name: "apply", help: "Destroy orphans and mark ghosts failed.")],
+        discussion: "Orphans: resources labelled with this host's id that the store does not know as live.\nGhosts: live sandboxes whose resource is gone (marked failed, reason backend_vanished).\nCreates still in flight are left alone.")
+
+    let invocation: Invocation
+
+    func run() throws(SandboxerError) -> Int32 {
+        let apply = parsed.has("apply")
+        let report = try openService().reapStale(apply: apply)
+        if json {
+            emit(ReapView.render(report, apply: apply))
+        } else {
+            var table = Table("KIND", "BACKEND", "SANDBOX", "REF", apply ? "OUTCOME" : "ACTION")
+            for o in report.orphans { table.add("orphan", o.backend, o.sandboxId ?? "-", o.backendRef, o.outcome ?? "destroy") }
+            for g in report.ghosts {
+                table.add("ghost", g.sandbox.backend, g.sandbox.id, g.sandbox.backendRef ?? "-", g.outcome ?? "mark failed (backend_vanished)")
+            }
+            for s in report.inFlight { table.add("in-flight", s.backend, s.id, s.backendRef ?? "-", "leave (create in flight)") }
+            for o in report.foreign { table.add("foreign", o.backend, o.sandboxId ?? "-", o.backendRef, "leave (labels do not prove ownership)") }
+            if table.rows.isEmpty { console.print("Backends and store agree: nothing stale.\n") } else { console.print(table.rendered) }
+            for (backend, message) in report.errors.sorted(by: { $0.key < $1.key }) {
+                console.err("sandboxer: inventory of \(backend) failed: \(message)\n")
+            }
+            if !apply && !(report.orphans.isEmpty && report.ghosts.isEmpty) {
+                console.err("Dry run: nothing was changed. Run 'sandboxer reap-stale --apply' to act.\n")
+            }
+        }
+        let failed = !report.errors.isEmpty || report.orphans.contains { $0.outcome != nil && $0.outcome != "destroyed" }
+        return failed ? 1 : 0
+    }
+}

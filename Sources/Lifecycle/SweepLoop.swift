@@ -1,0 +1,55 @@
+import Foundation
+import Core
+import Basics
+
+/// What `serve` runs on its timer: the expiry sweep (`expire --apply`, which also sends due expiry
+/// warnings) and snapshot retention, every `interval` until `stop` fires. The owner decides what to
+/// print or count: each finished item and each failed sweep is handed to `report`.
+public final class SweepLoop: Sendable {
+    /// One thing a sweep did, or failed to do.
+    public enum Report: Sendable {
+        /// A sandbox the expiry sweep handled (the item carries its outcome and rule).
+        case expired(ExpiryItem)
+        /// A snapshot retention handled.
+        case pruned(PruneItem)
+        /// A sweep that failed as a whole; the loop goes on at the next interval.
+        case failed(sweep: String, SandboxerError)
+    }
+
+    private let service: SandboxService
+    private let interval: Double
+    private let stop: StopSignal
+    private let report: @Sendable (Report) -> Void
+
+    public init(service: SandboxService, interval: TTLDuration, stop: StopSignal,
+                report: @escaping @Sendable (Report) -> Void) {
+        self.service = service
+        self.interval = Double(interval.seconds)
+        self.stop = stop
+        self.report = report
+    }
+
+    /// Runs one round of both sweeps now.
+    public func sweepOnce() {
+        do throws(SandboxerError) {
+            for item in try service.expire(apply: true) { report(.expired(item)) }
+        } catch {
+            report(.failed(sweep: "expiry", error))
+        }
+        do throws(SandboxerError) {
+            for item in try service.pruneSnapshots(apply: true) { report(.pruned(item)) }
+        } catch {
+            report(.failed(sweep: "snapshot retention", error))
+        }
+    }
+
+    /// Starts the loop on its own thread: a round at once, then one every interval. The wait is on
+    /// the stop signal, so shutdown never waits out a whole interval.
+    public func start() {
+        let thread = Thread { [self] in
+            repeat { sweepOnce() } while !stop.wait(seconds: interval)
+        }
+        thread.name = "expiry-sweep"
+        thread.start()
+    }
+}
