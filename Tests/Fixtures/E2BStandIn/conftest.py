@@ -190,6 +190,29 @@ def _disarm_faults(request):
 
 
 @pytest.fixture
+def sdk(standin, monkeypatch):
+    """The SDK pointed at the stand-in by environment, as a user would; sandboxes made through
+    `sdk.create` are killed after the test."""
+    monkeypatch.setenv("E2B_API_KEY", API_KEY)
+    monkeypatch.setenv("E2B_API_URL", standin.api_url)
+    monkeypatch.setenv("E2B_SANDBOX_URL", standin.envd_url)
+    from e2b import Sandbox  # imported here: the stand-in's own tests need no SDK
+
+    made = []
+
+    class Maker:
+        @staticmethod
+        def create(**kw) -> Sandbox:
+            sb = Sandbox.create(**kw)
+            made.append(sb.sandbox_id)
+            return sb
+
+    yield Maker
+    for sandbox_id in made:
+        Sandbox.kill(sandbox_id)
+
+
+@pytest.fixture
 def label():
     """A unique metadata value, so list filters see only this test's sandboxes."""
     return f"t-{uuid.uuid4().hex[:12]}"

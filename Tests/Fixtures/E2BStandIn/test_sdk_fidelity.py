@@ -15,28 +15,7 @@ from e2b import (
     SandboxState,
 )
 
-from conftest import API_KEY, process_alive, process_gone
-
-
-@pytest.fixture
-def sdk(standin, monkeypatch):
-    """The SDK pointed at the stand-in by environment, as a user would; sandboxes made through
-    `sdk.create` are killed after the test."""
-    monkeypatch.setenv("E2B_API_KEY", API_KEY)
-    monkeypatch.setenv("E2B_API_URL", standin.api_url)
-    monkeypatch.setenv("E2B_SANDBOX_URL", standin.envd_url)
-    made = []
-
-    class Maker:
-        @staticmethod
-        def create(**kw) -> Sandbox:
-            sb = Sandbox.create(**kw)
-            made.append(sb.sandbox_id)
-            return sb
-
-    yield Maker
-    for sandbox_id in made:
-        Sandbox.kill(sandbox_id)
+from conftest import process_alive, process_gone
 
 
 def test_create_with_metadata_and_envs_then_run_commands(sdk, standin, label):
