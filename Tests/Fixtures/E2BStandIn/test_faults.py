@@ -168,3 +168,28 @@ def test_http_client_with_keep_alive_survives_an_injected_error(standin):
         assert second.status == 200
     finally:
         conn.close()
+
+
+def test_malformed_fault_on_a_stream_garbles_its_first_envelope(standin):
+    sandbox = standin.create()
+    standin.fault(action="malformed", server="envd", path="^/process\\.Process/Start$")
+    status, _, raw = standin.request("POST", "/process.Process/Start", start_request("echo hi"),
+                                     envd_headers(sandbox), server="envd")
+    assert status == 200
+    with pytest.raises(ValueError):
+        frames(raw)
+    standin.request("DELETE", f"/sandboxes/{sandbox['sandboxID']}")
+
+
+def test_executed_status_fault_on_a_stream_runs_the_command_and_loses_the_answer(standin):
+    sandbox = standin.create()
+    standin.fault(action="status", status=500, execute=True, server="envd", path="^/process\\.Process/Start$")
+    status, _, raw = standin.request("POST", "/process.Process/Start", start_request("echo ran > proof.txt"),
+                                     envd_headers(sandbox), server="envd")
+    assert status == 500 and json.loads(raw)["code"] == 500
+    # The command ran: wait for it through a second command, then read its file.
+    status, _, raw = standin.request("POST", "/process.Process/Start",
+                                     start_request("while [ ! -s proof.txt ]; do :; done; cat proof.txt"),
+                                     envd_headers(sandbox), server="envd", timeout=30)
+    assert {"event": {"data": {"stdout": "cmFuCg=="}}} in [m for _, m in frames(raw)]  # "ran\n"
+    standin.request("DELETE", f"/sandboxes/{sandbox['sandboxID']}")

@@ -11,6 +11,7 @@ from e2b import (
     Sandbox,
     SandboxException,
     SandboxNotFoundException,
+    SandboxNotRunningException,
     SandboxQuery,
     SandboxState,
 )
@@ -121,7 +122,7 @@ def test_timeout_kills_the_sandbox_and_all_its_processes(sdk, standin):
 
     with pytest.raises(SandboxNotFoundException):
         sb.get_info()
-    with pytest.raises(SandboxException):  # envd answers as E2B's proxy does: sandbox not found
+    with pytest.raises(SandboxNotRunningException):  # envd answers as E2B's proxy: not found
         sb.commands.run("true")
     assert not sb.is_running()
     assert sb.sandbox_id not in [s.sandbox_id for s in Sandbox.list().next_items()]
@@ -192,7 +193,7 @@ def test_killing_a_sandbox_cuts_its_running_command(sdk):
     sb = sdk.create()
     handle = sb.commands.run("sleep 300", background=True)
     sb.kill()
-    with pytest.raises(SandboxException):
+    with pytest.raises(SandboxNotRunningException):  # the stream was cut; the health probe says gone
         handle.wait()
 
 
@@ -219,3 +220,14 @@ def test_sdk_retries_a_503_and_the_idempotency_key_keeps_one_sandbox(sdk, standi
     assert standin.state()["calls"]["POST /v2/sandboxes"] == before + 2
     listed = Sandbox.list(query=SandboxQuery(metadata={"suite": label})).next_items()
     assert [s.sandbox_id for s in listed] == [sb.sandbox_id]
+
+
+def test_commands_connect_watches_a_running_process(sdk):
+    sb = sdk.create()
+    started = sb.commands.run("cat", background=True, stdin=True)
+    watcher = sb.commands.connect(started.pid)
+    assert watcher.pid == started.pid
+    sb.commands.send_stdin(started.pid, "seen by both\n")
+    sb.commands.close_stdin(started.pid)
+    assert watcher.wait().stdout == "seen by both\n"
+    assert started.wait().stdout == "seen by both\n"

@@ -58,12 +58,12 @@ class StandinHandler(BaseHTTPRequestHandler):
     def _dispatch(self) -> None:
         self.fault: Optional[Fault] = None
         self.answered = False
+        self.sent_status = 0  # what actually went out, for the log line
         self.body_reader: Optional[BodyReader] = None
         parts = urlsplit(self.path)
         self.url_path = parts.path
         self.query = parse_qs(parts.query, keep_blank_values=True)
         segments = [unquote(s) for s in parts.path.split("/")[1:]]
-        status = 0
         try:
             route, fn, args = self.route(self.command, segments)
             if not route.startswith("_standin"):
@@ -73,25 +73,18 @@ class StandinHandler(BaseHTTPRequestHandler):
                     return
             response = fn(self, *args)
             if response is not None:
-                status = response.status
                 self.send(response)
-            elif self.answered:
-                status = 200  # a stream, answered as it went
         except HTTPFailure as e:
-            status = e.status
             self._fail(e)
-        except StreamCut:
-            self.close_connection = True
-        except (BrokenPipeError, ConnectionResetError):
+        except (StreamCut, BrokenPipeError, ConnectionResetError):
             self.close_connection = True
         except Exception:
             traceback.print_exc(file=sys.stderr)
             self._fail(HTTPFailure(500, "The stand-in failed to handle this request."))
-            status = 500
         finally:
             self._finish_body()
-        if status:
-            self.log_line(status)
+        if self.sent_status:
+            self.log_line(self.sent_status)
 
     def _fault_short_circuits(self) -> bool:
         """Apply a fault that acts before the route runs; True when the request is answered."""
@@ -103,7 +96,7 @@ class StandinHandler(BaseHTTPRequestHandler):
         if fault.action == "status" and not fault.execute:
             self.body().drain()
             self.send(self._fault_response(fault), apply_fault=False)
-            self.log_line(fault.status)
+            self.log_line(self.sent_status)
             return True
         return False
 
@@ -168,6 +161,7 @@ class StandinHandler(BaseHTTPRequestHandler):
             headers["Connection"] = "close"
         raw = self._head(resp.status, headers) + body
         self.answered = True
+        self.sent_status = resp.status
         if fault is not None and fault.action in ("drop", "truncate"):
             self._cut_after(raw[: max(1, len(raw) // 2)])
         self.wfile.write(raw)
@@ -187,10 +181,16 @@ class StandinHandler(BaseHTTPRequestHandler):
     # --- streamed answers (Connect server streams) ------------------------------------------
 
     def stream_begin(self, headers: dict) -> None:
-        """Start a 200 answer with a chunked body."""
+        """Start a 200 answer with a chunked body (or, under an executed `status` fault, send
+        that status instead and end the connection: the call ran, its answer is lost)."""
+        if self.fault is not None and self.fault.action == "status":
+            self.close_connection = True
+            self.send(self._fault_response(self.fault), apply_fault=False)
+            raise StreamCut()
         headers = dict(headers)
         headers["Transfer-Encoding"] = "chunked"
         self.answered = True
+        self.sent_status = 200
         self.frames_sent = 0
         self._stream_write(self._head(200, headers))
 
@@ -198,6 +198,8 @@ class StandinHandler(BaseHTTPRequestHandler):
         """One envelope as one chunk; a `drop` fault cuts the connection after the first."""
         if self.fault is not None and self.fault.action == "drop" and self.frames_sent >= 1:
             self._cut_after(b"%x\r\n" % len(frame) + frame[: len(frame) // 2])
+        if self.fault is not None and self.fault.action == "malformed" and self.frames_sent == 0:
+            frame = frame[:1] + len(MALFORMED_BODY).to_bytes(4, "big") + MALFORMED_BODY
         self._stream_write(b"%x\r\n%s\r\n" % (len(frame), frame))
         self.frames_sent += 1
 
