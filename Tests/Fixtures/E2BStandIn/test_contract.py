@@ -12,7 +12,7 @@ from urllib.parse import quote, urlencode
 import pytest
 
 from conftest import API_KEY, process_alive, process_gone
-from connect_wire import envd_headers, frame, frames, start_request
+from connect_wire import envd_headers, frame, frames, raw_exchange, split_response, start_request
 
 
 def _error(raw: bytes, code: int) -> str:
@@ -58,9 +58,12 @@ def test_errors_are_code_and_message(standin):
 
 
 def test_request_bodies_are_bounded(standin):
-    status, _, raw = standin.request("POST", "/v2/sandboxes", b"{" + b" " * (2 << 20) + b"}",
-                                     {"Content-Type": "application/json"})
-    assert status == 413 and _error(raw, 413)
+    # Announce 2 MiB and send none of it: the server refuses on the header alone and closes.
+    request = (b"POST /v2/sandboxes HTTP/1.1\r\nHost: 127.0.0.1\r\nX-API-Key: " + API_KEY.encode()
+               + b"\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % (2 << 20))
+    status, headers, body = split_response(raw_exchange(standin.api_port, request))
+    assert status == 413 and headers["connection"] == "close"
+    _error(body, 413)
 
 
 def test_chunked_request_body_creates_a_sandbox(standin):

@@ -110,11 +110,12 @@ def test_connect_only_lengthens_the_deadline(sdk, standin):
 
 
 def test_timeout_kills_the_sandbox_and_all_its_processes(sdk, standin):
-    sb = sdk.create(timeout=2)
+    sb = sdk.create(timeout=60)
     # A grandchild left running in the background (its pid printed), and a long foreground one.
     orphan = int(sb.commands.run("sleep 300 >/dev/null 2>&1 & echo $!").stdout)
     handle = sb.commands.run("sleep 301", background=True)
     assert process_alive(orphan) and process_alive(handle.pid)
+    sb.set_timeout(1)  # shortened only now, so a slow machine cannot expire it before the setup
 
     record = standin.wait_gone(sb.sandbox_id)  # long-poll: returns when the reaper killed it
     assert record["reason"] == "timeout"
