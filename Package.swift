@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "PluginKit", targets: ["PluginKit"]),
         .library(name: "SandboxerLocalVM", type: .dynamic, targets: ["LocalVM"]),
         .library(name: "SandboxerTestPlugin", type: .dynamic, targets: ["TestPlugin"]),
+        .library(name: "ProtobufWire", targets: ["ProtobufWire"]),
     ],
     targets: [
         // The public contract: one C header, nothing else.
@@ -45,5 +46,10 @@ let package = Package(
         .testTarget(name: "HostTests", dependencies: ["Host", "PluginKit"], path: "Tests/HostTests"),
         .testTarget(name: "LocalVMTests", dependencies: ["LocalVM", "PluginKit"], path: "Tests/LocalVMTests"),
         .testTarget(name: "EndToEndTests", dependencies: ["Host"], path: "Tests/EndToEndTests"),
+
+        // For the Modal backend: a hand-written protobuf wire codec and gRPC over libcurl's HTTP/2.
+        // Plugins link these, so they depend on nothing but Foundation and CCurl.
+        .target(name: "ProtobufWire", path: "Sources/ProtobufWire"),
+        .testTarget(name: "ProtobufWireTests", dependencies: ["ProtobufWire"], path: "Tests/ProtobufWireTests"),
     ]
 )
