@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "SandboxerLocalVM", type: .dynamic, targets: ["LocalVM"]),
         .library(name: "SandboxerTestPlugin", type: .dynamic, targets: ["TestPlugin"]),
         .library(name: "ProtobufWire", targets: ["ProtobufWire"]),
+        .library(name: "GRPCClient", targets: ["GRPCClient"]),
     ],
     targets: [
         // The public contract: one C header, nothing else.
@@ -50,6 +51,9 @@ let package = Package(
         // For the Modal backend: a hand-written protobuf wire codec and gRPC over libcurl's HTTP/2.
         // Plugins link these, so they depend on nothing but Foundation and CCurl.
         .target(name: "ProtobufWire", path: "Sources/ProtobufWire"),
+        .target(name: "GRPCClient", dependencies: ["CCurl"], path: "Sources/GRPCClient"),
         .testTarget(name: "ProtobufWireTests", dependencies: ["ProtobufWire"], path: "Tests/ProtobufWireTests"),
+        .testTarget(name: "GRPCClientTests", dependencies: ["GRPCClient", "ProtobufWire"], path: "Tests/GRPCClientTests",
+                    exclude: ["server"]),
     ]
 )
