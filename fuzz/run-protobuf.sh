@@ -10,7 +10,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 seconds=${1:-30}
 work=${FUZZ_WORK:-$(mktemp -d /tmp/sandboxer-fuzz-protobuf.XXXXXX)}
-mkdir -p "$work/new"
+mkdir -p "$work/new-protobuf"
 
 swiftc -sanitize=fuzzer,address -parse-as-library -O -g \
     "$here/ProtobufWireFuzz.swift" "$root"/Sources/ProtobufWire/*.swift \
@@ -23,4 +23,4 @@ echo "fuzzing ProtobufWire for ${seconds}s (scratch: $work)"
     -max_total_time="$seconds" -runs=5000000 -max_len=4096 -timeout=10 \
     -malloc_limit_mb=64 -rss_limit_mb=1024 \
     -artifact_prefix="$work/" -print_final_stats=1 \
-    "$work/new" "$here/corpus/protobuf"
+    "$work/new-protobuf" "$here/corpus/protobuf"
