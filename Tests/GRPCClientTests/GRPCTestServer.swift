@@ -51,7 +51,9 @@ final class GRPCTestServer: Sendable {
         }
         let portFile = directory.appendingPathComponent("port")
         let stderrPath = directory.appendingPathComponent("stderr.log")
-        FileManager.default.createFile(atPath: stderrPath.path, contents: nil)
+        guard FileManager.default.createFile(atPath: stderrPath.path, contents: nil) else {
+            return .failure(SetupError(description: "cannot create \(stderrPath.path)"))
+        }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
         process.arguments = [serverDirectory.appendingPathComponent("server.py").path, "--port-file", portFile.path] + arguments
@@ -105,7 +107,7 @@ final class GRPCTestServer: Sendable {
         try? FileManager.default.removeItem(at: venv)
         let steps: [(String, [String])] = [
             (system, ["-m", "venv", venv.path]),
-            (python, ["-m", "pip", "install", "-q", "--disable-pip-version-check", "-r", requirements.path]),
+            (python, ["-m", "pip", "install", "-q", "--disable-pip-version-check", "--retries", "2", "--timeout", "30", "-r", requirements.path]),
         ]
         for (tool, arguments) in steps {
             let process = Process()
