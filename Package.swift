@@ -6,7 +6,8 @@ import PackageDescription
 //
 // Read the targets bottom-up; a target depends only on targets listed above it (docs/architecture.md
 // draws the graph):
-//   generic      Basics, HTTPServer, YAMLSubset, HTTPClient       know nothing of sandboxes
+//   generic      Basics, HTTPServer, YAMLSubset, HTTPClient,      know nothing of sandboxes
+//                ProtobufWire, GRPCClient
 //   contract     PluginABI (C header), PluginProtocol (JSON messages), PluginKit (author's kit)
 //   core         Core: model, TTL rules, state machine, explain: pure values, no I/O
 //   services     Config (YAML → Core values), Store (SQLite), Backends (plugin loading and calls),
@@ -19,6 +20,8 @@ let package = Package(
         .library(name: "PluginKit", targets: ["PluginKit"]),
         .library(name: "SandboxerLocalVM", type: .dynamic, targets: ["LocalVM"]),
         .library(name: "SandboxerTestPlugin", type: .dynamic, targets: ["TestPlugin"]),
+        .library(name: "ProtobufWire", targets: ["ProtobufWire"]),
+        .library(name: "GRPCClient", targets: ["GRPCClient"]),
     ],
     targets: [
         // MARK: System libraries and C shims
@@ -40,6 +43,9 @@ let package = Package(
         .target(name: "YAMLSubset", dependencies: ["Basics"], path: "Sources/YAMLSubset"),
         // A small synchronous HTTP(S) client over libcurl (webhook deliveries).
         .target(name: "HTTPClient", dependencies: ["CCurl"], path: "Sources/HTTPClient"),
+        // A strict hand-written protobuf wire codec, and gRPC over HTTP/2 through libcurl (Modal).
+        .target(name: "ProtobufWire", path: "Sources/ProtobufWire"),
+        .target(name: "GRPCClient", dependencies: ["CCurl"], path: "Sources/GRPCClient"),
 
         // MARK: The plugin contract
         // The public contract: one C header, nothing else.
@@ -88,5 +94,8 @@ let package = Package(
                     path: "Tests/HostTests"),
         .testTarget(name: "LocalVMTests", dependencies: ["LocalVM", "PluginKit"], path: "Tests/LocalVMTests"),
         .testTarget(name: "EndToEndTests", dependencies: ["Basics", "Core", "Store", "CLI"], path: "Tests/EndToEndTests"),
+        .testTarget(name: "ProtobufWireTests", dependencies: ["ProtobufWire"], path: "Tests/ProtobufWireTests"),
+        .testTarget(name: "GRPCClientTests", dependencies: ["GRPCClient", "ProtobufWire"], path: "Tests/GRPCClientTests",
+                    exclude: ["server"]),
     ]
 )

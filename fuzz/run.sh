@@ -24,3 +24,6 @@ echo "fuzzing HTTPRequestParser for ${seconds}s (scratch: $work)"
     -max_total_time="$seconds" -runs=5000000 -max_len=4096 -timeout=10 \
     -dict="$here/http.dict" -artifact_prefix="$work/" -print_final_stats=1 \
     "$work/new" "$here/corpus/http-request"
+
+# Then the protobuf wire codec (its own script, same shape), for the same time.
+"$here/run-protobuf.sh" "$seconds"

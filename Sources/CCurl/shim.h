@@ -38,3 +38,18 @@ static inline CURLcode ccurl_get_long(CURL *handle, CURLINFO info, long *value) 
 /* CURL_GLOBAL_DEFAULT and CURL_ERROR_SIZE are macros Swift does not import reliably. */
 static inline CURLcode ccurl_global_init(void) { return curl_global_init(CURL_GLOBAL_DEFAULT); }
 static inline int ccurl_error_size(void) { return CURL_ERROR_SIZE; }
+
+/* A CURLOPT_XFERINFOFUNCTION callback: the gRPC client polls its cancellation check from it
+   (non-zero aborts the transfer with CURLE_ABORTED_BY_CALLBACK). */
+typedef int (*ccurl_xferinfo_callback)(void *context, curl_off_t download_total, curl_off_t download_now,
+                                       curl_off_t upload_total, curl_off_t upload_now);
+
+static inline CURLcode ccurl_set_xferinfo(CURL *handle, ccurl_xferinfo_callback value) {
+    return curl_easy_setopt(handle, CURLOPT_XFERINFOFUNCTION, value);
+}
+
+/* CURLINFO_ACTIVESOCKET writes a curl_socket_t: whether the last transfer's connection is
+   still in the handle's cache (the gRPC client's h2c reuse decision). */
+static inline CURLcode ccurl_get_socket(CURL *handle, CURLINFO info, curl_socket_t *value) {
+    return curl_easy_getinfo(handle, info, value);
+}
