@@ -190,9 +190,10 @@ def test_sandbox_timeout_ends_it_on_its_own(sandbox_mode, standin, app):
 def test_idle_timeout_waits_for_running_execs(sandbox_mode, standin, app):
     import modal
 
-    sb = modal.Sandbox.create(app=app, timeout=60, idle_timeout=1)
-    # The exec outlives the idle timeout; a sandbox with a running exec is not idle.
-    assert sb.exec("sleep", "1.5").wait() == 0
+    sb = modal.Sandbox.create(app=app, timeout=60, idle_timeout=2)
+    # The exec outlives the idle timeout; a sandbox with a running exec is not idle, and its end
+    # starts the idle time again (2 s from then: ample for the poll).
+    assert sb.exec("sleep", "2.5").wait() == 0
     assert sb.poll() is None
     sb.wait()
     state = standin.sandbox_state(sb.object_id)

@@ -84,7 +84,7 @@ def test_router_unauthenticated_makes_the_client_retry(sandbox_mode, standin, ap
         sb.terminate()
 
 
-def test_dropped_stdio_stream_resumes_at_its_offset(sandbox_mode, standin, app):
+def test_stdio_stream_dropped_mid_output_loses_and_repeats_nothing(sandbox_mode, standin, app):
     import modal
 
     sb = modal.Sandbox.create(app=app, timeout=60)
@@ -96,6 +96,27 @@ def test_dropped_stdio_stream_resumes_at_its_offset(sandbox_mode, standin, app):
         assert proc.stdout.read() == expected  # nothing lost, nothing repeated
         assert proc.wait() == 0
         assert standin.outcomes("TaskExecStdioRead")["DROPPED"] - before == 1
+    finally:
+        sb.terminate()
+
+
+def test_stdio_stream_dropped_after_output_was_read_resumes_past_it(sandbox_mode, standin, app):
+    import modal
+
+    sb = modal.Sandbox.create(app=app, timeout=60)
+    try:
+        standin.add_fault(method="TaskExecStdioRead", action="drop", after_messages=1)
+        proc = sb.exec("sh", "-c", "echo first; read reply; echo second $reply")
+        lines = iter(proc.stdout)
+        # The client has this line, so its offset is past it before the stream drops.
+        assert next(lines) == "first\n"
+        proc.stdin.write(b"go\n")
+        proc.stdin.drain()
+        # The stand-in drops the stream instead of sending "second"; the client reconnects at its
+        # offset and gets only what it had not seen.
+        assert list(lines) == ["second go\n"]
+        assert proc.wait() == 0
+        assert standin.state()["faults"][0]["fired"] == 1
     finally:
         sb.terminate()
 
