@@ -11,6 +11,7 @@ from google.protobuf import empty_pb2
 from grpclib import GRPCError, Status
 
 from modal_proto import api_pb2
+from output_buffer import utf8_prefix_length
 from sandbox import Sandbox, SandboxSpec
 from world import World
 
@@ -283,7 +284,7 @@ class SandboxCalls:
             async with asyncio.timeout(_poll_secs(req.timeout or MAX_LONG_POLL_SECS)):
                 async for chunk in buffer.read_from(offset, 16384):
                     pending += chunk
-                    cut = _utf8_prefix_length(pending)
+                    cut = utf8_prefix_length(pending)
                     text, pending = pending[:cut], pending[cut:]
                     offset += len(text)
                     if text:
@@ -297,15 +298,3 @@ class SandboxCalls:
         except TimeoutError:
             pass  # the long poll ends without EOF; the client asks again from its last entry id
 
-
-def _utf8_prefix_length(data: bytes) -> int:
-    """The length of the longest prefix of `data` that does not end inside a UTF-8 character."""
-    end = len(data)
-    start = end
-    while start > 0 and end - start < 3 and (data[start - 1] & 0xC0) == 0x80:
-        start -= 1
-    if start == 0:
-        return end
-    lead = data[start - 1]
-    width = 2 if lead >> 5 == 0b110 else 3 if lead >> 4 == 0b1110 else 4 if lead >> 3 == 0b11110 else 1
-    return start - 1 if width > end - start + 1 else end

@@ -76,3 +76,16 @@ class OutputBuffer:
                 self.append(chunk)
         finally:
             self.close()
+
+
+def utf8_prefix_length(data: bytes) -> int:
+    """The length of the longest prefix of `data` that does not end inside a UTF-8 character."""
+    end = len(data)
+    start = end
+    while start > 0 and end - start < 3 and (data[start - 1] & 0xC0) == 0x80:
+        start -= 1
+    if start == 0:
+        return end
+    lead = data[start - 1]
+    width = 2 if lead >> 5 == 0b110 else 3 if lead >> 4 == 0b1110 else 4 if lead >> 3 == 0b11110 else 1
+    return start - 1 if width > end - start + 1 else end

@@ -78,6 +78,12 @@ class Sandbox:
         self.last_activity_mono = self.started_mono
         self._timeout_handle: asyncio.TimerHandle | None = None
         self._idle_handle: asyncio.TimerHandle | None = None
+        self._tasks: set[asyncio.Task] = set()  # the loop keeps only weak references to tasks
+
+    def _spawn(self, coro) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     # Lifecycle
 
@@ -90,7 +96,7 @@ class Sandbox:
         self._arm_idle()
         env = {**base_env, **self.spec.env}
         await self.entrypoint.start(self.spec.entrypoint, self.cwd_for(self.spec.workdir), env)
-        asyncio.create_task(self._watch_entrypoint())
+        self._spawn(self._watch_entrypoint())
 
     async def _watch_entrypoint(self) -> None:
         await self.entrypoint.done.wait()
@@ -115,7 +121,7 @@ class Sandbox:
             if ex.timeout_handle is not None:
                 ex.timeout_handle.cancel()
         for tunnel in self.tunnels:
-            asyncio.create_task(tunnel.close())
+            self._spawn(tunnel.close())
         self.finished.set()
         return True
 
@@ -189,7 +195,7 @@ class Sandbox:
             ex.process.kill_group()  # the sandbox ended while the exec was starting
         if timeout_secs:
             ex.timeout_handle = self._loop.call_later(timeout_secs, ex.process.kill_group)
-        asyncio.create_task(self._watch_exec(ex))
+        self._spawn(self._watch_exec(ex))
         return ex
 
     async def _watch_exec(self, ex: Exec) -> None:

@@ -101,8 +101,9 @@ def test_exec_stdin(sandbox_mode, standin, app):
 def test_entrypoint_output_and_exit_code(sandbox_mode, standin, app):
     import modal
 
-    sb = modal.Sandbox.create("sh", "-c", "echo from-entrypoint; exit 5", app=app, timeout=60)
-    assert sb.stdout.read() == "from-entrypoint\n"
+    sb = modal.Sandbox.create("sh", "-c", "echo from-entrypoint ✓; echo oops >&2; exit 5", app=app, timeout=60)
+    assert sb.stdout.read() == "from-entrypoint ✓\n"
+    assert sb.stderr.read() == "oops\n"
     sb.wait()
     assert sb.returncode == 5
     assert sb.poll() == 5
