@@ -89,6 +89,7 @@ def test_exec_stdin(sandbox_mode, standin, app):
     sb = modal.Sandbox.create(app=app, timeout=60)
     try:
         proc = sb.exec("cat")
+        assert proc.poll() is None  # cat waits for stdin's EOF
         proc.stdin.write(b"through stdin\n")
         proc.stdin.write_eof()
         proc.stdin.drain()
@@ -152,6 +153,27 @@ def test_snapshot_filesystem_then_create_from_image(sandbox_mode, standin, app):
         proc = restored.exec("cat", "data/marker.txt")
         assert proc.stdout.read() == "kept\n"
         assert proc.wait() == 0
+    finally:
+        restored.terminate()
+
+
+def test_legacy_snapshot_fs_call_v1(standin, app, monkeypatch):
+    import modal
+
+    # V1 handles take a filesystem snapshot through SandboxSnapshotFs when asked to.
+    monkeypatch.setenv("MODAL_SANDBOX_V2", "0")
+    monkeypatch.setenv("MODAL_USE_LEGACY_FILESYSTEM_SNAPSHOT", "1")
+    before = standin.state()["calls"].get("SandboxSnapshotFs", 0)
+    sb = modal.Sandbox.create(app=app, timeout=60)
+    try:
+        assert sb.exec("sh", "-c", "echo legacy > marker.txt").wait() == 0
+        image = sb.snapshot_filesystem()
+    finally:
+        sb.terminate()
+    assert standin.state()["calls"]["SandboxSnapshotFs"] == before + 1
+    restored = modal.Sandbox.create(app=app, image=image, timeout=60)
+    try:
+        assert restored.exec("cat", "marker.txt").stdout.read() == "legacy\n"
     finally:
         restored.terminate()
 

@@ -212,3 +212,28 @@ def test_sigterm_kills_every_sandbox_process(tmp_path, monkeypatch):
     assert code == 0
     assert not any(process_alive(p) for p in pids)
     assert not os.path.exists(data_dir)
+
+
+@pytest.mark.parametrize("mode", ["v2", "v1"])
+def test_expired_tokens_are_refused_and_refreshed(tmp_path, monkeypatch, mode):
+    import modal
+
+    server = start_standin(str(tmp_path), "--router-token-ttl", "2", "--auth-token-ttl", "2")
+    try:
+        monkeypatch.setenv("MODAL_SERVER_URL", server.api_url)
+        monkeypatch.setenv("MODAL_SANDBOX_V2", "1" if mode == "v2" else "0")
+        client = modal.Client.from_credentials(TOKEN_ID, TOKEN_SECRET)
+        app = modal.App.lookup("expiry", create_if_missing=True, client=client)
+        sb = modal.Sandbox.create(app=app, image=modal.Image.from_registry("debian:bookworm-slim"), timeout=60)
+        # The exec's own run time outlasts both tokens (they live 2 s).
+        assert sb.exec("sleep", "2.5").wait() == 0
+        assert sb.exec("true").wait() == 0
+        state = server.state()
+        assert state["outcomes"]["TaskExecStart"] == {"OK": 2, "UNAUTHENTICATED": 1}
+        access = "SandboxGetCommandRouterAccess" if mode == "v2" else "TaskGetCommandRouterAccess"
+        assert state["outcomes"][access]["OK"] >= 1
+        if mode == "v2":
+            assert state["calls"]["AuthTokenGet"] >= 2
+        sb.terminate()
+    finally:
+        assert server.stop() == 0
