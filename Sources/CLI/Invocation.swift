@@ -44,7 +44,8 @@ struct Invocation {
         return argv0.hasPrefix("/") ? argv0 : nil
     }
 
-    /// The clock: real time, shifted by `SANDBOXER_CLOCK_OFFSET` (a duration, for end-to-end tests).
+    /// The clock: real time, shifted by `SANDBOXER_CLOCK_OFFSET` (a duration): a documented debugging aid
+    /// for one-shot commands ("what would expire in 2h?"); `serve` refuses to start with it set.
     var clock: any HostClock {
         guard let text = environment["SANDBOXER_CLOCK_OFFSET"], let d = try? TTLDuration.parse(text) else { return SystemClock() }
         return SystemClock(offset: Double(d.seconds))

@@ -57,3 +57,14 @@ import Testing
         }
     }
 }
+
+/// `SANDBOXER_CLOCK_OFFSET` is a debugging aid for one-shot commands; `serve` refuses it.
+@Suite struct ClockOffsetTests {
+    @Test func serveRefusesAShiftedClock() throws {
+        let cli = try CLIRunner()
+        let r = try cli.run(["serve", "--listen", "127.0.0.1:0"], extraEnv: ["SANDBOXER_CLOCK_OFFSET": "1h"])
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("SANDBOXER_CLOCK_OFFSET"))
+        #expect(r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
+    }
+}

@@ -23,6 +23,11 @@ struct ServeCommand: Command {
     /// timer and deliver webhooks until SIGTERM/SIGINT; then finish in-flight requests and exit 0.
     func run() throws(SandboxerError) -> Int32 {
         // Signals go to one sigwait thread; install before any other thread of ours starts.
+        // The clock offset is a debugging aid for one-shot commands; a server that expires other
+        // people's sandboxes must never run on a shifted clock.
+        if environment["SANDBOXER_CLOCK_OFFSET"] != nil {
+            throw SandboxerError(.usage, "SANDBOXER_CLOCK_OFFSET is a debugging aid for one-shot commands; unset it to run serve.")
+        }
         let stop = StopSignal()
         ShutdownSignals.install { _ in stop.trigger() }
 
