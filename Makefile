@@ -16,13 +16,15 @@ release: deps
 run: build
 	@./scripts/demo.sh .build/debug/sandboxer
 
-# Builds every product first (the plugins are dynamic libraries the tests dlopen), runs the Swift
-# suite, a bounded fuzz run of the HTTP request parser, then real clients (requests, curl,
-# schemathesis) against a live `sandboxer serve`.
+# Builds every product first (the plugins are dynamic libraries the tests dlopen; any compiler warning
+# fails), runs the Swift suite, bounded fuzz runs (HTTP request parser, protobuf codec), the provider
+# stand-ins against their official clients, then real clients (requests, curl, schemathesis) against a
+# live `sandboxer serve`.
 test: deps
-	$(SWIFT) build --build-tests
+	./scripts/build-warning-free.sh
 	$(SWIFT) test --skip-build
 	./fuzz/run.sh 20
+	./scripts/standin-tests.sh
 	./scripts/python-tests.sh
 
 bench: release
