@@ -1,5 +1,5 @@
 // libFuzzer target for HTTPRequestParser, built by fuzz/run.sh with
-// `swiftc -sanitize=fuzzer -parse-as-library` from the parser's own source files (no SwiftPM).
+// `swiftc -sanitize=fuzzer -parse-as-library` with every source file of the HTTPServer target (no SwiftPM).
 //
 // Oracles beyond "does not crash":
 //  1. Feeding the input in two pieces (split point from the first byte) or byte by byte gives

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Builds the libFuzzer target for HTTPRequestParser straight from the parser's source files and runs
+# Builds the libFuzzer target for HTTPRequestParser against the HTTPServer target's sources and runs
 # it for a bounded time over the committed corpus (read-only: new inputs go to a scratch directory).
 #   fuzz/run.sh [seconds]      default 30 s, at most 5,000,000 runs
 # Exit status: 0 when no crash or oracle failure was found; a reproducer is kept in the scratch dir.
@@ -9,12 +9,20 @@ root=$(dirname "$here")
 seconds=${1:-30}
 work=${FUZZ_WORK:-$(mktemp -d /tmp/sandboxer-fuzz.XXXXXX)}
 mkdir -p "$work/new"
-http="$root/Sources/HTTPServer"
-
-swiftc -sanitize=fuzzer,address -parse-as-library -O -g \
-    "$here/HTTPRequestParserFuzz.swift" \
-    "$http/HTTPRequestParser.swift" "$http/HTTPRequestParser+Head.swift" "$http/RequestTarget.swift" \
-    "$http/HTTPRequest.swift" "$http/HTTPHeaders.swift" "$http/HTTPProtocolError.swift" \
+# The harness is built against the whole HTTPServer target (every file of Sources/HTTPServer, no list to
+# keep in sync), with its dependencies built the way SwiftPM would: Basics as a module, the C shims
+# compiled by clang behind a module map.
+src="$root/Sources"
+mkdir -p "$work/modules/shims"
+clang -c -O1 -fsanitize=address -I "$src/CHTTPShims/include" "$src/CHTTPShims/chttp_shims.c" -o "$work/modules/chttp_shims.o"
+printf 'module CHTTPShims {\n    header "%s"\n    export *\n}\n' "$src/CHTTPShims/include/chttp_shims.h" \
+    > "$work/modules/shims/module.modulemap"
+swiftc -parse-as-library -O -g -sanitize=address -package-name sandboxer -module-name Basics -emit-module -emit-module-path "$work/modules/Basics.swiftmodule" \
+    -emit-library -static -o "$work/modules/libBasics.a" "$src"/Basics/*.swift
+swiftc -sanitize=fuzzer,address -parse-as-library -O -g -package-name sandboxer -module-name HTTPServerFuzz \
+    -I "$work/modules" -Xcc -fmodule-map-file="$work/modules/shims/module.modulemap" \
+    "$here/HTTPRequestParserFuzz.swift" "$src"/HTTPServer/*.swift \
+    "$work/modules/libBasics.a" "$work/modules/chttp_shims.o" \
     -o "$work/http-request-fuzzer"
 
 # Swift's own crash backtracer would add ~30 s per finding; libFuzzer prints the stack itself.
