@@ -113,7 +113,7 @@ struct LocalVMSnapshotTests {
         #expect(FileOps.list(world.dataDir + "/sandboxes").isEmpty)
         // Restore is create: the same image named explicitly is fine, and limits, timeout and labels apply.
         let limited = world.request(a, resources: ResourceLimits(pids: 64), timeout: 3600, image: "busybox")
-        try world.plugin.restore(RestoreRequest(create: limited, snapshotRef: snap), call: .detached)
+        _ = try world.plugin.restore(RestoreRequest(create: limited, snapshotRef: snap), call: .detached)
         #expect(FileOps.readText(CgroupLayout(parent: world.cgroupParent).dir("pids", a) + "/pids.max") == "64\n")
         let meta = try world.meta(a)
         #expect(meta.deadlineMs != nil && meta.labels == limited.labels)

@@ -30,7 +30,7 @@ enum Launcher {
             }
         }
         guard rc == 0 else {
-            let message = String(cString: err)
+            let message = Launcher.text(err)
             throw PluginError(.internal, "Starting the sandbox init failed: \(message).")
         }
         return pid
@@ -70,7 +70,7 @@ enum Launcher {
             }
         }
         guard rc == 0 else {
-            throw PluginError(.internal, "Entering the sandbox failed: \(String(cString: err)).")
+            throw PluginError(.internal, "Entering the sandbox failed: \(Launcher.text(err)).")
         }
         defer { clvm_exec_result_free(&result) }
         let out = result.out.map { Data(bytes: $0, count: result.out_len) } ?? Data()
@@ -85,5 +85,12 @@ enum Launcher {
         defer { copies.forEach { free($0) } }
         let pointers: [UnsafePointer<CChar>?] = copies.map { $0.map { UnsafePointer($0) } } + [nil]
         return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+    }
+}
+
+extension Launcher {
+    /// The NUL-terminated message the C launcher wrote into `buffer`, decoded as UTF-8.
+    static func text(_ buffer: [CChar]) -> String {
+        String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
