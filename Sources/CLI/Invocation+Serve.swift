@@ -51,7 +51,7 @@ extension Invocation {
             repeat {
                 do throws(SandboxerError) {
                     let items = try service.expire(apply: true)
-                    for item in items where item.outcome == SandboxState.destroyed.rawValue {
+                    for item in items where item.outcome == .destroyed {
                         api.metrics.increment("sandboxer_expiries_total", labels: ["rule": item.rule.rawValue])
                         console.err("sandboxer: expired \(item.sandbox.id) (\(item.rule.rawValue))\n")
                     }
@@ -60,7 +60,7 @@ extension Invocation {
                 }
                 do throws(SandboxerError) {
                     for item in try service.pruneSnapshots(apply: true) {
-                        console.err("sandboxer: snapshot \(item.snapshot.id) \(item.outcome ?? "-") (\(item.rule.rawValue))\n")
+                        console.err("sandboxer: snapshot \(item.snapshot.id) \(item.outcome.text ?? "-") (\(item.rule.rawValue))\n")
                     }
                 } catch {
                     console.err("sandboxer: snapshot retention sweep failed: \(error.message)\n")

@@ -15,7 +15,7 @@ extension Invocation {
         let apply = parsed.has("apply")
         let service = try openService()
         let items = try service.expire(apply: apply)
-        let failed = items.contains { $0.outcome != nil && $0.outcome != SandboxState.destroyed.rawValue && $0.outcome != "skipped" }
+        let failed = items.contains { $0.outcome.isError }
         if json {
             emit(ExpiryView.render(items, apply: apply, now: service.clock.now()))
         } else if items.isEmpty {
@@ -24,7 +24,7 @@ extension Invocation {
             var table = Table("ID", "PROFILE", "BACKEND", "RULE", "DUE", apply ? "OUTCOME" : "ACTION")
             for item in items {
                 table.add(item.sandbox.id, item.sandbox.profile, item.sandbox.backend, item.rule.rawValue,
-                          RFC3339.format(item.dueAt), item.outcome.map { outcome in
+                          RFC3339.format(item.dueAt), item.outcome.text.map { outcome in
                               item.snapshotId.map { "\(outcome) (snapshot \($0))" } ?? outcome
                           } ?? (item.onExpire == .snapshot ? "expire, snapshot, destroy" : "expire, destroy"))
             }
@@ -41,9 +41,9 @@ extension Invocation {
             emit(ReapView.render(report, apply: apply))
         } else {
             var table = Table("KIND", "BACKEND", "SANDBOX", "REF", apply ? "OUTCOME" : "ACTION")
-            for o in report.orphans { table.add("orphan", o.backend, o.sandboxId ?? "-", o.backendRef, o.outcome ?? "destroy") }
+            for o in report.orphans { table.add("orphan", o.backend, o.sandboxId ?? "-", o.backendRef, o.outcome.text ?? "destroy") }
             for g in report.ghosts {
-                table.add("ghost", g.sandbox.backend, g.sandbox.id, g.sandbox.backendRef ?? "-", g.outcome ?? "mark failed (backend_vanished)")
+                table.add("ghost", g.sandbox.backend, g.sandbox.id, g.sandbox.backendRef ?? "-", g.outcome.text ?? "mark failed (backend_vanished)")
             }
             for s in report.inFlight { table.add("in-flight", s.backend, s.id, s.backendRef ?? "-", "leave (create in flight)") }
             for o in report.foreign { table.add("foreign", o.backend, o.sandboxId ?? "-", o.backendRef, "leave (labels do not prove ownership)") }
@@ -55,7 +55,7 @@ extension Invocation {
                 console.err("Dry run: nothing was changed. Run 'sandboxer reap-stale --apply' to act.\n")
             }
         }
-        let failed = !report.errors.isEmpty || report.orphans.contains { $0.outcome != nil && $0.outcome != "destroyed" }
+        let failed = !report.errors.isEmpty || report.orphans.contains { $0.outcome.isError }
         return failed ? 1 : 0
     }
 

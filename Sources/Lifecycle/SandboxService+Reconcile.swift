@@ -14,13 +14,14 @@ public struct ReapReport: Sendable {
         public var backendRef: String
         public var sandboxId: String?
         public var labels: [String: String]
-        /// With apply: "destroyed" or the error message.
-        public var outcome: String?
+        /// With apply: destroyed, or the error.
+        public var outcome: SweepOutcome = .planned
     }
     /// A live sandbox row whose backend resource is gone.
     public struct Ghost: Sendable {
         public var sandbox: Sandbox
-        public var outcome: String?
+        /// With apply: marked failed, skipped (changed concurrently), or the error.
+        public var outcome: SweepOutcome = .planned
     }
     public var orphans: [Orphan] = []
     public var ghosts: [Ghost] = []
@@ -68,13 +69,13 @@ extension SandboxService {
                     do {
                         try backend.destroy(SandboxRef(sandboxId: sid ?? item.backendRef, backendRef: item.backendRef),
                                             timeout: backends.timeouts.destroy)
-                        orphan.outcome = "destroyed"
+                        orphan.outcome = .destroyed
                     } catch where error.code == .notFound {
-                        orphan.outcome = "destroyed"
+                        orphan.outcome = .destroyed
                     } catch {
-                        orphan.outcome = error.hostError.message
+                        orphan.outcome = .error(error.hostError.message)
                     }
-                    if orphan.outcome == "destroyed" {
+                    if orphan.outcome == .destroyed {
                         let data = EventData.json(["reason": TerminationReason.orphan.rawValue, "backend": name,
                                                    "backend_ref": item.backendRef])
                         _ = try? store.append(events: [SandboxEvent(sandboxId: sid ?? item.backendRef, type: "orphan_reaped", at: now, data: data)])
@@ -89,9 +90,9 @@ extension SandboxService {
                     var machine = SandboxMachine(row)
                     do {
                         _ = try machine.vanished(at: now)
-                        ghost.outcome = try commit(machine) ? "failed" : "skipped"
+                        ghost.outcome = try commit(machine) ? .markedFailed : .skipped
                         ghost.sandbox = machine.sandbox
-                    } catch { ghost.outcome = error.message }
+                    } catch { ghost.outcome = .error(error.message) }
                 }
                 report.ghosts.append(ghost)
             }

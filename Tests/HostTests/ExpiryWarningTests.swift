@@ -138,7 +138,7 @@ struct WarningFixture {
         _ = try f.service.expire(apply: true)
         #expect(try f.service.store.warningsDue(at: f.clock.now().addingTimeInterval(1e6), limit: nil).isEmpty)
         f.clock.advance(1)
-        #expect(try f.service.expire(apply: true).map(\.outcome) == ["destroyed"])
+        #expect(try f.service.expire(apply: true).map(\.outcome) == [.destroyed])
         #expect(try f.warnings(s.id).isEmpty)
     }
 

@@ -97,12 +97,12 @@ import Testing
         #expect(Set(plan.map(\.sandbox.id)) == [a.id, b.id])
         #expect(plan.first { $0.sandbox.id == a.id }?.rule == .ttl)
         #expect(plan.first { $0.sandbox.id == b.id }?.rule == .ttlMax)
-        #expect(plan.allSatisfy { $0.outcome == nil })
+        #expect(plan.allSatisfy { $0.outcome == .planned })
         // The plan changed nothing.
         #expect(try f.service.get(a.id).state == .ready)
         let applied = try f.service.expire(apply: true)
         #expect(applied.count == 2)
-        #expect(applied.allSatisfy { $0.outcome == "destroyed" })
+        #expect(applied.allSatisfy { $0.outcome == .destroyed })
         let gone = try f.service.get(a.id)
         #expect(gone.state == .destroyed)
         #expect(gone.reason == .ttl)
@@ -173,7 +173,7 @@ import Testing
         #expect(try f.service.get(ghost.id).state == .ready)
 
         let applied = try f.service.reapStale(apply: true)
-        #expect(applied.orphans.first?.outcome == "destroyed")
+        #expect(applied.orphans.first?.outcome == .destroyed)
         let g = try f.service.get(ghost.id)
         #expect(g.state == .failed)
         #expect(g.reason == .backendVanished)

@@ -150,7 +150,7 @@ import Testing
         #expect(plan.count == 1 && plan[0].onExpire == .snapshot)
         let items = try f.service.expire(apply: true)
         let item = try #require(items.first)
-        #expect(item.outcome == "destroyed")
+        #expect(item.outcome == .destroyed)
         let snapId = try #require(item.snapshotId)
         #expect(try f.service.get(s.id).state == .destroyed)
         let snap = try f.service.resolveSnapshot(snapId)
@@ -168,7 +168,7 @@ import Testing
         f.clock.advance(3601)
         f.backend.fail("snapshot", with: .internal)
         let item = try #require(try f.service.expire(apply: true).first)
-        #expect(item.outcome == "destroyed" && item.snapshotId == nil && item.snapshotError != nil)
+        #expect(item.outcome == .destroyed && item.snapshotId == nil && item.snapshotError != nil)
         let destroyed = try #require(try f.service.events(sandboxId: s.id, since: nil, limit: nil).last)
         #expect(destroyed.data.contains("snapshot_error"))
     }
@@ -184,11 +184,11 @@ import Testing
 
         let plan = try f.service.pruneSnapshots(apply: false)
         #expect(plan.map(\.snapshot.id) == [taken[1].id, taken[0].id])
-        #expect(plan.allSatisfy { $0.rule == .retentionKeep && $0.outcome == nil })
+        #expect(plan.allSatisfy { $0.rule == .retentionKeep && $0.outcome == .planned })
         #expect(try f.service.snapshots(sandboxId: s.id).count == 4)   // dry run changed nothing
 
         let applied = try f.service.pruneSnapshots(apply: true)
-        #expect(applied.allSatisfy { $0.outcome == "deleted" && $0.snapshot.deletedReason == .retentionKeep })
+        #expect(applied.allSatisfy { $0.outcome == .deleted && $0.snapshot.deletedReason == .retentionKeep })
         #expect(try f.service.pruneSnapshots(apply: true).isEmpty)     // a second apply finds nothing
 
         f.clock.advance(86_400)
