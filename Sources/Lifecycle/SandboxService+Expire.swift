@@ -63,7 +63,7 @@ extension SandboxService {
     /// Destroys an expired sandbox, first taking the snapshot its profile's `on_expire` asks for.
     /// A snapshot that fails does not keep the sandbox alive: the TTL is a promise; the error is recorded.
     private func finishExpired(_ sandbox: Sandbox, item: inout ExpiryItem) throws(SandboxerError) {
-        var data: [String: String] = [:]
+        var data: EventData = [:]
         if item.onExpire == .snapshot {
             // A sweep that crashed after its snapshot must not take a second one.
             let earlier = try storeCall { () throws(StoreError) in
@@ -75,8 +75,8 @@ extension SandboxService {
                 do { item.snapshotId = try takeSnapshot(of: sandbox, name: nil, trigger: .onExpire).id }
                 catch { item.snapshotError = error.message }
             }
-            if let id = item.snapshotId { data["snapshot_id"] = id }
-            if let message = item.snapshotError { data["snapshot_error"] = message }
+            if let id = item.snapshotId { data["snapshot_id"] = .string(id) }
+            if let message = item.snapshotError { data["snapshot_error"] = .string(message) }
         }
         item.sandbox = try finishDestroy(sandbox, reason: item.rule, eventData: data)
         // Not destroyed: another process moved the row meanwhile (it marked it failed, say), and its change stands.

@@ -76,9 +76,9 @@ extension SandboxService {
                         orphan.outcome = .error(error.hostError.message)
                     }
                     if orphan.outcome == .destroyed {
-                        let data = EventData.json(["reason": TerminationReason.orphan.rawValue, "backend": name,
-                                                   "backend_ref": item.backendRef])
-                        _ = try? store.append(events: [SandboxEvent(sandboxId: sid ?? item.backendRef, type: "orphan_reaped", at: now, data: data)])
+                        let data: EventData = ["reason": .string(TerminationReason.orphan.rawValue), "backend": .string(name),
+                                               "backend_ref": .string(item.backendRef)]
+                        _ = try? store.append(events: [SandboxEvent(sandboxId: sid ?? item.backendRef, type: .orphanReaped, at: now, data: data)])
                     }
                 }
                 report.orphans.append(orphan)
@@ -109,12 +109,11 @@ extension SandboxService {
         for sandbox in pending {
             switch sandbox.state {
             case .provisioning:
-                let intent = IntentFields(sandbox.request)
-                let owner = ProcessIdentity(pid: Int32(intent["owner_pid"] ?? "") ?? 0,
-                                            startTime: UInt64(intent["owner_start"] ?? "") ?? 0)
+                // An intent naming no process (pid 0) can have no live owner.
+                let owner = sandbox.request.owner ?? ProcessIdentity(pid: 0, startTime: 0)
                 guard owner.pid <= 0 || !owner.isAlive else { continue }
                 var machine = SandboxMachine(sandbox)
-                let what = intent["recreate"] == "true" ? "recreate" : "create"
+                let what = sandbox.request.recreate ? "recreate" : "create"
                 _ = try machine.createFailed("The \(what) was interrupted (its process \(owner.pid) is gone); what it made was cleaned up.", at: now)
                 guard try commit(machine) else { continue }
                 // The backend may hold what the dead create made: find it by id and destroy it.

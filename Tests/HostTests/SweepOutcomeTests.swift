@@ -12,7 +12,7 @@ import Testing
         id: "sbx-00000000000000aa", profile: "default", backend: "fake", state: .destroyed, ttlSeconds: 3600,
         maxTTLSeconds: 7200, idleReapSeconds: nil, createdAt: t0, readyAt: t0, updatedAt: t0,
         expiresAt: t0.addingTimeInterval(3600), labels: [:], backendRef: "ref-1", reason: .ttl, idempotencyKey: nil,
-        request: "{}", hostId: "host-test")
+        request: CreateIntent(), hostId: "host-test")
     static let message = "Backend 'fake' failed 'destroy' (unavailable): the backend is down."
 
     @Test(arguments: [
