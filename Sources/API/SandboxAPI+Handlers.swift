@@ -46,7 +46,7 @@ extension SandboxAPI {
         case .expire:
             let apply = try flag(request, "apply")
             let items = try call { () throws(SandboxerError) in try service.expire(apply: apply) }
-            for item in items where item.outcome == SandboxState.destroyed.rawValue {
+            for item in items where item.outcome == .destroyed {
                 metrics.increment("sandboxer_expiries_total", labels: ["rule": item.rule.rawValue])
             }
             return json(200, ExpiryView.render(items, apply: apply, now: service.clock.now()))

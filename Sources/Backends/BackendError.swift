@@ -20,24 +20,23 @@ public struct BackendError: Error, Sendable, Equatable, CustomStringConvertible 
         /// The plugin answered something the contract does not allow (bad JSON, unknown code…).
         case garbage
 
-        /// The code for an ABI result code (1…7); nil for success or anything outside the closed list.
+        /// The code for an ABI result code; nil for success or anything outside the closed list.
         public init?(abiCode: Int32) {
-            switch abiCode {
-            case 1: self = .notImplemented
-            case 2: self = .notFound
-            case 3: self = .invalidRequest
-            case 4: self = .conflict
-            case 5: self = .unavailable
-            case 6: self = .quota
-            case 7: self = .internal
-            default: return nil
-            }
+            guard let code = PluginError.Code(rawValue: abiCode) else { return nil }
+            self.init(code)
         }
 
         /// The same code as PluginKit names it, for the codes the ABI defines.
         public init(_ code: PluginError.Code) {
-            // The raw values of PluginError.Code are the ABI's, so this never fails.
-            self = Code(abiCode: code.rawValue) ?? .internal
+            switch code {
+            case .notImplemented: self = .notImplemented
+            case .notFound: self = .notFound
+            case .invalidRequest: self = .invalidRequest
+            case .conflict: self = .conflict
+            case .unavailable: self = .unavailable
+            case .quota: self = .quota
+            case .internal: self = .internal
+            }
         }
     }
 

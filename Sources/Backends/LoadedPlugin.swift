@@ -70,7 +70,7 @@ public final class LoadedPlugin: @unchecked Sendable {
         }
         let message = Backend.oneLine(result.data.map { Data(bytes: $0, count: result.len) } ?? Data())
         functions.resultFree(&result)
-        guard code == 0 else {
+        guard code == PluginError.successCode else {
             let codeName = BackendError.Code(abiCode: code)?.rawValue ?? "code \(code)"
             throw fail("\(codeName): \(message.isEmpty ? "the plugin gave no reason." : message)")
         }

@@ -99,18 +99,20 @@ enum HostCallbacks {
     static let secretLookup: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?,
                                              UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?,
                                              UnsafeMutablePointer<Int>?) -> Int32 = { raw, name, out, outLen in
-        guard let ctx = context(raw), let name, let out, let outLen else { return 3 } // SBX_INVALID_REQUEST
+        guard let ctx = context(raw), let name, let out, let outLen else { return PluginError.Code.invalidRequest.rawValue }
         out.pointee = nil
         outLen.pointee = 0
-        guard let value = ctx.secret(String(cString: name)) else { return 2 } // SBX_NOT_FOUND
+        guard let value = ctx.secret(String(cString: name)) else { return PluginError.Code.notFound.rawValue }
         let bytes = Array(value.utf8)
-        guard let buffer = malloc(max(bytes.count, 1))?.assumingMemoryBound(to: UInt8.self) else { return 7 }
+        guard let buffer = malloc(max(bytes.count, 1))?.assumingMemoryBound(to: UInt8.self) else {
+            return PluginError.Code.internal.rawValue
+        }
         bytes.withUnsafeBufferPointer { src in
             if let base = src.baseAddress { buffer.update(from: base, count: bytes.count) }
         }
         out.pointee = buffer
         outLen.pointee = bytes.count
-        return 0
+        return PluginError.successCode
     }
 
     static let bufferFree: @convention(c) (UnsafeMutableRawPointer?, UnsafeMutablePointer<UInt8>?, Int) -> Void = { _, data, _ in

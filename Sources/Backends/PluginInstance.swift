@@ -105,7 +105,7 @@ final class PluginInstance: @unchecked Sendable {
         if outcome.broken {
             throw BackendError(.garbage, "The plugin returned a result with no data but a length of bytes.", backend: backend, operation: operation)
         }
-        if outcome.code == 0 {
+        if outcome.code == PluginError.successCode {
             let parsed = try? JSONSerialization.jsonObject(with: outcome.bytes, options: [])
             guard parsed is [String: Any] else {
                 throw BackendError(.garbage, "The plugin's response is not a JSON object (\(outcome.bytes.count) bytes).", backend: backend, operation: operation)
@@ -113,7 +113,7 @@ final class PluginInstance: @unchecked Sendable {
             return outcome.bytes
         }
         guard let code = BackendError.Code(abiCode: outcome.code) else {
-            throw BackendError(.garbage, "The plugin returned code \(outcome.code), which is not in the ABI's closed list (0–7).", backend: backend, operation: operation)
+            throw BackendError(.garbage, "The plugin returned code \(outcome.code), which is not in the ABI's closed list (\(PluginError.successCode)–\(PluginError.Code.allCases.map(\.rawValue).max() ?? 0)).", backend: backend, operation: operation)
         }
         let message = Backend.oneLine(outcome.bytes)
         throw BackendError(code, message.isEmpty ? "The plugin gave no reason." : message, backend: backend, operation: operation)

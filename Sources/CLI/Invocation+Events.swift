@@ -41,7 +41,7 @@ extension Invocation {
                 let batch = try service.events(sandboxId: sandboxId, since: cursor, limit: batchSize)
                 for event in batch {
                     let line = json ? event.jsonValue.rendered(pretty: false)
-                        : "\(event.seq) \(RFC3339.format(event.at)) \(event.sandboxId) \(event.type) \(event.data)\n"
+                        : "\(event.seq) \(RFC3339.format(event.at)) \(event.sandboxId) \(event.type) \(event.data.jsonText)\n"
                     guard output.write(line) else { return 0 }
                 }
                 cursor = batch.last?.seq ?? cursor ?? 0

@@ -56,7 +56,7 @@ struct Invocation {
         let console = self.console
         let service = try SandboxService.open(config: config, clock: clock, environment: environment) { level, message in
             // Plugins' warnings and errors reach the operator; debug and info only when asked for.
-            if verbose || level >= 2 { console.err("sandboxer: plugin: \(message)\n") }
+            if verbose || level >= PluginLogLevel.warning.rawValue { console.err("sandboxer: plugin: \(message)\n") }
         }
         // Work a crashed command left behind is finished before anything else.
         for s in try service.reconcileInterrupted() where !json {

@@ -101,10 +101,9 @@ extension Explanation {
         self.now = now
         profileExists = profile != nil
         onExpire = profile?.onExpire
-        let intent = IntentFields(s.request)
-        ttl = TTLFacts(grantedSeconds: s.ttlSeconds, requestedSeconds: intent["requested_ttl_seconds"].flatMap { Int64($0) },
-                       cappedAtCreate: intent["capped"] == "true",
-                       extensions: events.filter { $0.type == "ttl_extended" }.count, readyAt: s.readyAt, expiresAt: s.expiresAt)
+        ttl = TTLFacts(grantedSeconds: s.ttlSeconds, requestedSeconds: s.request.requestedTTLSeconds,
+                       cappedAtCreate: s.request.capped,
+                       extensions: events.filter { $0.kind == .ttlExtended }.count, readyAt: s.readyAt, expiresAt: s.expiresAt)
         let latest = s.latestDeadline
         cap = CapFacts(maxSeconds: s.maxTTLSeconds, latestDeadline: latest,
                        reached: latest.map { l in s.expiresAt.map { $0 >= l } ?? false } ?? false)
@@ -115,7 +114,7 @@ extension Explanation {
         let warned = s.expiresAt != nil && s.warnedExpiresAt == s.expiresAt
         warning = WarningFacts(beforeSeconds: s.expiryWarningSeconds,
                                at: live ? s.expiryWarningSeconds.flatMap { w in s.expiresAt.map { $0.addingTimeInterval(-Double(w)) } } : nil,
-                               sent: warned, lastEvent: events.last { $0.type == "expiry_warning" })
+                               sent: warned, lastEvent: events.last { $0.kind == .expiryWarning })
         next = live ? Self.firstRule(s, now: now) : nil
         ending = Self.ending(s, events: events)
         summary = ""
@@ -132,13 +131,13 @@ extension Explanation {
         guard [.expired, .destroying, .destroyed, .failed].contains(s.state) else { return nil }
         let reasonText = s.reason?.rawValue
         // The first event that names the reason; `destroyed` itself when nothing earlier did.
-        let recorded = events.first {
-            ["expired", "destroying", "destroyed", "failed"].contains($0.type) && $0.field("reason") == reasonText
-        }
-        let final = events.last { $0.type == (s.state == .failed ? "failed" : "destroyed") }
+        let recording: Set<SandboxEventType> = [.expired, .destroying, .destroyed, .failed]
+        let recorded = events.first { $0.kind.map(recording.contains) == true && $0.data.string("reason") == reasonText }
+        let finalType: SandboxEventType = s.state == .failed ? .failed : .destroyed
+        let final = events.last { $0.kind == finalType }
         let at = final?.at ?? recorded?.at ?? s.updatedAt
         return Ending(reason: s.reason, at: at, event: recorded, finalEvent: final,
-                      message: (final ?? recorded)?.field("message"))
+                      message: (final ?? recorded)?.data.string("message"))
     }
 }
 

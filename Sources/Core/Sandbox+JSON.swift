@@ -24,9 +24,8 @@ extension Sandbox {
 extension SandboxEvent {
     /// The event as both fronts print it; `data` is embedded as an object.
     public var jsonValue: JSONValue {
-        let payload = (try? JSONDecoder().decode(JSONValue.self, from: Data(data.utf8))) ?? .object([:])
-        return .object(["seq": .number(Double(seq)), "sandbox_id": .string(sandboxId), "type": .string(type),
-                        "at": .string(RFC3339.format(at)), "data": payload])
+        .object(["seq": .number(Double(seq)), "sandbox_id": .string(sandboxId), "type": .string(type),
+                 "at": .string(RFC3339.format(at)), "data": data.jsonValue])
     }
 }
 

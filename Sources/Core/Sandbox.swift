@@ -42,8 +42,8 @@ public struct Sandbox: Sendable, Equatable {
     public var reason: TerminationReason?
     /// Idempotency key of the create request, if one was given.
     public var idempotencyKey: String?
-    /// The create request as JSON (the intent written before calling the backend).
-    public var request: String
+    /// The intent written before calling the backend to create or recreate it (the `request` column).
+    public var request: CreateIntent
     /// Id of the host process that owns it (labels prove ownership on the backend).
     public var hostId: String
     /// The profile's `ttl.expiry_warning` at create time: an `expiry_warning` event goes out this long
@@ -59,7 +59,7 @@ public struct Sandbox: Sendable, Equatable {
     public init(id: String, profile: String, backend: String, state: SandboxState, ttlSeconds: Int64,
                 maxTTLSeconds: Int64, idleReapSeconds: Int64?, createdAt: Date, readyAt: Date?, updatedAt: Date,
                 expiresAt: Date?, labels: [String: String], backendRef: String?, reason: TerminationReason?,
-                idempotencyKey: String?, request: String, hostId: String, expiryWarningSeconds: Int64? = nil,
+                idempotencyKey: String?, request: CreateIntent, hostId: String, expiryWarningSeconds: Int64? = nil,
                 warnedExpiresAt: Date? = nil, lastActivity: String? = nil, sourceSnapshot: String? = nil) {
         self.id = id; self.profile = profile; self.backend = backend; self.state = state
         self.ttlSeconds = ttlSeconds; self.maxTTLSeconds = maxTTLSeconds; self.idleReapSeconds = idleReapSeconds
@@ -90,13 +90,23 @@ public struct SandboxEvent: Sendable, Equatable {
     /// Monotonic sequence number assigned by the store (the outbox cursor).
     public var seq: Int64
     public var sandboxId: String
-    /// `created`, `ready`, `ttl_extended`, `expired`, `destroyed`, `failed`, `orphan_reaped`, ...
+    /// The type's name: a `SandboxEventType` for every event this host writes. Kept as text because
+    /// the store may hold types a newer host wrote, which readers list too (and otherwise ignore).
     public var type: String
     public var at: Date
-    /// Event details as a JSON object text, e.g. `{"reason":"ttl"}`.
-    public var data: String
+    /// Event details, e.g. `{"reason":"ttl"}`.
+    public var data: EventData
 
-    public init(seq: Int64 = 0, sandboxId: String, type: String, at: Date, data: String = "{}") {
-        self.seq = seq; self.sandboxId = sandboxId; self.type = type; self.at = at; self.data = data
+    /// An event this host writes.
+    public init(seq: Int64 = 0, sandboxId: String, type: SandboxEventType, at: Date, data: EventData = [:]) {
+        self.init(seq: seq, sandboxId: sandboxId, storedType: type.rawValue, at: at, data: data)
     }
+
+    /// An event as the store holds it, whose type this version may not know.
+    package init(seq: Int64, sandboxId: String, storedType: String, at: Date, data: EventData) {
+        self.seq = seq; self.sandboxId = sandboxId; self.type = storedType; self.at = at; self.data = data
+    }
+
+    /// The type, when this version knows it.
+    public var kind: SandboxEventType? { SandboxEventType(rawValue: type) }
 }

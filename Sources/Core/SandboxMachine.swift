@@ -31,8 +31,8 @@ public struct SandboxMachine: Sendable {
         self.startState = sandbox.state
     }
 
-    private mutating func record(_ type: String, _ data: [String: String], at now: Date) {
-        events.append(SandboxEvent(sandboxId: sandbox.id, type: type, at: now, data: EventData.json(data)))
+    private mutating func record(_ type: SandboxEventType, _ data: EventData, at now: Date) {
+        events.append(SandboxEvent(sandboxId: sandbox.id, type: type, at: now, data: data))
     }
 
     private mutating func move(to state: SandboxState, at now: Date) {
@@ -45,10 +45,11 @@ public struct SandboxMachine: Sendable {
         guard sandbox.state == .provisioning else { throw invalid("become ready") }
         sandbox.backendRef = backendRef
         sandbox.readyAt = now
-        sandbox.expiresAt = now.addingTimeInterval(Double(sandbox.ttlSeconds))
+        let expiresAt = now.addingTimeInterval(Double(sandbox.ttlSeconds))
+        sandbox.expiresAt = expiresAt
         sandbox.lastActivity = "ready"
         move(to: .ready, at: now)
-        record("ready", ["backend_ref": backendRef, "expires_at": RFC3339.format(sandbox.expiresAt!)], at: now)
+        record(.ready, ["backend_ref": .string(backendRef), "expires_at": .string(RFC3339.format(expiresAt))], at: now)
         return .pushTimeout(seconds: sandbox.ttlSeconds + Self.backstopGraceSeconds)
     }
 
@@ -58,16 +59,13 @@ public struct SandboxMachine: Sendable {
         guard SandboxState.live.contains(sandbox.state) else {
             throw SandboxerError(.conflict, "Sandbox \(sandbox.id) is \(sandbox.state.rawValue); only ready or active sandboxes can be recreated.")
         }
-        var intent = IntentFields(sandbox.request).all
-        intent["owner_pid"] = String(owner.pid)
-        intent["owner_start"] = String(owner.startTime)
-        intent["recreate"] = "true"
-        intent["from_snapshot"] = fromSnapshot
-        sandbox.request = EventData.json(intent)
+        sandbox.request.owner = owner
+        sandbox.request.recreate = true
+        sandbox.request.fromSnapshot = fromSnapshot
         move(to: .provisioning, at: now)
-        var data = ["previous_backend_ref": sandbox.backendRef ?? ""]
-        if let fromSnapshot { data["from_snapshot"] = fromSnapshot }
-        record("recreating", data, at: now)
+        var data: EventData = ["previous_backend_ref": .string(sandbox.backendRef ?? "")]
+        if let fromSnapshot { data["from_snapshot"] = .string(fromSnapshot) }
+        record(.recreating, data, at: now)
     }
 
     /// The old instance could not be destroyed: provisioning → the state it had, nothing replaced.
@@ -75,21 +73,21 @@ public struct SandboxMachine: Sendable {
         guard sandbox.state == .provisioning else { return }
         sandbox.request = previous.request
         move(to: previous.state == .active ? .ready : previous.state, at: now)
-        record("recreate_failed", ["message": message], at: now)
+        record(.recreateFailed, ["message": .string(message)], at: now)
     }
 
     /// The new instance is up: provisioning → ready with the new handle; `readyAt` and `expiresAt` stay.
     public mutating func recreated(backendRef: String, previousRef: String?, at now: Date) throws(SandboxerError) {
         guard sandbox.state == .provisioning else { throw invalid("finish a recreate") }
-        let snapshot = IntentFields(sandbox.request)["from_snapshot"]
+        let snapshot = sandbox.request.fromSnapshot
         sandbox.backendRef = backendRef
         sandbox.sourceSnapshot = snapshot
         sandbox.lastActivity = "recreated"
         move(to: .ready, at: now)
-        var data = ["backend_ref": backendRef, "previous_backend_ref": previousRef ?? ""]
-        if let snapshot { data["from_snapshot"] = snapshot }
-        if let expiresAt = sandbox.expiresAt { data["expires_at"] = RFC3339.format(expiresAt) }
-        record("recreated", data, at: now)
+        var data: EventData = ["backend_ref": .string(backendRef), "previous_backend_ref": .string(previousRef ?? "")]
+        if let snapshot { data["from_snapshot"] = .string(snapshot) }
+        if let expiresAt = sandbox.expiresAt { data["expires_at"] = .string(RFC3339.format(expiresAt)) }
+        record(.recreated, data, at: now)
     }
 
     /// The backend failed create, or an interrupted create was found gone: provisioning → failed.
@@ -97,7 +95,7 @@ public struct SandboxMachine: Sendable {
         guard sandbox.state == .provisioning else { throw invalid("fail its create") }
         sandbox.reason = .failed
         move(to: .failed, at: now)
-        record("failed", ["reason": TerminationReason.failed.rawValue, "message": message], at: now)
+        record(.failed, ["reason": .string(TerminationReason.failed.rawValue), "message": .string(message)], at: now)
         // A half-made resource may exist: clean it up (not_found is fine).
         return .destroyBackend
     }
@@ -126,8 +124,8 @@ public struct SandboxMachine: Sendable {
         if let readyAt = sandbox.readyAt { sandbox.ttlSeconds = Int64(ext.to.timeIntervalSince(readyAt).rounded()) }
         sandbox.updatedAt = now
         sandbox.lastActivity = "ttl_extended"
-        record("ttl_extended", ["from": RFC3339.format(ext.from), "to": RFC3339.format(ext.to), "by": who,
-                                "capped": ext.capped ? "true" : "false"], at: now)
+        record(.ttlExtended, ["from": .string(RFC3339.format(ext.from)), "to": .string(RFC3339.format(ext.to)), "by": .string(who),
+                              "capped": .bool(ext.capped)], at: now)
         return ext
     }
 
@@ -136,7 +134,7 @@ public struct SandboxMachine: Sendable {
         guard SandboxState.live.contains(sandbox.state) else { throw invalid("expire") }
         sandbox.reason = reason
         move(to: .expired, at: now)
-        record("expired", ["reason": reason.rawValue], at: now)
+        record(.expired, ["reason": .string(reason.rawValue)], at: now)
         return .none
     }
 
@@ -154,17 +152,19 @@ public struct SandboxMachine: Sendable {
             // An expired sandbox keeps the rule that expired it as its reason.
             if sandbox.state != .expired || sandbox.reason == nil { sandbox.reason = reason }
             move(to: .destroying, at: now)
-            record("destroying", ["reason": (sandbox.reason ?? reason).rawValue], at: now)
+            record(.destroying, ["reason": .string((sandbox.reason ?? reason).rawValue)], at: now)
             return .destroyBackend
         }
     }
 
     /// The backend confirmed destroy (or said not_found): destroying → destroyed.
     /// `data` adds details to the event (e.g. the `snapshot_id` an `on_expire: snapshot` took).
-    public mutating func destroyed(at now: Date, data: [String: String] = [:]) throws(SandboxerError) -> Action {
+    public mutating func destroyed(at now: Date, data: EventData = [:]) throws(SandboxerError) -> Action {
         guard sandbox.state == .destroying else { return .none }
         move(to: .destroyed, at: now)
-        record("destroyed", data.merging(["reason": (sandbox.reason ?? .manual).rawValue]) { _, reason in reason }, at: now)
+        var data = data
+        data["reason"] = .string((sandbox.reason ?? .manual).rawValue)
+        record(.destroyed, data, at: now)
         return .none
     }
 
@@ -173,20 +173,11 @@ public struct SandboxMachine: Sendable {
         guard [.ready, .active, .expired].contains(sandbox.state) else { throw invalid("be marked vanished") }
         sandbox.reason = .backendVanished
         move(to: .failed, at: now)
-        record("failed", ["reason": TerminationReason.backendVanished.rawValue], at: now)
+        record(.failed, ["reason": .string(TerminationReason.backendVanished.rawValue)], at: now)
         return .none
     }
 
     private func invalid(_ what: String) -> SandboxerError {
         SandboxerError(.conflict, "Sandbox \(sandbox.id) is \(sandbox.state.rawValue) and cannot \(what).")
-    }
-}
-
-/// Event payloads are flat string maps encoded as sorted JSON objects.
-public enum EventData {
-    public static func json(_ data: [String: String]) -> String {
-        guard !data.isEmpty else { return "{}" }
-        let body = data.keys.sorted().map { "\(JSONText.quote($0)):\(JSONText.quote(data[$0]!))" }
-        return "{" + body.joined(separator: ",") + "}"
     }
 }

@@ -48,15 +48,15 @@ public struct Snapshot: Sendable, Equatable {
     /// The source sandbox's `sandboxer.owner` label: consumers see only their own snapshots.
     public var owner: String?
     public var hostId: String
-    /// Flat JSON: the process that took it (owner pid + start time), so a crashed capture is recognised.
-    public var intent: String
+    /// The process that took it (owner pid + start time), so a crashed capture is recognised.
+    public var intent: SnapshotIntent
     /// Why a capture failed.
     public var message: String?
 
     public init(id: String, sandboxId: String, backend: String, profile: String, name: String?, state: SnapshotState,
                 sizeBytes: Int64? = nil, backendRef: String? = nil, createdAt: Date, updatedAt: Date,
                 trigger: SnapshotTrigger, deletedReason: SnapshotDeletion? = nil, owner: String?, hostId: String,
-                intent: String = "{}", message: String? = nil) {
+                intent: SnapshotIntent = SnapshotIntent(), message: String? = nil) {
         self.id = id; self.sandboxId = sandboxId; self.backend = backend; self.profile = profile; self.name = name
         self.state = state; self.sizeBytes = sizeBytes; self.backendRef = backendRef; self.createdAt = createdAt
         self.updatedAt = updatedAt; self.trigger = trigger; self.deletedReason = deletedReason; self.owner = owner

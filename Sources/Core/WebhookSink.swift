@@ -3,9 +3,7 @@ import PluginProtocol
 /// One configured webhook sink: where the events outbox is delivered, signed with its secret.
 public struct WebhookSink: Sendable, Equatable, CustomStringConvertible {
     /// Every event type the host writes; a sink's `events` filter may only name these.
-    public static let eventTypes = ["created", "ready", "ttl_extended", "expiry_warning", "expired", "destroying",
-                                    "destroyed", "failed", "snapshot_created", "snapshot_deleted", "recreating",
-                                    "recreated", "recreate_failed", "orphan_reaped"]
+    public static let eventTypes = SandboxEventType.allCases.map(\.rawValue)
 
     /// Unique among the sinks; names the sink's cursor and deliveries in the store.
     public var name: String

@@ -18,7 +18,7 @@ package enum ExpiryView {
                          "backend": .string(item.sandbox.backend), "state": .string(item.sandbox.state.rawValue),
                          "rule": .string(item.rule.rawValue), "due_at": .string(RFC3339.format(item.dueAt)),
                          "expires_at": item.sandbox.expiresAt.map { .string(RFC3339.format($0)) } ?? .null,
-                         "outcome": item.outcome.map { .string($0) } ?? .null,
+                         "outcome": item.outcome.jsonValue,
                          "on_expire": .string(item.onExpire.rawValue),
                          "snapshot_id": item.snapshotId.map { .string($0) } ?? .null,
                          "snapshot_error": item.snapshotError.map { .string($0) } ?? .null])
@@ -32,7 +32,7 @@ package enum ReapView {
     static func orphan(_ o: ReapReport.Orphan) -> JSONValue {
         .object(["backend": .string(o.backend), "backend_ref": .string(o.backendRef),
                  "sandbox_id": o.sandboxId.map { .string($0) } ?? .null,
-                 "labels": .object(o.labels.mapValues { .string($0) }), "outcome": o.outcome.map { .string($0) } ?? .null])
+                 "labels": .object(o.labels.mapValues { .string($0) }), "outcome": o.outcome.jsonValue])
     }
 
     package static func render(_ report: ReapReport, apply: Bool) -> JSONValue {
@@ -40,7 +40,7 @@ package enum ReapView {
             "apply": .bool(apply), "orphans": .array(report.orphans.map(orphan)),
             "ghosts": .array(report.ghosts.map { g in
                 .object(["id": .string(g.sandbox.id), "backend": .string(g.sandbox.backend),
-                         "state": .string(g.sandbox.state.rawValue), "outcome": g.outcome.map { .string($0) } ?? .null])
+                         "state": .string(g.sandbox.state.rawValue), "outcome": g.outcome.jsonValue])
             }),
             "in_flight": .array(report.inFlight.map { .string($0.id) }),
             "foreign": .array(report.foreign.map(orphan)),
@@ -94,7 +94,7 @@ package enum PruneView {
             "apply": .bool(apply), "now": .string(RFC3339.format(now)),
             "items": .array(items.map { item in
                 .object(["snapshot": item.snapshot.jsonValue, "rule": .string(item.rule.rawValue),
-                         "outcome": item.outcome.map { .string($0) } ?? .null])
+                         "outcome": item.outcome.jsonValue])
             }),
         ])
     }

@@ -71,19 +71,18 @@ extension SandboxService {
         labels.merge(options.labels) { _, request in request }
         if let owner = options.owner { labels[SandboxLabels.owner] = owner }
         let owner = ProcessIdentity.current()
-        let intent: [String: String] = [
-            "ttl_seconds": String(grant.seconds), "requested_ttl_seconds": String(requested ?? profile.ttl.defaultTTL.seconds),
-            "capped": grant.capped ? "true" : "false", "owner_pid": String(owner.pid), "owner_start": String(owner.startTime),
-        ]
+        let intent = CreateIntent(ttlSeconds: grant.seconds, requestedTTLSeconds: requested ?? profile.ttl.defaultTTL.seconds,
+                                  capped: grant.capped, owner: owner)
         var sandbox = Sandbox(
             id: SandboxID.make(), profile: profile.name, backend: profile.backend, state: .provisioning,
             ttlSeconds: grant.seconds, maxTTLSeconds: profile.ttl.max.seconds, idleReapSeconds: profile.ttl.idleReap?.seconds,
             createdAt: created, readyAt: nil, updatedAt: created, expiresAt: nil, labels: labels, backendRef: nil,
-            reason: nil, idempotencyKey: scopedKey, request: EventData.json(intent), hostId: hostId,
+            reason: nil, idempotencyKey: scopedKey, request: intent, hostId: hostId,
             expiryWarningSeconds: profile.ttl.expiryWarning?.seconds, sourceSnapshot: snapshot?.id)
-        var createdData = ["profile": profile.name, "backend": profile.backend, "ttl": DurationText.format(grant.seconds)]
-        if let snapshot { createdData["from_snapshot"] = snapshot.id }
-        let event = SandboxEvent(sandboxId: sandbox.id, type: "created", at: created, data: EventData.json(createdData))
+        var createdData: EventData = ["profile": .string(profile.name), "backend": .string(profile.backend),
+                                      "ttl": .string(DurationText.format(grant.seconds))]
+        if let snapshot { createdData["from_snapshot"] = .string(snapshot.id) }
+        let event = SandboxEvent(sandboxId: sandbox.id, type: .created, at: created, data: createdData)
         do {
             try store.insert(sandbox, event: event)
         } catch {
@@ -122,9 +121,7 @@ extension SandboxService {
         if let profile = options.profile, earlier.profile != profile {
             throw SandboxerError(.conflict, "The idempotency key was already used for a create with profile '\(earlier.profile)'.")
         }
-        let intent = IntentFields(earlier.request)
-        return CreateOutcome(sandbox: earlier, capped: intent["capped"] == "true",
-                             requestedTTLSeconds: Int64(intent["requested_ttl_seconds"] ?? "") ?? earlier.ttlSeconds,
-                             replayed: true)
+        return CreateOutcome(sandbox: earlier, capped: earlier.request.capped,
+                             requestedTTLSeconds: earlier.request.requestedTTLSeconds ?? earlier.ttlSeconds, replayed: true)
     }
 }

@@ -13,8 +13,8 @@ public struct ExpiryItem: Sendable {
     public var rule: TerminationReason
     /// When the rule fired.
     public var dueAt: Date
-    /// With apply: "destroyed", "skipped" (changed concurrently) or the error message.
-    public var outcome: String?
+    /// With apply: destroyed, skipped (changed concurrently) or the error.
+    public var outcome: SweepOutcome = .planned
     /// What the sweep does before destroying: the profile's `on_expire`.
     public var onExpire: Profile.OnExpire = .destroy
     /// With apply and `on_expire: snapshot`: the snapshot taken before the destroy.
@@ -40,10 +40,10 @@ extension SandboxService {
             var machine = SandboxMachine(items[index].sandbox)
             do {
                 _ = try machine.expire(items[index].rule, at: now)
-                guard try commit(machine) else { items[index].outcome = "skipped"; continue }
+                guard try commit(machine) else { items[index].outcome = .skipped; continue }
                 try finishExpired(machine.sandbox, item: &items[index])
             } catch {
-                items[index].outcome = error.message
+                items[index].outcome = .error(error.message)
             }
         }
         // Expired rows a crashed sweep left behind are finished too.
@@ -51,7 +51,7 @@ extension SandboxService {
         for s in leftovers {
             var item = ExpiryItem(sandbox: s, rule: s.reason ?? .ttl, dueAt: s.expiresAt ?? s.updatedAt,
                                   onExpire: config.profiles[s.profile]?.onExpire ?? .destroy)
-            do { try finishExpired(s, item: &item) } catch { item.outcome = error.message }
+            do { try finishExpired(s, item: &item) } catch { item.outcome = .error(error.message) }
             items.append(item)
         }
         // Then the expiry warnings (applying only: a warning is an event, and a dry run changes
@@ -63,7 +63,7 @@ extension SandboxService {
     /// Destroys an expired sandbox, first taking the snapshot its profile's `on_expire` asks for.
     /// A snapshot that fails does not keep the sandbox alive: the TTL is a promise; the error is recorded.
     private func finishExpired(_ sandbox: Sandbox, item: inout ExpiryItem) throws(SandboxerError) {
-        var data: [String: String] = [:]
+        var data: EventData = [:]
         if item.onExpire == .snapshot {
             // A sweep that crashed after its snapshot must not take a second one.
             let earlier = try storeCall { () throws(StoreError) in
@@ -75,10 +75,11 @@ extension SandboxService {
                 do { item.snapshotId = try takeSnapshot(of: sandbox, name: nil, trigger: .onExpire).id }
                 catch { item.snapshotError = error.message }
             }
-            if let id = item.snapshotId { data["snapshot_id"] = id }
-            if let message = item.snapshotError { data["snapshot_error"] = message }
+            if let id = item.snapshotId { data["snapshot_id"] = .string(id) }
+            if let message = item.snapshotError { data["snapshot_error"] = .string(message) }
         }
         item.sandbox = try finishDestroy(sandbox, reason: item.rule, eventData: data)
-        item.outcome = item.sandbox.state.rawValue
+        // Not destroyed: another process moved the row meanwhile (it marked it failed, say), and its change stands.
+        item.outcome = item.sandbox.state == .destroyed ? .destroyed : .skipped
     }
 }

@@ -26,7 +26,7 @@ extension SandboxService {
 
     /// Drives `sandbox` to destroyed: intent (destroying) first, then the backend, then the outcome.
     /// `eventData` adds details to the `destroyed` event.
-    func finishDestroy(_ sandbox: Sandbox, reason: TerminationReason, eventData: [String: String] = [:]) throws(SandboxerError) -> Sandbox {
+    func finishDestroy(_ sandbox: Sandbox, reason: TerminationReason, eventData: EventData = [:]) throws(SandboxerError) -> Sandbox {
         var machine = SandboxMachine(sandbox)
         let action = machine.beginDestroy(reason, at: now)
         guard action == .destroyBackend else { return sandbox }

@@ -14,13 +14,14 @@ public struct ReapReport: Sendable {
         public var backendRef: String
         public var sandboxId: String?
         public var labels: [String: String]
-        /// With apply: "destroyed" or the error message.
-        public var outcome: String?
+        /// With apply: destroyed, or the error.
+        public var outcome: SweepOutcome = .planned
     }
     /// A live sandbox row whose backend resource is gone.
     public struct Ghost: Sendable {
         public var sandbox: Sandbox
-        public var outcome: String?
+        /// With apply: marked failed, skipped (changed concurrently), or the error.
+        public var outcome: SweepOutcome = .planned
     }
     public var orphans: [Orphan] = []
     public var ghosts: [Ghost] = []
@@ -68,16 +69,16 @@ extension SandboxService {
                     do {
                         try backend.destroy(SandboxRef(sandboxId: sid ?? item.backendRef, backendRef: item.backendRef),
                                             timeout: backends.timeouts.destroy)
-                        orphan.outcome = "destroyed"
+                        orphan.outcome = .destroyed
                     } catch where error.code == .notFound {
-                        orphan.outcome = "destroyed"
+                        orphan.outcome = .destroyed
                     } catch {
-                        orphan.outcome = error.hostError.message
+                        orphan.outcome = .error(error.hostError.message)
                     }
-                    if orphan.outcome == "destroyed" {
-                        let data = EventData.json(["reason": TerminationReason.orphan.rawValue, "backend": name,
-                                                   "backend_ref": item.backendRef])
-                        _ = try? store.append(events: [SandboxEvent(sandboxId: sid ?? item.backendRef, type: "orphan_reaped", at: now, data: data)])
+                    if orphan.outcome == .destroyed {
+                        let data: EventData = ["reason": .string(TerminationReason.orphan.rawValue), "backend": .string(name),
+                                               "backend_ref": .string(item.backendRef)]
+                        _ = try? store.append(events: [SandboxEvent(sandboxId: sid ?? item.backendRef, type: .orphanReaped, at: now, data: data)])
                     }
                 }
                 report.orphans.append(orphan)
@@ -89,9 +90,9 @@ extension SandboxService {
                     var machine = SandboxMachine(row)
                     do {
                         _ = try machine.vanished(at: now)
-                        ghost.outcome = try commit(machine) ? "failed" : "skipped"
+                        ghost.outcome = try commit(machine) ? .markedFailed : .skipped
                         ghost.sandbox = machine.sandbox
-                    } catch { ghost.outcome = error.message }
+                    } catch { ghost.outcome = .error(error.message) }
                 }
                 report.ghosts.append(ghost)
             }
@@ -108,12 +109,11 @@ extension SandboxService {
         for sandbox in pending {
             switch sandbox.state {
             case .provisioning:
-                let intent = IntentFields(sandbox.request)
-                let owner = ProcessIdentity(pid: Int32(intent["owner_pid"] ?? "") ?? 0,
-                                            startTime: UInt64(intent["owner_start"] ?? "") ?? 0)
+                // An intent naming no process (pid 0) can have no live owner.
+                let owner = sandbox.request.owner ?? ProcessIdentity(pid: 0, startTime: 0)
                 guard owner.pid <= 0 || !owner.isAlive else { continue }
                 var machine = SandboxMachine(sandbox)
-                let what = intent["recreate"] == "true" ? "recreate" : "create"
+                let what = sandbox.request.recreate ? "recreate" : "create"
                 _ = try machine.createFailed("The \(what) was interrupted (its process \(owner.pid) is gone); what it made was cleaned up.", at: now)
                 guard try commit(machine) else { continue }
                 // The backend may hold what the dead create made: find it by id and destroy it.

@@ -11,8 +11,8 @@ public struct PruneItem: Sendable {
     public var snapshot: Snapshot
     /// `retention_keep` (more than `keep` newer ones) or `retention_max_age` (older than `max_age`).
     public var rule: SnapshotDeletion
-    /// With apply: "deleted" or the error message.
-    public var outcome: String?
+    /// With apply: deleted, or the error.
+    public var outcome: SweepOutcome = .planned
 }
 
 extension SandboxService {
@@ -29,9 +29,10 @@ extension SandboxService {
             do {
                 let done = try deleteSnapshot(items[index].snapshot, reason: items[index].rule)
                 items[index].snapshot = done
-                items[index].outcome = done.state.rawValue
+                // deleteSnapshot only returns once the snapshot is deleted; anything else is someone else's change.
+                items[index].outcome = done.state == .deleted ? .deleted : .skipped
             } catch {
-                items[index].outcome = error.message
+                items[index].outcome = .error(error.message)
             }
         }
         return items

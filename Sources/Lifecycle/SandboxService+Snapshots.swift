@@ -25,7 +25,7 @@ extension SandboxService {
         var snap = Snapshot(id: SnapshotID.make(), sandboxId: sandbox.id, backend: sandbox.backend, profile: sandbox.profile,
                             name: name, state: .creating, createdAt: at, updatedAt: at, trigger: trigger,
                             owner: sandbox.labels[SandboxLabels.owner], hostId: hostId,
-                            intent: EventData.json(["owner_pid": String(owner.pid), "owner_start": String(owner.startTime)]))
+                            intent: SnapshotIntent(owner: owner))
         try storeCall { () throws(StoreError) in try store.insert(snap, events: []) }
         let request = SnapshotRequest(sandboxId: sandbox.id, backendRef: ref, snapshotId: snap.id,
                                       labels: ownershipLabels(sandbox))
@@ -43,9 +43,10 @@ extension SandboxService {
         snap.backendRef = response.snapshotRef
         snap.sizeBytes = response.sizeBytes
         snap.updatedAt = now
-        var data = ["snapshot_id": snap.id, "size_bytes": String(response.sizeBytes), "trigger": trigger.rawValue]
-        if let name { data["name"] = name }
-        let event = SandboxEvent(sandboxId: sandbox.id, type: "snapshot_created", at: snap.updatedAt, data: EventData.json(data))
+        var data: EventData = ["snapshot_id": .string(snap.id), "size_bytes": .number(Double(response.sizeBytes)),
+                               "trigger": .string(trigger.rawValue)]
+        if let name { data["name"] = .string(name) }
+        let event = SandboxEvent(sandboxId: sandbox.id, type: .snapshotCreated, at: snap.updatedAt, data: data)
         guard try storeCall({ () throws(StoreError) in try store.update(snap, expecting: [.creating], events: [event]) }) else {
             // Reconciliation took the row for an interrupted capture meanwhile; the bytes must not leak.
             _ = try? backend.deleteSnapshot(DeleteSnapshotRequest(snapshotId: snap.id, snapshotRef: response.snapshotRef),
@@ -128,8 +129,8 @@ extension SandboxService {
         let deletedReason = current.deletedReason ?? reason
         current.state = .deleted
         current.updatedAt = now
-        let event = SandboxEvent(sandboxId: current.sandboxId, type: "snapshot_deleted", at: current.updatedAt,
-                                 data: EventData.json(["snapshot_id": current.id, "reason": deletedReason.rawValue]))
+        let event = SandboxEvent(sandboxId: current.sandboxId, type: .snapshotDeleted, at: current.updatedAt,
+                                 data: ["snapshot_id": .string(current.id), "reason": .string(deletedReason.rawValue)])
         _ = try storeCall { () throws(StoreError) in try store.update(current, expecting: [.deleting], events: [event]) }
         return current
     }
@@ -146,8 +147,7 @@ extension SandboxService {
                 if let done = try? deleteSnapshot(snap, reason: snap.deletedReason ?? .manual) { touched.append(done) }
                 continue
             }
-            let intent = IntentFields(snap.intent)
-            let owner = ProcessIdentity(pid: Int32(intent["owner_pid"] ?? "") ?? 0, startTime: UInt64(intent["owner_start"] ?? "") ?? 0)
+            let owner = snap.intent.owner ?? ProcessIdentity(pid: 0, startTime: 0)
             guard owner.pid <= 0 || !owner.isAlive else { continue }
             snap.state = .failed
             snap.message = "The snapshot was interrupted (its process \(owner.pid) is gone); what it wrote was removed."

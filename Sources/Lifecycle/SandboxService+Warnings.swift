@@ -19,10 +19,10 @@ extension SandboxService {
         var sent: [SandboxEvent] = []
         for sandbox in candidates {
             guard let warning = TTLRules.warning(sandbox, now: at) else { continue }
-            let event = SandboxEvent(sandboxId: sandbox.id, type: "expiry_warning", at: at, data: EventData.json([
-                "expires_at": RFC3339.format(warning.expiresAt), "in": DurationText.compact(warning.inSeconds),
-                "rule": warning.rule.rawValue,
-            ]))
+            let event = SandboxEvent(sandboxId: sandbox.id, type: .expiryWarning, at: at, data: [
+                "expires_at": .string(RFC3339.format(warning.expiresAt)), "in": .string(DurationText.compact(warning.inSeconds)),
+                "rule": .string(warning.rule.rawValue),
+            ])
             let recorded = try storeCall { () throws(StoreError) in
                 try store.recordExpiryWarning(id: sandbox.id, expiresAt: warning.expiresAt, event: event, now: at)
             }

@@ -90,7 +90,7 @@ public enum PluginExport {
         do throws(PluginError) {
             let plugin = try factory.make(json, factory.host)
             outInstance.pointee = Unmanaged.passRetained(Instance(plugin: plugin, host: factory.host)).toOpaque()
-            return 0
+            return PluginError.successCode
         } catch {
             fill(out, Data(error.message.utf8))
             return error.code.rawValue
@@ -108,7 +108,7 @@ public enum PluginExport {
         let call = PluginCall(host: instance.host, id: callId)
         do throws(PluginError) {
             fill(out, try instance.plugin.invoke(operation: String(cString: op), request: body, call: call))
-            return 0
+            return PluginError.successCode
         } catch {
             fill(out, Data(error.message.utf8))
             return error.code.rawValue

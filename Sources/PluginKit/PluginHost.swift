@@ -11,7 +11,7 @@ public final class PluginHost: @unchecked Sendable {
     // the closures of a standalone host are Sendable.
 
     /// Severity of a log line (`sbx_log_level`).
-    public enum LogLevel: Int32, Sendable { case debug = 0, info = 1, warning = 2, error = 3 }
+    public typealias LogLevel = PluginLogLevel
 
     enum Backing {
         case abi(UnsafePointer<sbx_host_api>)
@@ -67,7 +67,7 @@ public final class PluginHost: @unchecked Sendable {
             guard let lookup = api.pointee.secret_lookup else { return nil }
             var out: UnsafeMutablePointer<UInt8>? = nil
             var len = 0
-            guard lookup(api.pointee.host_ctx, name, &out, &len) == 0, let out else { return nil }
+            guard lookup(api.pointee.host_ctx, name, &out, &len) == PluginError.successCode, let out else { return nil }
             defer { api.pointee.buffer_free?(api.pointee.host_ctx, out, len) }
             return String(decoding: UnsafeBufferPointer(start: out, count: len), as: UTF8.self)
         case .standalone(_, let secrets, _):

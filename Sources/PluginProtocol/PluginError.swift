@@ -1,14 +1,37 @@
+import PluginABI
+
 /// An error crossing the plugin boundary: one code from the ABI's closed list and a message.
 public struct PluginError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// The ABI's closed list of result codes (`sbx_code` in the header), minus success.
-    public enum Code: Int32, Sendable, CaseIterable, CustomStringConvertible {
-        case notImplemented = 1
-        case notFound = 2
-        case invalidRequest = 3
-        case conflict = 4
-        case unavailable = 5
-        case quota = 6
-        case `internal` = 7
+    /// The ABI's closed list of result codes (`sbx_code` in the header), minus success. The raw
+    /// values are the header's constants, so the header stays the one definition of the numbers.
+    public enum Code: Sendable, CaseIterable, CustomStringConvertible, RawRepresentable {
+        case notImplemented
+        case notFound
+        case invalidRequest
+        case conflict
+        case unavailable
+        case quota
+        case `internal`
+
+        /// The code as the ABI's functions return it.
+        public var rawValue: Int32 {
+            let code: sbx_code = switch self {
+            case .notImplemented: SBX_NOT_IMPLEMENTED
+            case .notFound: SBX_NOT_FOUND
+            case .invalidRequest: SBX_INVALID_REQUEST
+            case .conflict: SBX_CONFLICT
+            case .unavailable: SBX_UNAVAILABLE
+            case .quota: SBX_QUOTA
+            case .internal: SBX_INTERNAL
+            }
+            return Int32(code.rawValue)
+        }
+
+        /// The code for an ABI result; nil for `SBX_OK` and for anything outside the closed list.
+        public init?(rawValue: Int32) {
+            guard let code = Self.allCases.first(where: { $0.rawValue == rawValue }) else { return nil }
+            self = code
+        }
 
         /// The snake_case name used in JSON and messages (`not_found`, ...).
         public var description: String {
@@ -35,6 +58,9 @@ public struct PluginError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String { "\(code): \(message)" }
+
+    /// `SBX_OK` as the ABI's functions return it: success, so not one of the `Code`s.
+    public static let successCode = Int32(SBX_OK.rawValue)
 
     /// Shorthand for an operation the plugin does not offer.
     public static func notImplemented(_ operation: String) -> PluginError {

@@ -35,7 +35,7 @@ extension SandboxStore {
             .integer(sandbox.createdAt.millisecondsSince1970), .integer(sandbox.readyAt?.millisecondsSince1970),
             .integer(updatedAt), .integer(sandbox.expiresAt?.millisecondsSince1970),
             .text(try encodeLabels(sandbox.labels, id: sandbox.id)), .text(sandbox.backendRef),
-            .text(sandbox.reason?.rawValue), .text(sandbox.idempotencyKey), .text(sandbox.request),
+            .text(sandbox.reason?.rawValue), .text(sandbox.idempotencyKey), .text(sandbox.request.storedJSON),
             .text(sandbox.hostId), .integer(idleAt(updatedAt: updatedAt, idleReapSeconds: sandbox.idleReapSeconds)),
             .integer(sandbox.expiryWarningSeconds), .integer(sandbox.warnedExpiresAt?.millisecondsSince1970),
             .text(sandbox.lastActivity), .text(sandbox.sourceSnapshot),
@@ -80,7 +80,7 @@ extension SandboxStore {
             updatedAt: Date(millisecondsSince1970: row.int64(9)),
             expiresAt: row.optionalInt64(10).map(Date.init(millisecondsSince1970:)),
             labels: labels, backendRef: row.optionalText(12), reason: reason,
-            idempotencyKey: row.optionalText(14), request: row.text(15), hostId: row.text(16),
+            idempotencyKey: row.optionalText(14), request: CreateIntent(storedJSON: row.text(15)), hostId: row.text(16),
             expiryWarningSeconds: row.optionalInt64(18),
             warnedExpiresAt: row.optionalInt64(19).map(Date.init(millisecondsSince1970:)),
             lastActivity: row.optionalText(20), sourceSnapshot: row.optionalText(21))
@@ -96,8 +96,11 @@ extension SandboxStore {
         return String(decoding: data, as: UTF8.self)
     }
 
-    static func decodeEvent(_ row: SQLiteStatement) -> SandboxEvent {
-        SandboxEvent(seq: row.int64(0), sandboxId: row.text(1), type: row.text(2),
-                     at: Date(millisecondsSince1970: row.int64(3)), data: row.text(4))
+    /// Reads an event selected as `seq, sandbox_id, type, at, data` starting at column `first`.
+    static func decodeEvent(_ row: SQLiteStatement, from first: Int32 = 0) -> SandboxEvent {
+        let type = row.text(first + 2)
+        return SandboxEvent(seq: row.int64(first), sandboxId: row.text(first + 1), storedType: type,
+                            at: Date(millisecondsSince1970: row.int64(first + 3)),
+                            data: EventData(storedJSON: row.text(first + 4), type: type))
     }
 }

@@ -85,7 +85,7 @@ extension SandboxStore {
         [.text(s.id), .text(s.sandboxId), .text(s.backend), .text(s.profile), .text(s.name), .text(s.state.rawValue),
          .integer(s.sizeBytes), .text(s.backendRef), .integer(s.createdAt.millisecondsSince1970),
          .integer(s.updatedAt.millisecondsSince1970), .text(s.trigger.rawValue), .text(s.deletedReason?.rawValue),
-         .text(s.owner), .text(s.hostId), .text(s.intent), .text(s.message)]
+         .text(s.owner), .text(s.hostId), .text(s.intent.storedJSON), .text(s.message)]
     }
 
     static func decodeSnapshot(_ row: SQLiteStatement, path: String) throws(StoreError) -> Snapshot {
@@ -104,6 +104,6 @@ extension SandboxStore {
                         state: state, sizeBytes: row.optionalInt64(6), backendRef: row.optionalText(7),
                         createdAt: Date(millisecondsSince1970: row.int64(8)), updatedAt: Date(millisecondsSince1970: row.int64(9)),
                         trigger: trigger, deletedReason: deleted, owner: row.optionalText(12), hostId: row.text(13),
-                        intent: row.text(14), message: row.optionalText(15))
+                        intent: SnapshotIntent(storedJSON: row.text(14)), message: row.optionalText(15))
     }
 }

@@ -194,8 +194,7 @@ extension SandboxStore {
         guard let state = WebhookDelivery.State(rawValue: row.text(1)) else {
             throw StoreError(code: .corrupt, message: "A webhook delivery of event \(row.int64(7)) in the store at \(path) has an unknown state.")
         }
-        let event = SandboxEvent(seq: row.int64(7), sandboxId: row.text(8), type: row.text(9),
-                                 at: Date(millisecondsSince1970: row.int64(10)), data: row.text(11))
+        let event = decodeEvent(row, from: 7)
         return WebhookDelivery(sink: row.text(0), event: event, state: state, attempts: Int(row.int64(2)),
                                nextAttemptAt: Date(millisecondsSince1970: row.int64(3)),
                                lastStatus: row.optionalInt64(4).map { Int($0) }, lastError: row.optionalText(5),

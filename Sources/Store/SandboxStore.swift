@@ -269,7 +269,7 @@ public final class SandboxStore: @unchecked Sendable {
         for event in events {
             try connection.run("INSERT INTO events (sandbox_id, type, at, data) VALUES (?, ?, ?, ?)",
                                [.text(event.sandboxId), .text(event.type), .integer(event.at.millisecondsSince1970),
-                                .text(event.data)],
+                                .text(event.data.jsonText)],
                                doing: "Appending a \(event.type) event for sandbox \(event.sandboxId)")
         }
     }

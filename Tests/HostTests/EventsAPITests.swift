@@ -155,7 +155,7 @@ import Testing
             let id = try #require(x.send("POST", "/v1/sandboxes", body: "{}", token: token).json["id"]?.stringValue)
             #expect(x.send("PATCH", "/v1/sandboxes/\(id)/ttl", body: #"{"duration":"1h"}"#, token: token).status == 200)
             let event = try #require(try x.f.service.events(sandboxId: id, since: nil, limit: nil).first { $0.type == "ttl_extended" })
-            #expect(event.field("by") == (tokens ? "api:a" : "api:local"))
+            #expect(event.data.string("by") == (tokens ? "api:a" : "api:local"))
         }
     }
 }

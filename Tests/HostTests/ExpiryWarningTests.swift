@@ -66,11 +66,11 @@ struct WarningFixture {
     }
 
     func warnings(_ id: String) throws -> [SandboxEvent] {
-        try service.events(sandboxId: id, since: nil, limit: nil).filter { $0.type == "expiry_warning" }
+        try service.events(sandboxId: id, since: nil, limit: nil).filter { $0.kind == .expiryWarning }
     }
 
     func data(_ event: SandboxEvent) throws -> [String: String] {
-        try JSONDecoder().decode([String: String].self, from: Data(event.data.utf8))
+        try event.data.fields.mapValues { try #require($0.stringValue) }
     }
 }
 
@@ -138,7 +138,7 @@ struct WarningFixture {
         _ = try f.service.expire(apply: true)
         #expect(try f.service.store.warningsDue(at: f.clock.now().addingTimeInterval(1e6), limit: nil).isEmpty)
         f.clock.advance(1)
-        #expect(try f.service.expire(apply: true).map(\.outcome) == ["destroyed"])
+        #expect(try f.service.expire(apply: true).map(\.outcome) == [.destroyed])
         #expect(try f.warnings(s.id).isEmpty)
     }
 
@@ -161,7 +161,7 @@ struct WarningFixture {
         let f = try WarningFixture()
         let s = try f.service.create(CreateOptions(profile: "warned")).sandbox
         let expiresAt = try #require(s.expiresAt)
-        let event = SandboxEvent(sandboxId: s.id, type: "expiry_warning", at: expiresAt, data: "{}")
+        let event = SandboxEvent(sandboxId: s.id, type: .expiryWarning, at: expiresAt)
         #expect(try !f.service.store.recordExpiryWarning(id: s.id, expiresAt: expiresAt, event: event, now: expiresAt))
         // A deadline that is no longer the row's is refused too (an extend raced the sweep).
         let early = expiresAt.addingTimeInterval(-300)

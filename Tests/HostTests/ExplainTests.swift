@@ -30,17 +30,16 @@ import Testing
                 idleReapSeconds: idle, createdAt: t0, readyAt: state == .provisioning ? nil : t0, updatedAt: t(updated),
                 expiresAt: state == .provisioning ? nil : expires.map(t), labels: [:], backendRef: "ref", reason: reason,
                 idempotencyKey: nil,
-                request: EventData.json(["ttl_seconds": String(ttl), "requested_ttl_seconds": String(requested),
-                                         "capped": capped ? "true" : "false"]),
+                request: CreateIntent(ttlSeconds: ttl, requestedTTLSeconds: requested, capped: capped),
                 hostId: "host-test", expiryWarningSeconds: warning, warnedExpiresAt: warned.map(t),
                 lastActivity: state == .provisioning ? nil : "ready")
     }
 
-    static func event(_ seq: Int64, _ type: String, at seconds: Double, _ data: [String: String] = [:]) -> SandboxEvent {
-        SandboxEvent(seq: seq, sandboxId: id, type: type, at: t(seconds), data: EventData.json(data))
+    static func event(_ seq: Int64, _ type: SandboxEventType, at seconds: Double, _ data: EventData = [:]) -> SandboxEvent {
+        SandboxEvent(seq: seq, sandboxId: id, type: type, at: t(seconds), data: data)
     }
 
-    static let lived = [event(1, "created", at: 0), event(2, "ready", at: 0)]
+    static let lived = [event(1, .created, at: 0), event(2, .ready, at: 0)]
     static let profile = Profile(name: "default", backend: "fake")
 
     static func explain(_ s: Sandbox, _ events: [SandboxEvent] = lived, profile: Profile? = profile, now: Double) -> Explanation {
@@ -65,7 +64,7 @@ import Testing
 
     @Test func aliveByTTLMaxWhenTheDeadlineIsTheCap() {
         let s = Self.sandbox(ttl: 86_400, expires: 86_400, requested: 2 * 86_400, capped: true)
-        let extended = Self.lived + [Self.event(3, "ttl_extended", at: 60, ["by": "cli:root"])]
+        let extended = Self.lived + [Self.event(3, .ttlExtended, at: 60, ["by": "cli:root"])]
         let e = Self.explain(s, extended, now: 86_400 - 90)
         #expect(e.summary == "\(Self.id) is ready and will be destroyed at \(Self.time(86_400)) (in 1m30s) by rule ttl_max: "
                 + "it reaches its maximum lifetime of 1d then and cannot be extended.")
@@ -115,8 +114,8 @@ import Testing
     @Test func expiryWarningFacts() {
         let pending = Self.explain(Self.sandbox(warning: 600), now: 0)
         #expect(pending.warning == .init(beforeSeconds: 600, at: Self.t(4 * 3600 - 600), sent: false, lastEvent: nil))
-        let warnedEvent = Self.event(3, "expiry_warning", at: 4 * 3600 - 600,
-                                     ["expires_at": Self.time(4 * 3600), "in": "10m", "rule": "ttl"])
+        let warnedEvent = Self.event(3, .expiryWarning, at: 4 * 3600 - 600,
+                                     ["expires_at": .string(Self.time(4 * 3600)), "in": "10m", "rule": "ttl"])
         let sent = Self.explain(Self.sandbox(warning: 600, warned: 4 * 3600), Self.lived + [warnedEvent], now: 4 * 3600 - 300)
         #expect(sent.warning.sent)
         #expect(sent.warning.lastEvent == warnedEvent)
@@ -130,7 +129,7 @@ import Testing
     }
 
     @Test func provisioning() {
-        let e = Self.explain(Self.sandbox(state: .provisioning, ttl: 3600), [Self.event(1, "created", at: 0)], now: 3)
+        let e = Self.explain(Self.sandbox(state: .provisioning, ttl: 3600), [Self.event(1, .created, at: 0)], now: 3)
         #expect(e.summary == "\(Self.id) is provisioning since \(Self.time(0)); its 1h ttl starts when the backend answers "
                 + "(expires_at = ready_at + 1h, at most ready_at + 1d).")
         #expect(e.next == nil)
@@ -139,7 +138,7 @@ import Testing
     }
 
     @Test func expiredAndWaitingForTheDestroy() {
-        let events = Self.lived + [Self.event(3, "expired", at: 4 * 3600 + 10, ["reason": "ttl"])]
+        let events = Self.lived + [Self.event(3, .expired, at: 4 * 3600 + 10, ["reason": "ttl"])]
         let e = Self.explain(Self.sandbox(state: .expired, updated: 4 * 3600 + 10, reason: .ttl), events, now: 4 * 3600 + 20)
         #expect(e.summary == "\(Self.id) expired at \(Self.time(4 * 3600 + 10)) by rule ttl and is waiting to be destroyed: "
                 + "the next expiry sweep finishes it.")
@@ -156,9 +155,9 @@ import Testing
     ])
     func destroyedWithEachReason(reason: TerminationReason, recordedBy: String, because: String) {
         var events = Self.lived
-        if recordedBy == "expired" { events.append(Self.event(3, "expired", at: 100, ["reason": reason.rawValue])) }
-        events.append(Self.event(4, "destroying", at: 101, ["reason": reason.rawValue]))
-        events.append(Self.event(5, "destroyed", at: 102, ["reason": reason.rawValue]))
+        if recordedBy == "expired" { events.append(Self.event(3, .expired, at: 100, ["reason": .string(reason.rawValue)])) }
+        events.append(Self.event(4, .destroying, at: 101, ["reason": .string(reason.rawValue)]))
+        events.append(Self.event(5, .destroyed, at: 102, ["reason": .string(reason.rawValue)]))
         let s = Self.sandbox(state: .destroyed, idle: 1800, updated: 102, reason: reason)
         let e = Self.explain(s, events, now: 500)
         #expect(e.summary == "\(Self.id) was destroyed at \(Self.time(102)) \(because).")
@@ -173,15 +172,15 @@ import Testing
     }
 
     @Test func destroyingNow() {
-        let events = Self.lived + [Self.event(3, "destroying", at: 50, ["reason": "manual"])]
+        let events = Self.lived + [Self.event(3, .destroying, at: 50, ["reason": "manual"])]
         let e = Self.explain(Self.sandbox(state: .destroying, updated: 50, reason: .manual), events, now: 51)
         #expect(e.summary == "\(Self.id) is being destroyed since \(Self.time(50)) (on request (reason manual)).")
         #expect(e.ending?.event?.seq == 3)
     }
 
     @Test func failedCreate() {
-        let events = [Self.event(1, "created", at: 0),
-                      Self.event(2, "failed", at: 7, ["reason": "failed", "message": "The backend refused: quota exceeded."])]
+        let events = [Self.event(1, .created, at: 0),
+                      Self.event(2, .failed, at: 7, ["reason": "failed", "message": "The backend refused: quota exceeded."])]
         var s = Self.sandbox(state: .provisioning, updated: 7)
         s.state = .failed
         s.reason = .failed
@@ -192,7 +191,7 @@ import Testing
     }
 
     @Test func failedBecauseTheBackendResourceVanished() {
-        let events = Self.lived + [Self.event(3, "failed", at: 900, ["reason": "backend_vanished"])]
+        let events = Self.lived + [Self.event(3, .failed, at: 900, ["reason": "backend_vanished"])]
         let e = Self.explain(Self.sandbox(state: .failed, updated: 900, reason: .backendVanished), events, now: 1000)
         #expect(e.summary == "\(Self.id) was marked failed at \(Self.time(900)) (reason backend_vanished): "
                 + "its backend resource vanished (reap-stale found it gone).")
@@ -256,7 +255,7 @@ import Testing
         destroying.state = .destroying
         destroying.reason = .manual
         #expect(try f.service.store.update(destroying, expecting: SandboxState.live, events: [
-            SandboxEvent(sandboxId: halfway.id, type: "destroying", at: f.clock.now(), data: EventData.json(["reason": "manual"])),
+            SandboxEvent(sandboxId: halfway.id, type: .destroying, at: f.clock.now(), data: ["reason": "manual"]),
         ]))
         f.clock.advance(30)
         _ = try f.service.reconcileInterrupted()
@@ -272,7 +271,7 @@ import Testing
         let ending = events.filter { ["expired", "destroying", "destroyed", "failed", "orphan_reaped"].contains($0.type) }
         #expect(Set(ending.map(\.sandboxId)) == Set(expected.keys))
         for event in ending {
-            #expect(event.field("reason") == expected[event.sandboxId]?.rawValue, "\(event.type) of \(event.sandboxId): \(event.data)")
+            #expect(event.data.string("reason") == expected[event.sandboxId]?.rawValue, "\(event.type) of \(event.sandboxId): \(event.data)")
         }
         for id in [manual.id, byTTL.id, byMax.id, byIdle.id, halfway.id] {
             #expect(ending.contains { $0.sandboxId == id && $0.type == "destroyed" }, "\(id) has a destroyed event")

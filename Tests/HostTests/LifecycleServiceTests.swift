@@ -79,8 +79,9 @@ import Testing
         // The backend's own deadline followed the extension.
         let pushed = try #require(f.backend.resources.withLock { $0["ref-" + s.id]?.timeout })
         #expect(pushed == TTLRules.remaining(capped.sandbox, now: f.clock.now()) + SandboxMachine.backstopGraceSeconds)
-        let event = try #require(f.service.events(sandboxId: s.id, since: nil, limit: nil).first { $0.type == "ttl_extended" })
-        #expect(event.data.contains("\"by\":\"test\""))
+        let event = try #require(f.service.events(sandboxId: s.id, since: nil, limit: nil).first { $0.kind == .ttlExtended })
+        #expect(event.data.string("by") == "test")
+        #expect(event.data.bool("capped") == false)
         _ = try f.service.destroy(s.id)
         let error = #expect(throws: SandboxerError.self) { try f.service.extendTTL(s.id, duration: "1h", by: "test") }
         #expect(error?.code == .conflict)
@@ -97,12 +98,12 @@ import Testing
         #expect(Set(plan.map(\.sandbox.id)) == [a.id, b.id])
         #expect(plan.first { $0.sandbox.id == a.id }?.rule == .ttl)
         #expect(plan.first { $0.sandbox.id == b.id }?.rule == .ttlMax)
-        #expect(plan.allSatisfy { $0.outcome == nil })
+        #expect(plan.allSatisfy { $0.outcome == .planned })
         // The plan changed nothing.
         #expect(try f.service.get(a.id).state == .ready)
         let applied = try f.service.expire(apply: true)
         #expect(applied.count == 2)
-        #expect(applied.allSatisfy { $0.outcome == "destroyed" })
+        #expect(applied.allSatisfy { $0.outcome == .destroyed })
         let gone = try f.service.get(a.id)
         #expect(gone.state == .destroyed)
         #expect(gone.reason == .ttl)
@@ -110,7 +111,7 @@ import Testing
         let types = try f.service.events(sandboxId: a.id, since: nil, limit: nil).map(\.type)
         #expect(types == ["created", "ready", "expired", "destroying", "destroyed"])
         let destroyed = try #require(try f.service.events(sandboxId: a.id, since: nil, limit: nil).last)
-        #expect(destroyed.data == "{\"reason\":\"ttl\"}")
+        #expect(destroyed.data.jsonText == #"{"reason":"ttl"}"#)
         // A second apply is a no-op.
         let calls = f.backend.destroyCalls.withLock { $0 }
         #expect(try f.service.expire(apply: true).isEmpty)
@@ -146,10 +147,11 @@ import Testing
     @Test func interruptedCreateIsCleanedUpByTheNextCommand() throws {
         let f = try ServiceFixture()
         let s = try f.service.create(CreateOptions(profile: "default")).sandbox
-        // Turn the row back into an intent owned by a process that no longer exists.
+        // Turn the row back into an intent owned by a process that no longer exists, as the previous
+        // version wrote intents (every value a string).
         var intent = s
         intent.state = .provisioning
-        intent.request = EventData.json(["owner_pid": "2147483000", "owner_start": "1"])
+        intent.request = CreateIntent(storedJSON: #"{"owner_pid":"2147483000","owner_start":"1"}"#)
         #expect(try f.service.store.update(intent, expecting: [.ready], events: []))
         let touched = try f.service.reconcileInterrupted()
         #expect(touched.map(\.id) == [s.id])
@@ -173,7 +175,7 @@ import Testing
         #expect(try f.service.get(ghost.id).state == .ready)
 
         let applied = try f.service.reapStale(apply: true)
-        #expect(applied.orphans.first?.outcome == "destroyed")
+        #expect(applied.orphans.first?.outcome == .destroyed)
         let g = try f.service.get(ghost.id)
         #expect(g.state == .failed)
         #expect(g.reason == .backendVanished)

@@ -235,9 +235,9 @@ import Testing
         let created = try backend.create(request("sbx-1"), timeout: 5)
         _ = try backend.exec(ExecRequest(sandboxId: "sbx-1", backendRef: created.backendRef, argv: ["log", "hello host"]), timeout: 5)
         let line = logs.all.first { $0.message == "hello host" }
-        #expect(line?.level == 2)
+        #expect(line?.level == PluginLogLevel.warning.rawValue)
         let metadata = try #require(line?.metadata)
         #expect(try JSONDecoder().decode([String: String].self, from: Data(metadata.utf8)) == ["backend_ref": created.backendRef])
-        #expect(logs.all.contains { $0.message == "created tp-sbx-1" && $0.level == 1 })
+        #expect(logs.all.contains { $0.message == "created tp-sbx-1" && $0.level == PluginLogLevel.info.rawValue })
     }
 }

@@ -73,7 +73,7 @@ import Testing
         #expect(after.state == .failed && after.reason == .failed)
         #expect(f.backend.resources.withLock { $0.isEmpty })
         let failed = try #require(try f.service.events(sandboxId: s.id, since: nil, limit: nil).last)
-        #expect(failed.type == "failed" && failed.data.contains("recreate"))
+        #expect(failed.kind == .failed && failed.data.string("message")?.contains("recreate") == true)
     }
 
     @Test func recreateWhoseOldInstanceWillNotGoLeavesTheSandboxAsItWas() throws {
@@ -128,7 +128,7 @@ import Testing
         #expect(try f.service.deleteSnapshot(gone).state == .deleted)
         #expect(throws: SandboxerError.self) { try f.service.create(CreateOptions(fromSnapshot: snap.id)) }
         let last = try #require(try f.service.events(sandboxId: s.id, since: nil, limit: nil).last)
-        #expect(last.type == "snapshot_deleted" && last.data.contains("\"reason\":\"manual\""))
+        #expect(last.kind == .snapshotDeleted && last.data.string("reason") == "manual")
     }
 
     @Test func aSnapshotRestoresOnlyOnItsOwnBackendAndProfileDefaults() throws {
@@ -150,14 +150,14 @@ import Testing
         #expect(plan.count == 1 && plan[0].onExpire == .snapshot)
         let items = try f.service.expire(apply: true)
         let item = try #require(items.first)
-        #expect(item.outcome == "destroyed")
+        #expect(item.outcome == .destroyed)
         let snapId = try #require(item.snapshotId)
         #expect(try f.service.get(s.id).state == .destroyed)
         let snap = try f.service.resolveSnapshot(snapId)
         #expect(snap.trigger == .onExpire && snap.state == .ready)
         let destroyed = try #require(try f.service.events(sandboxId: s.id, since: nil, limit: nil).last)
         #expect(destroyed.type == "destroyed")
-        #expect(destroyed.data == EventData.json(["reason": "ttl", "snapshot_id": snapId]))
+        #expect(destroyed.data == ["reason": "ttl", "snapshot_id": .string(snapId)])
         let restored = try f.service.create(CreateOptions(fromSnapshot: snapId)).sandbox
         #expect(try files(f, restored.id) == "work\n")
     }
@@ -168,9 +168,9 @@ import Testing
         f.clock.advance(3601)
         f.backend.fail("snapshot", with: .internal)
         let item = try #require(try f.service.expire(apply: true).first)
-        #expect(item.outcome == "destroyed" && item.snapshotId == nil && item.snapshotError != nil)
+        #expect(item.outcome == .destroyed && item.snapshotId == nil && item.snapshotError != nil)
         let destroyed = try #require(try f.service.events(sandboxId: s.id, since: nil, limit: nil).last)
-        #expect(destroyed.data.contains("snapshot_error"))
+        #expect(destroyed.data.string("snapshot_error") != nil)
     }
 
     @Test func retentionKeepsTheNewestAndDropsTheOldPlanFirst() throws {
@@ -184,11 +184,11 @@ import Testing
 
         let plan = try f.service.pruneSnapshots(apply: false)
         #expect(plan.map(\.snapshot.id) == [taken[1].id, taken[0].id])
-        #expect(plan.allSatisfy { $0.rule == .retentionKeep && $0.outcome == nil })
+        #expect(plan.allSatisfy { $0.rule == .retentionKeep && $0.outcome == .planned })
         #expect(try f.service.snapshots(sandboxId: s.id).count == 4)   // dry run changed nothing
 
         let applied = try f.service.pruneSnapshots(apply: true)
-        #expect(applied.allSatisfy { $0.outcome == "deleted" && $0.snapshot.deletedReason == .retentionKeep })
+        #expect(applied.allSatisfy { $0.outcome == .deleted && $0.snapshot.deletedReason == .retentionKeep })
         #expect(try f.service.pruneSnapshots(apply: true).isEmpty)     // a second apply finds nothing
 
         f.clock.advance(86_400)
@@ -201,10 +201,10 @@ import Testing
     @Test func anInterruptedSnapshotIsMarkedFailedByTheNextCommand() throws {
         let f = try ServiceFixture()
         let s = try f.service.create(CreateOptions(profile: "default")).sandbox
-        // A capture whose process is gone (pid 2^22 + 1 does not exist).
+        // A capture whose process is gone (pid 2^22 + 1 does not exist), its intent as the previous version wrote it.
         let stale = Snapshot(id: SnapshotID.make(), sandboxId: s.id, backend: "fake", profile: "default", name: nil,
                              state: .creating, createdAt: f.clock.now(), updatedAt: f.clock.now(), trigger: .manual,
-                             owner: nil, hostId: "host-test", intent: EventData.json(["owner_pid": "4194305", "owner_start": "1"]))
+                             owner: nil, hostId: "host-test", intent: SnapshotIntent(storedJSON: #"{"owner_pid":"4194305","owner_start":"1"}"#))
         try f.service.store.insert(stale, events: [])
         let touched = try f.service.reconcileInterruptedSnapshots()
         #expect(touched.map(\.id) == [stale.id])
@@ -213,7 +213,7 @@ import Testing
         let me = ProcessIdentity.current()
         var live = stale
         live.id = SnapshotID.make()
-        live.intent = EventData.json(["owner_pid": String(me.pid), "owner_start": String(me.startTime)])
+        live.intent = SnapshotIntent(owner: me)
         try f.service.store.insert(live, events: [])
         #expect(try f.service.reconcileInterruptedSnapshots().isEmpty)
     }

@@ -27,7 +27,7 @@ struct StoreConcurrencyTests {
 
         var active = makeSandbox("sbx-a", state: .active)
         active.updatedAt = at(10)
-        #expect(try second.update(active, expecting: [.ready], events: [SandboxEvent(sandboxId: "sbx-a", type: "active", at: at(10))]))
+        #expect(try second.update(active, expecting: [.ready], events: [SandboxEvent(seq: 0, sandboxId: "sbx-a", storedType: "active", at: at(10), data: [:])]))
         #expect(try first.get(id: "sbx-a")?.state == .active)
         #expect(try first.events(sandboxId: "sbx-a", since: nil, limit: nil).map(\.type) == ["created", "active"])
         // A read on one connection does not pin an old snapshot: later writes from the other show up.
@@ -71,7 +71,7 @@ struct StoreConcurrencyTests {
                 var expired = makeSandbox("sbx-\(round)", state: .expired)
                 expired.reason = .ttl
                 expired.backendRef = "winner-\(attempt)"
-                let event = SandboxEvent(sandboxId: expired.id, type: "expired", at: at(1), data: #"{"by":\#(attempt)}"#)
+                let event = SandboxEvent(sandboxId: expired.id, type: .expired, at: at(1), data: ["by": .number(Double(attempt))])
                 do {
                     if try store.update(expired, expecting: SandboxState.live, events: [event]) { wins.add(round) }
                 } catch {
@@ -86,7 +86,7 @@ struct StoreConcurrencyTests {
             #expect(events.map(\.type) == ["created", "expired"])
             // The event that was written is the winner's own.
             let winner = try #require(try stores[2].get(id: "sbx-\(round)")?.backendRef)
-            #expect(events.last.map { "winner-" + $0.data.filter(\.isNumber) } == winner)
+            #expect(events.last.map { "winner-" + $0.data.jsonText.filter(\.isNumber) } == winner)
         }
     }
 }

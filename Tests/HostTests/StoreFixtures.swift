@@ -41,9 +41,18 @@ func makeSandbox(_ id: String, state: SandboxState = .ready, profile: String = "
     Sandbox(id: id, profile: profile, backend: backend, state: state, ttlSeconds: 3600, maxTTLSeconds: 86400,
             idleReapSeconds: idleReap, createdAt: at(created), readyAt: at(created), updatedAt: at(updated),
             expiresAt: expires.map(at), labels: labels, backendRef: "ref-\(id)", reason: nil,
-            idempotencyKey: idempotencyKey, request: #"{"profile":"\#(profile)"}"#, hostId: "host-1")
+            idempotencyKey: idempotencyKey, request: CreateIntent(ttlSeconds: 3600, requestedTTLSeconds: 3600), hostId: "host-1")
 }
 
 func createdEvent(_ id: String, at seconds: Double = 0) -> SandboxEvent {
-    SandboxEvent(sandboxId: id, type: "created", at: at(seconds), data: #"{"by":"test"}"#)
+    SandboxEvent(sandboxId: id, type: .created, at: at(seconds), data: ["by": "test"])
+}
+
+/// Makes `store` refuse to append events of `type`, as a failing constraint would: event data is
+/// typed, so a test can no longer hand the store invalid JSON to make an append fail.
+func refuseEvents(ofType type: String, in store: SandboxStore) throws {
+    try store.connection.run("""
+        CREATE TEMP TRIGGER refuse_\(type) BEFORE INSERT ON events WHEN NEW.type = '\(type)'
+        BEGIN SELECT RAISE(ABORT, 'refused by the test'); END
+        """, [], doing: "Installing a test trigger")
 }

@@ -23,7 +23,7 @@ import Testing
         return Sandbox(id: "sbx-0000000000000001", profile: "p", backend: "b", state: state, ttlSeconds: ttl,
                        maxTTLSeconds: max, idleReapSeconds: idle, createdAt: ready, readyAt: ready,
                        updatedAt: t0.addingTimeInterval(updatedOffset), expiresAt: ready.addingTimeInterval(Double(ttl)),
-                       labels: [:], backendRef: "r", reason: nil, idempotencyKey: nil, request: "{}", hostId: "h")
+                       labels: [:], backendRef: "r", reason: nil, idempotencyKey: nil, request: CreateIntent(), hostId: "h")
     }
 
     @Test func grantTakesDefaultThenRequestAndCapsAtMax() {

@@ -46,7 +46,7 @@ import Testing
     }
 
     func append(_ types: [String]) throws {
-        try store.append(events: types.map { SandboxEvent(sandboxId: "sbx-00000000000000aa", type: $0, at: clock.now()) })
+        try store.append(events: types.map { SandboxEvent(seq: 0, sandboxId: "sbx-00000000000000aa", storedType: $0, at: clock.now(), data: [:]) })
     }
 
     @Test func aFailedAttemptIsRetriedAfterItsBackoffWithTheSameEventId() throws {

@@ -21,7 +21,7 @@ import Testing
     @discardableResult
     static func deadLetter(_ store: SandboxStore, at now: Date) throws -> Int64 {
         try store.registerWebhookSink("ops")
-        try store.append(events: [SandboxEvent(sandboxId: "sbx-00000000000000aa", type: "created", at: now)])
+        try store.append(events: [SandboxEvent(sandboxId: "sbx-00000000000000aa", type: .created, at: now)])
         try store.enqueueWebhookDeliveries(sink: "ops", now: now) { _ in true }
         let claimed = try #require(try store.claimWebhookDeliveries(sink: "ops", now: now, lease: 15, limit: 1).first)
         #expect(try store.markWebhookFailed(sink: "ops", seq: claimed.event.seq, attempt: 1, status: 502,

@@ -16,8 +16,8 @@ import Testing
 /// The signed message: a fixed vector (computed independently with Python's hmac module), the body's
 /// shape, the headers, and `verify` as the documented receiver recipe.
 @Suite struct WebhookSignatureTests {
-    static let event = SandboxEvent(seq: 42, sandboxId: "sbx-00000000000000aa", type: "created",
-                                    at: Date(timeIntervalSince1970: 1_800_000_000), data: "{}")
+    static let event = SandboxEvent(seq: 42, sandboxId: "sbx-00000000000000aa", type: .created,
+                                    at: Date(timeIntervalSince1970: 1_800_000_000), data: [:])
     static let body = #"{"at":"2027-01-15T08:00:00Z","data":{},"id":"evt_0123456789abcdef_42","sandbox_id":"sbx-00000000000000aa","seq":42,"type":"created"}"#
     static let secret = Array("whsec_test_secret".utf8)
 
@@ -31,8 +31,8 @@ import Testing
 
     @Test func bodyIsTheEventAsTheAPIPrintsItPlusItsId() {
         #expect(String(decoding: WebhookMessage.body(for: Self.event, storeId: "0123456789abcdef"), as: UTF8.self) == Self.body)
-        let withData = SandboxEvent(seq: 7, sandboxId: "sbx-1", type: "destroyed", at: Date(timeIntervalSince1970: 0),
-                                    data: #"{"reason":"ttl"}"#)
+        let withData = SandboxEvent(seq: 7, sandboxId: "sbx-1", type: .destroyed, at: Date(timeIntervalSince1970: 0),
+                                    data: ["reason": "ttl"])
         #expect(String(decoding: WebhookMessage.body(for: withData, storeId: "ab"), as: UTF8.self)
                 == #"{"at":"1970-01-01T00:00:00Z","data":{"reason":"ttl"},"id":"evt_ab_7","sandbox_id":"sbx-1","seq":7,"type":"destroyed"}"#)
     }

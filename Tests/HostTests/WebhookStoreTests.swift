@@ -30,7 +30,7 @@ import Testing
     @discardableResult
     func append(_ types: [String], sandbox: String = "sbx-00000000000000aa") throws -> [Int64] {
         let before = try store.events(sandboxId: nil, since: nil, limit: nil).last?.seq ?? 0
-        try store.append(events: types.map { SandboxEvent(sandboxId: sandbox, type: $0, at: clock.now()) })
+        try store.append(events: types.map { SandboxEvent(seq: 0, sandboxId: sandbox, storedType: $0, at: clock.now(), data: [:]) })
         return try store.events(sandboxId: nil, since: before, limit: nil).map(\.seq)
     }
 

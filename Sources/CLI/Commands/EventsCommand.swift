@@ -44,7 +44,7 @@ struct EventsCommand: Command {
         let events = try openService().events(sandboxId: parsed.arguments.first, since: since, limit: limit)
         if json { emit(.array(events.map(\.jsonValue))); return 0 }
         var table = Table("SEQ", "AT", "SANDBOX", "TYPE", "DATA")
-        for e in events { table.add(String(e.seq), RFC3339.format(e.at), e.sandboxId, e.type, e.data) }
+        for e in events { table.add(String(e.seq), RFC3339.format(e.at), e.sandboxId, e.type, e.data.jsonText) }
         console.print(table.rendered)
         return 0
     }

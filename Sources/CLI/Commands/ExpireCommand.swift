@@ -22,7 +22,7 @@ struct ExpireCommand: Command {
         let apply = parsed.has("apply")
         let service = try openService()
         let items = try service.expire(apply: apply)
-        let failed = items.contains { $0.outcome != nil && $0.outcome != SandboxState.destroyed.rawValue && $0.outcome != "skipped" }
+        let failed = items.contains { $0.outcome.isError }
         if json {
             emit(ExpiryView.render(items, apply: apply, now: service.clock.now()))
         } else if items.isEmpty {
@@ -31,7 +31,7 @@ struct ExpireCommand: Command {
             var table = Table("ID", "PROFILE", "BACKEND", "RULE", "DUE", apply ? "OUTCOME" : "ACTION")
             for item in items {
                 table.add(item.sandbox.id, item.sandbox.profile, item.sandbox.backend, item.rule.rawValue,
-                          RFC3339.format(item.dueAt), item.outcome.map { outcome in
+                          RFC3339.format(item.dueAt), item.outcome.text.map { outcome in
                               item.snapshotId.map { "\(outcome) (snapshot \($0))" } ?? outcome
                           } ?? (item.onExpire == .snapshot ? "expire, snapshot, destroy" : "expire, destroy"))
             }

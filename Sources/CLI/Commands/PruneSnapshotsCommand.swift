@@ -30,11 +30,11 @@ struct PruneSnapshotsCommand: Command {
             var table = Table("SNAPSHOT", "SANDBOX", "PROFILE", "CREATED", "RULE", apply ? "OUTCOME" : "ACTION")
             for item in items {
                 let s = item.snapshot
-                table.add(s.id, s.sandboxId, s.profile, RFC3339.format(s.createdAt), item.rule.rawValue, item.outcome ?? "delete")
+                table.add(s.id, s.sandboxId, s.profile, RFC3339.format(s.createdAt), item.rule.rawValue, item.outcome.text ?? "delete")
             }
             console.print(table.rendered)
             if !apply { console.err("Dry run: nothing was changed. Run 'sandboxer prune-snapshots --apply' to act.\n") }
         }
-        return items.contains { $0.outcome != nil && $0.outcome != SnapshotState.deleted.rawValue } ? 1 : 0
+        return items.contains { $0.outcome.isError } ? 1 : 0
     }
 }

@@ -25,9 +25,9 @@ struct ReapStaleCommand: Command {
             emit(ReapView.render(report, apply: apply))
         } else {
             var table = Table("KIND", "BACKEND", "SANDBOX", "REF", apply ? "OUTCOME" : "ACTION")
-            for o in report.orphans { table.add("orphan", o.backend, o.sandboxId ?? "-", o.backendRef, o.outcome ?? "destroy") }
+            for o in report.orphans { table.add("orphan", o.backend, o.sandboxId ?? "-", o.backendRef, o.outcome.text ?? "destroy") }
             for g in report.ghosts {
-                table.add("ghost", g.sandbox.backend, g.sandbox.id, g.sandbox.backendRef ?? "-", g.outcome ?? "mark failed (backend_vanished)")
+                table.add("ghost", g.sandbox.backend, g.sandbox.id, g.sandbox.backendRef ?? "-", g.outcome.text ?? "mark failed (backend_vanished)")
             }
             for s in report.inFlight { table.add("in-flight", s.backend, s.id, s.backendRef ?? "-", "leave (create in flight)") }
             for o in report.foreign { table.add("foreign", o.backend, o.sandboxId ?? "-", o.backendRef, "leave (labels do not prove ownership)") }
@@ -39,7 +39,7 @@ struct ReapStaleCommand: Command {
                 console.err("Dry run: nothing was changed. Run 'sandboxer reap-stale --apply' to act.\n")
             }
         }
-        let failed = !report.errors.isEmpty || report.orphans.contains { $0.outcome != nil && $0.outcome != "destroyed" }
+        let failed = !report.errors.isEmpty || report.orphans.contains { $0.outcome.isError }
         return failed ? 1 : 0
     }
 }

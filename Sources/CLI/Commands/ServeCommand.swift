@@ -60,13 +60,13 @@ struct ServeCommand: Command {
         let metrics = api.metrics
         SweepLoop(service: service, interval: interval, stop: stop) { report in
             switch report {
-            case .expired(let item) where item.outcome == SandboxState.destroyed.rawValue:
+            case .expired(let item) where item.outcome == .destroyed:
                 metrics.increment("sandboxer_expiries_total", labels: ["rule": item.rule.rawValue])
                 console.err("sandboxer: expired \(item.sandbox.id) (\(item.rule.rawValue))\n")
             case .expired:
                 break
             case .pruned(let item):
-                console.err("sandboxer: snapshot \(item.snapshot.id) \(item.outcome ?? "-") (\(item.rule.rawValue))\n")
+                console.err("sandboxer: snapshot \(item.snapshot.id) \(item.outcome.text ?? "-") (\(item.rule.rawValue))\n")
             case .failed(let sweep, let error):
                 console.err("sandboxer: \(sweep) sweep failed: \(error.message)\n")
             }

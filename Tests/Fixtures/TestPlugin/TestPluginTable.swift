@@ -40,20 +40,20 @@ enum TestPluginTable {
     static let instanceCreate: @convention(c) (UnsafePointer<sbx_plugin>?, UnsafePointer<UInt8>?, Int,
                                                UnsafeMutablePointer<UnsafeMutableRawPointer?>?,
                                                UnsafeMutablePointer<sbx_result>?) -> Int32 = { table, config, len, outInstance, out in
-        guard let table, let outInstance else { return 3 }
+        guard let table, let outInstance else { return PluginError.Code.invalidRequest.rawValue }
         let inner = UnsafeRawPointer(table).assumingMemoryBound(to: Wrapped.self).pointee.inner
         var innerInstance: UnsafeMutableRawPointer? = nil
         let code = inner.pointee.instance_create!(inner, config, len, &innerInstance, out)
-        guard code == 0 else { return code }
+        guard code == PluginError.successCode else { return code }
         let instance = UnsafeMutablePointer<Instance>.allocate(capacity: 1)
         instance.initialize(to: Instance(inner: innerInstance, table: inner))
         outInstance.pointee = UnsafeMutableRawPointer(instance)
-        return 0
+        return PluginError.successCode
     }
 
     static let invoke: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?, UnsafePointer<UInt8>?, Int,
                                        UInt64, UnsafeMutablePointer<sbx_result>?) -> Int32 = { raw, op, request, len, callId, out in
-        guard let raw else { return 3 }
+        guard let raw else { return PluginError.Code.invalidRequest.rawValue }
         let instance = raw.assumingMemoryBound(to: Instance.self).pointee
         let code = instance.table.pointee.invoke!(instance.inner, op, request, len, callId, out)
         if code == PluginError.Code.internal.rawValue, let out, let data = out.pointee.data,

@@ -2,11 +2,6 @@ import Foundation
 import Basics
 import PluginProtocol
 
-extension SandboxEvent {
-    /// One string field of the event's data, if present.
-    package func field(_ key: String) -> String? { IntentFields(data)[key] }
-}
-
 extension DurationText {
     /// Seconds as at most two adjacent units, for people: `3h12m`, `45s`, `2d3h`, `0s`. Truncates
     /// (3h12m59s is `3h12m`); the exact grammar form is `format`.
