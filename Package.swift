@@ -12,8 +12,9 @@ let package = Package(
         .library(name: "SandboxerTestPlugin", type: .dynamic, targets: ["TestPlugin"]),
     ],
     targets: [
-        // The public contract: one C header, nothing else.
-        .target(name: "PluginABI", path: "Sources/PluginABI"),
+        // The public contract: one C header, nothing else. contrib/ holds a C helper that plugin
+        // authors vendor; it is never compiled into the host.
+        .target(name: "PluginABI", path: "Sources/PluginABI", exclude: ["contrib"]),
         // SQLite from the system (Debian: libsqlite3-dev).
         .systemLibrary(
             name: "CSQLite",
