@@ -183,8 +183,9 @@ struct WrongABIPluginTests {
         try FileManager.default.createDirectory(atPath: cli.home + "/plugins", withIntermediateDirectories: true)
         let cc = Process()
         cc.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        cc.arguments = ["cc", "-shared", "-fPIC", "-I", repo + "/Sources/PluginABI/include", "-DABI_MAJOR_OVERRIDE=2",
-                        "-o", lib, repo + "/Tests/Fixtures/CPlugin/cplugin.c"]
+        cc.arguments = ["cc", "-shared", "-fPIC", "-I", repo + "/Sources/PluginABI/include", "-I", repo + "/Sources/PluginABI/contrib",
+                        "-DABI_MAJOR_OVERRIDE=2", "-o", lib, repo + "/Tests/Fixtures/CPlugin/cplugin.c",
+                        repo + "/Sources/PluginABI/contrib/sbx_helper.c"]
         try cc.run(); cc.waitUntilExit()
         try #require(cc.terminationStatus == 0)
         try cli.useConfig("""
