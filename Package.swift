@@ -48,8 +48,9 @@ let package = Package(
         .target(name: "GRPCClient", dependencies: ["CCurl"], path: "Sources/GRPCClient"),
 
         // MARK: The plugin contract
-        // The public contract: one C header, nothing else.
-        .target(name: "PluginABI", path: "Sources/PluginABI"),
+        // The public contract: one C header, nothing else. contrib/ holds a C helper that plugin
+        // authors vendor; it is never compiled into the host.
+        .target(name: "PluginABI", path: "Sources/PluginABI", exclude: ["contrib"]),
         // The JSON messages host and plugins exchange over the ABI (and JSONValue, PluginError).
         .target(name: "PluginProtocol", dependencies: ["PluginABI"], path: "Sources/PluginProtocol"),
         // What a Swift plugin author links: the entry point, the dispatcher, host callbacks.

@@ -15,6 +15,8 @@ public struct BackendError: Error, Sendable, Equatable, CustomStringConvertible 
         case unavailable
         case quota
         case `internal`
+        /// The plugin stopped because the host cancelled the call (ABI 1.1 `SBX_CANCELLED`): not an outage.
+        case cancelled
         /// The host gave up waiting; the plugin saw the call cancelled.
         case timeout
         /// The plugin answered something the contract does not allow (bad JSON, unknown code…).
@@ -36,6 +38,7 @@ public struct BackendError: Error, Sendable, Equatable, CustomStringConvertible 
             case .unavailable: self = .unavailable
             case .quota: self = .quota
             case .internal: self = .internal
+            case .cancelled: self = .cancelled
             }
         }
     }

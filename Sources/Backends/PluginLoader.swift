@@ -11,8 +11,10 @@ public enum PluginLoader {
     /// The ABI this host speaks, as "major.minor".
     public static let hostABI = "\(SANDBOXER_ABI_MAJOR).\(SANDBOXER_ABI_MINOR)"
 
-    /// Bytes of the v1.0 `sbx_plugin` table: a plugin table smaller than this is malformed.
-    static let v1TableSize = MemoryLayout<sbx_plugin>.size
+    /// Bytes of the v1.0 `sbx_plugin` table: a plugin table smaller than this is malformed. The frozen
+    /// size from the header, not `MemoryLayout<sbx_plugin>.size`: that grows when a minor appends a
+    /// field, and a host built against the newer header must still load every older minor's plugins.
+    static let v1TableSize = Int(SBX_PLUGIN_V1_0_SIZE)
 
     /// Bytes of the prefix every major keeps (struct_size, abi_major, abi_minor, name, version), so a
     /// host can name what it refuses even when the rest of the table is another major's layout.
@@ -82,12 +84,15 @@ public enum PluginLoader {
         guard size >= stablePrefixSize else {
             throw PluginLoadError(.malformedTable, "Cannot load plugin \(path): its table is \(size) bytes, too small to hold even its name and version (ABI \(hostABI) needs \(v1TableSize)).")
         }
-        let t = table.pointee
-        let name = t.name.map { String(cString: $0) }
-        let version = t.version.map { String(cString: $0) }
-        let pluginABI = "\(t.abi_major).\(t.abi_minor)"
+        // Field by field, never `table.pointee` whole: a copy would read sizeof(sbx_plugin) bytes,
+        // past the end of a table that an older minor (or a malformed plugin) made smaller.
+        let abiMajor = field(table, size, \.abi_major) ?? 0
+        let abiMinor = field(table, size, \.abi_minor) ?? 0
+        let name = (field(table, size, \.name) ?? nil).map { String(cString: $0) }
+        let version = (field(table, size, \.version) ?? nil).map { String(cString: $0) }
+        let pluginABI = "\(abiMajor).\(abiMinor)"
         let who = "plugin \(name ?? "(no name)") \(version ?? "(no version)"), ABI \(pluginABI)"
-        guard t.abi_major == UInt32(SANDBOXER_ABI_MAJOR) else {
+        guard abiMajor == UInt32(SANDBOXER_ABI_MAJOR) else {
             throw PluginLoadError(.abiMismatch, "Cannot load plugin \(path) (\(who)): this host speaks plugin ABI \(hostABI).")
         }
         guard size >= v1TableSize else {
@@ -96,14 +101,22 @@ public enum PluginLoader {
         guard let name, !name.isEmpty, let version else {
             throw PluginLoadError(.malformedTable, "Cannot load plugin \(path) (\(who)): its table has no name or no version.")
         }
-        guard let create = t.instance_create, let invoke = t.invoke, let free = t.result_free,
-              let destroy = t.instance_destroy else {
+        guard let create = field(table, size, \.instance_create) ?? nil, let invoke = field(table, size, \.invoke) ?? nil,
+              let free = field(table, size, \.result_free) ?? nil, let destroy = field(table, size, \.instance_destroy) ?? nil else {
             throw PluginLoadError(.malformedTable, "Cannot load plugin \(path) (\(who)): its table lacks a required function (instance_create, invoke, result_free, instance_destroy).")
         }
-        return LoadedPlugin(path: path, name: name, version: version, abiMajor: t.abi_major, abiMinor: t.abi_minor,
+        return LoadedPlugin(path: path, name: name, version: version, abiMajor: abiMajor, abiMinor: abiMinor,
                             table: table, functions: .init(instanceCreate: create, invoke: invoke, resultFree: free,
                                                            instanceDestroy: destroy),
                             context: context)
+    }
+
+    /// One field of a plugin table, or nil when the table's `struct_size` does not cover it (a field
+    /// of a later minor than the plugin's). Every read of a plugin table goes through here.
+    static func field<T>(_ table: UnsafePointer<sbx_plugin>, _ structSize: Int, _ key: KeyPath<sbx_plugin, T>) -> T? {
+        guard let offset = MemoryLayout<sbx_plugin>.offset(of: key),
+              structSize >= offset + MemoryLayout<T>.size else { return nil }
+        return UnsafeRawPointer(table).load(fromByteOffset: offset, as: T.self)
     }
 
     /// dlerror() as one line.

@@ -37,7 +37,7 @@ extension BackendError {
         case .notFound: return SandboxerError(.notFound, text)
         case .conflict: return SandboxerError(.conflict, text)
         case .invalidRequest: return SandboxerError(.invalidArgument, text)
-        case .unavailable, .timeout: return SandboxerError(.unavailable, text)
+        case .unavailable, .timeout, .cancelled: return SandboxerError(.unavailable, text)
         default: return SandboxerError(.backend, text)
         }
     }

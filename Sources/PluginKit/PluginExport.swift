@@ -39,25 +39,35 @@ public enum PluginExport {
 
     /// Checks the host's ABI and returns a table for `type`, or nil to refuse the host.
     public static func entry<P: SandboxerPlugin>(_ type: P.Type, host: UnsafePointer<sbx_host_api>?) -> UnsafePointer<sbx_plugin>? {
-        guard let host, host.pointee.struct_size >= MemoryLayout<sbx_host_api>.size,
-              host.pointee.abi_major == UInt32(SANDBOXER_ABI_MAJOR) else { return nil }
+        // Against the frozen size of ABI 1.0 (all this kit needs), never MemoryLayout<sbx_host_api>.size:
+        // built against a later minor's header, that would refuse every older host.
+        guard let host, host.pointee.struct_size >= Int(SBX_HOST_API_V1_0_SIZE),
+              PluginHost.field(host, \.abi_major) == UInt32(SANDBOXER_ABI_MAJOR) else { return nil }
         let pluginHost = PluginHost(api: host)
         let factory = Factory(host: pluginHost) { (config, h) throws(PluginError) in try P(config: config, host: h) }
         // The table lives until process exit: the host never unloads a plugin.
         let table = UnsafeMutablePointer<ExportedTable>.allocate(capacity: 1)
-        table.initialize(to: ExportedTable(
-            base: sbx_plugin(
-                struct_size: MemoryLayout<sbx_plugin>.size,
-                abi_major: UInt32(SANDBOXER_ABI_MAJOR),
-                abi_minor: UInt32(SANDBOXER_ABI_MINOR),
-                name: staticCString(P.name),
-                version: staticCString(P.version),
-                instance_create: instanceCreate,
-                invoke: invoke,
-                result_free: resultFree,
-                instance_destroy: instanceDestroy),
-            factory: Unmanaged.passRetained(factory)))
+        table.initialize(to: ExportedTable(base: v1Table(name: P.name, version: P.version),
+                                           factory: Unmanaged.passRetained(factory)))
         return UnsafeRawPointer(table).assumingMemoryBound(to: sbx_plugin.self)
+    }
+
+    /// The table with the v1.0 functions this kit implements. Zero-initialised, then assigned field
+    /// by field rather than through the memberwise initialiser: that initialiser gains a parameter
+    /// with every field a minor appends, so this kit would stop compiling against the next header.
+    /// Fields of later minors stay NULL, which readers take as "not provided".
+    static func v1Table(name: String, version: String) -> sbx_plugin {
+        var base = sbx_plugin()
+        base.struct_size = MemoryLayout<sbx_plugin>.size
+        base.abi_major = UInt32(SANDBOXER_ABI_MAJOR)
+        base.abi_minor = UInt32(SANDBOXER_ABI_MINOR)
+        base.name = staticCString(name)
+        base.version = staticCString(version)
+        base.instance_create = instanceCreate
+        base.invoke = invoke
+        base.result_free = resultFree
+        base.instance_destroy = instanceDestroy
+        return base
     }
 
     /// A C string that is never freed (the ABI wants static storage for name and version).
@@ -67,7 +77,8 @@ public enum PluginExport {
 
     /// Copies bytes into a result the host will hand back to `resultFree`.
     static func fill(_ out: UnsafeMutablePointer<sbx_result>?, _ bytes: Data) {
-        guard let out else { return }
+        // A host sets struct_size; one that covers less than v1.0's `len` gets nothing written.
+        guard let out, out.pointee.struct_size >= Int(SBX_RESULT_V1_0_SIZE) else { return }
         let buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: max(bytes.count, 1))
         bytes.copyBytes(to: buffer, count: bytes.count)
         out.pointee.data = buffer
@@ -111,7 +122,23 @@ public enum PluginExport {
             return PluginError.successCode
         } catch {
             fill(out, Data(error.message.utf8))
-            return error.code.rawValue
+            return wireCode(error.code, call: call)
+        }
+    }
+
+    /// The code to return for a failed call. `unavailable` on a call the host cancelled becomes
+    /// SBX_CANCELLED, but only for a host whose ABI minor knows that code (1.1 on); an older host gets
+    /// `unavailable`, the only cancellation answer it understands.
+    /// A plugin that throws `.cancelled` itself gets the same treatment.
+    static func wireCode(_ code: PluginError.Code, call: PluginCall) -> Int32 {
+        let hostKnowsCancelled = (call.host?.abiMinor).map { $0 >= UInt32(SBX_CANCELLED_MIN_HOST_MINOR) } ?? false
+        switch code {
+        case .cancelled:
+            return hostKnowsCancelled ? code.rawValue : PluginError.Code.unavailable.rawValue
+        case .unavailable where hostKnowsCancelled && call.isCancelled:
+            return PluginError.Code.cancelled.rawValue
+        default:
+            return code.rawValue
         }
     }
 

@@ -38,10 +38,10 @@ public final class PluginHost: @unchecked Sendable {
     public func log(_ level: LogLevel, _ message: String, metadata: [String: String] = [:]) {
         switch backing {
         case .abi(let api):
-            guard let fn = api.pointee.log else { return }
+            guard let fn = Self.field(api, \.log) ?? nil else { return }
             let meta = metadata.isEmpty ? Data() : ((try? JSONEncoder().encode(metadata)) ?? Data())
             meta.withUnsafeBytes { raw in
-                fn(api.pointee.host_ctx, level.rawValue, message,
+                fn(Self.context(api), level.rawValue, message,
                    raw.bindMemory(to: UInt8.self).baseAddress, raw.count)
             }
         case .standalone(_, _, let log):
@@ -53,8 +53,8 @@ public final class PluginHost: @unchecked Sendable {
     public func now() -> Date {
         switch backing {
         case .abi(let api):
-            guard let fn = api.pointee.now_unix_ms else { return Date() }
-            return Date(timeIntervalSince1970: Double(fn(api.pointee.host_ctx)) / 1000)
+            guard let fn = Self.field(api, \.now_unix_ms) ?? nil else { return Date() }
+            return Date(timeIntervalSince1970: Double(fn(Self.context(api))) / 1000)
         case .standalone(let now, _, _):
             return now()
         }
@@ -64,23 +64,47 @@ public final class PluginHost: @unchecked Sendable {
     public func secret(_ name: String) -> String? {
         switch backing {
         case .abi(let api):
-            guard let lookup = api.pointee.secret_lookup else { return nil }
+            guard let lookup = Self.field(api, \.secret_lookup) ?? nil else { return nil }
             var out: UnsafeMutablePointer<UInt8>? = nil
             var len = 0
-            guard lookup(api.pointee.host_ctx, name, &out, &len) == PluginError.successCode, let out else { return nil }
-            defer { api.pointee.buffer_free?(api.pointee.host_ctx, out, len) }
+            guard lookup(Self.context(api), name, &out, &len) == PluginError.successCode, let out else { return nil }
+            defer { (Self.field(api, \.buffer_free) ?? nil)?(Self.context(api), out, len) }
             return String(decoding: UnsafeBufferPointer(start: out, count: len), as: UTF8.self)
         case .standalone(_, let secrets, _):
             return secrets[name]
         }
     }
 
+    /// The host's ABI minor: which codes and rules it understands. Nil for a standalone host.
+    var abiMinor: UInt32? {
+        switch backing {
+        case .abi(let api): Self.field(api, \.abi_minor)
+        case .standalone: nil
+        }
+    }
+
+    /// One field of the host table, or nil when the host's `struct_size` does not cover it (a field
+    /// of a later minor than the host's). Every read of the host table goes through here, field by
+    /// field: copying `api.pointee` whole would read sizeof(sbx_host_api) bytes, past the end of an
+    /// older host's smaller table.
+    static func field<T>(_ api: UnsafePointer<sbx_host_api>, _ key: KeyPath<sbx_host_api, T>) -> T? {
+        let size = UnsafeRawPointer(api).load(as: Int.self) // struct_size: the first field, always present
+        guard let offset = MemoryLayout<sbx_host_api>.offset(of: key),
+              size >= offset + MemoryLayout<T>.size else { return nil }
+        return UnsafeRawPointer(api).load(fromByteOffset: offset, as: T.self)
+    }
+
+    /// The `host_ctx` to pass back to every callback.
+    static func context(_ api: UnsafePointer<sbx_host_api>) -> UnsafeMutableRawPointer? {
+        field(api, \.host_ctx) ?? nil
+    }
+
     /// Whether the host has given up on the call `callId`.
     func isCancelled(callId: UInt64) -> Bool {
         switch backing {
         case .abi(let api):
-            guard let fn = api.pointee.is_cancelled else { return false }
-            return fn(api.pointee.host_ctx, callId) != 0
+            guard let fn = Self.field(api, \.is_cancelled) ?? nil else { return false }
+            return fn(Self.context(api), callId) != 0
         case .standalone:
             return false
         }
@@ -98,6 +122,8 @@ public struct PluginCall: Sendable {
     /// A call nobody will cancel (for direct use in tests).
     public static let detached = PluginCall(host: nil, id: 0)
 
-    /// True once the host has given up on this call; stop early with `.unavailable`.
+    /// True once the host has given up on this call; stop early by throwing `.unavailable`. PluginKit
+    /// answers such a call with SBX_CANCELLED when the host's ABI minor knows that code, and with
+    /// SBX_UNAVAILABLE (and your message) otherwise.
     public var isCancelled: Bool { host?.isCancelled(callId: id) ?? false }
 }

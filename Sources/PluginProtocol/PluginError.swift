@@ -12,6 +12,9 @@ public struct PluginError: Error, Sendable, Equatable, CustomStringConvertible {
         case unavailable
         case quota
         case `internal`
+        /// The host cancelled the call (ABI 1.1): not a backend failure. PluginKit sends it only to a
+        /// host whose minor accepts it and answers `unavailable` to a 1.0 host.
+        case cancelled
 
         /// The code as the ABI's functions return it.
         public var rawValue: Int32 {
@@ -23,6 +26,7 @@ public struct PluginError: Error, Sendable, Equatable, CustomStringConvertible {
             case .unavailable: SBX_UNAVAILABLE
             case .quota: SBX_QUOTA
             case .internal: SBX_INTERNAL
+            case .cancelled: SBX_CANCELLED
             }
             return Int32(code.rawValue)
         }
@@ -43,6 +47,7 @@ public struct PluginError: Error, Sendable, Equatable, CustomStringConvertible {
             case .unavailable: "unavailable"
             case .quota: "quota"
             case .internal: "internal"
+            case .cancelled: "cancelled"
             }
         }
     }

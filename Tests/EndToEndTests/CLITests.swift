@@ -183,8 +183,9 @@ struct WrongABIPluginTests {
         try FileManager.default.createDirectory(atPath: cli.home + "/plugins", withIntermediateDirectories: true)
         let cc = Process()
         cc.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        cc.arguments = ["cc", "-shared", "-fPIC", "-I", repo + "/Sources/PluginABI/include", "-DABI_MAJOR_OVERRIDE=2",
-                        "-o", lib, repo + "/Tests/Fixtures/CPlugin/cplugin.c"]
+        cc.arguments = ["cc", "-shared", "-fPIC", "-I", repo + "/Sources/PluginABI/include", "-I", repo + "/Sources/PluginABI/contrib",
+                        "-DABI_MAJOR_OVERRIDE=2", "-o", lib, repo + "/Tests/Fixtures/CPlugin/cplugin.c",
+                        repo + "/Sources/PluginABI/contrib/sbx_helper.c"]
         try cc.run(); cc.waitUntilExit()
         try #require(cc.terminationStatus == 0)
         try cli.useConfig("""
@@ -200,8 +201,8 @@ struct WrongABIPluginTests {
         #expect(r.status == 1)
         #expect(r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
         #expect(r.stderr.contains(lib))
-        #expect(r.stderr.contains("ABI 2.0"))
-        #expect(r.stderr.contains("1.0"))
+        #expect(r.stderr.contains("ABI 2.1"))
+        #expect(r.stderr.contains("ABI 1.1"))
         #expect(try cli.run(["list", "--all", "--json"]).array().isEmpty)
         let backends = try cli.run(["backends"])
         #expect(backends.status == 1)

@@ -1,4 +1,5 @@
 import Foundation
+import PluginABI
 import Basics
 import HTTPServer
 import YAMLSubset
@@ -26,7 +27,7 @@ struct PluginCPluginTests {
         let plugin = try PluginLoader.load(path: path, context: makeContext(clock: clock, logs: logs))
         #expect(plugin.name == "cplugin")
         #expect(plugin.version == "0.3.0")
-        #expect(plugin.abiMajor == 1 && plugin.abiMinor == 0)
+        #expect(plugin.abiMajor == 1 && plugin.abiMinor == UInt32(SANDBOXER_ABI_MINOR))
 
         let backend = try plugin.makeBackend(name: "c", config: [:], callTimeout: 5)
         #expect(backend.capabilities == [Capability.lifecycle, Capability.exec])

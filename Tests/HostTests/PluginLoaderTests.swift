@@ -111,7 +111,7 @@ import Testing
         let path = try PluginFixtures.compileCPlugin(["NO_ENTRY"], into: dir)
         let error = loadError(path)
         #expect(error?.code == .missingEntry)
-        #expect(error?.message == "Cannot load plugin \(path): it does not export sandboxer_plugin_entry_v1, so it is not a sandboxer plugin for ABI 1 (this host speaks plugin ABI 1.0).")
+        #expect(error?.message == "Cannot load plugin \(path): it does not export sandboxer_plugin_entry_v1, so it is not a sandboxer plugin for ABI 1 (this host speaks plugin ABI 1.1).")
     }
 
     @Test(.enabled(if: PluginFixtures.hasCC, "cc is not installed; the C fixtures cannot be built"))
@@ -121,7 +121,7 @@ import Testing
         let path = try PluginFixtures.compileCPlugin(["ABI_MAJOR_OVERRIDE=2"], into: dir)
         let error = loadError(path)
         #expect(error?.code == .abiMismatch)
-        #expect(error?.message == "Cannot load plugin \(path) (plugin cplugin 0.3.0, ABI 2.0): this host speaks plugin ABI 1.0.")
+        #expect(error?.message == "Cannot load plugin \(path) (plugin cplugin 0.3.0, ABI 2.1): this host speaks plugin ABI 1.1.")
     }
 
     @Test(.enabled(if: PluginFixtures.hasCC, "cc is not installed; the C fixtures cannot be built"))
@@ -131,7 +131,7 @@ import Testing
         let path = try PluginFixtures.compileCPlugin(["REFUSE_HOST"], into: dir)
         let error = loadError(path)
         #expect(error?.code == .refused)
-        #expect(error?.message == "Cannot load plugin \(path): the plugin refused this host (host ABI 1.0); it was probably built for another ABI.")
+        #expect(error?.message == "Cannot load plugin \(path): the plugin refused this host (host ABI 1.1); it was probably built for another ABI.")
     }
 
     @Test(.enabled(if: PluginFixtures.hasCC, "cc is not installed; the C fixtures cannot be built"))
@@ -141,6 +141,6 @@ import Testing
         let path = try PluginFixtures.compileCPlugin(["SHORT_TABLE"], into: dir)
         let error = loadError(path)
         #expect(error?.code == .malformedTable)
-        #expect(error?.message == "Cannot load plugin \(path) (plugin cplugin 0.3.0, ABI 1.0): its table is 56 bytes, smaller than the 64 bytes of ABI 1.0.")
+        #expect(error?.message == "Cannot load plugin \(path) (plugin cplugin 0.3.0, ABI 1.1): its table is 56 bytes, smaller than the 64 bytes of ABI 1.0.")
     }
 }

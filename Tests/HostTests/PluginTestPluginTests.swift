@@ -1,4 +1,5 @@
 import Foundation
+import PluginABI
 import Basics
 import HTTPServer
 import YAMLSubset
@@ -44,7 +45,7 @@ import Testing
         #expect(backend.name == "fake")
         #expect(backend.plugin.name == "test")
         #expect(backend.plugin.version == "1.0.0")
-        #expect(backend.plugin.abiMajor == 1 && backend.plugin.abiMinor == 0)
+        #expect(backend.plugin.abiMajor == 1 && backend.plugin.abiMinor == UInt32(SANDBOXER_ABI_MINOR))
         #expect(backend.capabilities == [Capability.lifecycle, Capability.exec, Capability.inventory, Capability.timeout])
         #expect(backend.has(Capability.exec))
         #expect(!backend.has("sandboxer.snapshot/1"))

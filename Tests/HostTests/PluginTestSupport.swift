@@ -110,12 +110,16 @@ enum PluginFixtures {
         }
     }
 
-    /// Compiles Tests/Fixtures/CPlugin/cplugin.c with `defines` into `dir`; returns the library path.
-    static func compileCPlugin(_ defines: [String] = [], into dir: String, name: String = "libcplugin.so") throws -> String {
+    /// Compiles Tests/Fixtures/CPlugin/cplugin.c, with the vendorable C helper it uses, with `defines`
+    /// into `dir`, against the ABI header in `include`; returns the library path. Hidden visibility:
+    /// the header's SANDBOXER_EXPORT alone must export the entry.
+    static func compileCPlugin(_ defines: [String] = [], into dir: String, name: String = "libcplugin.so",
+                               include: String = repoRoot + "/Sources/PluginABI/include") throws -> String {
         guard let cc = which("cc") else { throw Failure(description: "cc is not on PATH.") }
         let out = dir + "/" + name
-        try run(cc, ["-shared", "-fPIC", "-I", repoRoot + "/Sources/PluginABI/include"] + defines.map { "-D" + $0 }
-                    + ["-o", out, repoRoot + "/Tests/Fixtures/CPlugin/cplugin.c"])
+        let contrib = repoRoot + "/Sources/PluginABI/contrib"
+        try run(cc, ["-shared", "-fPIC", "-fvisibility=hidden", "-I", include, "-I", contrib] + defines.map { "-D" + $0 }
+                    + ["-o", out, repoRoot + "/Tests/Fixtures/CPlugin/cplugin.c", contrib + "/sbx_helper.c"])
         chmod(out, 0o755)
         return out
     }

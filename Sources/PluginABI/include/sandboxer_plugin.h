@@ -11,7 +11,7 @@
  * Shape of the contract
  * ---------------------
  *  - A plugin is a shared library that exports exactly one C function, `sandboxer_plugin_entry_v1`.
- *    The host calls it once, right after dlopen, with its host table (ABI version + callbacks).
+ *    The host calls it right after dlopen, with its host table (ABI version + callbacks).
  *    The plugin checks the host's ABI major and returns its own table, or NULL to refuse.
  *    The host checks the plugin's ABI major and refuses a mismatch, naming both versions.
  *  - Everything that crosses the boundary is a C type or bytes. Requests and responses are UTF-8
@@ -19,10 +19,39 @@
  *  - Whoever allocates a buffer frees it: a result filled by the plugin is released with the
  *    plugin's `result_free`; a secret returned by the host is released with the host's `buffer_free`.
  *  - Errors are one code from the closed list `sbx_code` plus an owned, human-readable message.
- *  - The host may call `invoke` from several threads at once, on one instance or several; a plugin
- *    MUST be thread-safe or serialise internally.
  *  - The host never unloads a plugin (dlclose of a Swift image is unsafe); a plugin MUST NOT rely on
  *    library destructors running.
+ *
+ * Versions: what a minor may add, and how each side finds out
+ * ------------------------------------------------------------
+ *  - Every field below says which minor added it ("Since 1.0"). A minor appends fields to the end of
+ *    a struct, appends codes to `sbx_code`, and may add operations and capabilities (JSON only).
+ *  - Whether a FIELD exists is decided by `struct_size` alone: a field is present when the writer's
+ *    `struct_size` covers its last byte (`SBX_HAS_FIELD`). Each side checks `struct_size` against the
+ *    frozen size of the minor it NEEDS (`SBX_HOST_API_V1_0_SIZE`…), never against the current
+ *    `sizeof`, which grows with every minor. So a plugin built against 1.1 runs on a 1.0 host (without
+ *    the 1.1 extras) and a 1.0 plugin runs on a 1.1 host.
+ *  - A writer that covers a field but does not implement it leaves it zero: a NULL function pointer
+ *    means "not provided", and a reader MUST treat it like an absent field. (Swift writers: zero the
+ *    struct and assign fields; the memberwise initialiser changes with every appended field.)
+ *  - Whether a BEHAVIOUR exists (a new code, a new rule) is decided by the peer's `abi_minor`: a plugin
+ *    uses a code or rule of minor N only when `host->abi_minor >= N`.
+ *
+ * Threads (every function below carries one of these tags, as CLAP's headers do)
+ * -------
+ *  [entry]        called by whichever thread loads the plugin, before any other function of the
+ *                 table it returns. The host MAY load one library several times, from several
+ *                 threads at once, while instances from earlier loads are running: the entry MUST be
+ *                 thread-safe and MUST NOT invalidate tables it returned before.
+ *  [thread-safe]  the host MAY call it from any thread, concurrently with any other call of the same
+ *                 plugin, on the same instance or another one. The plugin MUST be thread-safe or
+ *                 serialise internally.
+ *  [instance-end] called from any thread, at most once per instance, and only after every other call
+ *                 into that instance has returned (a call the host abandoned keeps it alive).
+ *  [host-any]     a host callback: the plugin MAY call it from any thread (including threads it
+ *                 started), concurrently, from the entry call on until the process exits. The host
+ *                 never calls back into the plugin from inside a callback. Callbacks take locks: a
+ *                 plugin MUST NOT call them from a signal handler, or in a forked child before exec.
  *
  * Operations (JSON over `invoke`; fields in snake_case; unknown fields MUST be ignored by readers)
  * ----------
@@ -34,7 +63,7 @@
  *                                                              or code NOT_FOUND when it is gone
  *  destroy             {"sandbox_id","backend_ref"}         -> {}   (NOT_FOUND means: already gone)
  *  inventory           {"host_id"}                          -> {"resources":[{"backend_ref","sandbox_id",
- *                                                               "labels":{},"created_at"}]}
+ *                                                               "labels":{},"created_at_ms"}]}
  *  exec                {"sandbox_id","backend_ref","argv":[...],"env":{},"stdin_b64","timeout_seconds"}
  *                                                           -> {"exit_code","stdout_b64","stderr_b64",
  *                                                               "timed_out"}
@@ -69,32 +98,62 @@ extern "C" {
 /** The ABI major version this header describes. A different major is a different contract. */
 #define SANDBOXER_ABI_MAJOR 1
 /** The ABI minor version this header describes. Minors only append; any minor of a major loads. */
-#define SANDBOXER_ABI_MINOR 0
+#define SANDBOXER_ABI_MINOR 1
 
 /** Name of the one symbol a plugin exports. The major version is part of the name. */
 #define SANDBOXER_PLUGIN_ENTRY_SYMBOL "sandboxer_plugin_entry_v1"
 
-/** Result codes: a closed list. A plugin MUST NOT return any other value. */
+/**
+ * Marks the entry function for export from the shared library, whatever `-fvisibility` the plugin
+ * is built with. The prototype below carries it, so a C plugin that includes this header exports
+ * its entry even without writing the attribute itself.
+ */
+#if defined(__GNUC__) || defined(__clang__)
+#define SANDBOXER_EXPORT __attribute__((visibility("default")))
+#else
+#define SANDBOXER_EXPORT
+#endif
+
+/**
+ * Result codes: a closed list. A plugin MUST NOT return any other value, and MUST NOT return a code
+ * added by a later minor than the host's `abi_minor` (each code says its minor). A host that receives
+ * a code it does not know treats the call as failed, not retryable, like SBX_INTERNAL.
+ */
 typedef enum sbx_code {
-    /** Success: the result holds the response JSON. */
+    /** Success: the result holds the response JSON. Since 1.0. */
     SBX_OK = 0,
-    /** The operation or capability is not supported by this plugin. */
+    /** The operation or capability is not supported by this plugin. Since 1.0. */
     SBX_NOT_IMPLEMENTED = 1,
-    /** The named resource does not exist (for destroy: it is already gone, which is success). */
+    /** The named resource does not exist (for destroy: it is already gone, which is success). Since 1.0. */
     SBX_NOT_FOUND = 2,
-    /** The request was malformed or named values the plugin refuses; retrying will not help. */
+    /** The request was malformed or named values the plugin refuses; retrying will not help. Since 1.0. */
     SBX_INVALID_REQUEST = 3,
-    /** The request conflicts with the resource's current state. */
+    /** The request conflicts with the resource's current state. Since 1.0. */
     SBX_CONFLICT = 4,
-    /** The backend cannot be reached or is busy right now; the host MAY retry later. */
+    /**
+     * The backend cannot be reached or is busy right now; the host MAY retry later. Since 1.0.
+     * Also the answer to a call the host cancelled when the host's `abi_minor` is below
+     * SBX_CANCELLED_MIN_HOST_MINOR (a 1.0 host), with a message that says the call was cancelled.
+     */
     SBX_UNAVAILABLE = 5,
-    /** A quota or limit of the backend refused the request. */
+    /** A quota or limit of the backend refused the request. Since 1.0. */
     SBX_QUOTA = 6,
-    /** Anything else: a bug or an unexpected failure inside the plugin. */
-    SBX_INTERNAL = 7
+    /** Anything else: a bug or an unexpected failure inside the plugin. Since 1.0. */
+    SBX_INTERNAL = 7,
+    /**
+     * The call stopped because the host cancelled it (`is_cancelled` answered non-zero for its
+     * `call_id`), not because the backend failed. Since 1.1: a plugin MUST return it only when
+     * `host->abi_minor >= SBX_CANCELLED_MIN_HOST_MINOR`, and only for a call whose `is_cancelled` it
+     * saw non-zero; to an older host it answers SBX_UNAVAILABLE instead. A host that speaks 1.1 MUST
+     * NOT count it as a backend outage (minor 1 adds exactly this code: no struct grew).
+     */
+    SBX_CANCELLED = 8
 } sbx_code;
 
-/** Log levels for the host's log callback. */
+/** The lowest host `abi_minor` (of major 1) that accepts SBX_CANCELLED. */
+#define SBX_CANCELLED_MIN_HOST_MINOR 1
+
+/** Log levels for the host's log callback. Since 1.0. */
 typedef enum sbx_log_level {
     SBX_LOG_DEBUG = 0,
     SBX_LOG_INFO = 1,
@@ -108,48 +167,52 @@ typedef enum sbx_log_level {
  * (one sentence, no secrets). `data` MAY be NULL when `len` is 0.
  */
 typedef struct sbx_result {
-    /** sizeof(sbx_result) as the writer knows it. The host sets it before the call. */
+    /** sizeof(sbx_result) as the host knows it: the host sets it before the call, and the plugin
+     *  MUST NOT write a field it does not cover. Since 1.0. */
     size_t struct_size;
-    /** Pointer to `len` bytes allocated by the plugin; released only through `result_free`. */
+    /** Pointer to `len` bytes allocated by the plugin; released only through `result_free`. Since 1.0. */
     uint8_t *data;
-    /** Number of bytes at `data`. */
+    /** Number of bytes at `data`. Since 1.0. */
     size_t len;
-    /** Opaque word for the plugin's own bookkeeping (for example the allocator used); the host never reads it. */
+    /** Opaque word for the plugin's own bookkeeping (for example the allocator used); the host never
+     *  reads it. Since 1.0. */
     void *plugin_reserved;
 } sbx_result;
 
 /** Callbacks and facts the host gives a plugin. Valid from the entry call until the process exits. */
 typedef struct sbx_host_api {
-    /** sizeof(sbx_host_api) as the host knows it. */
+    /** sizeof(sbx_host_api) as the host knows it. A plugin reads no field it does not cover. Since 1.0. */
     size_t struct_size;
-    /** The host's ABI major version. A plugin MUST refuse (return NULL) if this differs from its own. */
+    /** The host's ABI major version. A plugin MUST refuse (return NULL) if this differs from its own. Since 1.0. */
     uint32_t abi_major;
-    /** The host's ABI minor version. */
+    /** The host's ABI minor version: which codes and rules it understands (see sbx_code). Since 1.0. */
     uint32_t abi_minor;
-    /** Opaque host pointer; pass it back as the first argument of every callback below. */
+    /** Opaque host pointer; pass it back as the first argument of every callback below. Since 1.0. */
     void *host_ctx;
     /**
-     * Log one line through the host. `message` is a NUL-terminated UTF-8 string; `metadata_json`
-     * is an optional JSON object (`metadata_len` bytes, may be NULL/0). Thread-safe.
+     * [host-any] Log one line through the host. `message` is a NUL-terminated UTF-8 string;
+     * `metadata_json` is an optional JSON object (`metadata_len` bytes, may be NULL/0). Since 1.0.
      */
     void (*log)(void *host_ctx, int32_t level, const char *message,
                 const uint8_t *metadata_json, size_t metadata_len);
     /**
-     * The host's current time in milliseconds since the Unix epoch. Plugins MUST use this instead of
-     * the system clock for every lifecycle decision, so tests can drive time.
+     * [host-any] The host's current time in milliseconds since the Unix epoch. Plugins MUST use this
+     * instead of the system clock for every lifecycle decision, so tests can drive time. Since 1.0.
      */
     int64_t (*now_unix_ms)(void *host_ctx);
     /**
-     * Look up a secret by name (as named in the backend's config). On SBX_OK `*out` points to
-     * `*out_len` bytes owned by the host, to be released with `buffer_free`. Returns SBX_NOT_FOUND
+     * [host-any] Look up a secret by name (as named in the backend's config). On SBX_OK `*out` points
+     * to `*out_len` bytes owned by the host, to be released with `buffer_free`. Returns SBX_NOT_FOUND
      * when no such secret exists. Plugins MUST NOT read credentials from the environment themselves.
+     * Since 1.0.
      */
     int32_t (*secret_lookup)(void *host_ctx, const char *name, uint8_t **out, size_t *out_len);
-    /** Release a buffer the host allocated (for example a secret). Accepts NULL. */
+    /** [host-any] Release a buffer the host allocated (for example a secret). Accepts NULL. Since 1.0. */
     void (*buffer_free)(void *host_ctx, uint8_t *data, size_t len);
     /**
-     * Non-zero when the host has given up on the call identified by `call_id` (the value the host
-     * passed to `invoke`). Long operations SHOULD poll this and stop early with SBX_UNAVAILABLE.
+     * [host-any] Non-zero when the host has given up on the call identified by `call_id` (the value
+     * the host passed to `invoke`). Long operations SHOULD poll this and stop early, answering
+     * SBX_CANCELLED (host minor >= SBX_CANCELLED_MIN_HOST_MINOR) or SBX_UNAVAILABLE. Since 1.0.
      */
     int32_t (*is_cancelled)(void *host_ctx, uint64_t call_id);
 } sbx_host_api;
@@ -160,45 +223,112 @@ typedef struct sbx_host_api {
  * major version, so a host can name a plugin whose major it refuses.
  */
 typedef struct sbx_plugin {
-    /** sizeof(sbx_plugin) as the plugin knows it. The host reads no field beyond it. */
+    /** sizeof(sbx_plugin) as the plugin knows it. The host reads no field beyond it. Since 1.0. */
     size_t struct_size;
-    /** The plugin's ABI major version (SANDBOXER_ABI_MAJOR when built against this header). */
+    /** The plugin's ABI major version (SANDBOXER_ABI_MAJOR when built against this header). Since 1.0. */
     uint32_t abi_major;
-    /** The plugin's ABI minor version. */
+    /** The plugin's ABI minor version. Since 1.0. */
     uint32_t abi_minor;
-    /** Backend name, NUL-terminated, static storage (for example "localvm"). */
+    /** Backend name, NUL-terminated, static storage (for example "localvm"). Since 1.0. */
     const char *name;
-    /** Plugin version, NUL-terminated, static storage (semantic version, for example "1.2.0"). */
+    /** Plugin version, NUL-terminated, static storage (semantic version, for example "1.2.0"). Since 1.0. */
     const char *version;
     /**
-     * Create one backend instance from the backend's config (a JSON object, `config_len` bytes).
-     * `plugin` is this table itself, so a plugin can keep per-library state next to it without
-     * globals. On SBX_OK store the instance in `*out_instance`; on error fill `out` with the message.
+     * [thread-safe] Create one backend instance from the backend's config (a JSON object,
+     * `config_len` bytes). `plugin` is this table itself, so a plugin can keep per-library state next
+     * to it without globals. On SBX_OK store the instance in `*out_instance`; on error fill `out` with
+     * the message. Since 1.0.
      */
     int32_t (*instance_create)(const struct sbx_plugin *plugin,
                                const uint8_t *config_json, size_t config_len,
                                void **out_instance, sbx_result *out);
     /**
-     * Run one operation by name (NUL-terminated, for example "create") with a JSON request.
-     * `call_id` identifies this call for `is_cancelled`. Fills `out` (response or error message)
-     * and returns its code. MUST return SBX_NOT_IMPLEMENTED for an unknown operation.
+     * [thread-safe] Run one operation by name (NUL-terminated, for example "create") with a JSON
+     * request. `call_id` identifies this call for `is_cancelled`. Fills `out` (response or error
+     * message) and returns its code. MUST return SBX_NOT_IMPLEMENTED for an unknown operation. The
+     * host MAY stop waiting for a call (it then marks it cancelled) but never interrupts its thread.
+     * Since 1.0.
      */
     int32_t (*invoke)(void *instance, const char *operation,
                       const uint8_t *request_json, size_t request_len,
                       uint64_t call_id, sbx_result *out);
-    /** Release what the plugin put in a result. Accepts a result with NULL data. */
+    /**
+     * [thread-safe] Release what the plugin put in a result, exactly once per call that filled it,
+     * possibly on another thread than the call's. Accepts a result with NULL data. Since 1.0.
+     */
     void (*result_free)(sbx_result *result);
-    /** Destroy an instance created by `instance_create`. The host calls it at most once. */
+    /** [instance-end] Destroy an instance created by `instance_create`. Since 1.0. */
     void (*instance_destroy)(void *instance);
 } sbx_plugin;
+
+/*
+ * Frozen sizes. Each is the size of a struct as ABI 1.0 defined it: the end of its last 1.0 field.
+ * A reader checks the other side's `struct_size` against the frozen size of the minor it needs;
+ * these values never change, while sizeof grows as minors append fields. Literal values (so that
+ * Swift, which cannot import offsetof, sees them too), checked below against the real layout.
+ */
+#if UINTPTR_MAX == 0xFFFFFFFFFFFFFFFFu && SIZE_MAX == UINTPTR_MAX
+/** Bytes of the v1.0 `sbx_result`: struct_size … plugin_reserved. */
+#define SBX_RESULT_V1_0_SIZE 32
+/** Bytes of the v1.0 `sbx_host_api`: struct_size … is_cancelled. */
+#define SBX_HOST_API_V1_0_SIZE 64
+/** Bytes of the v1.0 `sbx_plugin`: struct_size … instance_destroy. */
+#define SBX_PLUGIN_V1_0_SIZE 64
+#elif UINTPTR_MAX == 0xFFFFFFFFu && SIZE_MAX == UINTPTR_MAX
+#define SBX_RESULT_V1_0_SIZE 16
+#define SBX_HOST_API_V1_0_SIZE 36
+#define SBX_PLUGIN_V1_0_SIZE 36
+#else
+#error "sandboxer_plugin.h: the frozen struct sizes are defined for 32- and 64-bit pointers only"
+#endif
+
+/** The end of `field` in `type`: offset plus size, the least `struct_size` that holds it. */
+#define SBX_FIELD_END(type, field) (offsetof(type, field) + sizeof(((type *)0)->field))
+
+/**
+ * Non-zero when the struct at `ptr`, written by the other side, includes `field`: its `struct_size`
+ * covers the field's last byte. Read a field a later minor added only when this holds, e.g.
+ * `if (SBX_HAS_FIELD(sbx_host_api, host, some_1_1_callback)) …`.
+ */
+#define SBX_HAS_FIELD(type, ptr, field) ((ptr)->struct_size >= SBX_FIELD_END(type, field))
+
+/* The checks below need C11 or C++11; older compilers skip them (the macro carries its own ';'). */
+#if defined(__cplusplus) && __cplusplus >= 201103L
+#define SBX_STATIC_ASSERT(cond, msg) static_assert(cond, msg);
+#elif !defined(__cplusplus) && defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+#define SBX_STATIC_ASSERT(cond, msg) _Static_assert(cond, msg);
+#else
+#define SBX_STATIC_ASSERT(cond, msg)
+#endif
+
+SBX_STATIC_ASSERT(SBX_FIELD_END(sbx_result, plugin_reserved) == SBX_RESULT_V1_0_SIZE,
+                  "SBX_RESULT_V1_0_SIZE does not match the v1.0 layout of sbx_result")
+SBX_STATIC_ASSERT(SBX_FIELD_END(sbx_host_api, is_cancelled) == SBX_HOST_API_V1_0_SIZE,
+                  "SBX_HOST_API_V1_0_SIZE does not match the v1.0 layout of sbx_host_api")
+SBX_STATIC_ASSERT(SBX_FIELD_END(sbx_plugin, instance_destroy) == SBX_PLUGIN_V1_0_SIZE,
+                  "SBX_PLUGIN_V1_0_SIZE does not match the v1.0 layout of sbx_plugin")
+SBX_STATIC_ASSERT(sizeof(sbx_result) >= SBX_RESULT_V1_0_SIZE && sizeof(sbx_host_api) >= SBX_HOST_API_V1_0_SIZE &&
+                  sizeof(sbx_plugin) >= SBX_PLUGIN_V1_0_SIZE, "a struct shrank below its v1.0 size")
 
 /**
  * Type of the one exported entry function:
  *   const sbx_plugin *sandboxer_plugin_entry_v1(const sbx_host_api *host);
- * Return NULL to refuse the host (for example on an ABI major mismatch). The returned table and the
- * strings it points to MUST have static storage duration.
+ * [entry] Return NULL to refuse the host: when `host->abi_major` differs from SANDBOXER_ABI_MAJOR, or
+ * when `host->struct_size` is below the frozen size of the minor the plugin needs (normally
+ * SBX_HOST_API_V1_0_SIZE). Never compare it with sizeof(sbx_host_api): a plugin built against a later
+ * minor would then refuse every older host. The returned table and the strings it points to MUST
+ * have static storage duration (or be allocated once and never freed).
  */
 typedef const sbx_plugin *(*sbx_plugin_entry_fn)(const sbx_host_api *host);
+
+#ifndef __swift__
+/**
+ * The entry itself, for C and C++ plugins: declaring it here checks the definition's signature and
+ * exports it (SANDBOXER_EXPORT). Hidden from Swift, where a plugin defines it with
+ * `@_cdecl("sandboxer_plugin_entry_v1") public func …` and the host looks it up with dlsym.
+ */
+SANDBOXER_EXPORT const sbx_plugin *sandboxer_plugin_entry_v1(const sbx_host_api *host);
+#endif
 
 #ifdef __cplusplus
 }

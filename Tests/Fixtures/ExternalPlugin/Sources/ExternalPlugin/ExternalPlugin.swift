@@ -7,23 +7,26 @@ import Foundation
 /// The entry. `public` matters: a non-public @_cdecl function is dropped from release builds.
 @_cdecl("sandboxer_plugin_entry_v1")
 public func sandboxerPluginEntryV1(_ host: UnsafePointer<sbx_host_api>?) -> UnsafePointer<sbx_plugin>? {
-    guard let host, host.pointee.abi_major == UInt32(SANDBOXER_ABI_MAJOR),
-          host.pointee.struct_size >= MemoryLayout<sbx_host_api>.size else { return nil }
+    // The frozen v1.0 size, not MemoryLayout<sbx_host_api>.size: after re-copying a later minor's
+    // header, that would refuse every older host.
+    guard let host, host.pointee.struct_size >= Int(SBX_HOST_API_V1_0_SIZE),
+          host.pointee.abi_major == UInt32(SANDBOXER_ABI_MAJOR) else { return nil }
     // The table must live until exit: allocate it and never free it. The host table follows it so
     // instance_create (which receives the table) can find the host without a global.
+    // Zeroed, then field by field: the memberwise initialiser gains a parameter with every field a
+    // minor appends, so it would stop compiling when the header is re-copied. Unset fields stay NULL.
+    var base = sbx_plugin()
+    base.struct_size = MemoryLayout<sbx_plugin>.size
+    base.abi_major = UInt32(SANDBOXER_ABI_MAJOR)
+    base.abi_minor = UInt32(SANDBOXER_ABI_MINOR)
+    base.name = UnsafePointer(strdup("external"))
+    base.version = UnsafePointer(strdup("0.1.0"))
+    base.instance_create = instanceCreate
+    base.invoke = invoke
+    base.result_free = resultFree
+    base.instance_destroy = instanceDestroy
     let table = UnsafeMutablePointer<Table>.allocate(capacity: 1)
-    table.initialize(to: Table(
-        base: sbx_plugin(
-            struct_size: MemoryLayout<sbx_plugin>.size,
-            abi_major: UInt32(SANDBOXER_ABI_MAJOR),
-            abi_minor: UInt32(SANDBOXER_ABI_MINOR),
-            name: UnsafePointer(strdup("external")),
-            version: UnsafePointer(strdup("0.1.0")),
-            instance_create: instanceCreate,
-            invoke: invoke,
-            result_free: resultFree,
-            instance_destroy: instanceDestroy),
-        host: host))
+    table.initialize(to: Table(base: base, host: host))
     return UnsafeRawPointer(table).assumingMemoryBound(to: sbx_plugin.self)
 }
 
