@@ -173,6 +173,29 @@ struct LocalVMNetworkTests {
         #expect(!NetTest.connects("127.0.0.1", port))
     }
 
+    @Test("restore through the wire keeps network_options: a recreated bridged sandbox answers again")
+    func restoreBridged() throws {
+        let world = try LocalVMWorld.bridged()
+        defer { world.finish() }
+        let id = "rb-\(UInt16.random(in: 0 ... .max))"
+        try world.createBridged(id)
+        #expect(try world.sh(id, "mkdir -p /www && echo restored-\(id) > /www/index.html").exitCode == 0)
+        let snap = LocalVMWorld.snapshotId()
+        try world.snapshot(id, snap)
+        defer { try? world.deleteSnapshot(snap) }
+        try world.destroy(id)
+        var object = try JSONDecoder().decode(JSONValue.self, from: try JSONEncoder().encode(world.request(id, network: "bridge"))).objectValue ?? [:]
+        object["snapshot_ref"] = .string(snap)
+        object["network_options"] = ["publish": [["target_port": 8080]]]
+        let data = try world.plugin.invoke(operation: "restore", request: try JSONEncoder().encode(JSONValue.object(object)), call: .detached)
+        #expect(try JSONDecoder().decode(CreateResponse.self, from: data).info["bridge"]?["published"]?.arrayValue?.count == 1)
+        #expect(try world.sh(id, "httpd -p 8080 -h /www").exitCode == 0)
+        let published = try #require(try world.endpoints(id).first { $0["host"] == "127.0.0.1" })
+        let port = try #require(published["port"]?.numberValue.map(Int.init))
+        #expect(NetTest.httpGet("127.0.0.1", port) == "restored-\(id)\n")
+        try world.destroy(id)
+    }
+
     @Test("destroy leaves no link, filter element, lease, forwarder or port")
     func destroyLeavesNothing() throws {
         let world = try LocalVMWorld.bridged()

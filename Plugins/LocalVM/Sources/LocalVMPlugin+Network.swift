@@ -17,12 +17,12 @@ extension LocalVMPlugin {
     /// The host-side link name of a sandbox: `sbx` + 12 hex digits of a hash of this backend's tag
     /// and the sandbox id (IFNAMSIZ allows 15), the same every time it is computed.
     func linkName(_ sandboxId: String) -> String {
-        NetFilter.linkPrefix + String(String(Self.fnv1a(networkTag + ":" + sandboxId), radix: 16).leftPadded(16).suffix(12))
+        NetFilter.linkPrefix + String(String(Self.fnv1a(networkTag + ":" + sandboxId), radix: 16).leftPadded(to: 16).suffix(12))
     }
 
     /// A short tag for this backend instance (same data_dir and cgroup_parent: same tag).
     static func networkTag(dataDir: String, cgroupParent: String) -> String {
-        String(String(fnv1a(dataDir + "\u{0}" + cgroupParent), radix: 16).leftPadded(16).prefix(8))
+        String(String(fnv1a(dataDir + "\u{0}" + cgroupParent), radix: 16).leftPadded(to: 16).prefix(8))
     }
 
     /// FNV-1a, 64 bits: a stable hash for names (not for security).
@@ -169,9 +169,4 @@ extension LocalVMPlugin {
             }),
         ])
     }
-}
-
-extension String {
-    /// The string with leading zeros up to `width` characters.
-    func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: "0", count: width - count) + self }
 }
