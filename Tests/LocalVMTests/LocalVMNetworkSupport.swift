@@ -50,6 +50,26 @@ enum NetTest {
         return (exit, String(decoding: bytes.prefix(max(0, n)), as: UTF8.self))
     }
 
+    /// Starts a program without waiting for it (posix_spawn; output to /dev/null), with
+    /// `extraEnv` added to our environment.
+    static func spawn(_ argv: [String], extraEnv: [String]) -> pid_t? {
+        let env = ProcessInfo.processInfo.environment.map { "\($0.key)=\($0.value)" } + extraEnv
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        var pid: pid_t = 0
+        let rc = Launcher.withCStringArray(argv) { args in
+            Launcher.withCStringArray(env) { envp in
+                posix_spawn(&pid, argv[0], &actions, nil,
+                            UnsafeMutablePointer(mutating: UnsafeRawPointer(args).assumingMemoryBound(to: UnsafeMutablePointer<CChar>?.self)),
+                            UnsafeMutablePointer(mutating: UnsafeRawPointer(envp).assumingMemoryBound(to: UnsafeMutablePointer<CChar>?.self)))
+            }
+        }
+        return rc == 0 ? pid : nil
+    }
+
     static let ip = access("/usr/sbin/ip", X_OK) == 0 ? "/usr/sbin/ip" : "/sbin/ip"
 
     /// A /26 pool inside 10.232.0.0/16 that no route or address of the host touches now.

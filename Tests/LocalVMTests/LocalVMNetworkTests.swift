@@ -222,14 +222,28 @@ struct LocalVMNetworkTests {
         let world = try LocalVMWorld.bridged()
         defer { world.finish() }
         let r = UInt16.random(in: 0 ... .max)
-        // "Crash" 1: the sandbox dir and its lease exist, no link yet (what a kill -9 leaves).
+        // Crash 1, for real: another process takes a lease (and adds its filter elements), then is
+        // killed with SIGKILL while it holds the network lock, before any link exists.
         let half = "half-\(r)"
-        try FileOps.mkdirs(world.dataDir + "/sandboxes/\(half)", mode: 0o711)
-        let prepared = try world.plugin.prepareNetwork(world.request(half, network: "bridge"), options: NetworkOptions())
-        // The next create takes another /30, and inventory shows the half-made sandbox.
+        let fifo = world.dataDir + "/ready.fifo"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let spec = [world.dataDir, world.cgroupParent, world.plugin.config.networkPool.prefix.description, half, fifo]
+        let child = try #require(NetTest.spawn(["/proc/self/exe", "--testing-library", "swift-testing", "--filter", "crashChild"],
+                                               extraEnv: ["LOCALVM_CRASH_CHILD=" + spec.joined(separator: "|")]))
+        let readyFd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        let childFd = clvm_pidfd_open(child)
+        defer { close(readyFd); close(childFd) }
+        // Ready handshake: the child writes a line once it holds the lock; or it dies first.
+        var fds = [pollfd(fd: readyFd, events: Int16(POLLIN), revents: 0), pollfd(fd: childFd, events: Int16(POLLIN), revents: 0)]
+        #expect(poll(&fds, 2, 120_000) > 0 && fds[0].revents & Int16(POLLIN) != 0, "the crash child did not get ready")
+        #expect(kill(child, SIGKILL) == 0)
+        var status: Int32 = 0
+        while waitpid(child, &status, 0) < 0 && errno == EINTR {}
+        let prepared = try world.lease(half)
+        // The lock died with it; the next create takes another /30; inventory shows the half-made sandbox.
         let next = "next-\(r)"
         try world.createBridged(next)
-        #expect(try world.lease(next).slot != prepared.lease.slot)
+        #expect(try world.lease(next).slot != prepared.slot)
         let items = try world.plugin.inventory(InventoryRequest(hostId: "test-host"), call: .detached).resources
         #expect(items.contains { $0.sandboxId == half })
         try world.destroy(half)
@@ -248,7 +262,6 @@ struct LocalVMNetworkTests {
         #expect(try world.lease(after).slot == stale.lease.slot) // its /30 is free again
         for id in [next, after] { try world.destroy(id) }
     }
-
     @Test("network_pool is validated and must not overlap the host's routes")
     func poolValidation() throws {
         let dir = "/tmp/lvnet-pool-\(UInt32.random(in: 0 ... .max))"
@@ -261,6 +274,31 @@ struct LocalVMNetworkTests {
         let overlapping = IPv4Prefix(base: IPv4Prefix.parseAddress(upstream.address) ?? 0, length: 24).description
         expectPluginError(.invalidRequest) {
             try LocalVMPlugin(config: ["data_dir": .string(dir), "network_pool": .string(overlapping)], host: .standalone())
+        }
+    }
+}
+
+/// The other half of leaseCrashSafety: runs only in the child process that test starts (with
+/// LOCALVM_CRASH_CHILD set), takes a lease for a sandbox, then blocks holding the network lock
+/// until the parent kills it with SIGKILL. Skipped in every ordinary run.
+@Suite("LocalVM network crash child")
+struct LocalVMNetworkCrashChild {
+    static let spec = ProcessInfo.processInfo.environment["LOCALVM_CRASH_CHILD"]?.split(separator: "|").map(String.init)
+
+    @Test("crashChild: lease, then die holding the lock (started by leaseCrashSafety only)", .enabled(if: spec?.count == 5))
+    func crashChild() throws {
+        let s = try #require(Self.spec)
+        let plugin = try LocalVMWorld.instance(dataDir: s[0], cgroupParent: s[1], networkPool: s[2])
+        try FileOps.mkdirs(s[0] + "/sandboxes/" + s[3], mode: 0o711)
+        let request = CreateRequest(sandboxId: s[3], hostId: "test-host", profile: "default", image: nil, resources: ResourceLimits(),
+                                    network: "bridge", env: [:],
+                                    labels: [OwnershipLabel.host: "test-host", OwnershipLabel.sandbox: s[3], OwnershipLabel.profile: "default"],
+                                    timeoutSeconds: nil)
+        _ = try plugin.prepareNetwork(request, options: NetworkOptions(egress: .nat))
+        try plugin.leases.withLock { () throws(PluginError) in
+            let fd = open(s[4], O_WRONLY | O_CLOEXEC)
+            _ = write(fd, "ready\n", 6)
+            while true { pause() } // until SIGKILL
         }
     }
 }
