@@ -206,6 +206,10 @@ struct LocalVMNetworkTests {
         let lease = try world.lease(id)
         let label = world.plugin.networkLabel(id)
         let forwarder = try #require(lease.forwarderPid)
+        // The forwarder: in the sandbox's cgroups (cgroup.kill takes it), running as nobody.
+        #expect(CgroupLayout(parent: world.cgroupParent).pids(id).contains(forwarder))
+        let uids = FileOps.readText("/proc/\(forwarder)/status")?.split(separator: "\n").first { $0.hasPrefix("Uid:") }
+        #expect(uids?.split(whereSeparator: { $0 == "\t" || $0 == " " }).dropFirst().allSatisfy { $0 == "65534" } == true, "\(uids ?? "")")
         #expect(HostNetwork.linkExists(lease.link))
         #expect(Set(try NetFilter.labelled(label).map(\.set)) == ["links", "nat", "peers", "nat_sources"])
         try world.destroy(id)

@@ -82,8 +82,7 @@ extension LocalVMPlugin {
         guard let identity = ProcessIdentity.current(pid) else {
             throw PluginError(.internal, "The sandbox init (pid \(pid)) exited right after it started.")
         }
-        // The v2 cgroup comes last: one cgroup.kill there ends the forwarder with the sandbox.
-        if let network { try startForwarder(network, cgroupFd: fds.last ?? -1) }
+        if let network { try startForwarder(network) }
         meta.initPid = pid
         meta.initStartTime = identity.startTime
         try meta.save(paths.meta)

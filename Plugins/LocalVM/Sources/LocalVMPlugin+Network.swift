@@ -78,9 +78,14 @@ extension LocalVMPlugin {
         }
     }
 
-    /// Starts the port forwarder once the sandbox runs, and records it in the lease.
-    func startForwarder(_ prepared: PreparedNetwork, cgroupFd: Int32) throws(PluginError) {
+    /// Starts the port forwarder once the sandbox runs, in the sandbox's v2 cgroup (one
+    /// `cgroup.kill` there ends it with the sandbox), and records it in the lease.
+    func startForwarder(_ prepared: PreparedNetwork) throws(PluginError) {
         guard let helper = prepared.helper, !prepared.listeners.isEmpty else { return }
+        let procs = cgroups.v2Dir(prepared.lease.sandboxId) + "/cgroup.procs"
+        let cgroupFd = open(procs, O_WRONLY | O_CLOEXEC)
+        if cgroupFd < 0 { throw FileOps.failure("open", procs) }
+        defer { close(cgroupFd) }
         let identity = try PortForwarder.spawn(helper: helper, sandboxId: prepared.lease.sandboxId,
                                                sandboxAddress: prepared.lease.sandboxAddress,
                                                listeners: prepared.listeners, cgroupFd: cgroupFd)
