@@ -22,6 +22,8 @@ let package = Package(
         .library(name: "SandboxerTestPlugin", type: .dynamic, targets: ["TestPlugin"]),
         .library(name: "ProtobufWire", targets: ["ProtobufWire"]),
         .library(name: "GRPCClient", targets: ["GRPCClient"]),
+        // LocalVM's port forwarder for published ports; ships next to libSandboxerLocalVM.so.
+        .executable(name: "sandboxer-localvm-forward", targets: ["LocalVMForward"]),
     ],
     targets: [
         // MARK: System libraries and C shims
@@ -84,6 +86,7 @@ let package = Package(
         // LocalVM backend: namespace set-up lives in C (nothing Swift runs between fork and exec).
         .target(name: "CLocalVM", path: "Plugins/LocalVM/CLocalVM"),
         .target(name: "LocalVM", dependencies: ["PluginKit", "CLocalVM"], path: "Plugins/LocalVM/Sources"),
+        .executableTarget(name: "LocalVMForward", path: "Plugins/LocalVM/Forward"),
 
         // A plugin for tests that can be told to fail, hang or answer garbage.
         .target(name: "TestPlugin", dependencies: ["PluginKit", "PluginABI"], path: "Tests/Fixtures/TestPlugin"),

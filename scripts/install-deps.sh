@@ -6,8 +6,9 @@ set -euo pipefail
 # libsqlite3-dev: the store. busybox-static: LocalVM's default rootfs. sqlite3: tests inspect the store.
 # bubblewrap, hyperfine, wrk, nginx-light: the benches and their baselines. iproute2: network checks.
 # cc: tests build a C plugin. python3-venv, curl: the real-client tests against a live server.
-# libcurl4-openssl-dev: the HTTP client that delivers webhooks.
-packages=(libsqlite3-dev libcurl4-openssl-dev pkg-config busybox-static sqlite3 bubblewrap hyperfine iproute2 gcc libc6-dev python3-venv curl wrk nginx-light)
+# libcurl4-openssl-dev: the HTTP client that delivers webhooks. nftables, util-linux (nsenter): LocalVM bridge
+# networking (its filter table) and the network tests.
+packages=(libsqlite3-dev libcurl4-openssl-dev pkg-config busybox-static sqlite3 bubblewrap hyperfine iproute2 nftables util-linux gcc libc6-dev python3-venv curl wrk nginx-light)
 
 missing=()
 for p in "${packages[@]}"; do

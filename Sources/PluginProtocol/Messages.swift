@@ -11,6 +11,8 @@ public enum Capability {
     public static let timeout = "sandboxer.timeout/1"
     /// `snapshot`, `restore` and `delete_snapshot`.
     public static let snapshot = "sandboxer.snapshot/1"
+    /// `endpoints`: how to reach a port inside a sandbox (docs/reachability.md).
+    public static let reach = "sandboxer.reach/1"
 }
 
 /// Operation names accepted by `invoke`.
@@ -25,6 +27,7 @@ public enum Operation {
     public static let snapshot = "snapshot"
     public static let restore = "restore"
     public static let deleteSnapshot = "delete_snapshot"
+    public static let endpoints = "endpoints"
 }
 
 /// `describe` response.

@@ -7,7 +7,7 @@ import Testing
 
 @Suite("LocalVM lifecycle", localVMAvailable)
 struct LocalVMLifecycleTests {
-    @Test("describe names localvm and its five capabilities")
+    @Test("describe names localvm and its six capabilities")
     func describe() throws {
         let world = try LocalVMWorld()
         defer { world.finish() }
@@ -15,7 +15,7 @@ struct LocalVMLifecycleTests {
         let d = try JSONDecoder().decode(DescribeResponse.self, from: data)
         #expect(d.name == "localvm")
         #expect(Set(d.capabilities) == [Capability.lifecycle, Capability.exec, Capability.inventory, Capability.timeout,
-                                        Capability.snapshot])
+                                        Capability.snapshot, "sandboxer.reach/1"])
     }
 
     @Test("a sandbox is isolated: hostname, its own init, pids, root, network")
@@ -139,7 +139,9 @@ struct LocalVMLifecycleTests {
         defer { world.finish() }
         expectPluginError(.invalidRequest) { try world.create("../escape") }
         expectPluginError(.invalidRequest) { try world.create(String(repeating: "a", count: 65)) }
-        expectPluginError(.invalidRequest) { try world.plugin.create(world.request("net1", network: "bridge"), call: .detached) }
+        expectPluginError(.invalidRequest) {
+            try world.plugin.create(world.request("net1"), network: NetworkOptions(egress: .nat), call: .detached)
+        }
         expectPluginError(.invalidRequest) { try world.plugin.create(world.request("net2", network: "host"), call: .detached) }
         expectPluginError(.invalidRequest) { try world.create("lim", resources: ResourceLimits(pids: 1)) }
         expectPluginError(.invalidRequest) { try world.create("img", image: "relative/path") }

@@ -24,18 +24,20 @@ final class LocalVMWorld: Sendable {
     let cgroupParent: String
     let plugin: LocalVMPlugin
 
-    init(uidBase: UInt32? = nil, dataDirMode: mode_t = 0o700) throws {
+    init(uidBase: UInt32? = nil, dataDirMode: mode_t = 0o700, networkPool: String? = nil) throws {
         let tag = "\(getpid())-\(UInt32.random(in: 0 ... .max))"
         dataDir = NSTemporaryDirectory() + "localvm-test-" + tag
         cgroupParent = "sbxtest-" + tag
         #expect(mkdir(dataDir, dataDirMode) == 0)
-        plugin = try Self.instance(dataDir: dataDir, cgroupParent: cgroupParent, uidBase: uidBase)
+        plugin = try Self.instance(dataDir: dataDir, cgroupParent: cgroupParent, uidBase: uidBase, networkPool: networkPool)
     }
 
     /// Another plugin instance over the same data dir and cgroup parent.
-    static func instance(dataDir: String, cgroupParent: String, uidBase: UInt32? = nil) throws -> LocalVMPlugin {
+    static func instance(dataDir: String, cgroupParent: String, uidBase: UInt32? = nil,
+                         networkPool: String? = nil) throws -> LocalVMPlugin {
         var config: [String: JSONValue] = ["data_dir": .string(dataDir), "cgroup_parent": .string(cgroupParent)]
         if let uidBase { config["uid_base"] = .number(Double(uidBase)) }
+        if let networkPool { config["network_pool"] = .string(networkPool) }
         return try LocalVMPlugin(config: .object(config), host: .standalone())
     }
 
@@ -81,6 +83,7 @@ final class LocalVMWorld: Sendable {
             _ = rmdir(h)
         }
         #expect(LocalVMPlugin.mountPoints(under: dataDir).isEmpty)
+        #expect(plugin.leases.ids().isEmpty, "network leases left behind")
         _ = clvm_remove_tree(dataDir)
     }
 }

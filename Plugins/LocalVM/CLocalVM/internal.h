@@ -57,6 +57,13 @@ enum clvm_step {
     CLVM_STEP_FORK,
     CLVM_STEP_CHDIR,
     CLVM_STEP_OOM_SCORE,
+    CLVM_STEP_VETH,
+    CLVM_STEP_SYSCTL,
+    CLVM_STEP_HOST_ADDR,
+    CLVM_STEP_HOST_UP,
+    CLVM_STEP_SANDBOX_ADDR,
+    CLVM_STEP_SANDBOX_UP,
+    CLVM_STEP_SANDBOX_ROUTE,
 };
 
 /** Human name of a step ("mount overlay"). */
@@ -119,6 +126,27 @@ static inline void clvm_child_reset_signals(void) {
     sigemptyset(&none);
     (void)sigprocmask(SIG_SETMASK, &none, 0);
 }
+
+/* rtnetlink, with messages built on the stack: safe in a raw-cloned child (see netlink.c). */
+
+/** Child: a NETLINK_ROUTE socket (CLOEXEC), or -1 with errno. */
+int clvm_nl_open(void);
+
+/** Child: the index of link `name` in the caller's namespace, or -1 with errno. */
+int clvm_nl_ifindex(const char *name);
+
+/** Child: creates a veth pair: `host_name` (with `alias`) here, `peer_name` in the net namespace
+ *  of `peer_pid`. Returns 0 or -1 with errno. */
+int clvm_nl_veth_create(int sk, const char *host_name, const char *alias, const char *peer_name, long peer_pid);
+
+/** Child: adds the IPv4 address `addr`/`prefix_len` (network byte order) to link `ifindex`. */
+int clvm_nl_addr_add(int sk, int ifindex, uint32_t addr, uint8_t prefix_len);
+
+/** Child: sets link `ifindex` up. */
+int clvm_nl_link_up(int sk, int ifindex);
+
+/** Child: adds a route to `dst`/`dst_len` via `gateway` (network byte order) on link `ifindex`. */
+int clvm_nl_route_add(int sk, int ifindex, uint32_t dst, uint8_t dst_len, uint32_t gateway);
 
 /** Parent: move fd to a number >= 3 (so dup2 onto 0..2 in a child never clobbers it). */
 int clvm_hoist_fd(int fd);

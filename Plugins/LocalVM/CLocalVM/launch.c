@@ -3,7 +3,8 @@
  *
  * Process layout: the caller raw-clones an intermediate; the intermediate clones the init into new
  * user, pid, mount, uts, ipc and net namespaces, moves it into its cgroups and writes its uid/gid
- * maps (it is still root of the host), releases it through a pipe, reports its pid and exits. So the
+ * maps (it is still root of the host), creates its veth pair for a bridged network, releases it
+ * through a pipe, reports its pid and exits. So the
  * init is never the caller's child (it survives the caller and is reaped by the host's reaper) and a
  * global waitpid(-1) elsewhere in the host cannot steal anything we need: results travel over pipes.
  * Readiness is a CLOEXEC error pipe: EOF means the init exec'd, a record means a step failed.
@@ -59,6 +60,62 @@ static int loopback_up(void) {
     close(sk);
     errno = saved;
     return rc;
+}
+
+/* Child (the init, in its own net namespace): address eth0, bring it up, add the route (default
+ * for egress, the pool for peers). The intermediate created eth0 here before it released us. */
+static void sandbox_link_up(const clvm_net_spec *net, int errfd) {
+    int sk = clvm_nl_open();
+    if (sk < 0) CHILD_FAIL(CLVM_STEP_SANDBOX_ADDR, 0);
+    int index = clvm_nl_ifindex("eth0");
+    if (index < 0) CHILD_FAIL(CLVM_STEP_SANDBOX_ADDR, 1);
+    if (clvm_nl_addr_add(sk, index, net->sandbox_addr, net->prefix_len) < 0) CHILD_FAIL(CLVM_STEP_SANDBOX_ADDR, 2);
+    if (clvm_nl_link_up(sk, index) < 0) CHILD_FAIL(CLVM_STEP_SANDBOX_UP, 0);
+    if (net->has_route && clvm_nl_route_add(sk, index, net->route_dst, net->route_len, net->host_addr) < 0)
+        CHILD_FAIL(CLVM_STEP_SANDBOX_ROUTE, 0);
+    close(sk);
+}
+
+/* Sysctl files of the host link, prepared by the parent (the children may not format strings). */
+struct net_paths {
+    char forwarding[96];
+    char disable_ipv6[96];
+};
+
+/* Child: writes one sysctl value. With missing_ok, a file that does not exist is success. */
+static int write_sysctl(const char *path, const char *value, int missing_ok) {
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return (missing_ok && errno == ENOENT) ? 0 : -1;
+    int rc = clvm_write_all(fd, value, strlen(value));
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return rc;
+}
+
+static int host_link_steps(int sk, const clvm_net_spec *net, const struct net_paths *paths, long init_pid) {
+    if (clvm_nl_veth_create(sk, net->host_link, net->link_alias, "eth0", init_pid) < 0) return CLVM_STEP_VETH;
+    /* Before the link is up: forwarding as the sandbox's egress says (a new link inherits the
+     * host's default, which may be 1), and no IPv6 on the host end, so there is no link-local
+     * host address for the sandbox to reach (ENOENT: IPv6 is off on this host anyway). */
+    if (write_sysctl(paths->forwarding, net->forwarding ? "1" : "0", 0) < 0) return CLVM_STEP_SYSCTL;
+    if (write_sysctl(paths->disable_ipv6, "1", 1) < 0) return CLVM_STEP_SYSCTL;
+    int index = clvm_nl_ifindex(net->host_link);
+    if (index < 0) return CLVM_STEP_HOST_ADDR;
+    if (clvm_nl_addr_add(sk, index, net->host_addr, net->prefix_len) < 0) return CLVM_STEP_HOST_ADDR;
+    if (clvm_nl_link_up(sk, index) < 0) return CLVM_STEP_HOST_UP;
+    return 0;
+}
+
+/* Intermediate (host root, host net namespace): the veth pair with its peer born in the init's
+ * namespace, the host end's sysctls and address, link up. Returns 0 or the failed step. */
+static int host_link_up(const clvm_net_spec *net, const struct net_paths *paths, long init_pid, int *err) {
+    int sk = clvm_nl_open();
+    if (sk < 0) { *err = errno; return CLVM_STEP_VETH; }
+    int step = host_link_steps(sk, net, paths, init_pid);
+    *err = errno;
+    close(sk);
+    return step;
 }
 
 /* The init, after clone: wait for the intermediate, then build the sandbox and exec. Never returns. */
@@ -140,6 +197,7 @@ static void init_child(const clvm_launch_spec *s, int errfd, int gofd, int ready
     if (unshare(CLONE_NEWCGROUP) < 0) CHILD_FAIL(CLVM_STEP_CGROUP_NS, 0);
     if (sethostname(s->hostname, strlen(s->hostname)) < 0) CHILD_FAIL(CLVM_STEP_HOSTNAME, 0);
     if (loopback_up() < 0) CHILD_FAIL(CLVM_STEP_LOOPBACK, 0);
+    if (s->net) sandbox_link_up(s->net, errfd);
 
     if (chdir("rootfs") < 0) CHILD_FAIL(CLVM_STEP_PIVOT_ROOT, 0);
     if (syscall(SYS_pivot_root, ".", ".") < 0) CHILD_FAIL(CLVM_STEP_PIVOT_ROOT, 1);
@@ -192,7 +250,8 @@ static int write_file(const char *path, const char *text) {
 }
 
 /* The intermediate: clone the init, wire it up from outside, release it, report its pid. */
-static void intermediate(const clvm_launch_spec *s, int errfd, int go_r, int go_w, int report_w, int ready_w) {
+static void intermediate(const clvm_launch_spec *s, const struct net_paths *paths, int errfd, int go_r, int go_w,
+                         int report_w, int ready_w) {
     long pid = clvm_raw_clone(CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC |
                               CLONE_NEWNET | SIGCHLD);
     if (pid < 0) { clvm_child_report(errfd, CLVM_STEP_CLONE, errno, 0); _exit(1); }
@@ -221,6 +280,15 @@ static void intermediate(const clvm_launch_spec *s, int errfd, int go_r, int go_
         clvm_child_report(errfd, CLVM_STEP_SYNC, errno, 0);
         kill((pid_t)pid, SIGKILL);
         _exit(1);
+    }
+    /* The init builds its mounts meanwhile; it configures its end after the second byte. */
+    if (s->net) {
+        int err = 0, step = host_link_up(s->net, paths, pid, &err);
+        if (step) {
+            clvm_child_report(errfd, step, err, 0);
+            kill((pid_t)pid, SIGKILL); /* its namespace, and with it the whole veth pair, goes too */
+            _exit(1);
+        }
     }
     char num[24];
     size_t n = clvm_u64_to_dec(num, (uint64_t)pid);
@@ -264,13 +332,19 @@ int clvm_launch(const clvm_launch_spec *s, pid_t *out_pid, char *err, size_t err
         return -1;
     }
     errp[1] = clvm_hoist_fd(errp[1]);
+    struct net_paths paths;
+    memset(&paths, 0, sizeof paths);
+    if (s->net) {
+        snprintf(paths.forwarding, sizeof paths.forwarding, "/proc/sys/net/ipv4/conf/%s/forwarding", s->net->host_link);
+        snprintf(paths.disable_ipv6, sizeof paths.disable_ipv6, "/proc/sys/net/ipv6/conf/%s/disable_ipv6", s->net->host_link);
+    }
 
     /* Block every signal so no Swift/host handler runs in the children; they reset before exec. */
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
     long mid = clvm_raw_clone(SIGCHLD);
-    if (mid == 0) intermediate(s, errp[1], gop[0], gop[1], rep[1], readyp[1]);
+    if (mid == 0) intermediate(s, &paths, errp[1], gop[0], gop[1], rep[1], readyp[1]);
     int clone_errno = errno;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     close(errp[1]); close(gop[0]); close(gop[1]); close(rep[1]); close(readyp[1]);

@@ -6,6 +6,7 @@
 #include "clocalvm.h"
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdio.h>
@@ -46,12 +47,20 @@ const char *clvm_step_name(int step) {
     case CLVM_STEP_FORK: return "fork inside the sandbox";
     case CLVM_STEP_CHDIR: return "chdir to /";
     case CLVM_STEP_OOM_SCORE: return "reset oom_score_adj";
+    case CLVM_STEP_VETH: return "creation of the sandbox's veth pair";
+    case CLVM_STEP_SYSCTL: return "a sysctl of the sandbox's host link";
+    case CLVM_STEP_HOST_ADDR: return "adding the host address of the sandbox's link";
+    case CLVM_STEP_HOST_UP: return "bringing up the sandbox's host link";
+    case CLVM_STEP_SANDBOX_ADDR: return "adding the sandbox's address to eth0";
+    case CLVM_STEP_SANDBOX_UP: return "bringing up eth0 in the sandbox";
+    case CLVM_STEP_SANDBOX_ROUTE: return "adding the sandbox's route via its host end";
     default: return "an unknown set-up step";
     }
 }
 
 void clvm_format_child_error(const struct clvm_child_error *e, char *err, size_t err_len) {
-    if (e->step == CLVM_STEP_CGROUP || e->step == CLVM_STEP_DEV_NODE || e->step == CLVM_STEP_MKDIR)
+    if (e->step == CLVM_STEP_CGROUP || e->step == CLVM_STEP_DEV_NODE || e->step == CLVM_STEP_MKDIR ||
+        e->step == CLVM_STEP_SYSCTL)
         snprintf(err, err_len, "%s (#%d) failed: %s", clvm_step_name(e->step), e->detail, strerror(e->err));
     else
         snprintf(err, err_len, "%s failed: %s", clvm_step_name(e->step), strerror(e->err));
@@ -212,4 +221,13 @@ static int shift_at(int parent, const char *name, uid_t base, uint32_t count) {
 
 int clvm_shift_owners(const char *path, uid_t base, uint32_t count) {
     return shift_at(AT_FDCWD, path, base, count);
+}
+
+int clvm_own_image_path(char *buf, size_t len) {
+    Dl_info info;
+    if (dladdr((const void *)&clvm_own_image_path, &info) == 0 || info.dli_fname == NULL) return -1;
+    size_t n = strlen(info.dli_fname);
+    if (n + 1 > len) return -1;
+    memcpy(buf, info.dli_fname, n + 1);
+    return 0;
 }

@@ -6,9 +6,23 @@ import PluginKit
 /// Swift face of the C launcher and exec helper. Strings and fds are prepared here; everything
 /// between fork and exec happens in CLocalVM.
 enum Launcher {
-    /// Starts a sandbox init; returns its host pid.
+    /// The veth pair of a bridged sandbox, as the launcher builds it (addresses in host order).
+    struct Bridge {
+        var hostLink: String
+        var alias: String
+        var hostAddress: UInt32
+        var sandboxAddress: UInt32
+        var prefixLength: UInt8
+        /// A route inside via the host end (host order), or nil: 0.0.0.0/0 for egress nat, the
+        /// pool for peers.
+        var route: IPv4Prefix?
+        /// IPv4 forwarding on the host end (egress nat or peers).
+        var forwarding: Bool
+    }
+
+    /// Starts a sandbox init (with its veth pair when `bridge` is given); returns its host pid.
     static func launch(sandboxDir: String, lowerDir: String, hostname: String, idMap: String,
-                       cgroupFds: [Int32]) throws(PluginError) -> Int32 {
+                       cgroupFds: [Int32], bridge: Bridge? = nil) throws(PluginError) -> Int32 {
         var pid: pid_t = 0
         var err = [CChar](repeating: 0, count: 512)
         let rc = withCStringArray(InitProgram.argv) { argv in
@@ -18,10 +32,13 @@ enum Launcher {
                         lowerDir.withCString { lower in
                             hostname.withCString { host in
                                 idMap.withCString { map in
-                                    var spec = clvm_launch_spec(
-                                        sandbox_dir: dir, lower_dir: lower, hostname: host, id_map: map,
-                                        cgroup_fds: fds.baseAddress, cgroup_count: fds.count, argv: argv, envp: envp)
-                                    return clvm_launch(&spec, &pid, &err, err.count)
+                                    withNetSpec(bridge) { net in
+                                        var spec = clvm_launch_spec(
+                                            sandbox_dir: dir, lower_dir: lower, hostname: host, id_map: map,
+                                            cgroup_fds: fds.baseAddress, cgroup_count: fds.count, argv: argv, envp: envp,
+                                            net: net)
+                                        return clvm_launch(&spec, &pid, &err, err.count)
+                                    }
                                 }
                             }
                         }
@@ -77,6 +94,20 @@ enum Launcher {
         let errData = result.err.map { Data(bytes: $0, count: result.err_len) } ?? Data()
         return ExecOutcome(exitCode: result.exit_code, timedOut: result.timed_out != 0, execErrno: result.exec_errno,
                            stdout: out, stderr: errData)
+    }
+
+    /// Calls body with the C form of a bridge (NULL for none), valid for the call.
+    static func withNetSpec<R>(_ bridge: Bridge?, _ body: (UnsafePointer<clvm_net_spec>?) -> R) -> R {
+        guard let bridge else { return body(nil) }
+        return bridge.hostLink.withCString { link in
+            bridge.alias.withCString { alias in
+                var net = clvm_net_spec(host_link: link, link_alias: alias, host_addr: bridge.hostAddress.bigEndian,
+                                        sandbox_addr: bridge.sandboxAddress.bigEndian, prefix_len: bridge.prefixLength,
+                                        has_route: bridge.route == nil ? 0 : 1, route_dst: (bridge.route?.base ?? 0).bigEndian,
+                                        route_len: UInt8(bridge.route?.length ?? 0), forwarding: bridge.forwarding ? 1 : 0)
+                return body(&net)
+            }
+        }
     }
 
     /// Calls body with a NULL-terminated array of C strings that lives for the call.

@@ -9,13 +9,21 @@ struct LocalVMConfig: Sendable, Equatable {
     var uidBase: UInt32
     /// Name of the cgroup (in every hierarchy) that holds this backend's sandboxes.
     var cgroupParent: String
+    /// Where bridged sandboxes get their /30s (`network_pool`).
+    var networkPool: NetworkPool
+    /// The port forwarder program (`forward_helper`); nil: next to the plugin library.
+    var forwardHelper: String?
 
     /// How many ids each sandbox maps (0..65535 inside).
     static let idCount: UInt32 = 65536
 
-    init(dataDir: String, uidBase: UInt32 = 100_000, cgroupParent: String = "sandboxer") {
+    init(dataDir: String, uidBase: UInt32 = 100_000, cgroupParent: String = "sandboxer",
+         networkPool: NetworkPool = Self.defaultPool, forwardHelper: String? = nil) {
         self.dataDir = dataDir; self.uidBase = uidBase; self.cgroupParent = cgroupParent
+        self.networkPool = networkPool; self.forwardHelper = forwardHelper
     }
+
+    static let defaultPool = NetworkPool.fallback
 
     init(json: JSONValue) throws(PluginError) {
         guard case .object = json else {
@@ -38,8 +46,22 @@ struct LocalVMConfig: Sendable, Equatable {
             }
             parent = s
         }
+        var pool = Self.defaultPool
+        if let value = json["network_pool"], value != .null {
+            guard let s = value.stringValue else {
+                throw PluginError(.invalidRequest, "The localvm 'network_pool' must be a string such as \"\(NetworkPool.defaultCIDR)\".")
+            }
+            pool = try NetworkPool(cidr: s)
+        }
+        var helper: String?
+        if let value = json["forward_helper"], value != .null {
+            guard let s = value.stringValue, s.hasPrefix("/") else {
+                throw PluginError(.invalidRequest, "The localvm 'forward_helper' must be an absolute path.")
+            }
+            helper = s
+        }
         self.init(dataDir: dir.count > 1 && dir.hasSuffix("/") ? String(dir.dropLast()) : dir,
-                  uidBase: base, cgroupParent: parent)
+                  uidBase: base, cgroupParent: parent, networkPool: pool, forwardHelper: helper)
     }
 
     /// A single path component of ASCII letters, digits, '.', '_' and '-' (not "." or "..").

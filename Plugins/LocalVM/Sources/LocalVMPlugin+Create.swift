@@ -4,13 +4,20 @@ import Glibc
 import PluginKit
 
 extension LocalVMPlugin {
-    /// Creates a sandbox: image, directories, cgroups, then the init in its namespaces.
+    /// Creates a sandbox: image, directories, cgroups, then the init in its namespaces
+    /// (with the default `network_options`; `invoke` passes the request's own).
     public func create(_ request: CreateRequest, call: PluginCall) throws(PluginError) -> CreateResponse {
+        try create(request, network: NetworkOptions(), call: call)
+    }
+
+    /// Creates a sandbox with the given `network_options`.
+    func create(_ request: CreateRequest, network options: NetworkOptions, call: PluginCall) throws(PluginError) -> CreateResponse {
         let paths = try layout(request.sandboxId)
-        try Self.validate(request)
+        try Self.validate(request, network: options)
         try cgroups.checkAvailable()
         let lower = try images.resolve(request.image)
-        return try provision(request, paths: paths, image: request.image ?? "busybox", lower: lower, fillUpper: nil)
+        return try provision(request, paths: paths, image: request.image ?? "busybox", lower: lower, network: options,
+                             fillUpper: nil)
     }
 
     /// Makes the sandbox directory, then everything inside it (see `provisionInside`); on any
@@ -19,6 +26,7 @@ extension LocalVMPlugin {
     ///   - image: the image name recorded in meta.json; `lower`: the lower layer it resolved to.
     ///   - fillUpper: fills the fresh upper dir before the init starts (restore), or nil (create).
     func provision(_ request: CreateRequest, paths: SandboxLayout, image: String, lower: String,
+                   network options: NetworkOptions = NetworkOptions(),
                    fillUpper: ((SandboxLayout) throws(PluginError) -> Void)?) throws(PluginError) -> CreateResponse {
         try FileOps.mkdirs(paths.sandboxesDir, mode: 0o711)
         // 0711: the sandbox's shifted root must be able to search it (and nothing more).
@@ -28,10 +36,13 @@ extension LocalVMPlugin {
         }
         _ = chmod(paths.dir, 0o711)
         do {
-            return try provisionInside(request, paths: paths, image: image, lower: lower, fillUpper: fillUpper)
+            return try provisionInside(request, paths: paths, image: image, lower: lower, network: options,
+                                       fillUpper: fillUpper)
         } catch {
-            // Leave nothing behind: whatever started is killed, cgroups and the directory go.
+            // Leave nothing behind: whatever started is killed (the init, the forwarder), then the
+            // network (before the directory: a lease never outlives it), cgroups and the directory.
             try? cgroups.killAll(request.sandboxId)
+            if request.network == "bridge" { try? teardownNetwork(request.sandboxId) }
             try? cgroups.remove(request.sandboxId)
             try? FileOps.removeTree(paths.dir)
             throw error
@@ -39,6 +50,7 @@ extension LocalVMPlugin {
     }
 
     private func provisionInside(_ request: CreateRequest, paths: SandboxLayout, image: String, lower: String,
+                                 network options: NetworkOptions,
                                  fillUpper: ((SandboxLayout) throws(PluginError) -> Void)?) throws(PluginError) -> CreateResponse {
         try FileOps.mkdir(paths.rootfs, mode: 0o755)
         try FileOps.mkdir(paths.upper, mode: 0o755)
@@ -52,7 +64,8 @@ extension LocalVMPlugin {
             sandboxId: request.sandboxId, hostId: request.hostId, profile: request.profile, labels: request.labels,
             env: request.env, createdAtMs: now, initPid: 0, initStartTime: 0,
             deadlineMs: request.timeoutSeconds.map { now + $0 * 1000 }, image: image,
-            lowerDir: lower, uidBase: config.uidBase, cgroupParent: config.cgroupParent)
+            lowerDir: lower, uidBase: config.uidBase, cgroupParent: config.cgroupParent,
+            network: request.network == "bridge" ? "bridge" : nil)
         if let seconds = request.timeoutSeconds { try writeBackstop(paths, seconds: seconds) }
         // Written before the init starts, so a crash right after still leaves labelled evidence.
         try meta.save(paths.meta)
@@ -60,13 +73,16 @@ extension LocalVMPlugin {
         try fillUpper?(paths)
 
         try cgroups.create(request.sandboxId, limits: request.resources)
+        let network = try request.network == "bridge" ? prepareNetwork(request, options: options) : nil
+        defer { network?.listeners.forEach { close($0.fd) } } // the forwarder holds its own copies
         let fds = try cgroups.openProcs(request.sandboxId)
         defer { fds.forEach { close($0) } }
         let pid = try Launcher.launch(sandboxDir: paths.dir, lowerDir: lower, hostname: request.sandboxId,
-                                      idMap: config.idMap, cgroupFds: fds)
+                                      idMap: config.idMap, cgroupFds: fds, bridge: network?.bridge)
         guard let identity = ProcessIdentity.current(pid) else {
             throw PluginError(.internal, "The sandbox init (pid \(pid)) exited right after it started.")
         }
+        if let network { try startForwarder(network) }
         meta.initPid = pid
         meta.initStartTime = identity.startTime
         try meta.save(paths.meta)
@@ -82,9 +98,10 @@ extension LocalVMPlugin {
             "upper_dir": .string(paths.upper),
             "lower_dir": .string(meta.lowerDir),
             "cgroups": .array(cgroups.dirs(meta.sandboxId).map { .string($0) }),
-            "network": "none",
+            "network": meta.network == "bridge" ? "bridge" : "none",
         ]
         if let d = meta.deadlineMs { info["deadline_ms"] = .number(Double(d)) }
+        if meta.network == "bridge", let net = networkInfo(meta.sandboxId) { info["bridge"] = net }
         return info
     }
 
@@ -94,11 +111,14 @@ extension LocalVMPlugin {
         try FileOps.writeText(paths.deadlineFile, "\(deadline)\n")
     }
 
-    static func validate(_ request: CreateRequest) throws(PluginError) {
+    static func validate(_ request: CreateRequest, network options: NetworkOptions = NetworkOptions()) throws(PluginError) {
         switch request.network {
-        case "none", "": break
-        case "bridge": throw PluginError(.invalidRequest, "network 'bridge' is not supported yet")
-        default: throw PluginError(.invalidRequest, "The localvm backend supports network 'none' only, not '\(request.network)'.")
+        case "none", "":
+            guard options.isDefault else {
+                throw PluginError(.invalidRequest, "network_options (egress, allow_sandboxes, publish) need network 'bridge'.")
+            }
+        case "bridge": break
+        default: throw PluginError(.invalidRequest, "The localvm backend supports network 'none' and 'bridge', not '\(request.network)'.")
         }
         if let m = request.resources.memoryBytes, m < LocalVMDefaults.minMemoryBytes {
             throw PluginError(.invalidRequest, "resources.memory_bytes must be at least \(LocalVMDefaults.minMemoryBytes) (8 MiB).")

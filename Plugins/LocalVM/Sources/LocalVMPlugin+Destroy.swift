@@ -4,16 +4,17 @@ import Glibc
 import PluginKit
 
 extension LocalVMPlugin {
-    /// Destroys a sandbox: kills every process, unmounts, removes its cgroups and directory.
-    /// Nothing there at all answers not_found (which the host counts as done).
+    /// Destroys a sandbox: kills every process, removes its network, unmounts, removes its cgroups
+    /// and directory. Nothing there at all answers not_found (which the host counts as done).
     public func destroy(_ request: SandboxRef, call: PluginCall) throws(PluginError) {
         let paths = try layout(request.sandboxId)
         let id = request.sandboxId
         let hasDir = FileOps.exists(paths.dir)
-        guard hasDir || cgroups.exists(id) else {
+        let meta = try? SandboxMeta.load(paths.meta)
+        let hasNetwork = hasNetwork(id, meta: meta)
+        guard hasDir || cgroups.exists(id) || hasNetwork else {
             throw PluginError(.notFound, "No localvm sandbox \(id) exists on this host.")
         }
-        let meta = try? SandboxMeta.load(paths.meta)
 
         // One cgroup.kill ends the whole tree (init, execs, their children), then wait until empty.
         try cgroups.killAll(id)
@@ -27,6 +28,9 @@ extension LocalVMPlugin {
                 if rc != 1 { throw PluginError(.internal, "The init of sandbox \(id) (pid \(meta.initPid)) did not exit within 5 seconds of SIGKILL.") }
             }
         }
+        // The forwarder went with the cgroup; the link would go with the namespace, but only
+        // asynchronously: remove it, the filter elements and the lease now (the lease last).
+        if hasNetwork { try teardownNetwork(id) }
         // The sandbox mounted only in its own namespace, which died with it; anything found under
         // its directory in the host's namespace was put there by someone else and is detached.
         try Self.unmountAll(under: paths.dir)

@@ -20,8 +20,8 @@ extension LocalVMPlugin {
         throw PluginError(.notFound, "No localvm sandbox \(request.sandboxId) exists on this host.")
     }
 
-    /// Every sandbox of this backend on this host: from `<data_dir>/sandboxes/*/meta.json` and from
-    /// the cgroup trees (a cgroup without metadata is reported with empty labels).
+    /// Every sandbox of this backend on this host: from `<data_dir>/sandboxes/*/meta.json`, the
+    /// cgroup trees, network leases and labelled links (without metadata: empty labels).
     public func inventory(_ request: InventoryRequest, call: PluginCall) throws(PluginError) -> InventoryResponse {
         var items: [String: InventoryItem] = [:]
         let sandboxesDir = config.dataDir + "/sandboxes"
@@ -32,6 +32,20 @@ extension LocalVMPlugin {
                                         labels: meta?.labels ?? [:], createdAtMs: meta?.createdAtMs)
         }
         for id in cgroups.listIds() where items[id] == nil {
+            items[id] = InventoryItem(backendRef: id, sandboxId: id, labels: [:], createdAtMs: nil)
+        }
+        // Network leftovers of a sandbox that is otherwise gone: a lease (with its labels), or a
+        // link labelled by this backend. destroy removes them like any sandbox.
+        for lease in leases.all() where items[lease.sandboxId] == nil {
+            items[lease.sandboxId] = InventoryItem(backendRef: lease.sandboxId, sandboxId: lease.sandboxId,
+                                                   labels: lease.labels, createdAtMs: lease.createdAtMs)
+        }
+        let ours = "sandboxer:\(networkTag):"
+        for link in HostNetwork.links() where link.hasPrefix(NetFilter.linkPrefix) {
+            let alias = HostNetwork.alias(of: link)
+            guard alias.hasPrefix(ours) else { continue }
+            let id = String(alias.dropFirst(ours.count))
+            guard LocalVMConfig.isSafeName(id, maxLength: 64), items[id] == nil else { continue }
             items[id] = InventoryItem(backendRef: id, sandboxId: id, labels: [:], createdAtMs: nil)
         }
         return InventoryResponse(resources: items.keys.sorted().compactMap { items[$0] })

@@ -58,11 +58,17 @@ extension LocalVMPlugin {
         ])
     }
 
-    /// Makes a sandbox exactly as create does, whose upper dir starts as the snapshot's.
+    /// Makes a sandbox exactly as create does, whose upper dir starts as the snapshot's
+    /// (with the default `network_options`; `invoke` passes the request's own).
     public func restore(_ request: RestoreRequest, call: PluginCall) throws(PluginError) -> CreateResponse {
+        try restore(request, network: NetworkOptions(), call: call)
+    }
+
+    /// restore with the given `network_options`.
+    func restore(_ request: RestoreRequest, network options: NetworkOptions, call: PluginCall) throws(PluginError) -> CreateResponse {
         let create = request.create
         let paths = try layout(create.sandboxId)
-        try Self.validate(create)
+        try Self.validate(create, network: options)
         try SnapshotStore.check(request.snapshotRef, field: "snapshot_ref")
         let store = snapshots
         let snap = try store.load(request.snapshotRef)
@@ -77,7 +83,7 @@ extension LocalVMPlugin {
         // Open now: a delete_snapshot racing with this restore cannot take the bytes away.
         let archive = try store.openArchive(request.snapshotRef)
         defer { close(archive) }
-        var response = try provision(create, paths: paths, image: snap.image, lower: lower) { (p) throws(PluginError) in
+        var response = try provision(create, paths: paths, image: snap.image, lower: lower, network: options) { (p) throws(PluginError) in
             try SnapshotArchive.extract(archive, into: p.upper)
         }
         response.info["snapshot_ref"] = .string(snap.snapshotId)

@@ -8,19 +8,26 @@ public final class LocalVMPlugin: SandboxerPlugin {
     public static let name = "localvm"
     public static let version = "0.1.0"
     public static let capabilities = [Capability.lifecycle, Capability.exec, Capability.inventory, Capability.timeout,
-                                      Capability.snapshot]
+                                      Capability.snapshot, Capability.reach]
+    /// `endpoints`: how the host reaches ports of a bridged sandbox.
 
     let config: LocalVMConfig
     let host: PluginHost
     let images: ImageStore
     let cgroups: CgroupLayout
+    /// Names this backend instance in the labels of its network resources.
+    let networkTag: String
 
-    /// Builds an instance from the backend config (`data_dir`, optional `uid_base`, `cgroup_parent`).
+    /// Builds an instance from the backend config (`data_dir`, optional `uid_base`, `cgroup_parent`,
+    /// `network_pool`, `forward_helper`). A pool that overlaps a route or address of the host is
+    /// refused here; sandbox links (of any sandboxer backend) are checked at each bridged create.
     public init(config: JSONValue, host: PluginHost) throws(PluginError) {
         self.config = try LocalVMConfig(json: config)
         self.host = host
         self.images = ImageStore(config: self.config)
         self.cgroups = CgroupLayout(parent: self.config.cgroupParent)
+        self.networkTag = Self.networkTag(dataDir: self.config.dataDir, cgroupParent: self.config.cgroupParent)
+        try HostNetwork.checkPool(self.config.networkPool) { $0.hasPrefix("sandboxer:") }
     }
 
     /// Where one sandbox lives on disk, after checking its id is safe to use in paths.

@@ -16,6 +16,29 @@
 extern "C" {
 #endif
 
+/**
+ * The bridged network of a sandbox: a veth pair whose host end stays in the host's namespace and
+ * whose peer is created directly inside the sandbox's (as `eth0`). Addresses are IPv4 in network
+ * byte order; the host end gets `host_addr/prefix_len`, the peer `sandbox_addr/prefix_len`.
+ */
+typedef struct clvm_net_spec {
+    /** Host-side link name (at most 15 bytes), e.g. "sbx0123456789ab". */
+    const char *host_link;
+    /** The host link's alias (IFLA_IFALIAS): the label that proves whose link it is. */
+    const char *link_alias;
+    uint32_t host_addr;
+    uint32_t sandbox_addr;
+    uint8_t prefix_len;
+    /** With has_route, a route inside the sandbox to `route_dst/route_len` (network byte order)
+     *  via host_addr: 0.0.0.0/0 for egress nat, the pool for peers; without, the link route only. */
+    int has_route;
+    uint32_t route_dst;
+    uint8_t route_len;
+    /** `net.ipv4.conf.<host_link>.forwarding` for the host end: 1 only when the sandbox may be
+     *  forwarded (egress nat, or peers allowed); always written, since new links inherit `default`. */
+    int forwarding;
+} clvm_net_spec;
+
 /** What `clvm_launch` needs to start a sandbox's init. All strings are NUL-terminated. */
 typedef struct clvm_launch_spec {
     /** Absolute path of `<data_dir>/sandboxes/<id>` (holds rootfs/, upper/, work/, ctl/). */
@@ -32,6 +55,8 @@ typedef struct clvm_launch_spec {
     /** Init argv and envp, NULL-terminated; argv[0] is executed inside the new root (absolute path). */
     const char *const *argv;
     const char *const *envp;
+    /** The bridged network to build before the init runs, or NULL for `network: none` (only `lo`). */
+    const clvm_net_spec *net;
 } clvm_launch_spec;
 
 /**
@@ -123,6 +148,39 @@ int clvm_remove_tree(const char *path);
  * below `count`, keeping set-id bits. Returns 0, or -1 with errno.
  */
 int clvm_shift_owners(const char *path, uid_t base, uint32_t count);
+
+/**
+ * Deletes the network link `name` in the caller's namespace (rtnetlink RTM_DELLINK; deleting one
+ * end of a veth pair deletes both). Returns 0 when deleted, 1 when there was no such link, -1 with
+ * errno on any other failure.
+ */
+int clvm_link_delete(const char *name);
+
+/** What `clvm_spawn_forwarder` needs to start a port forwarder next to a sandbox. */
+typedef struct clvm_forward_spec {
+    /** Absolute path of the forwarder executable, its argv and envp (NULL-terminated). */
+    const char *path;
+    const char *const *argv;
+    const char *const *envp;
+    /** Listening sockets, handed to the forwarder as fds 3, 4, ... in this order. */
+    const int *listen_fds;
+    size_t listen_count;
+    /** An open (O_WRONLY) `cgroup.procs` the forwarder joins before it execs (the sandbox's v2
+     *  cgroup, so one `cgroup.kill` ends it with the sandbox), or -1. */
+    int cgroup_fd;
+} clvm_forward_spec;
+
+/**
+ * Starts the forwarder detached from the caller (a grandchild in its own session, like a sandbox
+ * init). Returns 0 and its pid once it has exec'd; -1 with one sentence in `err` otherwise.
+ */
+int clvm_spawn_forwarder(const clvm_forward_spec *spec, pid_t *out_pid, char *err, size_t err_len);
+
+/**
+ * Copies the path of the file this code was loaded from (the plugin library, or the executable it
+ * is linked into) into `buf`. Returns 0, or -1 when it is unknown or does not fit.
+ */
+int clvm_own_image_path(char *buf, size_t len);
 
 #ifdef __cplusplus
 }
