@@ -12,6 +12,8 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <sys/wait.h>
+#include <sys/prctl.h>
+#include <grp.h>
 
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
@@ -52,6 +54,12 @@ static void forwarder_child(const clvm_forward_spec *s, int errfd, int gofd) {
         _exit(1);
     }
     if (chdir("/") < 0) { clvm_child_report(errfd, CLVM_STEP_CHDIR, errno, 0); _exit(1); }
+    /* Drop to nobody before exec, so the forwarder never runs a single instruction as root (the
+     * caller sees it started only after the exec, and by then its credentials are final). */
+    if (setgroups(0, NULL) < 0) { clvm_child_report(errfd, CLVM_STEP_SETGROUPS, errno, 0); _exit(1); }
+    if (setresgid(65534, 65534, 65534) < 0) { clvm_child_report(errfd, CLVM_STEP_SETGID, errno, 0); _exit(1); }
+    if (setresuid(65534, 65534, 65534) < 0) { clvm_child_report(errfd, CLVM_STEP_SETUID, errno, 0); _exit(1); }
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) { clvm_child_report(errfd, CLVM_STEP_EXEC, errno, 1); _exit(1); }
     clvm_child_reset_signals();
     execve(s->path, (char *const *)s->argv, (char *const *)s->envp);
     clvm_child_report(errfd, CLVM_STEP_EXEC, errno, 0);
