@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "SandboxerTestPlugin", type: .dynamic, targets: ["TestPlugin"]),
         .library(name: "ProtobufWire", targets: ["ProtobufWire"]),
         .library(name: "GRPCClient", targets: ["GRPCClient"]),
+        .library(name: "SandboxerModal", type: .dynamic, targets: ["Modal"]),
     ],
     targets: [
         // MARK: System libraries and C shims
@@ -97,5 +98,10 @@ let package = Package(
         .testTarget(name: "ProtobufWireTests", dependencies: ["ProtobufWire"], path: "Tests/ProtobufWireTests"),
         .testTarget(name: "GRPCClientTests", dependencies: ["GRPCClient", "ProtobufWire"], path: "Tests/GRPCClientTests",
                     exclude: ["server"]),
+
+        // Modal backend: gRPC (GRPCClient) with hand-encoded protobuf (ProtobufWire), nothing else.
+        .target(name: "Modal", dependencies: ["PluginKit", "ProtobufWire", "GRPCClient"], path: "Plugins/Modal/Sources"),
+        .testTarget(name: "ModalTests", dependencies: ["Modal", "PluginKit", "ProtobufWire", "Backends", "Core"],
+                    path: "Tests/ModalTests", exclude: ["Support/make-venv.sh"]),
     ]
 )
