@@ -22,7 +22,7 @@ let package = Package(
         .library(name: "SandboxerTestPlugin", type: .dynamic, targets: ["TestPlugin"]),
         .library(name: "ProtobufWire", targets: ["ProtobufWire"]),
         .library(name: "GRPCClient", targets: ["GRPCClient"]),
-        .library(name: "SandboxerModal", type: .dynamic, targets: ["Modal"]),
+        .library(name: "SandboxerModal", type: .dynamic, targets: ["ModalEntry"]),
     ],
     targets: [
         // MARK: System libraries and C shims
@@ -101,6 +101,8 @@ let package = Package(
 
         // Modal backend: gRPC (GRPCClient) with hand-encoded protobuf (ProtobufWire), nothing else.
         .target(name: "Modal", dependencies: ["PluginKit", "ProtobufWire", "GRPCClient"], path: "Plugins/Modal/Sources"),
+        // Only the exported entry function, apart so tests can link `Modal` beside other plugins.
+        .target(name: "ModalEntry", dependencies: ["Modal", "PluginKit"], path: "Plugins/Modal/Entry"),
         .testTarget(name: "ModalTests", dependencies: ["Modal", "PluginKit", "ProtobufWire", "Backends", "Core"],
                     path: "Tests/ModalTests", exclude: ["Support/make-venv.sh"]),
     ]

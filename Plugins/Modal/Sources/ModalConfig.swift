@@ -24,8 +24,10 @@ struct ModalConfig: Sendable, Equatable {
     /// Seconds one unary call may take before it is abandoned (and, where safe, retried).
     var callTimeout: Double = 30
 
+    /// Known keys. `data_dir` is added by the host to every backend's config; this plugin keeps no
+    /// local state, so it is accepted and unused.
     static let keys: Set<String> = ["server_url", "token_id_secret", "token_secret_secret", "app", "environment", "image",
-                                    "encrypted_ports", "unencrypted_ports", "call_timeout_seconds"]
+                                    "encrypted_ports", "unencrypted_ports", "call_timeout_seconds", "data_dir"]
 
     init() {}
 

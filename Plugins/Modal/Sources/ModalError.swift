@@ -9,13 +9,22 @@ enum ModalError {
     /// Whether a failed call may be tried again: the server was unreachable, overloaded or slow.
     /// Only idempotent calls are retried (the caller decides that).
     static func isRetryable(_ status: GRPCStatus) -> Bool {
-        status.code == .unavailable || status.code == .deadlineExceeded
+        status.code == .unavailable || status.code == .deadlineExceeded || isConnectionLoss(status)
+    }
+
+    /// A call the transport cut: the client saw the stream end (a reset, a closed connection)
+    /// without any gRPC status from the server.
+    static func isConnectionLoss(_ status: GRPCStatus) -> Bool {
+        !status.fromServer && status.code == .unknown
     }
 
     /// The plugin error for a status Modal (or the transport) gave `method`.
     static func map(_ status: GRPCStatus, method: String, tokenID: String) -> PluginError {
         let detail = clip(status.message)
         let said = detail.isEmpty ? "" : ": \(detail)"
+        if isConnectionLoss(status) {
+            return PluginError(.unavailable, "Modal is unavailable: the connection was lost during \(method)\(said).")
+        }
         switch status.code {
         case .unauthenticated, .permissionDenied:
             return PluginError(.invalidRequest, "Modal refused token id \(tokenID) on \(method) (\(status.code.name))\(said); check the modal backend's token_id_secret and token_secret_secret.")

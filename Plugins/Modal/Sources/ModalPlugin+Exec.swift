@@ -145,7 +145,7 @@ struct ExecRunner {
                 if let decodeError { throw decodeError }
                 failures += 1
                 let authRefused = error.code == .unauthenticated || error.code == .permissionDenied
-                let transient = ModalError.isRetryable(error) || (error.code == .internal && !error.fromServer)
+                let transient = ModalError.isRetryable(error)
                 guard (authRefused || transient), failures < ModalRPC.maxAttempts, !call.isCancelled,
                       deadline.timeIntervalSinceNow > 0 else {
                     throw rpc.map(error, method: method)

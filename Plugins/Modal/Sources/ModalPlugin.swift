@@ -1,5 +1,4 @@
 import Foundation
-import PluginABI
 import PluginKit
 import Synchronization
 
@@ -83,10 +82,4 @@ struct ModalCache: Sendable {
         if routers.count > 4096 { routers.removeAll() }
         if images.count > 256 { images.removeAll() }
     }
-}
-
-/// The one exported entry point of libSandboxerModal.so.
-@_cdecl("sandboxer_plugin_entry_v1")
-public func sandboxerPluginEntryV1(_ host: UnsafePointer<sbx_host_api>?) -> UnsafePointer<sbx_plugin>? {
-    PluginExport.entry(ModalPlugin.self, host: host)
 }
