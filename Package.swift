@@ -24,6 +24,7 @@ let package = Package(
         .library(name: "GRPCClient", targets: ["GRPCClient"]),
         // LocalVM's port forwarder for published ports; ships next to libSandboxerLocalVM.so.
         .executable(name: "sandboxer-localvm-forward", targets: ["LocalVMForward"]),
+        .library(name: "SandboxerModal", type: .dynamic, targets: ["ModalEntry"]),
     ],
     targets: [
         // MARK: System libraries and C shims
@@ -101,5 +102,12 @@ let package = Package(
         .testTarget(name: "ProtobufWireTests", dependencies: ["ProtobufWire"], path: "Tests/ProtobufWireTests"),
         .testTarget(name: "GRPCClientTests", dependencies: ["GRPCClient", "ProtobufWire"], path: "Tests/GRPCClientTests",
                     exclude: ["server"]),
+
+        // Modal backend: gRPC (GRPCClient) with hand-encoded protobuf (ProtobufWire), nothing else.
+        .target(name: "Modal", dependencies: ["PluginKit", "ProtobufWire", "GRPCClient"], path: "Plugins/Modal/Sources"),
+        // Only the exported entry function, apart so tests can link `Modal` beside other plugins.
+        .target(name: "ModalEntry", dependencies: ["Modal", "PluginKit"], path: "Plugins/Modal/Entry"),
+        .testTarget(name: "ModalTests", dependencies: ["Modal", "PluginKit", "ProtobufWire", "Backends", "Core"],
+                    path: "Tests/ModalTests", exclude: ["Support/make-venv.sh"]),
     ]
 )

@@ -97,7 +97,12 @@ extension SandboxService {
                                       pids: profile.resources.pids),
             network: profile.network, env: profile.env,
             labels: sandbox.labels.merging(ownershipLabels(sandbox)) { _, own in own },
-            timeoutSeconds: timeoutSeconds)
+            timeoutSeconds: timeoutSeconds,
+            // For backends that cannot extend: the latest deadline any extension can reach (ready_at,
+            // or now before ready, plus ttl.max) and the idle reap, each plus the backstop grace.
+            latestDeadlineSeconds: max(0, Int64(((sandbox.readyAt ?? now).timeIntervalSince(now)).rounded(.up))
+                                       + sandbox.maxTTLSeconds) + SandboxMachine.backstopGraceSeconds,
+            idleTimeoutSeconds: sandbox.idleReapSeconds.map { $0 + SandboxMachine.backstopGraceSeconds })
     }
 
     /// `create`, or `restore` when a snapshot is given.

@@ -65,15 +65,23 @@ public struct CreateRequest: Codable, Sendable, Equatable {
     public var labels: [String: String]
     /// Seconds until the backend's own deadline (the host's TTL plus grace); nil for none.
     public var timeoutSeconds: Int64?
+    /// Seconds from now to the latest deadline the profile allows (`ready_at + ttl.max`) plus grace:
+    /// the backstop for a backend that cannot extend its deadline later. nil when the host sent none.
+    public var latestDeadlineSeconds: Int64?
+    /// The profile's `idle_reap` plus grace, for a backend with a native idle timeout; nil: no idle reaping.
+    public var idleTimeoutSeconds: Int64?
     public init(sandboxId: String, hostId: String, profile: String, image: String?, resources: ResourceLimits,
-                network: String, env: [String: String], labels: [String: String], timeoutSeconds: Int64?) {
+                network: String, env: [String: String], labels: [String: String], timeoutSeconds: Int64?,
+                latestDeadlineSeconds: Int64? = nil, idleTimeoutSeconds: Int64? = nil) {
         self.sandboxId = sandboxId; self.hostId = hostId; self.profile = profile; self.image = image
         self.resources = resources; self.network = network; self.env = env; self.labels = labels
         self.timeoutSeconds = timeoutSeconds
+        self.latestDeadlineSeconds = latestDeadlineSeconds; self.idleTimeoutSeconds = idleTimeoutSeconds
     }
     enum CodingKeys: String, CodingKey {
         case sandboxId = "sandbox_id", hostId = "host_id", profile, image, resources, network, env, labels
         case timeoutSeconds = "timeout_seconds"
+        case latestDeadlineSeconds = "latest_deadline_seconds", idleTimeoutSeconds = "idle_timeout_seconds"
     }
 }
 

@@ -57,8 +57,12 @@
  * ----------
  *  describe            {}                                   -> {"name","version","capabilities":[...]}
  *  create              {"sandbox_id","host_id","profile","image","resources":{"cpus","memory_bytes","pids"},
- *                       "network","env":{},"labels":{},"timeout_seconds"}
+ *                       "network","env":{},"labels":{},"timeout_seconds",
+ *                       "latest_deadline_seconds","idle_timeout_seconds"}
  *                                                           -> {"backend_ref","info":{}}
+ *                      (timeout_seconds: remaining TTL + grace; latest_deadline_seconds: seconds to
+ *                       ready_at + ttl.max, + grace, the backstop for a backend that cannot extend;
+ *                       idle_timeout_seconds: idle_reap + grace, absent when the profile has none)
  *  status              {"sandbox_id","backend_ref"}         -> {"state":"running"|"stopped","info":{}}
  *                                                              or code NOT_FOUND when it is gone
  *  destroy             {"sandbox_id","backend_ref"}         -> {}   (NOT_FOUND means: already gone)
