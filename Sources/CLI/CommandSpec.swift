@@ -32,6 +32,7 @@ struct CommandSpec: Sendable {
     static let globalOptions: [Option] = [
         Option(name: "config", value: "FILE", help: "Config file (default: $SANDBOXER_CONFIG, else the embedded default)."),
         Option(name: "json", help: "Print JSON instead of a table."),
+        Option(name: "verbose", help: "Also show plugins' info and debug log lines (as SANDBOXER_LOG=debug)."),
         Option(name: "help", help: "Show this help."),
     ]
 
@@ -48,7 +49,8 @@ struct CommandSpec: Sendable {
         var lines = ["\(summary)", "", "Usage: \(usageLine)"]
         if !discussion.isEmpty { lines += ["", discussion] }
         lines += ["", "Options:"]
-        let all = options + Self.globalOptions
+        // A command's own option of a global option's name (plugin check's --config) replaces it.
+        let all = options + Self.globalOptions.filter { global in !options.contains { $0.name == global.name } }
         let width = all.map { optionLabel($0).count }.max() ?? 0
         for o in all {
             lines.append("  " + optionLabel(o).padding(toLength: width + 2, withPad: " ", startingAt: 0) + o.help)
