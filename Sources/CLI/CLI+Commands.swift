@@ -58,6 +58,10 @@ extension CLI {
                     discussion: "Orphans: resources labelled with this host's id that the store does not know as live.\nGhosts: live sandboxes whose resource is gone (marked failed, reason backend_vanished).\nCreates still in flight are left alone."),
         CommandSpec(name: "backends", summary: "List the enabled backends and their plugins."),
         CommandSpec(name: "profiles", summary: "List the profiles."),
+        CommandSpec(name: "plugin", summary: "Check a plugin library against the plugin ABI (plugin check PATH.so).",
+                    arguments: ["check", "PATH.so"],
+                    options: [.init(name: "config", value: "JSON", help: "The backend config handed to the plugin: JSON text, or @FILE (default: {}).")],
+                    discussion: "Loads the library as the host does and runs every rule of the ABI a program can check, one line\nper rule: pass|fail|skip, the rule, a detail (docs/plugins.md, \"Checking a plugin\"). It makes and\ndestroys real sandboxes when the plugin declares sandboxer.lifecycle/1. Exit 0 when no rule fails,\n1 when one does, 2 on usage."),
         CommandSpec(name: "events", summary: "List lifecycle events, oldest first.", arguments: ["ID?"],
                     options: [.init(name: "since", value: "SEQ", help: "Only events after this sequence number."),
                               .init(name: "limit", value: "N", help: "At most N events."),
@@ -85,7 +89,8 @@ extension CLI {
                      "Usage: sandboxer COMMAND [OPTIONS]", "", "Commands:"]
         for c in commands { lines.append("  " + c.name.padding(toLength: width + 2, withPad: " ", startingAt: 0) + c.summary) }
         lines += ["", "Every command takes --help, --json and --config FILE.",
-                  "Exit codes: 0 ok, 1 failure, 2 usage. Data: $SANDBOXER_HOME (default ~/.local/share/sandboxer)."]
+                  "Exit codes: 0 ok, 1 failure, 2 usage, 3 a backend refused or failed, 4 a backend is unavailable",
+                  "(retry later); exec exits with the command's own code. Data: $SANDBOXER_HOME (default ~/.local/share/sandboxer)."]
         return lines.joined(separator: "\n") + "\n"
     }
 }
