@@ -151,8 +151,10 @@ extension CheckSession {
                 let result = call(operation, plausibleRequest(operation), timeout: timeout(for: operation))
                 if case .failure(let error) = result, error.code == .notImplemented { continue }
                 wrong.append("\(operation) answered \(Self.codeName(result))")
-                if case .success = result, [Operation.create, Operation.restore].contains(operation) {
-                    leftovers.append(SandboxRef(sandboxId: ids.unknownId, backendRef: ids.unknownRef))
+                // It made something it should not have: remove it at the end.
+                if case .success(let data) = result, [Operation.create, Operation.restore].contains(operation),
+                   let made = try? JSONDecoder().decode(CreateResponse.self, from: data) {
+                    leftovers.append(SandboxRef(sandboxId: ids.unknownId, backendRef: made.backendRef))
                 }
             }
             if wrong.isEmpty {
