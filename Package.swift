@@ -12,7 +12,8 @@ import PackageDescription
 //   core         Core: model, TTL rules, state machine, explain: pure values, no I/O
 //   services     Config (YAML → Core values), Store (SQLite), Backends (plugin loading and calls),
 //                Lifecycle (the sandbox service: intent, reconcile, sweeps), Webhooks (outbox delivery)
-//   fronts       API (HTTP routes over HTTPServer), CLI (commands); `sandboxer` is a thin main
+//   fronts       API (HTTP routes over HTTPServer), PluginCheck (`plugin check`, the ABI conformance suite),
+//                CLI (commands); `sandboxer` is a thin main
 let package = Package(
     name: "sandboxer",
     products: [
@@ -78,9 +79,11 @@ let package = Package(
         // The HTTP API over HTTPServer: routes, auth, JSON bodies, OpenAPI, metrics.
         .target(name: "API", dependencies: ["HTTPServer", "YAMLSubset", "Lifecycle", "Webhooks", "Store", "Config", "Core",
                                             "Backends", "Basics", "PluginProtocol"], path: "Sources/API"),
+        // `sandboxer plugin check`: loads a plugin as the host does and checks every MUST a program can.
+        .target(name: "PluginCheck", dependencies: ["Backends", "Core", "PluginABI", "PluginProtocol"], path: "Sources/PluginCheck"),
         // The command line: commands, tables, `serve`.
         .target(name: "CLI", dependencies: ["API", "Lifecycle", "Webhooks", "Store", "Config", "Core", "Backends",
-                                            "HTTPServer", "Basics", "PluginProtocol"], path: "Sources/CLI"),
+                                            "HTTPServer", "Basics", "PluginProtocol", "PluginCheck"], path: "Sources/CLI"),
         .executableTarget(name: "sandboxer", dependencies: ["CLI"], path: "Sources/sandboxer"),
 
         // MARK: Plugins
@@ -95,7 +98,7 @@ let package = Package(
         // MARK: Tests
         .testTarget(name: "HostTests",
                     dependencies: ["Basics", "HTTPServer", "YAMLSubset", "HTTPClient", "PluginProtocol", "PluginKit",
-                                   "Core", "Config", "Store", "Backends", "Lifecycle", "Webhooks", "API", "CLI"],
+                                   "Core", "Config", "Store", "Backends", "Lifecycle", "Webhooks", "API", "CLI", "PluginCheck"],
                     path: "Tests/HostTests"),
         .testTarget(name: "LocalVMTests", dependencies: ["LocalVM", "PluginKit"], path: "Tests/LocalVMTests"),
         .testTarget(name: "EndToEndTests", dependencies: ["Basics", "Core", "Store", "CLI"], path: "Tests/EndToEndTests"),

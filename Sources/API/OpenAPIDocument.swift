@@ -954,6 +954,11 @@ components:
           type: string
           nullable: true
           description: The snapshot it was created or last recreated from.
+        info:
+          type: object
+          nullable: true
+          additionalProperties: true
+          description: The backend's free-form facts from its last create or restore (addresses, ports…), at most 4 KiB of JSON; members that did not fit are dropped and counted under sandboxer.dropped_keys.
         previous_backend_ref:
           type: string
           nullable: true

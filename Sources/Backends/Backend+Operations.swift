@@ -8,9 +8,10 @@ import Basics
 extension Backend {
     /// Runs an operation with a typed request and response.
     func call<Request: Encodable, Response: Decodable>(_ operation: String, _ request: Request, as: Response.Type,
-                                                       timeout: Double?) throws(BackendError) -> Response {
+                                                       timeout: Double?, exact: Bool = false) throws(BackendError) -> Response {
         let body = try Backend.encode(request, backend: name, operation: operation)
-        return try Backend.decode(Response.self, invoke(operation, body, timeout: timeout), backend: name, operation: operation)
+        let answer = exact ? try invoke(operation, body, exactTimeout: timeout) : try invoke(operation, body, timeout: timeout)
+        return try Backend.decode(Response.self, answer, backend: name, operation: operation)
     }
 
     /// `describe`: the plugin's name, version and capabilities.
@@ -39,8 +40,10 @@ extension Backend {
     }
 
     /// `exec`: runs a command in the sandbox; a non-zero exit code is a result, not an error.
+    /// An exec that names its own `timeout_seconds` keeps the caller's deadline (derived from it);
+    /// the `timeouts:` map applies to the others.
     public func exec(_ r: ExecRequest, timeout: Double?) throws(BackendError) -> ExecResponse {
-        try call(Operation.exec, r, as: ExecResponse.self, timeout: timeout)
+        try call(Operation.exec, r, as: ExecResponse.self, timeout: timeout, exact: r.timeoutSeconds != nil)
     }
 
     /// `set_timeout`: moves the backend's own deadline to now + `timeoutSeconds`.

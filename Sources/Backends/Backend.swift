@@ -17,14 +17,18 @@ public final class Backend: @unchecked Sendable {
     public let capabilities: [String]
     /// The deadline given to `makeBackend`, for callers that have no better one.
     public let defaultTimeout: Double
+    /// The operator's per-operation deadlines for this backend (its `timeouts:` map).
+    public let deadlines: BackendDeadlines
 
     let instance: PluginInstance
 
-    init(name: String, instance: PluginInstance, capabilities: [String], defaultTimeout: Double) {
+    init(name: String, instance: PluginInstance, capabilities: [String], defaultTimeout: Double,
+         deadlines: BackendDeadlines = BackendDeadlines()) {
         self.name = name
         self.instance = instance
         self.capabilities = capabilities
         self.defaultTimeout = defaultTimeout
+        self.deadlines = deadlines
     }
 
     /// Whether the plugin declared `capability` (exact string, revision included).
@@ -35,20 +39,35 @@ public final class Backend: @unchecked Sendable {
     /// Raw call with a deadline: runs invoke on its own thread; if `timeout` passes, marks the call
     /// cancelled (is_cancelled -> 1) and throws `.timeout`; the stuck thread is abandoned. Response
     /// bytes that are not a JSON object, or a code outside the closed list, throw `.garbage`.
-    /// A nil `timeout` runs the call on the caller's thread and waits as long as it takes.
+    /// A nil `timeout` runs the call on the caller's thread and waits as long as it takes. The
+    /// backend's `timeouts:` map, when it names this operation (or a default), replaces `timeout`.
     public func invoke(_ operation: String, _ request: Data, timeout: Double?) throws(BackendError) -> Data {
+        try instance.call(operation, request, timeout: deadlines.resolve(operation, requested: timeout))
+    }
+
+    /// Like `invoke`, with exactly `timeout` as the deadline (the `timeouts:` map does not apply).
+    func invoke(_ operation: String, _ request: Data, exactTimeout timeout: Double?) throws(BackendError) -> Data {
         try instance.call(operation, request, timeout: timeout)
     }
 
-    /// The plugin's error/result bytes as one printable line.
-    static func oneLine(_ bytes: Data) -> String {
-        String(decoding: bytes, as: UTF8.self)
-            .split(whereSeparator: \.isNewline).joined(separator: " ")
-            .trimmingCharacters(in: .whitespaces)
+    /// Runs one call and returns what the plugin answered before the host interprets it, and the
+    /// host's interpretation: for `plugin check`, which judges the raw answer and the host's view.
+    /// A call that outlives `timeout` gives no reply and the `.timeout` error.
+    package func probe(_ operation: String, _ request: Data, timeout: Double?) -> (reply: PluginReply?, result: Result<Data, BackendError>) {
+        do {
+            let reply = try instance.reply(operation, request, timeout: timeout)
+            do {
+                return (reply, .success(try instance.interpret(reply, operation: operation)))
+            } catch {
+                return (reply, .failure(error))
+            }
+        } catch {
+            return (nil, .failure(error))
+        }
     }
 
     /// Decodes a response; a response that does not fit the message type is the plugin's fault.
-    static func decode<T: Decodable>(_ type: T.Type, _ data: Data, backend: String, operation: String) throws(BackendError) -> T {
+    package static func decode<T: Decodable>(_ type: T.Type, _ data: Data, backend: String, operation: String) throws(BackendError) -> T {
         do {
             return try JSONDecoder().decode(T.self, from: data)
         } catch {
@@ -58,7 +77,7 @@ public final class Backend: @unchecked Sendable {
     }
 
     /// Encodes a request; the message types always encode, so a failure here is a host bug.
-    static func encode<T: Encodable>(_ value: T, backend: String, operation: String) throws(BackendError) -> Data {
+    package static func encode<T: Encodable>(_ value: T, backend: String, operation: String) throws(BackendError) -> Data {
         do {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]

@@ -7,7 +7,8 @@ import Synchronization
 
 /// The enabled backends of a config, each loaded on first use (a `list` never needs a dlopen).
 public final class BackendRegistry: Sendable {
-    /// Per-operation deadlines for plugin calls, in seconds.
+    /// The host's built-in per-operation deadlines for plugin calls, in seconds. A backend's
+    /// `timeouts:` map (`BackendDeadlines`) replaces them for that backend.
     public struct Timeouts: Sendable {
         public var create: Double = 300
         public var destroy: Double = 120
@@ -44,8 +45,10 @@ public final class BackendRegistry: Sendable {
         }
         let backend: Backend
         do {
-            let plugin = try PluginLoader.load(path: entry.plugin, context: context)
-            backend = try plugin.makeBackend(name: name, config: pluginConfig(entry), callTimeout: timeouts.other)
+            let plugin = try PluginLoader.load(path: entry.plugin, context: context, backend: name)
+            backend = try plugin.makeBackend(name: name, config: pluginConfig(entry), callTimeout: timeouts.other,
+                                             deadlines: BackendDeadlines(entry),
+                                             maxResponseBytes: entry.maxResponseBytes ?? PluginLimits.defaultResponseBytes)
         } catch {
             throw SandboxerError(.plugin, error.message)
         }

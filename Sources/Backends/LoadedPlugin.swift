@@ -52,39 +52,65 @@ public final class LoadedPlugin: @unchecked Sendable {
     /// "plugin foo 0.3.0, ABI 1.0": how messages name this plugin.
     var identity: String { "plugin \(name) \(version), ABI \(abiMajor).\(abiMinor)" }
 
-    /// Calls instance_create with the backend config as JSON, then `describe`.
-    public func makeBackend(name backendName: String, config: JSONValue, callTimeout: Double) throws(PluginLoadError) -> Backend {
-        let fail = { (why: String) in
-            PluginLoadError(.instanceFailed, "Cannot create backend '\(backendName)' from plugin \(self.path) (\(self.identity)): \(why)")
+    /// Calls instance_create with the backend config as JSON, then `describe`. `deadlines` (the
+    /// backend's `timeouts:` map) applies to every call, `describe` included; success responses
+    /// above `maxResponseBytes` are refused.
+    public func makeBackend(name backendName: String, config: JSONValue, callTimeout: Double,
+                            deadlines: BackendDeadlines = BackendDeadlines(),
+                            maxResponseBytes: Int = PluginLimits.defaultResponseBytes) throws(PluginLoadError) -> Backend {
+        // If describe fails, dropping `handle` destroys the instance (once no call is still inside it).
+        let handle = try makeInstance(name: backendName, config: config, maxResponseBytes: maxResponseBytes)
+        let described: DescribeResponse
+        do throws(BackendError) {
+            let timeout = deadlines.resolve(Operation.describe, requested: callTimeout)
+            described = try Backend.decode(DescribeResponse.self, handle.call(Operation.describe, Data("{}".utf8), timeout: timeout),
+                                           backend: backendName, operation: Operation.describe)
+        } catch {
+            throw instanceFailure(backendName, "describe failed (\(error.code.rawValue)): \(error.message)")
         }
+        return Backend(name: backendName, instance: handle, capabilities: described.capabilities, defaultTimeout: callTimeout,
+                       deadlines: deadlines)
+    }
+
+    /// A backend on a fresh instance whose `describe` was not called (its `capabilities` are empty):
+    /// for `plugin check`, which judges `describe` itself.
+    package func makeUndescribedBackend(name backendName: String, config: JSONValue, callTimeout: Double) throws(PluginLoadError) -> Backend {
+        let handle = try makeInstance(name: backendName, config: config, maxResponseBytes: PluginLimits.defaultResponseBytes)
+        return Backend(name: backendName, instance: handle, capabilities: [], defaultTimeout: callTimeout)
+    }
+
+    /// Calls the plugin's `result_free` on a result that holds nothing (NULL data, length 0), which
+    /// the ABI says it MUST accept.
+    package func freeEmptyResult() {
+        var result = sbx_result(struct_size: MemoryLayout<sbx_result>.size, data: nil, len: 0, plugin_reserved: nil)
+        functions.resultFree(&result)
+    }
+
+    /// Calls instance_create with the backend config as JSON.
+    func makeInstance(name backendName: String, config: JSONValue, maxResponseBytes: Int) throws(PluginLoadError) -> PluginInstance {
         let configBytes: Data
         do {
             configBytes = try JSONEncoder().encode(config)
         } catch {
-            throw fail("its config cannot be encoded as JSON.")
+            throw instanceFailure(backendName, "its config cannot be encoded as JSON.")
         }
         var instance: UnsafeMutableRawPointer? = nil
         var result = sbx_result(struct_size: MemoryLayout<sbx_result>.size, data: nil, len: 0, plugin_reserved: nil)
         let code = configBytes.withUnsafeBytes { raw in
             functions.instanceCreate(table, raw.bindMemory(to: UInt8.self).baseAddress, raw.count, &instance, &result)
         }
-        let message = Backend.oneLine(result.data.map { Data(bytes: $0, count: result.len) } ?? Data())
+        // Only an error's message is read, and only as much of it as the host keeps.
+        let message = code == 0 ? "" : PluginReply.copy(code: code, from: result, maxResponseBytes: 0).message
         functions.resultFree(&result)
         guard code == PluginError.successCode else {
             let codeName = BackendError.Code(abiCode: code)?.rawValue ?? "code \(code)"
-            throw fail("\(codeName): \(message.isEmpty ? "the plugin gave no reason." : message)")
+            throw instanceFailure(backendName, "\(codeName): \(message.isEmpty ? "the plugin gave no reason." : message)")
         }
-        guard let instance else { throw fail("instance_create succeeded but returned no instance.") }
+        guard let instance else { throw instanceFailure(backendName, "instance_create succeeded but returned no instance.") }
+        return PluginInstance(plugin: self, pointer: instance, backend: backendName, maxResponseBytes: maxResponseBytes)
+    }
 
-        // If describe fails, dropping `handle` destroys the instance (once no call is still inside it).
-        let handle = PluginInstance(plugin: self, pointer: instance, backend: backendName)
-        let described: DescribeResponse
-        do throws(BackendError) {
-            described = try Backend.decode(DescribeResponse.self, handle.call(Operation.describe, Data("{}".utf8), timeout: callTimeout),
-                                           backend: backendName, operation: Operation.describe)
-        } catch {
-            throw fail("describe failed (\(error.code.rawValue)): \(error.message)")
-        }
-        return Backend(name: backendName, instance: handle, capabilities: described.capabilities, defaultTimeout: callTimeout)
+    func instanceFailure(_ backendName: String, _ why: String) -> PluginLoadError {
+        PluginLoadError(.instanceFailed, "Cannot create backend '\(backendName)' from plugin \(path) (\(identity)): \(why)")
     }
 }

@@ -18,29 +18,25 @@ final class PluginInstance: @unchecked Sendable {
     let pointer: UnsafeMutableRawPointer
     /// The backend's name in the host config, for error messages.
     let backend: String
+    /// Success responses above this many bytes are refused without being copied.
+    let maxResponseBytes: Int
 
-    init(plugin: LoadedPlugin, pointer: UnsafeMutableRawPointer, backend: String) {
+    init(plugin: LoadedPlugin, pointer: UnsafeMutableRawPointer, backend: String,
+         maxResponseBytes: Int = PluginLimits.defaultResponseBytes) {
         self.plugin = plugin
         self.pointer = pointer
         self.backend = backend
+        self.maxResponseBytes = maxResponseBytes
     }
 
     deinit {
         plugin.functions.instanceDestroy(pointer)
     }
 
-    /// What one plugin call gave back, copied out of the plugin's buffer.
-    struct Outcome: Sendable {
-        let code: Int32
-        let bytes: Data
-        /// Set when the plugin broke the buffer contract (NULL data with a length).
-        let broken: Bool
-    }
-
     /// Hands the result of a call from the plugin's thread to the waiting caller.
     final class Mailbox: Sendable {
         struct State {
-            var outcome: Outcome?
+            var outcome: PluginReply?
             var abandoned = false
         }
         let state = Mutex(State())
@@ -49,9 +45,14 @@ final class PluginInstance: @unchecked Sendable {
 
     /// Runs `operation`; with a `timeout`, on its own thread, giving up (and cancelling) after it.
     func call(_ operation: String, _ request: Data, timeout: Double?) throws(BackendError) -> Data {
+        try interpret(reply(operation, request, timeout: timeout), operation: operation)
+    }
+
+    /// Runs `operation` and returns what the plugin answered, uninterpreted; throws only `.timeout`.
+    func reply(_ operation: String, _ request: Data, timeout: Double?) throws(BackendError) -> PluginReply {
         let context = plugin.context
         let callId = context.nextCallId()
-        let outcome: Outcome
+        let outcome: PluginReply
         if let timeout {
             let mailbox = Mailbox()
             let thread = Thread { [self] in
@@ -68,7 +69,7 @@ final class PluginInstance: @unchecked Sendable {
             thread.start()
             _ = mailbox.done.wait(timeout: .now() + .nanoseconds(Int(max(0, min(timeout, 1e6)) * 1e9)))
             // Whatever arrived first, decide under the lock so a late result is not lost or misread.
-            let late: Outcome? = mailbox.state.withLock { state in
+            let late: PluginReply? = mailbox.state.withLock { state in
                 if state.outcome == nil {
                     state.abandoned = true
                     context.cancel(callId)
@@ -83,27 +84,30 @@ final class PluginInstance: @unchecked Sendable {
         } else {
             outcome = invokeNow(operation, request, callId: callId)
         }
-        return try interpret(outcome, operation: operation)
+        return outcome
     }
 
     /// Calls the plugin's invoke on this thread and copies the result out before freeing it.
-    func invokeNow(_ operation: String, _ request: Data, callId: UInt64) -> Outcome {
+    func invokeNow(_ operation: String, _ request: Data, callId: UInt64) -> PluginReply {
         var result = sbx_result(struct_size: MemoryLayout<sbx_result>.size, data: nil, len: 0, plugin_reserved: nil)
         let code = operation.withCString { op in
             request.withUnsafeBytes { raw in
                 plugin.functions.invoke(pointer, op, raw.bindMemory(to: UInt8.self).baseAddress, raw.count, callId, &result)
             }
         }
-        let broken = result.data == nil && result.len != 0
-        let bytes = result.data.map { Data(bytes: $0, count: result.len) } ?? Data()
+        let reply = PluginReply.copy(code: code, from: result, maxResponseBytes: maxResponseBytes)
         plugin.functions.resultFree(&result)
-        return Outcome(code: code, bytes: bytes, broken: broken)
+        return reply
     }
 
     /// Turns a code and bytes into a response or a BackendError.
-    func interpret(_ outcome: Outcome, operation: String) throws(BackendError) -> Data {
-        if outcome.broken {
+    func interpret(_ outcome: PluginReply, operation: String) throws(BackendError) -> Data {
+        if outcome.brokenBuffer {
             throw BackendError(.garbage, "The plugin returned a result with no data but a length of bytes.", backend: backend, operation: operation)
+        }
+        if outcome.oversized {
+            throw BackendError(.internal, "The plugin returned a response larger than the \(PluginLimits.describe(bytes: maxResponseBytes)) the host accepts (\(outcome.length) bytes); the host refused it (see max_response in docs/configuration.md).",
+                               backend: backend, operation: operation)
         }
         if outcome.code == PluginError.successCode {
             let parsed = try? JSONSerialization.jsonObject(with: outcome.bytes, options: [])
@@ -115,7 +119,7 @@ final class PluginInstance: @unchecked Sendable {
         guard let code = BackendError.Code(abiCode: outcome.code) else {
             throw BackendError(.garbage, "The plugin returned code \(outcome.code), which is not in the ABI's closed list (\(PluginError.successCode)–\(PluginError.Code.allCases.map(\.rawValue).max() ?? 0)).", backend: backend, operation: operation)
         }
-        let message = Backend.oneLine(outcome.bytes)
+        let message = outcome.message
         throw BackendError(code, message.isEmpty ? "The plugin gave no reason." : message, backend: backend, operation: operation)
     }
 

@@ -21,8 +21,32 @@ public enum PluginLoader {
     static let stablePrefixSize = MemoryLayout<sbx_plugin>.offset(of: \sbx_plugin.version)! + MemoryLayout<UnsafePointer<CChar>?>.size
 
     /// dlopen(RTLD_NOW|RTLD_LOCAL|RTLD_NODELETE) an absolute path, check permissions, call the entry,
-    /// check versions. Never dlclose.
-    public static func load(path: String, context: PluginHostContext) throws(PluginLoadError) -> LoadedPlugin {
+    /// check versions. Never dlclose. `backend` names the backend this load is for: the plugin's log
+    /// lines carry it (nil: the plugin's own name).
+    public static func load(path: String, context: PluginHostContext, backend: String? = nil) throws(PluginLoadError) -> LoadedPlugin {
+        let entry = try openEntry(path: path)
+        let owner = HostTableOwner(context: context, backend: backend ?? "(loading)")
+        guard let table = entry(context.makeHostAPI(owner: owner)) else {
+            throw PluginLoadError(.refused, "Cannot load plugin \(path): the plugin refused this host (host ABI \(hostABI)); it was probably built for another ABI.")
+        }
+        let plugin = try check(table: table, path: path, context: context)
+        if backend == nil { owner.backend = plugin.name }
+        return plugin
+    }
+
+    /// Calls the entry of the library at `path` with a host table that claims ABI major `abiMajor`
+    /// and says whether the plugin returned a table (true) or refused (false). The table is never
+    /// used. For `plugin check`: a plugin MUST refuse a host of another major, and MUST NOT call back
+    /// while refusing (the clock, secret and log callbacks reach `context`, so the caller can see).
+    package static func entryAccepts(path: String, context: PluginHostContext, abiMajor: UInt32) throws(PluginLoadError) -> Bool {
+        let entry = try openEntry(path: path)
+        // A plugin that wrongly accepts may keep this table: it stays valid (and working) until exit.
+        let owner = HostTableOwner(context: context, backend: "(abi \(abiMajor) probe)")
+        return entry(context.makeHostAPI(owner: owner, abiMajor: abiMajor)) != nil
+    }
+
+    /// Checks the file, dlopens it and finds the entry symbol.
+    static func openEntry(path: String) throws(PluginLoadError) -> sbx_plugin_entry_fn {
         guard path.hasPrefix("/") else {
             throw PluginLoadError(.notAbsolute, "Cannot load plugin \(path): the path is not absolute; give the full path to the shared library.")
         }
@@ -38,12 +62,7 @@ public enum PluginLoader {
         guard let symbol = dlsym(handle, SANDBOXER_PLUGIN_ENTRY_SYMBOL) else {
             throw PluginLoadError(.missingEntry, "Cannot load plugin \(path): it does not export \(SANDBOXER_PLUGIN_ENTRY_SYMBOL), so it is not a sandboxer plugin for ABI \(SANDBOXER_ABI_MAJOR) (this host speaks plugin ABI \(hostABI)).")
         }
-        let entry = unsafeBitCast(symbol, to: sbx_plugin_entry_fn.self)
-        let api = context.makeHostAPI()
-        guard let table = entry(api) else {
-            throw PluginLoadError(.refused, "Cannot load plugin \(path): the plugin refused this host (host ABI \(hostABI)); it was probably built for another ABI.")
-        }
-        return try check(table: table, path: path, context: context)
+        return unsafeBitCast(symbol, to: sbx_plugin_entry_fn.self)
     }
 
     /// Resolves symlinks and refuses anything but a regular file that only its owner can write, in a

@@ -30,13 +30,14 @@ extension SandboxBackend {
 extension Backend: SandboxBackend {}
 
 extension BackendError {
-    /// The host error a front reports for this backend failure.
+    /// The host error a front reports for this backend failure. A plugin's `invalid_request` is the
+    /// backend refusing what the host sent: a backend failure (CLI exit 3, HTTP 502), never a usage
+    /// error of the caller's (exit 2).
     package var hostError: SandboxerError {
         let text = "Backend \(backend) failed to \(operation): \(message)"
         switch code {
         case .notFound: return SandboxerError(.notFound, text)
         case .conflict: return SandboxerError(.conflict, text)
-        case .invalidRequest: return SandboxerError(.invalidArgument, text)
         case .unavailable, .timeout, .cancelled: return SandboxerError(.unavailable, text)
         default: return SandboxerError(.backend, text)
         }

@@ -15,7 +15,7 @@ extension CLI {
         CreateCommand.self, ListCommand.self, ShowCommand.self, ExplainCommand.self, ExecCommand.self,
         ExtendTtlCommand.self, DestroyCommand.self, SnapshotCommand.self, SnapshotsCommand.self, SnapshotRmCommand.self,
         RecreateCommand.self, PruneSnapshotsCommand.self, ExpireCommand.self, ReapStaleCommand.self, BackendsCommand.self,
-        ProfilesCommand.self, EventsCommand.self, WebhookFailuresCommand.self, ServeCommand.self, TokenHashCommand.self,
+        ProfilesCommand.self, PluginCommand.self, EventsCommand.self, WebhookFailuresCommand.self, ServeCommand.self, TokenHashCommand.self,
         VersionCommand.self,
     ]
 
@@ -27,7 +27,8 @@ extension CLI {
                      "Usage: sandboxer COMMAND [OPTIONS]", "", "Commands:"]
         for c in commands.map({ $0.spec }) { lines.append("  " + c.name.padding(toLength: width + 2, withPad: " ", startingAt: 0) + c.summary) }
         lines += ["", "Every command takes --help, --json, --verbose and --config FILE (before or after the command).",
-                  "Exit codes: 0 ok, 1 failure, 2 usage. Data: $SANDBOXER_HOME (default ~/.local/share/sandboxer)."]
+                  "Exit codes: 0 ok, 1 failure, 2 usage, 3 a backend refused or failed, 4 a backend is unavailable",
+                  "(retry later); exec exits with the command's own code. Data: $SANDBOXER_HOME (default ~/.local/share/sandboxer)."]
         return lines.joined(separator: "\n") + "\n"
     }
 }

@@ -30,7 +30,8 @@ public enum CLI {
         func print(_ text: String) { out(Data(text.utf8)) }
     }
 
-    /// Runs `arguments` (without the program name) and returns the exit code: 0 ok, 1 failure, 2 usage.
+    /// Runs `arguments` (without the program name) and returns the exit code: 0 ok, 1 failure, 2 usage,
+    /// 3 backend refused or failed, 4 backend unavailable (`SandboxerError.exitCode`).
     public static func run(_ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment,
                            console: Console = .standard) -> Int32 {
         do {

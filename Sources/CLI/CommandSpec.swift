@@ -49,7 +49,8 @@ struct CommandSpec: Sendable {
         var lines = ["\(summary)", "", "Usage: \(usageLine)"]
         if !discussion.isEmpty { lines += ["", discussion] }
         lines += ["", "Options:"]
-        let all = options + Self.globalOptions
+        // A command's own option of a global option's name (plugin check's --config) replaces it.
+        let all = options + Self.globalOptions.filter { global in !options.contains { $0.name == global.name } }
         let width = all.map { optionLabel($0).count }.max() ?? 0
         for o in all {
             lines.append("  " + optionLabel(o).padding(toLength: width + 2, withPad: " ", startingAt: 0) + o.help)

@@ -52,11 +52,11 @@ struct Invocation {
     }
 
     func openService() throws(SandboxerError) -> SandboxService {
-        let verbose = environment["SANDBOXER_LOG"] == "debug" || parsed.has("verbose")
+        // Plugins' warnings and errors reach the operator; debug and info with --verbose or SANDBOXER_LOG.
+        let threshold = PluginLogLevel.threshold(verbose: parsed.has("verbose"), environment: environment)
         let console = self.console
-        let service = try SandboxService.open(config: config, clock: clock, environment: environment) { level, message in
-            // Plugins' warnings and errors reach the operator; debug and info only when asked for.
-            if verbose || level >= PluginLogLevel.warning.rawValue { console.err("sandboxer: plugin: \(message)\n") }
+        let service = try SandboxService.open(config: config, clock: clock, environment: environment) { line in
+            if threshold.shows(line.level) { console.err("sandboxer: \(line.rendered)\n") }
         }
         // Work a crashed command left behind is finished before anything else.
         for s in try service.reconcileInterrupted() where !json {

@@ -55,12 +55,16 @@ public struct Sandbox: Sendable, Equatable {
     public var lastActivity: String?
     /// The snapshot this sandbox was created or last recreated from.
     public var sourceSnapshot: String?
+    /// The `info` object the backend returned from its last create or restore, bounded by
+    /// `BackendInfo.bounded`; nil when it returned none.
+    public var backendInfo: JSONValue?
 
     public init(id: String, profile: String, backend: String, state: SandboxState, ttlSeconds: Int64,
                 maxTTLSeconds: Int64, idleReapSeconds: Int64?, createdAt: Date, readyAt: Date?, updatedAt: Date,
                 expiresAt: Date?, labels: [String: String], backendRef: String?, reason: TerminationReason?,
                 idempotencyKey: String?, request: CreateIntent, hostId: String, expiryWarningSeconds: Int64? = nil,
-                warnedExpiresAt: Date? = nil, lastActivity: String? = nil, sourceSnapshot: String? = nil) {
+                warnedExpiresAt: Date? = nil, lastActivity: String? = nil, sourceSnapshot: String? = nil,
+                backendInfo: JSONValue? = nil) {
         self.id = id; self.profile = profile; self.backend = backend; self.state = state
         self.ttlSeconds = ttlSeconds; self.maxTTLSeconds = maxTTLSeconds; self.idleReapSeconds = idleReapSeconds
         self.createdAt = createdAt; self.readyAt = readyAt; self.updatedAt = updatedAt; self.expiresAt = expiresAt
@@ -68,6 +72,7 @@ public struct Sandbox: Sendable, Equatable {
         self.idempotencyKey = idempotencyKey; self.request = request; self.hostId = hostId
         self.expiryWarningSeconds = expiryWarningSeconds; self.warnedExpiresAt = warnedExpiresAt
         self.lastActivity = lastActivity; self.sourceSnapshot = sourceSnapshot
+        self.backendInfo = backendInfo
     }
 
     /// When the `expiry_warning` for the current deadline is due; nil when none is configured or it went out.

@@ -41,9 +41,10 @@ public struct SandboxMachine: Sendable {
     }
 
     /// The backend answered create: provisioning → ready; the TTL starts now.
-    public mutating func created(backendRef: String, at now: Date) throws(SandboxerError) -> Action {
+    public mutating func created(backendRef: String, info: [String: JSONValue] = [:], at now: Date) throws(SandboxerError) -> Action {
         guard sandbox.state == .provisioning else { throw invalid("become ready") }
         sandbox.backendRef = backendRef
+        sandbox.backendInfo = BackendInfo.bounded(info)
         sandbox.readyAt = now
         let expiresAt = now.addingTimeInterval(Double(sandbox.ttlSeconds))
         sandbox.expiresAt = expiresAt
@@ -77,10 +78,12 @@ public struct SandboxMachine: Sendable {
     }
 
     /// The new instance is up: provisioning → ready with the new handle; `readyAt` and `expiresAt` stay.
-    public mutating func recreated(backendRef: String, previousRef: String?, at now: Date) throws(SandboxerError) {
+    public mutating func recreated(backendRef: String, previousRef: String?, info: [String: JSONValue] = [:],
+                                   at now: Date) throws(SandboxerError) {
         guard sandbox.state == .provisioning else { throw invalid("finish a recreate") }
         let snapshot = sandbox.request.fromSnapshot
         sandbox.backendRef = backendRef
+        sandbox.backendInfo = BackendInfo.bounded(info)
         sandbox.sourceSnapshot = snapshot
         sandbox.lastActivity = "recreated"
         move(to: .ready, at: now)

@@ -37,6 +37,15 @@ public struct SandboxerError: Error, Sendable, Equatable, CustomStringConvertibl
 
     public var description: String { message }
 
-    /// The CLI exit code: 2 for usage errors and malformed values, 1 for every other failure.
-    public var exitCode: Int32 { code == .usage || code == .invalidArgument ? 2 : 1 }
+    /// The CLI exit code (README, "Exit codes"): 2 for usage errors and malformed values, 3 when a
+    /// backend refused or failed an operation, 4 when a backend is unavailable or timed out (a retry
+    /// may help), 1 for every other failure. A backend's answer never exits 2: that is the caller's.
+    public var exitCode: Int32 {
+        switch code {
+        case .usage, .invalidArgument: 2
+        case .backend: 3
+        case .unavailable: 4
+        default: 1
+        }
+    }
 }

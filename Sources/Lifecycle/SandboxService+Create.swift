@@ -105,7 +105,7 @@ extension SandboxService {
             throw error.hostError
         }
         var machine = SandboxMachine(sandbox)
-        _ = try machine.created(backendRef: response.backendRef, at: now)
+        _ = try machine.created(backendRef: response.backendRef, info: response.info, at: now)
         guard try commit(machine) else {
             // Someone reconciled the row meanwhile (it looked interrupted): do not leak what we made.
             _ = try? backend.destroy(SandboxRef(sandboxId: sandbox.id, backendRef: response.backendRef), timeout: backends.timeouts.destroy)

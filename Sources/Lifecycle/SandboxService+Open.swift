@@ -8,9 +8,10 @@ import Basics
 
 extension SandboxService {
     /// Opens the service for `config`: creates the data directory, opens the store, loads (or makes)
-    /// the host id, and prepares the backends; plugins load on first use.
+    /// the host id, and prepares the backends; plugins load on first use. Every line a plugin logs
+    /// reaches `log`, attributed to its backend; the front decides which levels to show.
     public static func open(config: Config, clock: any HostClock, environment: [String: String],
-                            log: @escaping @Sendable (Int32, String) -> Void) throws(SandboxerError) -> SandboxService {
+                            log: @escaping @Sendable (PluginLogLine) -> Void) throws(SandboxerError) -> SandboxService {
         do {
             try FileManager.default.createDirectory(atPath: config.dataDir, withIntermediateDirectories: true,
                                                     attributes: [.posixPermissions: 0o700])
@@ -28,7 +29,7 @@ extension SandboxService {
         let context = PluginHostContext(
             now: { clock.now() },
             secret: { name in environment[SecretNames.environmentKey(name)] },
-            log: { level, message, _ in log(level, message) })
+            logLine: log)
         return SandboxService(config: config, store: store, backends: BackendRegistry(config: config, context: context),
                               clock: clock, hostId: hostId)
     }

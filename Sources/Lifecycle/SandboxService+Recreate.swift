@@ -65,7 +65,7 @@ extension SandboxService {
             throw error.hostError
         }
         var done = SandboxMachine(intent)
-        try done.recreated(backendRef: response.backendRef, previousRef: sandbox.backendRef, at: now)
+        try done.recreated(backendRef: response.backendRef, previousRef: sandbox.backendRef, info: response.info, at: now)
         guard try commit(done) else {
             _ = try? backend.destroy(SandboxRef(sandboxId: id, backendRef: response.backendRef), timeout: backends.timeouts.destroy)
             throw SandboxerError(.conflict, "Sandbox \(id) changed while it was being recreated; the new instance was cleaned up.")

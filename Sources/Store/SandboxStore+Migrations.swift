@@ -114,6 +114,10 @@ extension SandboxStore {
         CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE state = 'pending';
         CREATE INDEX webhook_deliveries_dead ON webhook_deliveries (updated_at) WHERE state = 'dead';
         """,
+        // 3: the backend's `info` from create/restore (compact JSON, at most 4 KiB), shown by `show`.
+        """
+        ALTER TABLE sandboxes ADD COLUMN backend_info TEXT CHECK (backend_info IS NULL OR json_valid(backend_info));
+        """,
     ]
 
     /// Brings the schema up to `migrations.count`, one transaction per script; returns the version.

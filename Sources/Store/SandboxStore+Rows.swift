@@ -23,7 +23,7 @@ extension SandboxStore {
     static let sandboxColumns = """
         id, profile, backend, state, ttl_seconds, max_ttl_seconds, idle_reap_seconds, created_at, ready_at, \
         updated_at, expires_at, labels, backend_ref, reason, idempotency_key, request, host_id, idle_at, \
-        expiry_warning_seconds, warned_expires_at, last_activity, source_snapshot, warn_at
+        expiry_warning_seconds, warned_expires_at, last_activity, source_snapshot, warn_at, backend_info
         """
 
     /// Bound values for `sandboxColumns`, including the derived `idle_at`.
@@ -39,7 +39,7 @@ extension SandboxStore {
             .text(sandbox.hostId), .integer(idleAt(updatedAt: updatedAt, idleReapSeconds: sandbox.idleReapSeconds)),
             .integer(sandbox.expiryWarningSeconds), .integer(sandbox.warnedExpiresAt?.millisecondsSince1970),
             .text(sandbox.lastActivity), .text(sandbox.sourceSnapshot),
-            .integer(sandbox.warningDeadline?.millisecondsSince1970),
+            .integer(sandbox.warningDeadline?.millisecondsSince1970), .text(BackendInfo.text(sandbox.backendInfo)),
         ]
     }
 
@@ -83,7 +83,8 @@ extension SandboxStore {
             idempotencyKey: row.optionalText(14), request: CreateIntent(storedJSON: row.text(15)), hostId: row.text(16),
             expiryWarningSeconds: row.optionalInt64(18),
             warnedExpiresAt: row.optionalInt64(19).map(Date.init(millisecondsSince1970:)),
-            lastActivity: row.optionalText(20), sourceSnapshot: row.optionalText(21))
+            lastActivity: row.optionalText(20), sourceSnapshot: row.optionalText(21),
+            backendInfo: BackendInfo.parse(row.optionalText(23)))
     }
 
     /// Labels as canonical JSON text (sorted keys), so equal label sets store equal text.

@@ -12,6 +12,7 @@ import Webhooks
 import API
 import CLI
 import PluginKit
+import PluginCheck
 import Testing
 
 /// A plugin built in its own SwiftPM package that has only the header: the ABI needs nothing else.
@@ -52,5 +53,10 @@ struct PluginExternalPackageTests {
         try backend.destroy(ref, timeout: 10)
         let gone = #expect(throws: BackendError.self) { try backend.destroy(ref, timeout: 10) }
         #expect(gone?.code == .notFound)
+
+        // The conformance suite passes on it too (reusing this build: a nested build is slow).
+        let report = PluginCheck.run(PluginCheck.Options(path: library, threads: 8, callsPerThread: 10))
+        #expect(report.passed, "\(report.results.filter { $0.outcome == .fail }.map(\.line))")
+        #expect(report.result("lifecycle.create")?.outcome == .pass)
     }
 }

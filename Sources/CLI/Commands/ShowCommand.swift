@@ -27,7 +27,11 @@ struct ShowCommand: Command {
             case .string(let v): value = v
             case .null: value = "-"
             case .number(let n): value = String(Int64(n))
-            case .object(let o): value = o.keys.sorted().map { "\($0)=\(o[$0]?.stringValue ?? "")" }.joined(separator: ",")
+            case .object(let o):
+                // Labels are strings; a backend's info may hold any JSON, shown compact.
+                value = o.keys.sorted().map { key in
+                    "\(key)=\(o[key]?.stringValue ?? o[key]!.rendered(pretty: false).trimmingCharacters(in: .newlines))"
+                }.joined(separator: ",")
             default: value = fields[key]!.rendered(pretty: false).trimmingCharacters(in: .whitespacesAndNewlines)
             }
             table.add(key, value)

@@ -7,7 +7,8 @@ import PluginKit
 /// processes. The config can make any operation fail with a code, hang until cancelled, or answer
 /// garbage (see `TestPluginConfig`). `exec` understands a few argv forms:
 /// `["exit", "N"]` exits N; `["secret", NAME]` prints the host's secret NAME (exit 1 if none);
-/// `["now"]` prints the host clock in ms; `["log", MESSAGE]` logs MESSAGE through the host;
+/// `["now"]` prints the host clock in ms; `["log", MESSAGE]` logs MESSAGE through the host at warning
+/// level, `["debug", MESSAGE]` at debug level (both with the sandbox's ids as metadata);
 /// anything else prints `ran: <argv joined by spaces>`.
 final class TestPlugin: SandboxerPlugin {
     static let name = "test"
@@ -44,6 +45,15 @@ final class TestPlugin: SandboxerPlugin {
         }
         if config.garbageCode.contains(operation) {
             throw PluginError(.internal, TestPluginTable.outOfRangeMarker)
+        }
+        if let bytes = config.hugeError[operation] {
+            // The table wrapper swaps this for the message itself, allocated once (no copies).
+            throw PluginError(.internal, TestPluginTable.hugeMessageMarker + String(bytes))
+        }
+        if let bytes = config.hugeResponse[operation] {
+            let head = #"{"state":"running","info":{"pad":""#, tail = #""}}"#
+            return Data(head.utf8) + Data(repeating: UInt8(ascii: "x"), count: max(0, bytes - head.utf8.count - tail.utf8.count))
+                + Data(tail.utf8)
         }
         if operation == Operation.describe {
             do {
@@ -85,7 +95,9 @@ final class TestPlugin: SandboxerPlugin {
             deadlineMs: request.timeoutSeconds.map { now + $0 * 1000 })
         try store.write(record)
         host.log(.info, "created \(ref)", metadata: ["sandbox_id": request.sandboxId])
-        return CreateResponse(backendRef: ref, info: ["created_at_ms": .number(Double(now))])
+        var info: [String: JSONValue] = ["created_at_ms": .number(Double(now))]
+        if config.infoBytes > 0 { info["pad"] = .string(String(repeating: "i", count: config.infoBytes)) }
+        return CreateResponse(backendRef: ref, info: info)
     }
 
     func status(_ request: SandboxRef, call: PluginCall) throws(PluginError) -> StatusResponse {
@@ -123,6 +135,8 @@ final class TestPlugin: SandboxerPlugin {
             return ExecResponse(exitCode: 0, stdout: Data("\(nowMs())\n".utf8), stderr: Data())
         case "log" where argv.count == 2:
             host.log(.warning, argv[1], metadata: ["backend_ref": request.backendRef])
+        case "debug" where argv.count == 2:
+            host.log(.debug, argv[1], metadata: ["backend_ref": request.backendRef, "sandbox_id": request.sandboxId])
         default:
             break
         }

@@ -11,6 +11,9 @@ import PluginKit
 ///  "garbage": ["status"],              // operations answering bytes that are not JSON
 ///  "garbage_code": ["destroy"],        // operations answering code 42 (outside the closed list)
 ///  "wrong_shape": ["create"],          // operations answering valid JSON of the wrong shape
+///  "huge_error": {"create": 100000000}, // operation -> fails `internal` with a message of that many bytes
+///  "huge_response": {"status": 20000000}, // operation -> answers a valid response padded to that many bytes
+///  "info_bytes": 10000,                // create's `info` carries a "pad" string of that many bytes
 ///  "capabilities": ["sandboxer.lifecycle/1"]}  // declare only these (default: all four)
 /// ```
 struct TestPluginConfig: Sendable {
@@ -22,6 +25,9 @@ struct TestPluginConfig: Sendable {
     var garbage: Set<String> = []
     var garbageCode: Set<String> = []
     var wrongShape: Set<String> = []
+    var hugeError: [String: Int] = [:]
+    var hugeResponse: [String: Int] = [:]
+    var infoBytes = 0
     var capabilities: [String] = [Capability.lifecycle, Capability.exec, Capability.inventory, Capability.timeout]
 
     init(_ json: JSONValue) throws(PluginError) {
@@ -42,6 +48,14 @@ struct TestPluginConfig: Sendable {
         garbage = try Self.names(json, "garbage")
         garbageCode = try Self.names(json, "garbage_code")
         wrongShape = try Self.names(json, "wrong_shape")
+        hugeError = try Self.sizes(json, "huge_error")
+        hugeResponse = try Self.sizes(json, "huge_response")
+        if let n = json["info_bytes"] {
+            guard let bytes = n.numberValue, bytes >= 0, bytes <= 1e9, bytes.rounded() == bytes else {
+                throw PluginError(.invalidRequest, "The test plugin's 'info_bytes' must be a whole number of bytes up to 1e9.")
+            }
+            infoBytes = Int(bytes)
+        }
         readyFifo = json["ready_fifo"]?.stringValue
         cancelledFifo = json["cancelled_fifo"]?.stringValue
         if let caps = json["capabilities"] {
@@ -58,6 +72,22 @@ struct TestPluginConfig: Sendable {
             throw PluginError(.invalidRequest, "The test plugin's '\(key)' must be an array of operation names.")
         }
         return Set(list.compactMap(\.stringValue))
+    }
+
+    /// `{"<operation>": <bytes>}` with whole, non-negative sizes up to 1e9.
+    static func sizes(_ json: JSONValue, _ key: String) throws(PluginError) -> [String: Int] {
+        guard let value = json[key] else { return [:] }
+        var out: [String: Int] = [:]
+        for (operation, size) in value.objectValue ?? [:] {
+            guard let n = size.numberValue, n >= 0, n <= 1e9, n.rounded() == n else {
+                throw PluginError(.invalidRequest, "The test plugin's '\(key).\(operation)' must be a whole number of bytes up to 1e9.")
+            }
+            out[operation] = Int(n)
+        }
+        guard value.objectValue != nil else {
+            throw PluginError(.invalidRequest, "The test plugin's '\(key)' must map operation names to byte counts.")
+        }
+        return out
     }
 
     /// The capability an operation needs; nil for describe (always available).

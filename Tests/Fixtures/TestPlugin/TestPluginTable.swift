@@ -1,8 +1,10 @@
+import Glibc
 import PluginABI
 import PluginKit
 
 /// The TestPlugin's entry: PluginKit's one-line export, wrapped so `garbage_code` can answer a
-/// code outside the ABI's closed list (PluginKit, rightly, cannot produce one).
+/// code outside the ABI's closed list (PluginKit, rightly, cannot produce one), and `huge_error` a
+/// message of any size without building it as a Swift string first.
 @_cdecl("sandboxer_plugin_entry_v1")
 public func sandboxerPluginEntryV1(_ host: UnsafePointer<sbx_host_api>?) -> UnsafePointer<sbx_plugin>? {
     TestPluginTable.wrap(PluginExport.entry(TestPlugin.self, host: host))
@@ -12,6 +14,8 @@ public func sandboxerPluginEntryV1(_ host: UnsafePointer<sbx_host_api>?) -> Unsa
 enum TestPluginTable {
     /// The message TestPlugin throws to ask for the out-of-range code.
     static let outOfRangeMarker = "sandboxer-test-plugin: answer with out-of-range code 42"
+    /// The message TestPlugin throws, followed by a byte count, to ask for a message that long.
+    static let hugeMessageMarker = "sandboxer-test-plugin: answer with a message of bytes: "
 
     /// PluginKit's table followed by the pointer to it (a `sbx_plugin *` to this is also one to `base`).
     struct Wrapped {
@@ -56,11 +60,33 @@ enum TestPluginTable {
         guard let raw else { return PluginError.Code.invalidRequest.rawValue }
         let instance = raw.assumingMemoryBound(to: Instance.self).pointee
         let code = instance.table.pointee.invoke!(instance.inner, op, request, len, callId, out)
-        if code == PluginError.Code.internal.rawValue, let out, let data = out.pointee.data,
-           String(decoding: UnsafeBufferPointer(start: data, count: out.pointee.len), as: UTF8.self) == outOfRangeMarker {
-            return 42
+        if code == PluginError.Code.internal.rawValue, let out, let data = out.pointee.data {
+            let message = String(decoding: UnsafeBufferPointer(start: data, count: out.pointee.len), as: UTF8.self)
+            if message == outOfRangeMarker { return 42 }
+            if message.hasPrefix(hugeMessageMarker), let bytes = Int(message.dropFirst(hugeMessageMarker.count)) {
+                instance.table.pointee.result_free!(out)
+                fillHuge(out, bytes: bytes)
+            }
         }
         return code
+    }
+
+    /// Fills `out` with a message of `bytes` bytes: "huge: " then "€" (3 bytes each) to the end, so a
+    /// cut at a round size lands inside a character. Allocated as PluginKit's `result_free` expects.
+    static func fillHuge(_ out: UnsafeMutablePointer<sbx_result>, bytes: Int) {
+        let buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: max(bytes, 1))
+        let head = Array("huge: ".utf8), euro: [UInt8] = [0xE2, 0x82, 0xAC]
+        let seed = head + euro
+        for i in 0..<min(bytes, seed.count) { buffer[i] = seed[i] }
+        // Double the run of euros with memcpy: a byte loop over 100 MB is slow in a debug build.
+        var run = euro.count
+        while head.count + run < bytes {
+            let n = min(run, bytes - head.count - run)
+            memcpy(buffer + head.count + run, buffer + head.count, n)
+            run += n
+        }
+        out.pointee.data = buffer
+        out.pointee.len = bytes
     }
 
     static let instanceDestroy: @convention(c) (UnsafeMutableRawPointer?) -> Void = { raw in
