@@ -94,7 +94,7 @@ extension CheckSession {
                 record(.fail, "describe.shape", problems.joined(separator: "; "))
             }
         }
-        if declares(Capability.lifecycle) || declares("sandboxer.build/1") {
+        if declares(Capability.lifecycle) || declares(Capability.build) {
             record(.pass, "describe.role", declares(Capability.lifecycle) ? "a backend (\(Capability.lifecycle))" : "a builder (sandboxer.build/1)")
         } else {
             record(.fail, "describe.role", "declares neither \(Capability.lifecycle) (every backend MUST) nor sandboxer.build/1 (a builder)")

@@ -13,6 +13,8 @@ public enum Capability {
     public static let snapshot = "sandboxer.snapshot/1"
     /// `endpoints`: how to reach a port inside a sandbox (docs/reachability.md).
     public static let reach = "sandboxer.reach/1"
+    /// `build`: a builder plugin (Packer); a library may be a backend, a builder or both.
+    public static let build = "sandboxer.build/1"
 }
 
 /// Operation names accepted by `invoke`.

@@ -36,7 +36,7 @@ import Testing
             #expect(report.result(rule)?.outcome == .skip)
             #expect(report.result(rule)?.detail == "sandboxer.snapshot/1 is not declared")
         }
-        #expect(report.plugin?.name == "test" && report.plugin?.abi == "1.0")
+        #expect(report.plugin?.name == "test" && report.plugin?.abi == "1.1")
         // Everything it made is gone.
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".json") } == [])
         let json = report.jsonValue

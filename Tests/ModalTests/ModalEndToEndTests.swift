@@ -135,13 +135,13 @@ struct ModalEndToEndTests {
         let cli = try SandboxerCLI(standIn: standIn, profiles: Self.profiles)
         try standIn.fault(["method": "SandboxCreate", "action": "resource_exhausted", "count": 1, "retry_after_secs": 1])
         let quota = try cli.run(["create"])
-        #expect(quota.status == 1)
+        #expect(quota.status == 3)  // a backend refused (quota)
         #expect(quota.stderr.contains("RESOURCE_EXHAUSTED"))
         #expect(quota.stderr.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n").count == 1, "\(quota.stderr)")
 
         try standIn.fault(["method": "SandboxCreate", "action": "unavailable", "count": 1])
         let down = try cli.run(["create"])
-        #expect(down.status == 1)
+        #expect(down.status == 4)  // a backend unavailable
         #expect(down.stderr.contains("unavailable") || down.stderr.contains("UNAVAILABLE"))
         #expect(try running(standIn).isEmpty)
 
