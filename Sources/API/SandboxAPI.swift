@@ -27,11 +27,18 @@ public final class SandboxAPI: Sendable {
     /// Bounds `GET /v1/events?wait=` long polls; `serve` closes it on shutdown.
     package let longPolls = LongPollGate()
 
-    public init(service: SandboxService, settings: ServerSettings, metrics: Metrics = Metrics()) {
+    /// Fails, with one line naming the problem, when the embedded OpenAPI document does not parse:
+    /// `serve` then stops before it listens rather than serve a broken contract.
+    public convenience init(service: SandboxService, settings: ServerSettings, metrics: Metrics = Metrics()) throws(SandboxerError) {
+        try self.init(service: service, settings: settings, metrics: metrics, openAPIYAML: OpenAPIDocument.yaml)
+    }
+
+    /// `openAPIYAML` is the seam tests use to inject a broken document.
+    init(service: SandboxService, settings: ServerSettings, metrics: Metrics, openAPIYAML: String) throws(SandboxerError) {
         self.service = service
         self.settings = settings
         self.metrics = metrics
-        self.openAPIJSON = Data(((try? OpenAPIDocument.json()) ?? .object([:])).rendered(pretty: false).utf8)
+        self.openAPIJSON = Data(try OpenAPIDocument.json(openAPIYAML).rendered(pretty: false).utf8)
     }
 
     /// Answers one request. Never throws: every failure becomes a JSON error with a fitting status.

@@ -31,7 +31,7 @@ extension Invocation {
         }
 
         let service = try openService()  // reconciles interrupted work first
-        let api = SandboxAPI(service: service, settings: config.server)
+        let api = try SandboxAPI(service: service, settings: config.server)  // a broken embedded document stops here
         let webhooks = try webhookDispatcher(service: service, metrics: api.metrics)  // registers sinks before serving
         stop.onTrigger { api.longPolls.close() }  // a waiting GET /v1/events must not hold up shutdown
         var configuration = HTTPServerConfiguration()
