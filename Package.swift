@@ -76,9 +76,11 @@ let package = Package(
         // Signed, retried webhook deliveries from the events outbox.
         .target(name: "Webhooks", dependencies: ["Core", "Config", "Store", "HTTPClient", "Basics"],
                 path: "Sources/Webhooks"),
-        // The HTTP API over HTTPServer: routes, auth, JSON bodies, OpenAPI, metrics.
+        // The HTTP API over HTTPServer: routes, auth, JSON bodies, OpenAPI, metrics. The OpenAPI document
+        // is docs/openapi.yaml (Resources/openapi.yaml links to it), compiled into the binary.
         .target(name: "API", dependencies: ["HTTPServer", "YAMLSubset", "Lifecycle", "Webhooks", "Store", "Config", "Core",
-                                            "Backends", "Basics", "PluginProtocol"], path: "Sources/API"),
+                                            "Backends", "Basics", "PluginProtocol"], path: "Sources/API",
+                resources: [.embedInCode("Resources/openapi.yaml")]),
         // `sandboxer plugin check`: loads a plugin as the host does and checks every MUST a program can.
         .target(name: "PluginCheck", dependencies: ["Backends", "Core", "PluginABI", "PluginProtocol"], path: "Sources/PluginCheck"),
         // The command line: commands, tables, `serve`.

@@ -1,38 +1,59 @@
 import HTTPServer
-import YAMLSubset
-import Lifecycle
-import Webhooks
-import Store
-import Config
 import Core
-import Backends
-import Basics
-import PluginProtocol
-/// One route of the HTTP API: method, path pattern (`{id}` segments), and whether it is operator-only.
+
+/// One route of the HTTP API: method, path pattern, who may call it, and what it takes.
+///
+/// Authorization is the router's job, not the handlers': every route declares its `Access`, and a
+/// route that names a sandbox or snapshot says so in its `Handler` case. The router checks both once,
+/// before any handler runs, and hands the handler the sandbox or snapshot the caller may see. A
+/// handler never gets a bare id, so it cannot act on another consumer's sandbox by forgetting a check.
 struct APIRoute: Sendable {
+    /// Who may call a route (with no tokens configured, every caller is the local operator).
+    enum Access: Sendable, Equatable {
+        /// No token needed (`/healthz`, `/openapi.json`).
+        case unauthenticated
+        /// Any valid token; consumers see only their own sandboxes and snapshots.
+        case anyToken
+        /// A token with the operator role; a consumer gets 403.
+        case operatorOnly
+    }
+
+    /// A handler: a `SandboxAPI` method taking the context and what the route takes (`SandboxAPI.exec`).
+    typealias Body<Resource> = @Sendable (SandboxAPI) -> @Sendable (RouteContext, Resource) throws(APIError) -> HTTPResponse
+
+    /// What the router resolves and authorizes before the handler runs, and the handler to run.
     enum Handler: Sendable {
-        case health, metrics, openAPI
-        case listSandboxes, createSandbox, getSandbox, deleteSandbox, extendTTL, exec
-        case expire, reapStale, backends, profiles, events
-        case createSnapshot, listSandboxSnapshots, listSnapshots, getSnapshot, deleteSnapshot, pruneSnapshots, recreate
-        case failedEvents
-        case explain
+        /// Takes no sandbox or snapshot.
+        case plain(@Sendable (SandboxAPI) -> @Sendable (RouteContext) throws(APIError) -> HTTPResponse)
+        /// Takes the sandbox named by the `{id}` path parameter; another consumer's is 404.
+        case sandbox(Body<Sandbox>)
+        /// Takes the snapshot named (by id or name) by the `{id}` path parameter; another consumer's is 404.
+        case snapshot(Body<Snapshot>)
+        /// Takes the sandbox the query parameter `query` names, if the request has one; another
+        /// consumer's is 404.
+        case sandboxInQuery(String, Body<Sandbox?>)
+
+        /// Whether the pattern must have the `{id}` parameter this handler is given.
+        var takesPathID: Bool {
+            switch self {
+            case .sandbox, .snapshot: return true
+            case .plain, .sandboxInQuery: return false
+            }
+        }
     }
 
     let method: String
     let pattern: String
+    let access: Access
     let handler: Handler
-    /// Requires no token even when tokens are configured.
-    let isPublic: Bool
-    /// Only the operator role may call it.
-    let operatorOnly: Bool
 
     /// The pattern split once (route matching runs on every request).
     let segments: [Substring]
 
-    init(method: String, pattern: String, handler: Handler, isPublic: Bool = false, operatorOnly: Bool = false) {
-        self.method = method; self.pattern = pattern; self.handler = handler
-        self.isPublic = isPublic; self.operatorOnly = operatorOnly
+    /// Access and handler have no defaults: a route cannot be declared without saying who may call it
+    /// and what it takes.
+    init(_ method: String, _ pattern: String, _ access: Access, _ handler: Handler) {
+        self.method = method; self.pattern = pattern; self.access = access; self.handler = handler
         self.segments = pattern.split(separator: "/")
     }
 
@@ -53,33 +74,6 @@ struct APIRoute: Sendable {
         return params
     }
 
-    /// Every route the server knows; the OpenAPI document must describe each one.
-    static let all: [APIRoute] = [
-        APIRoute(method: "GET", pattern: "/healthz", handler: .health, isPublic: true),
-        APIRoute(method: "GET", pattern: "/openapi.json", handler: .openAPI, isPublic: true),
-        APIRoute(method: "GET", pattern: "/metrics", handler: .metrics, operatorOnly: true),
-        APIRoute(method: "GET", pattern: "/v1/sandboxes", handler: .listSandboxes),
-        APIRoute(method: "POST", pattern: "/v1/sandboxes", handler: .createSandbox),
-        APIRoute(method: "POST", pattern: "/v1/sandboxes/expire", handler: .expire, operatorOnly: true),
-        APIRoute(method: "GET", pattern: "/v1/sandboxes/{id}", handler: .getSandbox),
-        APIRoute(method: "DELETE", pattern: "/v1/sandboxes/{id}", handler: .deleteSandbox),
-        APIRoute(method: "PATCH", pattern: "/v1/sandboxes/{id}/ttl", handler: .extendTTL),
-        APIRoute(method: "POST", pattern: "/v1/sandboxes/{id}/exec", handler: .exec),
-        APIRoute(method: "POST", pattern: "/v1/sandboxes/{id}/recreate", handler: .recreate),
-        APIRoute(method: "POST", pattern: "/v1/sandboxes/{id}/snapshots", handler: .createSnapshot),
-        APIRoute(method: "GET", pattern: "/v1/sandboxes/{id}/snapshots", handler: .listSandboxSnapshots),
-        APIRoute(method: "GET", pattern: "/v1/snapshots", handler: .listSnapshots),
-        APIRoute(method: "POST", pattern: "/v1/snapshots/prune", handler: .pruneSnapshots, operatorOnly: true),
-        APIRoute(method: "GET", pattern: "/v1/snapshots/{id}", handler: .getSnapshot),
-        APIRoute(method: "DELETE", pattern: "/v1/snapshots/{id}", handler: .deleteSnapshot),
-        APIRoute(method: "POST", pattern: "/v1/reap-stale", handler: .reapStale, operatorOnly: true),
-        APIRoute(method: "GET", pattern: "/v1/backends", handler: .backends),
-        APIRoute(method: "GET", pattern: "/v1/profiles", handler: .profiles),
-        APIRoute(method: "GET", pattern: "/v1/events", handler: .events),
-        APIRoute(method: "GET", pattern: "/v1/events/failed", handler: .failedEvents, operatorOnly: true),
-        APIRoute(method: "GET", pattern: "/v1/sandboxes/{id}/explain", handler: .explain),
-    ]
-
     /// The route for `method` and `path`, or the error to answer (404, or 405 with `Allow`).
     static func resolve(method: String, path: String) -> Result<(APIRoute, [String: String]), APIError> {
         // Literal routes win over parameter routes (`/v1/sandboxes/expire` is not an id).
@@ -95,4 +89,13 @@ struct APIRoute: Sendable {
         error.headers = [("Allow", allowed.joined(separator: ", "))]
         return .failure(error)
     }
+}
+
+/// What a handler gets besides its sandbox or snapshot: the request and the authenticated caller.
+struct RouteContext: Sendable {
+    let request: HTTPRequest
+    let caller: SandboxAPI.Caller
+
+    /// The owner a consumer's listings are limited to; nil for the operator (everything).
+    var owner: String? { caller.isOperator ? nil : caller.name }
 }

@@ -12,7 +12,8 @@ import PluginProtocol
 
 extension SandboxAPI {
     /// `GET /v1/events/failed`: dead-lettered webhook deliveries, oldest failure first (operator only).
-    func failedEvents(_ request: HTTPRequest) throws(APIError) -> HTTPResponse {
+    func failedEvents(_ c: RouteContext) throws(APIError) -> HTTPResponse {
+        let request = c.request
         let limit = try number(request, "limit", 1...1000) ?? 100
         let sink = request.query["sink"]?.last
         let dead = try call { () throws(SandboxerError) in

@@ -27,11 +27,18 @@ public final class SandboxAPI: Sendable {
     /// Bounds `GET /v1/events?wait=` long polls; `serve` closes it on shutdown.
     package let longPolls = LongPollGate()
 
-    public init(service: SandboxService, settings: ServerSettings, metrics: Metrics = Metrics()) {
+    /// Fails, with one line naming the problem, when the embedded OpenAPI document does not parse:
+    /// `serve` then stops before it listens rather than serve a broken contract.
+    public convenience init(service: SandboxService, settings: ServerSettings, metrics: Metrics = Metrics()) throws(SandboxerError) {
+        try self.init(service: service, settings: settings, metrics: metrics, openAPIYAML: OpenAPIDocument.yaml)
+    }
+
+    /// `openAPIYAML` is the seam tests use to inject a broken document.
+    init(service: SandboxService, settings: ServerSettings, metrics: Metrics, openAPIYAML: String) throws(SandboxerError) {
         self.service = service
         self.settings = settings
         self.metrics = metrics
-        self.openAPIJSON = Data(((try? OpenAPIDocument.json()) ?? .object([:])).rendered(pretty: false).utf8)
+        self.openAPIJSON = Data(try OpenAPIDocument.json(openAPIYAML).rendered(pretty: false).utf8)
     }
 
     /// Answers one request. Never throws: every failure becomes a JSON error with a fitting status.
@@ -45,8 +52,8 @@ public final class SandboxAPI: Sendable {
         case .success(let (route, params)):
             routeName = route.pattern
             do throws(APIError) {
-                let caller = try authenticate(request, route: route)
-                response = try dispatch(route, params: params, request: request, caller: caller)
+                let caller = try authenticate(request, access: route.access)
+                response = try run(route, params: params, context: RouteContext(request: request, caller: caller))
             } catch {
                 response = error.response
             }
@@ -56,10 +63,33 @@ public final class SandboxAPI: Sendable {
         return response
     }
 
-    /// Checks the bearer token (constant-time against every configured hash) and the route's role.
-    func authenticate(_ request: HTTPRequest, route: APIRoute) throws(APIError) -> Caller {
+    /// Resolves and authorizes what the route takes, then runs its handler: the only place a
+    /// sandbox or snapshot id from a request becomes a value a handler can act on.
+    func run(_ route: APIRoute, params: [String: String], context: RouteContext) throws(APIError) -> HTTPResponse {
+        func pathID() throws(APIError) -> String {
+            guard let id = params["id"] else {
+                throw APIError(500, "internal", "The route \(route.method) \(route.pattern) takes an id but its pattern has none.")
+            }
+            return id
+        }
+        switch route.handler {
+        case .plain(let body):
+            return try body(self)(context)
+        case .sandbox(let body):
+            return try body(self)(context, try visibleSandbox(try pathID(), caller: context.caller))
+        case .snapshot(let body):
+            return try body(self)(context, try visibleSnapshot(try pathID(), owner: context.owner))
+        case .sandboxInQuery(let name, let body):
+            var sandbox: Sandbox? = nil
+            if let id = context.request.query[name]?.last { sandbox = try visibleSandbox(id, caller: context.caller) }
+            return try body(self)(context, sandbox)
+        }
+    }
+
+    /// Checks the bearer token (constant-time against every configured hash) against the route's access.
+    func authenticate(_ request: HTTPRequest, access: APIRoute.Access) throws(APIError) -> Caller {
         if settings.tokens.isEmpty { return Caller(name: "local", role: .operator) }
-        if route.isPublic { return Caller(name: "anonymous", role: .consumer) }
+        if access == .unauthenticated { return Caller(name: "anonymous", role: .consumer) }
         var unauthorized = APIError(401, "unauthorized", "A valid bearer token is required (Authorization: Bearer TOKEN).")
         unauthorized.headers = [("WWW-Authenticate", "Bearer realm=\"sandboxer\"")]
         guard let header = request.headers["Authorization"], header.count > 7,
@@ -72,7 +102,7 @@ public final class SandboxAPI: Sendable {
         }
         guard let token = found else { throw unauthorized }
         let caller = Caller(name: token.name, role: token.role)
-        if route.operatorOnly && !caller.isOperator {
+        if access == .operatorOnly && !caller.isOperator {
             throw APIError(403, "forbidden", "This route needs the operator role; token '\(token.name)' is a consumer.")
         }
         return caller
@@ -89,13 +119,19 @@ public final class SandboxAPI: Sendable {
         return out
     }
 
-    /// The sandbox `id` if `caller` may see it; a consumer gets 404 for another's sandbox.
-    func visibleSandbox(_ id: String, caller: Caller) throws(APIError) -> Sandbox {
+    /// The sandbox `id` if `caller` may see it; a consumer gets 404 for another's sandbox (the same
+    /// answer as for no sandbox, so ids of others cannot be probed). Private: only `run` resolves ids.
+    private func visibleSandbox(_ id: String, caller: Caller) throws(APIError) -> Sandbox {
         let sandbox = try call { () throws(SandboxerError) in try service.get(id) }
         guard caller.isOperator || sandbox.labels[SandboxLabels.owner] == caller.name else {
             throw APIError.notFound("No sandbox with id '\(id)'.")
         }
         return sandbox
+    }
+
+    /// The snapshot `ref` (id or name) if the caller may see it; another consumer's is 404.
+    private func visibleSnapshot(_ ref: String, owner: String?) throws(APIError) -> Snapshot {
+        try call { () throws(SandboxerError) in try service.resolveSnapshot(ref, owner: owner) }
     }
 
     /// Runs a service call, turning its error into an HTTP error.

@@ -1,3 +1,4 @@
+import Foundation
 import Core
 import Basics
 import CSQLite
@@ -22,6 +23,9 @@ final class SQLiteConnection {
     private var cache: [String: SQLiteStatement] = [:]
     /// Dynamic SQL (list filters) varies with the filter's shape; past this many we start over.
     private static let cacheLimit = 64
+    /// How many virtual-machine steps the last statement took: the work it did, rows it walked
+    /// included. Tests read it to prove a page costs its own rows, not the table's.
+    private(set) var lastStatementSteps = 0
 
     /// Opens (or creates) the file. The caller creates the parent directory.
     init(path: String, busyTimeoutMilliseconds: Int32) throws(StoreError) {
@@ -63,7 +67,10 @@ final class SQLiteConnection {
     func withStatement<T>(_ sql: String, _ values: [SQLValue], doing: String,
                           _ body: (SQLiteStatement) throws(StoreError) -> T) throws(StoreError) -> T {
         let statement = try prepare(sql, doing: doing)
-        defer { statement.reset() }
+        defer {
+            lastStatementSteps = statement.takeStepCount()
+            statement.reset()
+        }
         try statement.bind(values, doing: doing)
         return try body(statement)
     }
@@ -129,10 +136,22 @@ final class SQLiteStatement {
     /// The operation the statement serves, for error messages (set when values are bound).
     private var doing = "Running a statement"
 
+    /// Result column name → index, read once when the statement is prepared (it lives in the cache),
+    /// so rows are decoded by name and a reordered SELECT list cannot shift values into wrong fields.
+    private let columnIndexes: [String: Int32]
+
     init(handle: OpaquePointer, db: OpaquePointer, path: String) {
         self.handle = handle
         self.db = db
         self.path = path
+        var indexes: [String: Int32] = [:]
+        for column in 0..<sqlite3_column_count(handle) {
+            guard let name = sqlite3_column_name(handle, column) else { continue }
+            // The first of two equal names wins; the store's statements select each name once.
+            let key = String(cString: name)
+            if indexes[key] == nil { indexes[key] = column }
+        }
+        columnIndexes = indexes
     }
 
     deinit { sqlite3_finalize(handle) }
@@ -169,6 +188,17 @@ final class SQLiteStatement {
         sqlite3_clear_bindings(handle)
     }
 
+    /// The virtual-machine steps since the last call (the counter restarts at zero).
+    func takeStepCount() -> Int { Int(sqlite3_stmt_status(handle, SQLITE_STMTSTATUS_VM_STEP, 1)) }
+
+    /// The index of the result column `name`; a name the statement does not select is a bug in the store.
+    func column(_ name: String) throws(StoreError) -> Int32 {
+        guard let index = columnIndexes[name] else {
+            throw StoreError(code: .other, message: "\(doing) read the column '\(name)', which its statement does not select (a bug in the store).")
+        }
+        return index
+    }
+
     func isNull(_ column: Int32) -> Bool { sqlite3_column_type(handle, column) == SQLITE_NULL }
 
     func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
@@ -182,4 +212,21 @@ final class SQLiteStatement {
     }
 
     func optionalText(_ column: Int32) -> String? { isNull(column) ? nil : text(column) }
+
+    // By name: what row decoders use.
+
+    func int64(_ name: String) throws(StoreError) -> Int64 { int64(try column(name)) }
+
+    func optionalInt64(_ name: String) throws(StoreError) -> Int64? { optionalInt64(try column(name)) }
+
+    func text(_ name: String) throws(StoreError) -> String { text(try column(name)) }
+
+    func optionalText(_ name: String) throws(StoreError) -> String? { optionalText(try column(name)) }
+
+    /// A millisecond time column as a date.
+    func date(_ name: String) throws(StoreError) -> Date { Date(millisecondsSince1970: try int64(name)) }
+
+    func optionalDate(_ name: String) throws(StoreError) -> Date? {
+        try optionalInt64(name).map(Date.init(millisecondsSince1970:))
+    }
 }

@@ -114,7 +114,24 @@ extension SandboxStore {
         CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE state = 'pending';
         CREATE INDEX webhook_deliveries_dead ON webhook_deliveries (updated_at) WHERE state = 'dead';
         """,
-        // 3: the backend's `info` from create/restore (compact JSON, at most 4 KiB), shown by `show`.
+        // 3: owners as columns, and indexes that serve paged listings (each page walks an index from
+        // its cursor, so it costs its own rows; see SandboxStore+Pages.swift).
+        """
+        -- The sandboxer.owner label, kept by the store (labels never change after create).
+        ALTER TABLE sandboxes ADD COLUMN owner TEXT;
+        UPDATE sandboxes SET owner =
+            (SELECT value FROM sandbox_labels WHERE sandbox_id = sandboxes.id AND key = 'sandboxer.owner');
+        -- A consumer's listing: one ordered run per state, merged.
+        CREATE INDEX sandboxes_owner ON sandboxes (owner, state, created_at, id) WHERE owner IS NOT NULL;
+
+        -- The owner of the event's sandbox when the event was appended (NULL: an operator's or an orphan's).
+        ALTER TABLE events ADD COLUMN owner TEXT;
+        UPDATE events SET owner = (SELECT owner FROM sandboxes WHERE sandboxes.id = events.sandbox_id);
+        CREATE INDEX events_owner ON events (owner, seq) WHERE owner IS NOT NULL;
+
+        CREATE INDEX snapshots_owner ON snapshots (owner, created_at, id) WHERE owner IS NOT NULL;
+        """,
+        // 4: the backend's `info` from create/restore (compact JSON, at most 4 KiB), shown by `show`.
         """
         ALTER TABLE sandboxes ADD COLUMN backend_info TEXT CHECK (backend_info IS NULL OR json_valid(backend_info));
         """,

@@ -19,14 +19,14 @@ extension Date {
 }
 
 extension SandboxStore {
-    /// The sandbox columns in the order `decodeSandbox` reads and `sandboxValues` binds them.
+    /// The sandbox columns, in the order `sandboxValues` binds them (rows are read back by name).
     static let sandboxColumns = """
         id, profile, backend, state, ttl_seconds, max_ttl_seconds, idle_reap_seconds, created_at, ready_at, \
         updated_at, expires_at, labels, backend_ref, reason, idempotency_key, request, host_id, idle_at, \
-        expiry_warning_seconds, warned_expires_at, last_activity, source_snapshot, warn_at, backend_info
+        expiry_warning_seconds, warned_expires_at, last_activity, source_snapshot, warn_at, owner, backend_info
         """
 
-    /// Bound values for `sandboxColumns`, including the derived `idle_at`.
+    /// Bound values for `sandboxColumns`, including the derived `idle_at`, `warn_at` and `owner`.
     static func sandboxValues(_ sandbox: Sandbox) throws(StoreError) -> [SQLValue] {
         let updatedAt = sandbox.updatedAt.millisecondsSince1970
         return [
@@ -39,7 +39,10 @@ extension SandboxStore {
             .text(sandbox.hostId), .integer(idleAt(updatedAt: updatedAt, idleReapSeconds: sandbox.idleReapSeconds)),
             .integer(sandbox.expiryWarningSeconds), .integer(sandbox.warnedExpiresAt?.millisecondsSince1970),
             .text(sandbox.lastActivity), .text(sandbox.sourceSnapshot),
-            .integer(sandbox.warningDeadline?.millisecondsSince1970), .text(BackendInfo.text(sandbox.backendInfo)),
+            .integer(sandbox.warningDeadline?.millisecondsSince1970),
+            // A column copy of the owner label, so a consumer's listings walk an index of its own rows.
+            .text(sandbox.labels[SandboxLabels.owner]),
+            .text(BackendInfo.text(sandbox.backendInfo)),
         ]
     }
 
@@ -53,19 +56,19 @@ extension SandboxStore {
         return deadline
     }
 
-    /// Reads a row selected with `sandboxColumns`.
+    /// Reads a row selected with `sandboxColumns`, by column name.
     static func decodeSandbox(_ row: SQLiteStatement, path: String) throws(StoreError) -> Sandbox {
-        let id = row.text(0)
+        let id = try row.text("id")
         func corrupt(_ what: String) -> StoreError {
             StoreError(code: .corrupt, message: "Sandbox \(id) in the store at \(path) has \(what).")
         }
-        guard let state = SandboxState(rawValue: row.text(3)) else { throw corrupt("an unknown state") }
+        guard let state = SandboxState(rawValue: try row.text("state")) else { throw corrupt("an unknown state") }
         var reason: TerminationReason?
-        if let raw = row.optionalText(13) {
+        if let raw = try row.optionalText("reason") {
             guard let known = TerminationReason(rawValue: raw) else { throw corrupt("an unknown termination reason") }
             reason = known
         }
-        let labelText = row.text(11)
+        let labelText = try row.text("labels")
         var labels: [String: String] = [:]
         if labelText != "{}" {   // the common case skips a JSONDecoder per row (sweeps read thousands)
             guard let decoded = try? JSONDecoder().decode([String: String].self, from: Data(labelText.utf8))
@@ -73,18 +76,17 @@ extension SandboxStore {
             labels = decoded
         }
         return Sandbox(
-            id: id, profile: row.text(1), backend: row.text(2), state: state,
-            ttlSeconds: row.int64(4), maxTTLSeconds: row.int64(5), idleReapSeconds: row.optionalInt64(6),
-            createdAt: Date(millisecondsSince1970: row.int64(7)),
-            readyAt: row.optionalInt64(8).map(Date.init(millisecondsSince1970:)),
-            updatedAt: Date(millisecondsSince1970: row.int64(9)),
-            expiresAt: row.optionalInt64(10).map(Date.init(millisecondsSince1970:)),
-            labels: labels, backendRef: row.optionalText(12), reason: reason,
-            idempotencyKey: row.optionalText(14), request: CreateIntent(storedJSON: row.text(15)), hostId: row.text(16),
-            expiryWarningSeconds: row.optionalInt64(18),
-            warnedExpiresAt: row.optionalInt64(19).map(Date.init(millisecondsSince1970:)),
-            lastActivity: row.optionalText(20), sourceSnapshot: row.optionalText(21),
-            backendInfo: BackendInfo.parse(row.optionalText(23)))
+            id: id, profile: try row.text("profile"), backend: try row.text("backend"), state: state,
+            ttlSeconds: try row.int64("ttl_seconds"), maxTTLSeconds: try row.int64("max_ttl_seconds"),
+            idleReapSeconds: try row.optionalInt64("idle_reap_seconds"),
+            createdAt: try row.date("created_at"), readyAt: try row.optionalDate("ready_at"),
+            updatedAt: try row.date("updated_at"), expiresAt: try row.optionalDate("expires_at"),
+            labels: labels, backendRef: try row.optionalText("backend_ref"), reason: reason,
+            idempotencyKey: try row.optionalText("idempotency_key"), request: CreateIntent(storedJSON: try row.text("request")),
+            hostId: try row.text("host_id"), expiryWarningSeconds: try row.optionalInt64("expiry_warning_seconds"),
+            warnedExpiresAt: try row.optionalDate("warned_expires_at"),
+            lastActivity: try row.optionalText("last_activity"), sourceSnapshot: try row.optionalText("source_snapshot"),
+            backendInfo: BackendInfo.parse(try row.optionalText("backend_info")))
     }
 
     /// Labels as canonical JSON text (sorted keys), so equal label sets store equal text.
@@ -97,11 +99,14 @@ extension SandboxStore {
         return String(decoding: data, as: UTF8.self)
     }
 
-    /// Reads an event selected as `seq, sandbox_id, type, at, data` starting at column `first`.
-    static func decodeEvent(_ row: SQLiteStatement, from first: Int32 = 0) -> SandboxEvent {
-        let type = row.text(first + 2)
-        return SandboxEvent(seq: row.int64(first), sandboxId: row.text(first + 1), storedType: type,
-                            at: Date(millisecondsSince1970: row.int64(first + 3)),
-                            data: EventData(storedJSON: row.text(first + 4), type: type))
+    /// The event columns `decodeEvent` reads.
+    static let eventColumns = "seq, sandbox_id, type, at, data"
+
+    /// Reads an event row (selected with `eventColumns`, or joined under the same names), by column name.
+    /// Data rows an older version wrote (all-string values) are read as typed data.
+    static func decodeEvent(_ row: SQLiteStatement) throws(StoreError) -> SandboxEvent {
+        let type = try row.text("type")
+        return SandboxEvent(seq: try row.int64("seq"), sandboxId: try row.text("sandbox_id"), storedType: type,
+                            at: try row.date("at"), data: EventData(storedJSON: try row.text("data"), type: type))
     }
 }

@@ -10,16 +10,19 @@ public struct SnapshotFilter: Sendable {
     /// Only snapshots whose source sandbox had this `sandboxer.owner`.
     public var owner: String?
     public var name: String?
+    /// Only snapshots after this one in the listing's order (newest first: `created_at`, then `id`, descending).
+    public var after: PageCursor?
     public var limit: Int?
 
     public init(sandboxId: String? = nil, states: Set<SnapshotState>? = nil, owner: String? = nil,
-                name: String? = nil, limit: Int? = nil) {
-        self.sandboxId = sandboxId; self.states = states; self.owner = owner; self.name = name; self.limit = limit
+                name: String? = nil, after: PageCursor? = nil, limit: Int? = nil) {
+        self.sandboxId = sandboxId; self.states = states; self.owner = owner; self.name = name
+        self.after = after; self.limit = limit
     }
 }
 
 extension SandboxStore {
-    /// The snapshot columns in the order `decodeSnapshot` reads and `snapshotValues` binds them.
+    /// The snapshot columns, in the order `snapshotValues` binds them (rows are read back by name).
     static let snapshotColumns = """
         id, sandbox_id, backend, profile, name, state, size_bytes, backend_ref, created_at, updated_at, trigger, \
         deleted_reason, owner, host_id, intent, message
@@ -56,23 +59,41 @@ extension SandboxStore {
         }
     }
 
-    /// Snapshots matching `filter`, newest first (created_at, then id, descending).
+    /// Snapshots matching `filter`, newest first (created_at, then id, descending), from `filter.after`.
     public func snapshots(_ filter: SnapshotFilter) throws(StoreError) -> [Snapshot] {
-        var conditions: [String] = []
-        var values: [SQLValue] = []
-        if let sandboxId = filter.sandboxId { conditions.append("sandbox_id = ?"); values.append(.text(sandboxId)) }
-        if let states = filter.states {
-            let names = states.map(\.rawValue).sorted()
-            conditions.append("state IN (\(Array(repeating: "?", count: names.count).joined(separator: ", ")))")
-            values += names.map(SQLValue.text)
-        }
-        if let owner = filter.owner { conditions.append("owner = ?"); values.append(.text(owner)) }
-        if let name = filter.name { conditions.append("name = ?"); values.append(.text(name)) }
-        let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-        values.append(Self.limitValue(filter.limit))
+        guard let (sql, values) = Self.snapshotQuery(filter).statement else { return [] }
         return try locked { () throws(StoreError) in
-            try selectSnapshots("\(whereClause) ORDER BY created_at DESC, id DESC LIMIT ?", values, doing: "Listing snapshots")
+            try connection.rows(sql, values, doing: "Listing snapshots") { (row) throws(StoreError) -> Snapshot in
+                try Self.decodeSnapshot(row, path: path)
+            }
         }
+    }
+
+    /// One page of `filter` (its `limit` is replaced by `limit`) and the cursor of the next.
+    public func page(_ filter: SnapshotFilter, limit: Int) throws(StoreError) -> Page<Snapshot> {
+        var probe = filter
+        probe.limit = limit + 1
+        return Page(reading: try snapshots(probe), limit: limit, cursor: PageCursor.init(after:))
+    }
+
+    /// The statement `snapshots` runs: one arm, walking the sandbox's, the owner's or the creation-order
+    /// index backwards. Snapshots are few per sandbox, so states and names are checked on the rows walked.
+    /// The planner chooses (no `INDEXED BY`): the in-flight sweep's state filter has its own partial index.
+    static func snapshotQuery(_ filter: SnapshotFilter) -> KeysetQuery {
+        var query = KeysetQuery(table: "snapshots", columns: snapshotColumns, index: nil)
+        if let sandboxId = filter.sandboxId { query.conditions.append(.init("sandbox_id = ?", [.text(sandboxId)])) }
+        if let states = filter.states {
+            if states.isEmpty { query.arms = [] }   // allows none
+            let names = states.map(\.rawValue).sorted()   // equal sets give equal SQL: one cached statement
+            query.conditions.append(.init("state IN (\(Array(repeating: "?", count: names.count).joined(separator: ", ")))",
+                                          names.map(SQLValue.text)))
+        }
+        if let owner = filter.owner { query.conditions.append(.init("owner = ?", [.text(owner)])) }
+        if let name = filter.name { query.conditions.append(.init("name = ?", [.text(name)])) }
+        query.descending = true
+        query.after = filter.after
+        query.limit = filter.limit
+        return query
     }
 
     private func selectSnapshots(_ clause: String, _ values: [SQLValue], doing: String) throws(StoreError) -> [Snapshot] {
@@ -88,22 +109,24 @@ extension SandboxStore {
          .text(s.owner), .text(s.hostId), .text(s.intent.storedJSON), .text(s.message)]
     }
 
+    /// Reads a row selected with `snapshotColumns`, by column name.
     static func decodeSnapshot(_ row: SQLiteStatement, path: String) throws(StoreError) -> Snapshot {
-        let id = row.text(0)
+        let id = try row.text("id")
         func corrupt(_ what: String) -> StoreError {
             StoreError(code: .corrupt, message: "Snapshot \(id) in the store at \(path) has \(what).")
         }
-        guard let state = SnapshotState(rawValue: row.text(5)) else { throw corrupt("an unknown state") }
-        guard let trigger = SnapshotTrigger(rawValue: row.text(10)) else { throw corrupt("an unknown trigger") }
+        guard let state = SnapshotState(rawValue: try row.text("state")) else { throw corrupt("an unknown state") }
+        guard let trigger = SnapshotTrigger(rawValue: try row.text("trigger")) else { throw corrupt("an unknown trigger") }
         var deleted: SnapshotDeletion?
-        if let raw = row.optionalText(11) {
+        if let raw = try row.optionalText("deleted_reason") {
             guard let known = SnapshotDeletion(rawValue: raw) else { throw corrupt("an unknown deletion reason") }
             deleted = known
         }
-        return Snapshot(id: id, sandboxId: row.text(1), backend: row.text(2), profile: row.text(3), name: row.optionalText(4),
-                        state: state, sizeBytes: row.optionalInt64(6), backendRef: row.optionalText(7),
-                        createdAt: Date(millisecondsSince1970: row.int64(8)), updatedAt: Date(millisecondsSince1970: row.int64(9)),
-                        trigger: trigger, deletedReason: deleted, owner: row.optionalText(12), hostId: row.text(13),
-                        intent: SnapshotIntent(storedJSON: row.text(14)), message: row.optionalText(15))
+        return Snapshot(id: id, sandboxId: try row.text("sandbox_id"), backend: try row.text("backend"),
+                        profile: try row.text("profile"), name: try row.optionalText("name"), state: state,
+                        sizeBytes: try row.optionalInt64("size_bytes"), backendRef: try row.optionalText("backend_ref"),
+                        createdAt: try row.date("created_at"), updatedAt: try row.date("updated_at"),
+                        trigger: trigger, deletedReason: deleted, owner: try row.optionalText("owner"),
+                        hostId: try row.text("host_id"), intent: SnapshotIntent(storedJSON: try row.text("intent")), message: try row.optionalText("message"))
     }
 }

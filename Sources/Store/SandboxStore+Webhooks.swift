@@ -9,7 +9,7 @@ import Basics
 /// a claimed delivery is invisible to other claimers until its lease runs out, and a process that
 /// dies mid-attempt leaves a lease that simply expires, after which any process retries it.
 extension SandboxStore {
-    /// Columns of a delivery joined with its event, in the order `decodeDelivery` reads them.
+    /// Columns of a delivery joined with its event, read back by name (each name occurs once).
     static let deliveryColumns = """
         d.sink, d.state, d.attempts, d.next_attempt_at, d.last_status, d.last_error, d.updated_at, \
         e.seq, e.sandbox_id, e.type, e.at, e.data
@@ -49,7 +49,7 @@ extension SandboxStore {
                 let start = try cursor(of: sink)
                 let events = try connection.rows("SELECT seq, type FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
                                                  [.integer(start), .integer(Int64(max(1, limit)))], doing: doing) {
-                    (seq: $0.int64(0), type: $0.text(1))
+                    (row) throws(StoreError) in (seq: try row.int64("seq"), type: try row.text("type"))
                 }
                 guard let last = events.last else { return (0, 0) }
                 var enqueued = 0
@@ -169,9 +169,10 @@ extension SandboxStore {
     /// How many deliveries each (sink, state) pair has: the gauge `/metrics` can report.
     public func webhookDeliveryCounts() throws(StoreError) -> [(sink: String, state: WebhookDelivery.State, count: Int)] {
         try locked { () throws(StoreError) in
-            try connection.rows("SELECT sink, state, COUNT(*) FROM webhook_deliveries GROUP BY sink, state ORDER BY sink, state",
-                                [], doing: "Counting webhook deliveries") { row in
-                (row.text(0), WebhookDelivery.State(rawValue: row.text(1)) ?? .dead, Int(row.int64(2)))
+            try connection.rows("""
+                SELECT sink, state, COUNT(*) AS count FROM webhook_deliveries GROUP BY sink, state ORDER BY sink, state
+                """, [], doing: "Counting webhook deliveries") { (row) throws(StoreError) in
+                (try row.text("sink"), WebhookDelivery.State(rawValue: try row.text("state")) ?? .dead, Int(try row.int64("count")))
             }
         }
     }
@@ -191,13 +192,13 @@ extension SandboxStore {
     }
 
     static func decodeDelivery(_ row: SQLiteStatement, path: String) throws(StoreError) -> WebhookDelivery {
-        guard let state = WebhookDelivery.State(rawValue: row.text(1)) else {
-            throw StoreError(code: .corrupt, message: "A webhook delivery of event \(row.int64(7)) in the store at \(path) has an unknown state.")
+        let event = try decodeEvent(row)
+        guard let state = WebhookDelivery.State(rawValue: try row.text("state")) else {
+            throw StoreError(code: .corrupt, message: "A webhook delivery of event \(event.seq) in the store at \(path) has an unknown state.")
         }
-        let event = decodeEvent(row, from: 7)
-        return WebhookDelivery(sink: row.text(0), event: event, state: state, attempts: Int(row.int64(2)),
-                               nextAttemptAt: Date(millisecondsSince1970: row.int64(3)),
-                               lastStatus: row.optionalInt64(4).map { Int($0) }, lastError: row.optionalText(5),
-                               updatedAt: Date(millisecondsSince1970: row.int64(6)))
+        return WebhookDelivery(sink: try row.text("sink"), event: event, state: state, attempts: Int(try row.int64("attempts")),
+                               nextAttemptAt: try row.date("next_attempt_at"),
+                               lastStatus: try row.optionalInt64("last_status").map { Int($0) },
+                               lastError: try row.optionalText("last_error"), updatedAt: try row.date("updated_at"))
     }
 }

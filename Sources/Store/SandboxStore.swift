@@ -8,15 +8,19 @@ public struct SandboxFilter: Sendable {
     public var states: Set<SandboxState>?
     public var backend: String?
     public var profile: String?
+    /// Only this consumer's sandboxes (their `sandboxer.owner` label).
+    public var owner: String?
     /// Every pair must be present with exactly this value.
     public var labels: [String: String]
+    /// Only sandboxes after this one in the listing's order (`created_at`, then `id`).
+    public var after: PageCursor?
     /// At most this many rows; nil means no limit.
     public var limit: Int?
 
-    public init(states: Set<SandboxState>? = nil, backend: String? = nil, profile: String? = nil,
-                labels: [String: String] = [:], limit: Int? = nil) {
-        self.states = states; self.backend = backend; self.profile = profile
-        self.labels = labels; self.limit = limit
+    public init(states: Set<SandboxState>? = nil, backend: String? = nil, profile: String? = nil, owner: String? = nil,
+                labels: [String: String] = [:], after: PageCursor? = nil, limit: Int? = nil) {
+        self.states = states; self.backend = backend; self.profile = profile; self.owner = owner
+        self.labels = labels; self.after = after; self.limit = limit
     }
 }
 
@@ -100,27 +104,21 @@ public final class SandboxStore: @unchecked Sendable {
         }
     }
 
-    /// Sorted by created_at then id.
+    /// Sorted by created_at then id, read in index order from `filter.after` (see `listQuery`).
     public func list(_ filter: SandboxFilter) throws(StoreError) -> [Sandbox] {
-        var conditions: [String] = []
-        var values: [SQLValue] = []
-        if let states = filter.states {
-            // Sorted so equal filters produce equal SQL (one cached statement).
-            let names = states.map(\.rawValue).sorted()
-            conditions.append("state IN (\(Array(repeating: "?", count: names.count).joined(separator: ", ")))")
-            values += names.map(SQLValue.text)
-        }
-        if let backend = filter.backend { conditions.append("backend = ?"); values.append(.text(backend)) }
-        if let profile = filter.profile { conditions.append("profile = ?"); values.append(.text(profile)) }
-        for (key, value) in filter.labels.sorted(by: { $0.key < $1.key }) {
-            conditions.append("id IN (SELECT sandbox_id FROM sandbox_labels WHERE key = ? AND value = ?)")
-            values += [.text(key), .text(value)]
-        }
-        let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-        values.append(Self.limitValue(filter.limit))
+        guard let (sql, values) = Self.listQuery(filter).statement else { return [] }
         return try locked { () throws(StoreError) in
-            try selectSandboxes("\(whereClause) ORDER BY created_at, id LIMIT ?", values, doing: "Listing sandboxes")
+            try connection.rows(sql, values, doing: "Listing sandboxes") { (row) throws(StoreError) -> Sandbox in
+                try Self.decodeSandbox(row, path: path)
+            }
         }
+    }
+
+    /// One page of `filter` (its `limit` is replaced by `limit`) and the cursor of the next.
+    public func page(_ filter: SandboxFilter, limit: Int) throws(StoreError) -> Page<Sandbox> {
+        var probe = filter
+        probe.limit = limit + 1
+        return Page(reading: try list(probe), limit: limit, cursor: PageCursor.init(after:))
     }
 
     /// Conditional update: writes `sandbox` (matched by id) only if the stored row's state is in `expecting`;
@@ -202,22 +200,23 @@ public final class SandboxStore: @unchecked Sendable {
 
     /// Events ordered by seq; `sandboxId` filters, `since` is exclusive (seq > since).
     public func events(sandboxId: String?, since: Int64?, limit: Int?) throws(StoreError) -> [SandboxEvent] {
-        var sql = "SELECT seq, sandbox_id, type, at, data FROM events WHERE seq > ?"
+        var sql = "SELECT \(Self.eventColumns) FROM events WHERE seq > ?"
         var values: [SQLValue] = [.integer(since ?? 0)]
         if let sandboxId { sql += " AND sandbox_id = ?"; values.append(.text(sandboxId)) }
         sql += " ORDER BY seq LIMIT ?"
         values.append(Self.limitValue(limit))
         return try locked { () throws(StoreError) in
-            try connection.rows(sql, values, doing: "Reading events") { Self.decodeEvent($0) }
+            try connection.rows(sql, values, doing: "Reading events") { (row) throws(StoreError) in try Self.decodeEvent(row) }
         }
     }
 
     /// How many sandboxes each (state, backend) pair has: the gauge `/metrics` reports.
     public func countsByStateAndBackend() throws(StoreError) -> [(state: SandboxState, backend: String, count: Int)] {
         try locked { () throws(StoreError) in
-            try connection.rows("SELECT state, backend, COUNT(*) FROM sandboxes GROUP BY state, backend ORDER BY state, backend",
-                                [], doing: "Counting sandboxes") { row in
-                (SandboxState(rawValue: row.text(0)) ?? .failed, row.text(1), Int(row.int64(2)))
+            try connection.rows("""
+                SELECT state, backend, COUNT(*) AS count FROM sandboxes GROUP BY state, backend ORDER BY state, backend
+                """, [], doing: "Counting sandboxes") { (row) throws(StoreError) in
+                (SandboxState(rawValue: try row.text("state")) ?? .failed, try row.text("backend"), Int(try row.int64("count")))
             }
         }
     }
@@ -267,10 +266,13 @@ public final class SandboxStore: @unchecked Sendable {
 
     func appendEvents(_ events: [SandboxEvent]) throws(StoreError) {
         for event in events {
-            try connection.run("INSERT INTO events (sandbox_id, type, at, data) VALUES (?, ?, ?, ?)",
-                               [.text(event.sandboxId), .text(event.type), .integer(event.at.millisecondsSince1970),
-                                .text(event.data.jsonText)],
-                               doing: "Appending a \(event.type) event for sandbox \(event.sandboxId)")
+            // The owner is copied from the sandbox row (written first in the same transaction), so a
+            // consumer's event page is an index range; events of rows that never existed have none.
+            try connection.run("""
+                INSERT INTO events (sandbox_id, type, at, data, owner)
+                VALUES (?1, ?2, ?3, ?4, (SELECT owner FROM sandboxes WHERE id = ?1))
+                """, [.text(event.sandboxId), .text(event.type), .integer(event.at.millisecondsSince1970), .text(event.data.jsonText)],
+                doing: "Appending a \(event.type) event for sandbox \(event.sandboxId)")
         }
     }
 

@@ -35,7 +35,7 @@ import Testing
                                    .init(name: "a", role: .consumer, sha256: hash(APITests.consumerA)),
                                    .init(name: "b", role: .consumer, sha256: hash(APITests.consumerB))]
             }
-            api = SandboxAPI(service: f.service, settings: settings)
+            api = try SandboxAPI(service: f.service, settings: settings)
             validator = try SandboxAPITests.Checker()
         }
 
@@ -77,8 +77,7 @@ import Testing
     @Test func committedDocumentMatchesTheServedOne() throws {
         let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let committed = try String(contentsOf: repo.appendingPathComponent("docs/openapi.yaml"), encoding: .utf8)
-        #expect(committed == OpenAPIDocument.yaml + "\n" || committed == OpenAPIDocument.yaml,
-                "docs/openapi.yaml changed: run scripts/embed-openapi.sh")
+        #expect(committed == OpenAPIDocument.yaml, "the embedded document is not docs/openapi.yaml: rebuild")
     }
 
     @Test func walkthroughWithoutTokens() throws {

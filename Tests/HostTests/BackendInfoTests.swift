@@ -58,7 +58,7 @@ import Testing
         #expect(created.backendInfo == expected)
         #expect(try service.get(created.id).backendInfo == expected)
 
-        let api = SandboxAPI(service: service, settings: ServerSettings())
+        let api = try SandboxAPI(service: service, settings: ServerSettings())
         let request = HTTPRequest(method: "GET", target: "/v1/sandboxes/\(created.id)", headers: HTTPHeaders(), body: Data())
         let response = api.handle(request)
         let json = try JSONDecoder().decode(JSONValue.self, from: response.body)

@@ -77,6 +77,33 @@ struct StoreMigrationTests {
         }
     }
 
+    /// A version-2 store gets its owners as columns (from the owner label) on its sandboxes and their
+    /// events, so a consumer's listings and event pages find the rows it owned before the upgrade.
+    @Test func aVersionTwoStoreGetsOwnerColumns() throws {
+        let connection = try SQLiteConnection(path: directory.dbPath, busyTimeoutMilliseconds: 1000)
+        try connection.execute("""
+            CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL);
+            \(SandboxStore.migrations[0])
+            \(SandboxStore.migrations[1])
+            INSERT INTO schema_migrations VALUES (1, 0), (2, 0);
+            INSERT INTO sandboxes (id, profile, backend, state, ttl_seconds, max_ttl_seconds, created_at, ready_at,
+                updated_at, expires_at, labels, request, host_id) VALUES
+                ('sbx-00000000000000aa', 'p', 'b', 'ready', 60, 120, 1000, 2000, 2000, 62000,
+                 '{"sandboxer.owner":"a"}', '{}', 'h'),
+                ('sbx-00000000000000bb', 'p', 'b', 'ready', 60, 120, 1000, 2000, 2000, 62000, '{}', '{}', 'h');
+            INSERT INTO sandbox_labels VALUES ('sbx-00000000000000aa', 'sandboxer.owner', 'a');
+            INSERT INTO events (sandbox_id, type, at) VALUES ('sbx-00000000000000aa', 'ready', 2000),
+                ('sbx-00000000000000bb', 'ready', 2000), ('sbx-00000000000000cc', 'orphan_reaped', 3000);
+            """, doing: "writing a version 2 store")
+        let store = try directory.open()
+        #expect(store.schemaVersion == SandboxStore.migrations.count)
+        #expect(try store.list(SandboxFilter(owner: "a")).map(\.id) == ["sbx-00000000000000aa"])
+        #expect(try store.list(SandboxFilter()).count == 2)
+        let page = try store.eventPage(sandboxId: nil, owner: "a", since: nil, limit: 10)
+        #expect(page.events.map(\.sandboxId) == ["sbx-00000000000000aa"] && page.next == 3)
+        #expect(try rawQuery("SELECT count(*) FROM events WHERE owner IS NULL") == ["2"])
+    }
+
     @Test func refusesADatabaseFromTheFuture() throws {
         _ = try directory.open()
         let future = SandboxStore.migrations.count + 1

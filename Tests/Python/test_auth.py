@@ -145,3 +145,29 @@ def test_non_loopback_without_tokens_is_refused(tmp_path):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1, proc.stderr
     assert "token" in lines[0].lower() and "serving on" not in proc.stderr
+
+
+def test_pages_follow_next_cursor_and_stay_with_their_consumer(auth_server, http):
+    base = auth_server.url
+    alice, bob = [], []
+    for i in range(7):
+        who = "bob" if i % 3 == 0 else "alice"
+        r = http.post(f"{base}/v1/sandboxes", json={}, headers=bearer(who))
+        assert r.status_code == 201, r.text
+        (bob if who == "bob" else alice).append(r.json()["id"])
+
+    def walk(who: str, limit: int) -> list[list[str]]:
+        pages, params = [], {"limit": limit}
+        while True:
+            r = http.get(f"{base}/v1/sandboxes", params=params, headers=bearer(who))
+            assert r.status_code == 200, r.text
+            page = r.json()
+            pages.append([s["id"] for s in page["sandboxes"]])
+            if page["next_cursor"] is None:
+                return pages
+            params = {"limit": limit, "cursor": page["next_cursor"]}
+
+    assert walk("alice", 2) == [alice[0:2], alice[2:4]]
+    assert walk("bob", 2) == [bob[0:2], bob[2:3]]
+    assert sorted(sum(walk("ops", 3), [])) == sorted(alice + bob)
+    assert_error(http.get(f"{base}/v1/sandboxes", params={"cursor": "not-a-cursor"}, headers=bearer("alice")), 400)

@@ -17,7 +17,7 @@ from rawhttp import exchange, read_response, request_bytes
 def assert_no_rows(http, server) -> None:
     r = http.get(f"{server.url}/v1/sandboxes")
     assert r.status_code == 200, r.text
-    assert r.json() == {"sandboxes": [], "next_page_token": None}
+    assert r.json() == {"sandboxes": [], "next_cursor": None}
 
 
 def assert_healthy(http, server) -> None:
@@ -162,8 +162,8 @@ def test_sandbox_body_errors_422(fake_server, http, route, method, payload):
     assert listed[0]["expires_at"] == sandbox["expires_at"] and listed[0]["state"] == "ready"
 
 
-@pytest.mark.parametrize("query", ["state=bogus", "limit=0", "limit=1001", "limit=x", "page_token=-1",
-                                   "page_token=abc", "label=novalue", "label==v"])
+@pytest.mark.parametrize("query", ["state=bogus", "limit=0", "limit=1001", "limit=x", "cursor=-1",
+                                   "cursor=abc", "cursor=", "label=novalue", "label==v"])
 def test_bad_list_queries_400(fake_server, http, query):
     assert_error(http.get(f"{fake_server.url}/v1/sandboxes?{query}"), 400)
 

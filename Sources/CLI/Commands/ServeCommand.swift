@@ -43,7 +43,7 @@ struct ServeCommand: Command {
         }
 
         let service = try openService()  // reconciles interrupted work first
-        let api = SandboxAPI(service: service, settings: config.server)
+        let api = try SandboxAPI(service: service, settings: config.server)  // a broken embedded document stops here
         let webhooks = try invocation.webhookDispatcher(service: service, metrics: api.metrics)  // registers sinks before serving
         stop.onTrigger { api.longPolls.close() }  // a waiting GET /v1/events must not hold up shutdown
         var configuration = HTTPServerConfiguration()
