@@ -11,6 +11,8 @@ public enum Capability {
     public static let timeout = "sandboxer.timeout/1"
     /// `snapshot`, `restore` and `delete_snapshot`.
     public static let snapshot = "sandboxer.snapshot/1"
+    /// `endpoints`: how to reach ports of a sandbox (docs/reachability.md).
+    public static let reach = "sandboxer.reach/1"
 }
 
 /// Operation names accepted by `invoke`.
@@ -25,6 +27,7 @@ public enum Operation {
     public static let snapshot = "snapshot"
     public static let restore = "restore"
     public static let deleteSnapshot = "delete_snapshot"
+    public static let endpoints = "endpoints"
 }
 
 /// `describe` response.
@@ -62,15 +65,18 @@ public struct CreateRequest: Codable, Sendable, Equatable {
     public var labels: [String: String]
     /// Seconds until the backend's own deadline (the host's TTL plus grace); nil for none.
     public var timeoutSeconds: Int64?
+    /// Options of a network mode other than `none` (egress, published ports); absent when none are set.
+    public var networkOptions: CreateNetworkOptions?
     public init(sandboxId: String, hostId: String, profile: String, image: String?, resources: ResourceLimits,
-                network: String, env: [String: String], labels: [String: String], timeoutSeconds: Int64?) {
+                network: String, env: [String: String], labels: [String: String], timeoutSeconds: Int64?,
+                networkOptions: CreateNetworkOptions? = nil) {
         self.sandboxId = sandboxId; self.hostId = hostId; self.profile = profile; self.image = image
         self.resources = resources; self.network = network; self.env = env; self.labels = labels
-        self.timeoutSeconds = timeoutSeconds
+        self.timeoutSeconds = timeoutSeconds; self.networkOptions = networkOptions
     }
     enum CodingKeys: String, CodingKey {
         case sandboxId = "sandbox_id", hostId = "host_id", profile, image, resources, network, env, labels
-        case timeoutSeconds = "timeout_seconds"
+        case timeoutSeconds = "timeout_seconds", networkOptions = "network_options"
     }
 }
 

@@ -11,7 +11,9 @@ import PluginKit
 ///  "garbage": ["status"],              // operations answering bytes that are not JSON
 ///  "garbage_code": ["destroy"],        // operations answering code 42 (outside the closed list)
 ///  "wrong_shape": ["create"],          // operations answering valid JSON of the wrong shape
-///  "capabilities": ["sandboxer.lifecycle/1"]}  // declare only these (default: all four)
+///  "capabilities": ["sandboxer.lifecycle/1"],  // declare only these (default: all five)
+///  "endpoints": [{"name": "web", "kind": "tcp", "target_port": 8080, "host": "127.0.0.1",
+///                 "port": 41234, "tls": false, "auth": {"scheme": "none"}}]}  // what `endpoints` answers
 /// ```
 struct TestPluginConfig: Sendable {
     var stateDir: String
@@ -22,7 +24,10 @@ struct TestPluginConfig: Sendable {
     var garbage: Set<String> = []
     var garbageCode: Set<String> = []
     var wrongShape: Set<String> = []
-    var capabilities: [String] = [Capability.lifecycle, Capability.exec, Capability.inventory, Capability.timeout]
+    var capabilities: [String] = [Capability.lifecycle, Capability.exec, Capability.inventory, Capability.timeout, Capability.reach]
+    /// The endpoints of every sandbox with a network, passed through as written (tests point them at
+    /// loopback listeners they start, or make them break the contract).
+    var endpoints: [JSONValue] = []
 
     init(_ json: JSONValue) throws(PluginError) {
         guard let stateDir = json["state_dir"]?.stringValue, stateDir.hasPrefix("/") else {
@@ -50,6 +55,12 @@ struct TestPluginConfig: Sendable {
             }
             capabilities = list
         }
+        if let list = json["endpoints"] {
+            guard let items = list.arrayValue else {
+                throw PluginError(.invalidRequest, "The test plugin's 'endpoints' must be an array of endpoint objects.")
+            }
+            endpoints = items
+        }
     }
 
     static func names(_ json: JSONValue, _ key: String) throws(PluginError) -> Set<String> {
@@ -67,6 +78,7 @@ struct TestPluginConfig: Sendable {
         case Operation.exec: Capability.exec
         case Operation.inventory: Capability.inventory
         case Operation.setTimeout: Capability.timeout
+        case Operation.endpoints: Capability.reach
         default: nil
         }
     }
