@@ -17,6 +17,7 @@ struct APIRoute: Sendable {
         case createSnapshot, listSandboxSnapshots, listSnapshots, getSnapshot, deleteSnapshot, pruneSnapshots, recreate
         case failedEvents
         case explain
+        case endpoints
     }
 
     let method: String
@@ -78,6 +79,7 @@ struct APIRoute: Sendable {
         APIRoute(method: "GET", pattern: "/v1/events", handler: .events),
         APIRoute(method: "GET", pattern: "/v1/events/failed", handler: .failedEvents, operatorOnly: true),
         APIRoute(method: "GET", pattern: "/v1/sandboxes/{id}/explain", handler: .explain),
+        APIRoute(method: "GET", pattern: "/v1/sandboxes/{id}/endpoints", handler: .endpoints),
     ]
 
     /// The route for `method` and `path`, or the error to answer (404, or 405 with `Allow`).

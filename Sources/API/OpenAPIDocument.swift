@@ -542,7 +542,7 @@ paths:
       summary: The profiles.
       responses:
         "200":
-          description: Every profile.
+          description: The profiles the caller may create from (a consumer sees only those open to it).
           content:
             application/json:
               schema:
@@ -644,6 +644,52 @@ paths:
           $ref: "#/components/responses/NotFound"
         "500":
           $ref: "#/components/responses/ServerError"
+  /v1/sandboxes/{id}/endpoints:
+    parameters:
+      - $ref: "#/components/parameters/SandboxId"
+    get:
+      operationId: sandboxEndpoints
+      summary: The reachability descriptor (sandboxer.reach/v1) of a ready or active sandbox; see docs/reachability.md.
+      description: How to reach the sandbox's services, from its backend's endpoints (capability sandboxer.reach/1). Without `port`, the ports of the profile's `reach`, or every port the backend knows. Secrets are references unless the owner (or an operator) asks with `reveal=true`; such answers carry `Cache-Control no-store`. `probe=true` tries each endpoint once (TCP connect, or an HTTP GET for http and https) and adds `probe` to it.
+      parameters:
+        - name: port
+          in: query
+          description: A port inside the sandbox (repeatable); each must have an endpoint, else 404.
+          schema:
+            type: integer
+            minimum: 1
+            maximum: 65535
+        - name: probe
+          in: query
+          schema:
+            type: string
+            enum: ["true", "false"]
+        - name: reveal
+          in: query
+          schema:
+            type: string
+            enum: ["true", "false"]
+      responses:
+        "200":
+          description: The descriptor.
+          content:
+            application/json:
+              schema:
+                $ref: "#/components/schemas/ReachDescriptor"
+        "400":
+          $ref: "#/components/responses/BadRequest"
+        "401":
+          $ref: "#/components/responses/Unauthorized"
+        "404":
+          $ref: "#/components/responses/NotFound"
+        "409":
+          $ref: "#/components/responses/Conflict"
+        "500":
+          $ref: "#/components/responses/ServerError"
+        "502":
+          $ref: "#/components/responses/BackendFailed"
+        "503":
+          $ref: "#/components/responses/Unavailable"
 components:
   securitySchemes:
     bearer:
@@ -1136,6 +1182,7 @@ components:
               consumer:
                 type: string
                 nullable: true
+                description: The consumer token this profile is for; "*" opens it to every consumer; null keeps it for operators.
               ttl:
                 type: object
                 additionalProperties: false
@@ -1183,6 +1230,158 @@ components:
                 $ref: "#/components/schemas/Labels"
               labels:
                 $ref: "#/components/schemas/Labels"
+              extends:
+                type: string
+                nullable: true
+                description: The profile this one extends (its keys are merged in).
+              reach:
+                type: object
+                description: Named ports the sandbox must expose.
+                additionalProperties:
+                  type: object
+                  additionalProperties: false
+                  required: [port, kind]
+                  properties:
+                    port:
+                      type: integer
+                    kind:
+                      type: string
+                      enum: [ssh, tcp, http, https]
+              network_options:
+                type: object
+                nullable: true
+                additionalProperties: false
+                properties:
+                  egress:
+                    type: string
+                    nullable: true
+                    enum: [none, nat, null]
+                  allow_sandboxes:
+                    type: boolean
+                    nullable: true
+                  publish:
+                    type: array
+                    items:
+                      type: object
+                      additionalProperties: false
+                      required: [target_port, host_port, host_address]
+                      properties:
+                        target_port:
+                          type: integer
+                        host_port:
+                          type: integer
+                          nullable: true
+                        host_address:
+                          type: string
+                          nullable: true
+    ReachDescriptor:
+      type: object
+      additionalProperties: false
+      description: The reachability descriptor, schema sandboxer.reach/v1 (the same as docs/schemas/reach-v1.schema.json).
+      required: [schema, sandbox_id, expires_at, endpoints]
+      properties:
+        schema:
+          type: string
+          enum: [sandboxer.reach/v1]
+        sandbox_id:
+          type: string
+        expires_at:
+          type: string
+          format: date-time
+          description: The sandbox's deadline; no endpoint outlives it.
+        endpoints:
+          type: array
+          items:
+            $ref: "#/components/schemas/ReachEndpoint"
+    ReachEndpoint:
+      type: object
+      additionalProperties: false
+      required: [name, kind, target_port, host, port, tls, auth]
+      properties:
+        name:
+          type: string
+          description: Unique in the descriptor; the profile's reach name for its port.
+        kind:
+          type: string
+          enum: [ssh, tcp, http, https]
+        target_port:
+          type: integer
+          minimum: 1
+          maximum: 65535
+          description: The port inside the sandbox.
+        host:
+          type: string
+        port:
+          type: integer
+          minimum: 1
+          maximum: 65535
+        url:
+          type: string
+          description: For http and https, the full URL.
+        tls:
+          type: boolean
+        auth:
+          $ref: "#/components/schemas/ReachAuth"
+        expires_at:
+          type: string
+          format: date-time
+          description: The earlier of the endpoint's own expiry and the sandbox's deadline.
+        via:
+          $ref: "#/components/schemas/ReachVia"
+        user:
+          type: string
+          description: For ssh, the user to log in as.
+        host_key:
+          type: string
+          description: For ssh, the host key to pin.
+        probe:
+          $ref: "#/components/schemas/ReachProbe"
+    ReachAuth:
+      type: object
+      additionalProperties: false
+      required: [scheme]
+      properties:
+        scheme:
+          type: string
+          enum: [none, header, bearer, query, cookie, url_embedded, ssh_key]
+        name:
+          type: string
+          description: The header, query parameter or cookie name.
+        secret_ref:
+          type: string
+          description: The name of the secret in the host's secret lookup; never the value.
+        secret:
+          type: string
+          description: The secret's value, only when its owner asked with reveal.
+    ReachVia:
+      type: object
+      additionalProperties: false
+      description: How to get there when a direct connection does not work.
+      properties:
+        proxy_command:
+          type: array
+          description: A command whose stdin and stdout are a stream to the endpoint (run once per connection).
+          items:
+            type: string
+        local_forward:
+          type: array
+          description: A command that listens on {local_port} and forwards it to the endpoint.
+          items:
+            type: string
+    ReachProbe:
+      type: object
+      additionalProperties: false
+      required: [reachable]
+      properties:
+        reachable:
+          type: boolean
+        latency_ms:
+          type: number
+        status:
+          type: integer
+          description: The HTTP status of the probe's GET (http and https).
+        error:
+          type: string
     Event:
       type: object
       additionalProperties: false

@@ -57,7 +57,8 @@ extension SandboxAPI {
         case .backends:
             return json(200, .object(["backends": .array(BackendView.describeAll(service))]))
         case .profiles:
-            let profiles = service.config.profiles.values.sorted { $0.name < $1.name }.map(ProfileView.render)
+            // A consumer sees only the profiles open to it: the ones it may create from.
+            let profiles = service.visibleProfiles(to: caller.isOperator ? nil : caller.name).map(ProfileView.render)
             return json(200, .object(["profiles": .array(profiles)]))
         case .events:
             return try events(request, caller: caller)
@@ -68,6 +69,8 @@ extension SandboxAPI {
         case .explain:
             _ = try visibleSandbox(id, caller: caller)
             return json(200, ExplainView.render(try call { () throws(SandboxerError) in try service.explain(id) }))
+        case .endpoints:
+            return try endpoints(id, request, caller: caller)
         }
     }
 
@@ -119,7 +122,8 @@ extension SandboxAPI {
         let profile = try body.string("profile")
         let options = CreateOptions(profile: profile, ttl: try body.string("ttl"), labels: try body.stringMap("labels"),
                                     idempotencyKey: request.headers["Idempotency-Key"],
-                                    owner: settings.tokens.isEmpty ? nil : caller.name, fromSnapshot: fromSnapshot)
+                                    owner: settings.tokens.isEmpty ? nil : caller.name, fromSnapshot: fromSnapshot,
+                                    consumer: caller.isOperator ? nil : caller.name)
         let outcome: CreateOutcome
         do {
             outcome = try service.create(options)

@@ -97,7 +97,7 @@ extension SandboxService {
                                       pids: profile.resources.pids),
             network: profile.network, env: profile.env,
             labels: sandbox.labels.merging(ownershipLabels(sandbox)) { _, own in own },
-            timeoutSeconds: timeoutSeconds)
+            timeoutSeconds: timeoutSeconds, networkOptions: profile.networkOptions.flatMap { $0.isEmpty ? nil : $0 })
     }
 
     /// `create`, or `restore` when a snapshot is given.
