@@ -31,10 +31,23 @@ struct ChildProcess: Sendable {
             posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
             posix_spawn_file_actions_adddup2(&actions, 2, 1)
         }
+        // We block SIGTERM/SIGINT (one sigwait thread takes them) and ignore SIGPIPE; a child would
+        // inherit both across exec and then shrug off our SIGTERM. It starts with the defaults.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGPIPE, SIGTERM, SIGINT] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         var cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
         defer { for p in cArgs { free(p) } }
         var pid: pid_t = 0
-        let status = posix_spawnp(&pid, program, &actions, nil, &cArgs, environ)
+        let status = posix_spawnp(&pid, program, &actions, &attributes, &cArgs, environ)
         guard status == 0 else {
             throw SandboxerError(.backend, "Cannot start the endpoint's via command \(program.quotedForMessage): \(String(cString: strerror(status))).")
         }
