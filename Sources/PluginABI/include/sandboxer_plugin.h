@@ -43,7 +43,16 @@
  *                                                           -> {"snapshot_ref","size_bytes","info":{}}
  *  restore             create's request plus "snapshot_ref" -> {"backend_ref","info":{}}
  *  delete_snapshot     {"snapshot_id","snapshot_ref"}       -> {}   (NOT_FOUND means: already gone)
+ *  endpoints           {"sandbox_id","backend_ref","ports":[int,...]}
+ *                                                           -> {"endpoints":[{"name","kind","target_port",
+ *                                                               "host","port","url","tls","auth":{"scheme"},
+ *                                                               "expires_at","via"}]}
  *
+ *  endpoints ("sandboxer.reach/1") MUST describe how the host reaches the sandbox's ports right now;
+ *  an empty "ports" means every port the plugin knows about (its published ports). It MUST answer
+ *  INVALID_REQUEST for a port outside 1..65535 and for a sandbox without a network, and MUST NOT put a
+ *  secret in an endpoint (auth carries a reference). create MAY carry "network_options" for a
+ *  backend-documented network mode; readers that do not know it ignore it.
  *  snapshot MUST capture a consistent state (quiesce the sandbox's processes while capturing) and
  *  MUST leave the sandbox as it found it (running). A snapshot MUST outlive the sandbox it was taken
  *  from: only delete_snapshot removes it. restore MUST make a sandbox exactly as create would, whose
@@ -52,7 +61,7 @@
  *
  *  Capability strings, declared by describe: "sandboxer.lifecycle/1" (create, status, destroy),
  *  "sandboxer.exec/1", "sandboxer.inventory/1", "sandboxer.timeout/1" (set_timeout),
- *  "sandboxer.snapshot/1" (snapshot, restore, delete_snapshot). An operation
+ *  "sandboxer.snapshot/1" (snapshot, restore, delete_snapshot), "sandboxer.reach/1" (endpoints). An operation
  *  whose capability is not declared MUST answer SBX_NOT_IMPLEMENTED. The full reference, with every
  *  field, is docs/plugins.md.
  */
