@@ -25,7 +25,9 @@ struct ReachCommand: Command {
         let unreachable = descriptor.endpoints.filter { $0.probe?.reachable == false }
         if !json {
             for e in unreachable {
-                console.err("sandboxer: endpoint \(e.endpoint.name) is unreachable: \(e.probe?.error ?? "no answer").\n")
+                var why = e.probe?.error ?? "no answer"
+                while why.hasSuffix(".") { why.removeLast() }
+                console.err("sandboxer: endpoint \(e.endpoint.name) is unreachable: \(why).\n")
             }
         }
         return unreachable.isEmpty ? 0 : 1
