@@ -98,7 +98,7 @@ import Testing
         let down = try cli.run(["reach", id, "--probe"])
         #expect(down.status == 1)
         #expect(down.stderr.hasPrefix("sandboxer: endpoint web is unreachable:"), "\(down.stderr)")
-        #expect(down.stderr.split(separator: "\n").count == 1)
+        #expect(down.stderr.split(separator: "\n").count == 1 && down.stderr.hasSuffix(".\n") && !down.stderr.contains("..\n"))
     }
 
     @Test func portForwardCarriesBothWaysAndStopsCleanlyOnSIGTERM() throws {
