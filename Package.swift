@@ -70,8 +70,9 @@ let package = Package(
         // Plugin loading (dlopen, version negotiation), typed calls with deadlines, the registry.
         .target(name: "Backends", dependencies: ["Core", "Config", "PluginABI", "PluginProtocol"],
                 path: "Sources/Backends"),
-        // The sandbox service: intent before backend calls, reconcile, expire/reap/prune sweeps.
-        .target(name: "Lifecycle", dependencies: ["Core", "Config", "Store", "Backends", "PluginProtocol"],
+        // The sandbox service: intent before backend calls, reconcile, expire/reap/prune sweeps,
+        // reachability descriptors (their probes GET http endpoints through HTTPClient).
+        .target(name: "Lifecycle", dependencies: ["Core", "Config", "Store", "Backends", "PluginProtocol", "HTTPClient"],
                 path: "Sources/Lifecycle"),
         // Signed, retried webhook deliveries from the events outbox.
         .target(name: "Webhooks", dependencies: ["Core", "Config", "Store", "HTTPClient", "Basics"],

@@ -20,6 +20,7 @@ extension APIRoute {
         APIRoute("POST", "/v1/sandboxes/{id}/snapshots", .anyToken, .sandbox(SandboxAPI.createSnapshot)),
         APIRoute("GET", "/v1/sandboxes/{id}/snapshots", .anyToken, .sandbox(SandboxAPI.listSnapshots(_:of:))),
         APIRoute("GET", "/v1/sandboxes/{id}/explain", .anyToken, .sandbox(SandboxAPI.explain)),
+        APIRoute("GET", "/v1/sandboxes/{id}/endpoints", .anyToken, .sandbox(SandboxAPI.endpoints)),
 
         APIRoute("GET", "/v1/snapshots", .anyToken, .plain(SandboxAPI.listSnapshots(_:))),
         APIRoute("POST", "/v1/snapshots/prune", .operatorOnly, .plain(SandboxAPI.pruneSnapshots)),

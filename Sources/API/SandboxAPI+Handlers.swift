@@ -58,7 +58,8 @@ extension SandboxAPI {
     }
 
     func profiles(_ c: RouteContext) -> HTTPResponse {
-        let profiles = service.config.profiles.values.sorted { $0.name < $1.name }.map(ProfileView.render)
+        // A consumer sees only the profiles open to it: the ones it may create from.
+        let profiles = service.visibleProfiles(to: c.owner).map(ProfileView.render)
         return json(200, .object(["profiles": .array(profiles)]))
     }
 
@@ -129,7 +130,8 @@ extension SandboxAPI {
         let profile = try body.string("profile")
         let options = CreateOptions(profile: profile, ttl: try body.string("ttl"), labels: try body.stringMap("labels"),
                                     idempotencyKey: request.headers["Idempotency-Key"],
-                                    owner: settings.tokens.isEmpty ? nil : c.caller.name, fromSnapshot: fromSnapshot)
+                                    owner: settings.tokens.isEmpty ? nil : c.caller.name, fromSnapshot: fromSnapshot,
+                                    consumer: c.caller.isOperator ? nil : c.caller.name)
         let outcome: CreateOutcome
         do {
             outcome = try service.create(options)

@@ -21,7 +21,7 @@ public final class BackendRegistry: Sendable {
     }
 
     private let config: Config
-    private let context: PluginHostContext
+    let context: PluginHostContext
     public let timeouts: Timeouts
     private let loaded: Mutex<[String: any SandboxBackend]>
 

@@ -20,11 +20,18 @@ public protocol SandboxBackend: AnyObject, Sendable {
     func snapshot(_ r: SnapshotRequest, timeout: Double?) throws(BackendError) -> SnapshotResponse
     func restore(_ r: RestoreRequest, timeout: Double?) throws(BackendError) -> CreateResponse
     func deleteSnapshot(_ r: DeleteSnapshotRequest, timeout: Double?) throws(BackendError)
+    /// `endpoints` (`sandboxer.reach/1`); conformers without it inherit a `not_implemented` answer.
+    func endpoints(_ r: EndpointsRequest, timeout: Double?) throws(BackendError) -> EndpointsResponse
 }
 
 extension SandboxBackend {
     /// Whether the plugin declared `capability`.
     public func supports(_ capability: String) -> Bool { capabilities.contains(capability) }
+
+    /// Backends that cannot say how to reach a sandbox (test fakes written before `sandboxer.reach/1`).
+    public func endpoints(_ r: EndpointsRequest, timeout: Double?) throws(BackendError) -> EndpointsResponse {
+        throw BackendError(.notImplemented, EndpointRules.undeclared(name), backend: name, operation: Operation.endpoints)
+    }
 }
 
 extension Backend: SandboxBackend {}

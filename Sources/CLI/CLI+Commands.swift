@@ -13,6 +13,7 @@ extension CLI {
     // `let` of metatypes: immutable, and every command type is a stateless struct.
     nonisolated(unsafe) static let commands: [any Command.Type] = [
         CreateCommand.self, ListCommand.self, ShowCommand.self, ExplainCommand.self, ExecCommand.self,
+        ReachCommand.self, PortForwardCommand.self,
         ExtendTtlCommand.self, DestroyCommand.self, SnapshotCommand.self, SnapshotsCommand.self, SnapshotRmCommand.self,
         RecreateCommand.self, PruneSnapshotsCommand.self, ExpireCommand.self, ReapStaleCommand.self, BackendsCommand.self,
         ProfilesCommand.self, PluginCommand.self, EventsCommand.self, WebhookFailuresCommand.self, ServeCommand.self, TokenHashCommand.self,

@@ -5,7 +5,7 @@ import PluginProtocol
 /// Reading and validating one profile.
 extension ConfigLoader {
     static let profileKeys = ["backend", "image", "resources", "network", "env", "ttl", "consumer", "labels",
-                              "on_expire", "snapshots"]
+                              "on_expire", "snapshots", "extends", "reach", "network_options"]
     static let snapshotKeys = ["keep", "max_age"]
     static let resourceKeys = ["cpus", "memory", "pids"]
     static let ttlKeys = ["default", "max", "idle_reap", "expiry_warning"]
@@ -68,6 +68,13 @@ extension ConfigLoader {
         if let snapshotsNode = node["snapshots"], !reader.isNull(snapshotsNode) {
             profile.snapshots = try snapshotRetention(snapshotsNode, what: what, reader: reader)
         }
+        if let reachNode = node["reach"], !reader.isNull(reachNode) {
+            profile.reach = try reach(reachNode, what: what, reader: reader)
+        }
+        if let optionsNode = node["network_options"], !reader.isNull(optionsNode) {
+            profile.networkOptions = try networkOptions(optionsNode, what: what, reader: reader)
+        }
+        try checkNetworkNeeds(profile, node, what: what, reader: reader)
         return profile
     }
 

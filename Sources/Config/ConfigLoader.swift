@@ -101,9 +101,14 @@ public enum ConfigLoader {
             throw reader.fail(.missingKey, "At least one profile must be defined under \"profiles\".", at: profilesNode)
         }
         var profiles: [String: Profile] = [:]
+        let byName = Dictionary(profileEntries.map { ($0.key.name, (key: $0.key, node: $0.value)) }, uniquingKeysWith: { a, _ in a })
         for (key, node) in profileEntries {
             try reader.checkName(key, "profile")
-            profiles[key.name] = try profile(key, node, reader: reader, backends: backends)
+            // `extends:` merges the ancestors' keys in first, so the result is read like any profile.
+            let resolved: (node: YAMLNode, parent: String?) = reader.isNull(node) ? (node, nil) : try resolveExtends(key, node, profiles: byName, reader: reader)
+            var profile = try profile(key, resolved.node, reader: reader, backends: backends)
+            profile.extends = resolved.parent
+            profiles[key.name] = profile
         }
         var config = Config(dataDir: dataDir, hostId: hostId, backends: backends, profiles: profiles, source: file)
         if let serverNode = top["server"] { config.server = try server(serverNode, reader: reader) }

@@ -12,7 +12,8 @@ public struct Profile: Sendable, Equatable {
     /// Environment variables set inside the sandbox.
     public var env: [String: String]
     public var ttl: TTLPolicy
-    /// The consumer this profile is meant for (HTTP auth scopes sandboxes by consumer).
+    /// The consumer token this profile is for; `*` opens it to every consumer, nil keeps it for
+    /// operators (see `isOpen(to:)`).
     public var consumer: String?
     /// Labels put on every sandbox made from this profile (next to the host's ownership labels).
     public var labels: [String: String]
@@ -20,6 +21,12 @@ public struct Profile: Sendable, Equatable {
     public var onExpire: OnExpire = .destroy
     /// Which snapshots of this profile's sandboxes the retention sweep keeps.
     public var snapshots = SnapshotRetention()
+    /// The profile this one was built on (`extends:`), for display; its keys are already merged in.
+    public var extends: String?
+    /// Named ports the sandbox must expose (`reach:`), sorted by name; see docs/reachability.md.
+    public var reach: [ReachPort] = []
+    /// Options of a network other than `none` (egress, published ports), passed to the backend.
+    public var networkOptions: CreateNetworkOptions?
 
     /// `on_expire`: `destroy` (the default) or `snapshot` (snapshot first, then destroy).
     public enum OnExpire: String, Sendable, CaseIterable { case destroy, snapshot }

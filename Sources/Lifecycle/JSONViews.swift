@@ -83,6 +83,21 @@ package enum ProfileView {
                                   "memory_bytes": p.resources.memoryBytes.map { .number(Double($0)) } ?? .null,
                                   "pids": p.resources.pids.map { .number(Double($0)) } ?? .null]),
             "env": .object(p.env.mapValues { .string($0) }), "labels": .object(p.labels.mapValues { .string($0) }),
+            "extends": p.extends.map { .string($0) } ?? .null,
+            "reach": .object(Dictionary(uniqueKeysWithValues: p.reach.map {
+                ($0.name, JSONValue.object(["port": .number(Double($0.port)), "kind": .string($0.kind.rawValue)]))
+            })),
+            "network_options": p.networkOptions.map(networkOptions) ?? .null,
+        ])
+    }
+
+    static func networkOptions(_ o: CreateNetworkOptions) -> JSONValue {
+        .object([
+            "egress": o.egress.map { .string($0) } ?? .null, "allow_sandboxes": o.allowSandboxes.map { .bool($0) } ?? .null,
+            "publish": .array((o.publish ?? []).map { p in
+                .object(["target_port": .number(Double(p.targetPort)), "host_port": p.hostPort.map { .number(Double($0)) } ?? .null,
+                         "host_address": p.hostAddress.map { .string($0) } ?? .null])
+            }),
         ])
     }
 }

@@ -19,11 +19,14 @@ public struct CreateOptions: Sendable {
     public var owner: String?
     /// A snapshot (id or name) whose state the sandbox starts from, through the backend's `restore`.
     public var fromSnapshot: String?
+    /// Set when a consumer token creates: only profiles open to this consumer may be used. Nil for
+    /// operators and the CLI.
+    public var consumer: String?
 
     public init(profile: String? = nil, ttl: String? = nil, labels: [String: String] = [:], idempotencyKey: String? = nil,
-                owner: String? = nil, fromSnapshot: String? = nil) {
+                owner: String? = nil, fromSnapshot: String? = nil, consumer: String? = nil) {
         self.profile = profile; self.ttl = ttl; self.labels = labels; self.idempotencyKey = idempotencyKey
-        self.owner = owner; self.fromSnapshot = fromSnapshot
+        self.owner = owner; self.fromSnapshot = fromSnapshot; self.consumer = consumer
     }
 }
 
@@ -45,7 +48,7 @@ extension SandboxService {
         let snapshot = try options.fromSnapshot.map { (ref: String) throws(SandboxerError) in
             try readySnapshot(ref, owner: options.owner)
         }
-        let profile = try profile(options.profile ?? snapshot?.profile ?? "default")
+        let profile = try profile(options.profile ?? snapshot?.profile ?? "default", visibleTo: options.consumer)
         if let snapshot { try checkRestorable(snapshot, on: profile) }
         let requested: Int64?
         do { requested = try options.ttl.map { (s: String) throws(ConfigError) in try TTLDuration.parse(s).seconds } }
@@ -65,6 +68,7 @@ extension SandboxService {
                                    maxSeconds: profile.ttl.max.seconds)
         // Load the plugin before writing anything: a missing plugin must leave no row behind.
         let backend = snapshot == nil ? try backends.backend(named: profile.backend) : try snapshotBackend(profile.backend)
+        try checkReachable(profile, on: backend)
 
         let created = now
         var labels = profile.labels

@@ -102,7 +102,8 @@ extension SandboxService {
             // or now before ready, plus ttl.max) and the idle reap, each plus the backstop grace.
             latestDeadlineSeconds: max(0, Int64(((sandbox.readyAt ?? now).timeIntervalSince(now)).rounded(.up))
                                        + sandbox.maxTTLSeconds) + SandboxMachine.backstopGraceSeconds,
-            idleTimeoutSeconds: sandbox.idleReapSeconds.map { $0 + SandboxMachine.backstopGraceSeconds })
+            idleTimeoutSeconds: sandbox.idleReapSeconds.map { $0 + SandboxMachine.backstopGraceSeconds },
+            networkOptions: profile.networkOptions.flatMap { $0.isEmpty ? nil : $0 })
     }
 
     /// `create`, or `restore` when a snapshot is given.

@@ -11,7 +11,7 @@ public enum Capability {
     public static let timeout = "sandboxer.timeout/1"
     /// `snapshot`, `restore` and `delete_snapshot`.
     public static let snapshot = "sandboxer.snapshot/1"
-    /// `endpoints`: how to reach a port inside a sandbox (docs/reachability.md).
+    /// `endpoints`: how to reach ports of a sandbox (docs/reachability.md).
     public static let reach = "sandboxer.reach/1"
     /// `build`: a builder plugin (Packer); a library may be a backend, a builder or both.
     public static let build = "sandboxer.build/1"
@@ -72,18 +72,23 @@ public struct CreateRequest: Codable, Sendable, Equatable {
     public var latestDeadlineSeconds: Int64?
     /// The profile's `idle_reap` plus grace, for a backend with a native idle timeout; nil: no idle reaping.
     public var idleTimeoutSeconds: Int64?
+    /// Options of a network mode other than `none` (egress, published ports); absent when none are set.
+    public var networkOptions: CreateNetworkOptions?
     public init(sandboxId: String, hostId: String, profile: String, image: String?, resources: ResourceLimits,
                 network: String, env: [String: String], labels: [String: String], timeoutSeconds: Int64?,
-                latestDeadlineSeconds: Int64? = nil, idleTimeoutSeconds: Int64? = nil) {
+                latestDeadlineSeconds: Int64? = nil, idleTimeoutSeconds: Int64? = nil,
+                networkOptions: CreateNetworkOptions? = nil) {
         self.sandboxId = sandboxId; self.hostId = hostId; self.profile = profile; self.image = image
         self.resources = resources; self.network = network; self.env = env; self.labels = labels
         self.timeoutSeconds = timeoutSeconds
         self.latestDeadlineSeconds = latestDeadlineSeconds; self.idleTimeoutSeconds = idleTimeoutSeconds
+        self.networkOptions = networkOptions
     }
     enum CodingKeys: String, CodingKey {
         case sandboxId = "sandbox_id", hostId = "host_id", profile, image, resources, network, env, labels
         case timeoutSeconds = "timeout_seconds"
         case latestDeadlineSeconds = "latest_deadline_seconds", idleTimeoutSeconds = "idle_timeout_seconds"
+        case networkOptions = "network_options"
     }
 }
 

@@ -46,7 +46,7 @@ import Testing
         #expect(backend.plugin.name == "test")
         #expect(backend.plugin.version == "1.0.0")
         #expect(backend.plugin.abiMajor == 1 && backend.plugin.abiMinor == UInt32(SANDBOXER_ABI_MINOR))
-        #expect(backend.capabilities == [Capability.lifecycle, Capability.exec, Capability.inventory, Capability.timeout])
+        #expect(backend.capabilities == [Capability.lifecycle, Capability.exec, Capability.inventory, Capability.timeout, Capability.reach])
         #expect(backend.has(Capability.exec))
         #expect(!backend.has("sandboxer.snapshot/1"))
     }

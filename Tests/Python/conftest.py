@@ -49,7 +49,7 @@ def bearer(name: str) -> dict[str, str]:
 
 
 def fake_config(tmp: Path, *, tokens: bool = False, plugin_extra: str = "") -> str:
-    """A config using the file-backed TestPlugin; two profiles, optionally the three tokens."""
+    """A config using the file-backed TestPlugin; two profiles open to every consumer, optionally the three tokens."""
     state = tmp / "fake"
     state.mkdir(parents=True, exist_ok=True)
     text = f"""\
@@ -63,9 +63,11 @@ backends:
   default:
     backend: fake
     ttl: {{default: 1h, max: 24h}}
+    consumer: "*"
   short:
     backend: fake
     ttl: {{default: 10m, max: 1h}}
+    consumer: "*"
 """
     if tokens:
         text += "server:\n  tokens:\n"
@@ -135,8 +137,10 @@ def server_env(home: Path, config: Path | None) -> dict[str, str]:
     return env
 
 
-def start_server(tmp: Path, config_text: str | None, *, listen: str = "127.0.0.1:0") -> Server:
-    """Starts `sandboxer serve` and returns once it has printed its listening address."""
+def start_server(tmp: Path, config_text: str | None, *, listen: str = "127.0.0.1:0",
+                 env: dict[str, str] | None = None) -> Server:
+    """Starts `sandboxer serve` and returns once it has printed its listening address. `env` adds
+    variables after the inherited SANDBOXER_* ones are dropped (e.g. a SANDBOXER_SECRET_*)."""
     if not SANDBOXER.exists():
         pytest.fail(f"{SANDBOXER} is missing: run `swift build` first (scripts/python-tests.sh does)")
     home = tmp / "home"
@@ -146,7 +150,7 @@ def start_server(tmp: Path, config_text: str | None, *, listen: str = "127.0.0.1
         config = tmp / "config.yaml"
         config.write_text(config_text)
     proc = subprocess.Popen([str(SANDBOXER), "serve", "--listen", listen],
-                            env=server_env(home, config), stdin=subprocess.DEVNULL,
+                            env={**server_env(home, config), **(env or {})}, stdin=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     server = Server(proc=proc, home=home)
     server.reader = threading.Thread(target=server._drain, name="serve-stderr", daemon=True)

@@ -9,11 +9,12 @@ import PluginKit
 /// `["exit", "N"]` exits N; `["secret", NAME]` prints the host's secret NAME (exit 1 if none);
 /// `["now"]` prints the host clock in ms; `["log", MESSAGE]` logs MESSAGE through the host at warning
 /// level, `["debug", MESSAGE]` at debug level (both with the sandbox's ids as metadata);
-/// anything else prints `ran: <argv joined by spaces>`.
+/// anything else prints `ran: <argv joined by spaces>`. `endpoints` answers the config's `endpoints`
+/// (those whose target_port was asked for) for sandboxes created with a network other than none.
 final class TestPlugin: SandboxerPlugin {
     static let name = "test"
     static let version = "1.0.0"
-    static let capabilities = [Capability.lifecycle, Capability.exec, Capability.inventory, Capability.timeout]
+    static let capabilities = [Capability.lifecycle, Capability.exec, Capability.inventory, Capability.timeout, Capability.reach]
 
     let config: TestPluginConfig
     let store: TestPluginStore
@@ -31,6 +32,8 @@ final class TestPlugin: SandboxerPlugin {
 
     /// Applies the misbehaviour the config asks for, then dispatches as any plugin would.
     func invoke(operation: String, request: Data, call: PluginCall) throws(PluginError) -> Data {
+        // Every endpoints call is written down, so tests can prove the host made none.
+        if operation == Operation.endpoints { store.note("endpoints.log", String(decoding: request, as: UTF8.self)) }
         if let code = config.fail[operation] {
             throw PluginError(code, "The test plugin was told to fail '\(operation)' with \(code).")
         }
@@ -65,7 +68,32 @@ final class TestPlugin: SandboxerPlugin {
         if let needed = TestPluginConfig.capability(for: operation), !config.capabilities.contains(needed) {
             throw .notImplemented(operation)
         }
+        if operation == Operation.endpoints { return try endpoints(request) }
         return try PluginDispatch.dispatch(self, operation: operation, request: request, call: call)
+    }
+
+    /// `endpoints` (PluginKit has no typed method for it yet): the configured endpoints whose
+    /// target_port was asked for (all of them for an empty list).
+    func endpoints(_ body: Data) throws(PluginError) -> Data {
+        let request: EndpointsRequest
+        do { request = try JSONDecoder().decode(EndpointsRequest.self, from: body) } catch {
+            throw PluginError(.invalidRequest, "The 'endpoints' request is not valid JSON for this operation.")
+        }
+        let record = try store.read(request.backendRef)
+        guard let network = record.network, network != "none" else {
+            throw PluginError(.invalidRequest, "The sandbox \(request.sandboxId) has no network (network: none).")
+        }
+        if let bad = request.ports.first(where: { !(1...65535).contains($0) }) {
+            throw PluginError(.invalidRequest, "The port \(bad) is outside 1–65535.")
+        }
+        let chosen = config.endpoints.filter { e in
+            request.ports.isEmpty || request.ports.contains { Double($0) == e["target_port"]?.numberValue }
+        }
+        do {
+            return try JSONEncoder().encode(JSONValue.object(["endpoints": .array(chosen)]))
+        } catch {
+            throw PluginError(.internal, "The test plugin could not encode its endpoints.")
+        }
     }
 
     /// Blocks until the host cancels the call; tells the test when it starts and when it noticed.
@@ -92,7 +120,7 @@ final class TestPlugin: SandboxerPlugin {
         let record = TestSandboxRecord(
             backendRef: ref, sandboxId: request.sandboxId, hostId: request.hostId, profile: request.profile,
             labels: request.labels, createdAtMs: now, timeoutSeconds: request.timeoutSeconds,
-            deadlineMs: request.timeoutSeconds.map { now + $0 * 1000 })
+            deadlineMs: request.timeoutSeconds.map { now + $0 * 1000 }, network: request.network)
         try store.write(record)
         host.log(.info, "created \(ref)", metadata: ["sandbox_id": request.sandboxId])
         var info: [String: JSONValue] = ["created_at_ms": .number(Double(now))]

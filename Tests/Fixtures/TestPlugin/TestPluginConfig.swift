@@ -14,7 +14,9 @@ import PluginKit
 ///  "huge_error": {"create": 100000000}, // operation -> fails `internal` with a message of that many bytes
 ///  "huge_response": {"status": 20000000}, // operation -> answers a valid response padded to that many bytes
 ///  "info_bytes": 10000,                // create's `info` carries a "pad" string of that many bytes
-///  "capabilities": ["sandboxer.lifecycle/1"]}  // declare only these (default: all four)
+///  "capabilities": ["sandboxer.lifecycle/1"],  // declare only these (default: all five)
+///  "endpoints": [{"name": "web", "kind": "tcp", "target_port": 8080, "host": "127.0.0.1",
+///                 "port": 41234, "tls": false, "auth": {"scheme": "none"}}]}  // what `endpoints` answers
 /// ```
 struct TestPluginConfig: Sendable {
     var stateDir: String
@@ -28,7 +30,10 @@ struct TestPluginConfig: Sendable {
     var hugeError: [String: Int] = [:]
     var hugeResponse: [String: Int] = [:]
     var infoBytes = 0
-    var capabilities: [String] = [Capability.lifecycle, Capability.exec, Capability.inventory, Capability.timeout]
+    var capabilities: [String] = [Capability.lifecycle, Capability.exec, Capability.inventory, Capability.timeout, Capability.reach]
+    /// The endpoints of every sandbox with a network, passed through as written (tests point them at
+    /// loopback listeners they start, or make them break the contract).
+    var endpoints: [JSONValue] = []
 
     init(_ json: JSONValue) throws(PluginError) {
         guard let stateDir = json["state_dir"]?.stringValue, stateDir.hasPrefix("/") else {
@@ -64,6 +69,12 @@ struct TestPluginConfig: Sendable {
             }
             capabilities = list
         }
+        if let list = json["endpoints"] {
+            guard let items = list.arrayValue else {
+                throw PluginError(.invalidRequest, "The test plugin's 'endpoints' must be an array of endpoint objects.")
+            }
+            endpoints = items
+        }
     }
 
     static func names(_ json: JSONValue, _ key: String) throws(PluginError) -> Set<String> {
@@ -97,6 +108,7 @@ struct TestPluginConfig: Sendable {
         case Operation.exec: Capability.exec
         case Operation.inventory: Capability.inventory
         case Operation.setTimeout: Capability.timeout
+        case Operation.endpoints: Capability.reach
         default: nil
         }
     }

@@ -16,10 +16,12 @@ struct TestSandboxRecord: Codable, Sendable, Equatable {
     var timeoutSeconds: Int64?
     /// createdAt/set_timeout time + timeout; past it, status answers "stopped".
     var deadlineMs: Int64?
+    /// The create request's network; nil (records planted by tests) counts as "none".
+    var network: String?
 
     enum CodingKeys: String, CodingKey {
         case backendRef = "backend_ref", sandboxId = "sandbox_id", hostId = "host_id", profile, labels
-        case createdAtMs = "created_at_ms", timeoutSeconds = "timeout_seconds", deadlineMs = "deadline_ms"
+        case createdAtMs = "created_at_ms", timeoutSeconds = "timeout_seconds", deadlineMs = "deadline_ms", network
     }
 }
 

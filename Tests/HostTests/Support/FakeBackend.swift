@@ -101,6 +101,7 @@ struct ServiceFixture {
       default:
         backend: fake
         ttl: {default: 1h, max: 4h}
+        consumer: "*"
       idle:
         backend: fake
         ttl: {default: 1d, max: 2d, idle_reap: 10m}
