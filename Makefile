@@ -17,14 +17,15 @@ run: build
 	@./scripts/demo.sh .build/debug/sandboxer
 
 # Builds every product first (the plugins are dynamic libraries the tests dlopen; any compiler warning
-# fails), runs the Swift suite, bounded fuzz runs (HTTP request parser, protobuf codec), the provider
+# fails), runs the Swift suite, `sandboxer plugin check` on every plugin, bounded fuzz runs (HTTP request parser, protobuf codec), the provider
 # stand-ins against their official clients, then real clients (requests, curl, schemathesis) against a
 # live `sandboxer serve`.
 test: deps
 	./scripts/build-warning-free.sh
 	$(SWIFT) test --skip-build
-	./fuzz/run.sh 20
 	./scripts/standin-tests.sh
+	./scripts/plugin-check.sh
+	./fuzz/run.sh 20
 	./scripts/python-tests.sh
 
 bench: release

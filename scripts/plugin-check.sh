@@ -33,7 +33,9 @@ mkdir -p "$work/test-state"
 check TestPlugin "$work/libSandboxerTestPlugin.so" "{\"state_dir\": \"$work/test-state\"}"
 
 if command -v cc >/dev/null; then
-    cc -shared -fPIC -O2 -I Sources/PluginABI/include -o "$work/libcplugin.so" Tests/Fixtures/CPlugin/cplugin.c
+    # The C fixture uses the vendorable C helper (Sources/PluginABI/contrib), as a C author would.
+    cc -shared -fPIC -O2 -fvisibility=hidden -I Sources/PluginABI/include -I Sources/PluginABI/contrib \
+        -o "$work/libcplugin.so" Tests/Fixtures/CPlugin/cplugin.c Sources/PluginABI/contrib/sbx_helper.c
     check CPlugin "$work/libcplugin.so"
 else
     echo "plugin-check: skipping the C plugin: cc is not installed" >&2
@@ -41,9 +43,9 @@ fi
 
 if [ "${SKIP_EXTERNAL:-0}" != 1 ]; then
     # Built against the header as it is now, as the HostTests do.
-    cp -R Tests/Fixtures/ExternalPlugin "$work/ExternalPlugin"
+    # -L: the fixture's header is a symlink to the real one; the copy gets the file itself.
+    cp -RL Tests/Fixtures/ExternalPlugin "$work/ExternalPlugin"
     rm -rf "$work/ExternalPlugin/.build"
-    cp Sources/PluginABI/include/sandboxer_plugin.h "$work/ExternalPlugin/Sources/CSandboxerABI/include/sandboxer_plugin.h"
     swift build -c release --package-path "$work/ExternalPlugin" --scratch-path "$work/external-build" >&2
     check ExternalPlugin "$work/external-build/release/libExternalPlugin.so"
 else
@@ -55,6 +57,29 @@ if [ "$(id -u)" -eq 0 ] && [ -x /bin/busybox ]; then
     check LocalVM "$work/libSandboxerLocalVM.so" "{\"data_dir\": \"$work/localvm\", \"cgroup_parent\": \"sbxcheck-$$\"}"
 else
     echo "plugin-check: skipping LocalVM: needs root and busybox-static" >&2
+fi
+
+# Modal, against its stand-in (proven by the official client in scripts/standin-tests.sh, which makes
+# the venv). The port file is the ready handshake.
+venv=.build/venv-modal/bin/python
+if [ -x "$venv" ] && [ -e "$build/libSandboxerModal.so" ]; then
+    "$venv" Tests/Fixtures/ModalStandIn/standin.py --port-file "$work/modal-ports.json" \
+        --token-id ak-check --token-secret as-check >"$work/modal-standin.log" 2>&1 &
+    standin=$!
+    for _ in $(seq 1 300); do [ -s "$work/modal-ports.json" ] && break; sleep 0.1; done
+    if [ -s "$work/modal-ports.json" ]; then
+        api=$("$venv" -c 'import json,sys; print(json.load(open(sys.argv[1]))["api"])' "$work/modal-ports.json")
+        install -m 0755 "$build/libSandboxerModal.so" "$work/"
+        SANDBOXER_SECRET_MODAL_TOKEN_ID=ak-check SANDBOXER_SECRET_MODAL_TOKEN_SECRET=as-check \
+            check Modal "$work/libSandboxerModal.so" "{\"server_url\": \"http://127.0.0.1:$api\", \"data_dir\": \"$work/modal\"}"
+    else
+        echo "plugin-check: the Modal stand-in did not start (log: $work/modal-standin.log)" >&2
+        status=1
+    fi
+    kill "$standin" 2>/dev/null || true
+    wait "$standin" 2>/dev/null || true
+else
+    echo "plugin-check: skipping Modal: no stand-in venv (scripts/standin-tests.sh makes it) or no build" >&2
 fi
 
 exit $status
