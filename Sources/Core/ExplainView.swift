@@ -22,6 +22,9 @@ package enum ExplainView {
             ]),
             "cap": .object(["max": duration(e.cap.maxSeconds), "latest_expires_at": time(e.cap.latestDeadline),
                             "reached": .bool(e.cap.reached)]),
+            "backstop": e.backstop.map { b in
+                .object(["follows_extensions": .bool(b.followsExtensions), "fixed_at": time(b.fixedAt)])
+            } ?? .null,
             "activity": .object(["last": e.idle.lastActivity.map { .string($0) } ?? .null, "updated_at": time(e.idle.lastChange)]),
             "idle": .object(["idle_reap": duration(e.idle.reapSeconds), "deadline": time(e.idle.deadline)]),
             "expiry_warning": .object([
@@ -61,6 +64,11 @@ package enum ExplainView {
         rows.append(("expires_at", expires))
         rows.append(("max", "\(DurationText.format(e.cap.maxSeconds)): latest possible expires_at \(time(e.cap.latestDeadline))"
                      + (e.cap.reached ? " (reached)" : "")))
+        if let b = e.backstop {
+            rows.append(("backstop", b.followsExtensions
+                ? "the backend's deadline follows expires_at (pushed again on every extend, plus grace)"
+                : "fixed at create at \(time(b.fixedAt)) (max + grace): this backend cannot extend, so extend-ttl moves only the host's deadline"))
+        }
         rows.append(("activity", "\(s.lastActivity ?? "-") (updated_at \(time(e.idle.lastChange)))"))
         rows.append(("idle_reap", e.idle.reapSeconds.map { reap in
             DurationText.format(reap) + (e.idle.deadline.map { ": idle deadline \(RFC3339.format($0))" } ?? "")

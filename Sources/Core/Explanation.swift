@@ -55,6 +55,16 @@ public struct Explanation: Sendable, Equatable {
     }
 
     /// The rule that ends a live sandbox first.
+    /// The backstop: the deadline the host pushed to the backend, which ends the sandbox there even if
+    /// the host is down.
+    public struct BackstopFacts: Sendable, Equatable {
+        /// Whether the backend's deadline moves with every extend (it declares `sandboxer.timeout/1`).
+        public var followsExtensions: Bool
+        /// For a backend that cannot extend: the deadline set at create, the latest the profile allows
+        /// (`ready_at + max`) plus the grace; nil when it follows the host's deadline.
+        public var fixedAt: Date?
+    }
+
     public struct NextRule: Sendable, Equatable {
         /// `ttl`, `ttl_max` or `idle`.
         public var rule: TerminationReason
@@ -88,6 +98,8 @@ public struct Explanation: Sendable, Equatable {
     public var cap: CapFacts
     public var idle: IdleFacts
     public var warning: WarningFacts
+    /// The backend's own deadline (the backstop if the host is down); nil when the backend is unknown.
+    public var backstop: BackstopFacts?
     /// For ready and active sandboxes: the rule that fires first.
     public var next: NextRule?
     /// For expired, destroying, destroyed and failed sandboxes.
@@ -96,7 +108,8 @@ public struct Explanation: Sendable, Equatable {
 
 extension Explanation {
     /// Explains `sandbox` at `now` from its `events` (oldest first) and its `profile`, if it still exists.
-    public init(sandbox s: Sandbox, events: [SandboxEvent], profile: Profile?, now: Date) {
+    /// `backendExtends`: whether the sandbox's backend declares `sandboxer.timeout/1` (nil: not known).
+    public init(sandbox s: Sandbox, events: [SandboxEvent], profile: Profile?, now: Date, backendExtends: Bool? = nil) {
         sandbox = s
         self.now = now
         profileExists = profile != nil
@@ -115,6 +128,10 @@ extension Explanation {
         warning = WarningFacts(beforeSeconds: s.expiryWarningSeconds,
                                at: live ? s.expiryWarningSeconds.flatMap { w in s.expiresAt.map { $0.addingTimeInterval(-Double(w)) } } : nil,
                                sent: warned, lastEvent: events.last { $0.kind == .expiryWarning })
+        backstop = backendExtends.map { extends in
+            BackstopFacts(followsExtensions: extends,
+                          fixedAt: extends ? nil : s.latestDeadline?.addingTimeInterval(Double(SandboxMachine.backstopGraceSeconds)))
+        }
         next = live ? Self.firstRule(s, now: now) : nil
         ending = Self.ending(s, events: events)
         summary = ""

@@ -11,6 +11,9 @@ extension SandboxService {
     public func explain(_ id: String) throws(SandboxerError) -> Explanation {
         let sandbox = try get(id)
         let events = try storeCall { () throws(StoreError) in try store.events(sandboxId: id, since: nil, limit: nil) }
-        return Explanation(sandbox: sandbox, events: events, profile: config.profiles[sandbox.profile], now: now)
+        // Whether the backend's own deadline follows extensions; explain still answers without the plugin.
+        let extends = (try? backends.backend(named: sandbox.backend)).map { $0.supports(Capability.timeout) }
+        return Explanation(sandbox: sandbox, events: events, profile: config.profiles[sandbox.profile], now: now,
+                           backendExtends: extends)
     }
 }

@@ -47,6 +47,19 @@ struct ModalEndToEndTests {
         #expect(shown["expires_at"] as? String != before)
         #expect(!extended.stderr.contains("warning"), "no set_timeout is declared, so nothing is pushed: \(extended.stderr)")
         #expect(try standIn.sandbox(ref)?["timeout_secs"] as? Int == 4 * 3600 + 60, "the Modal backstop stays at the profile max")
+        // explain says so: the backend's deadline is fixed at ready_at + max + grace, and extend-ttl moves only ours.
+        let explained = try cli.run(["explain", id, "--json"]).object()
+        let backstop = explained["backstop"] as? [String: Any]
+        #expect(backstop?["follows_extensions"] as? Bool == false)
+        let cap = (explained["cap"] as? [String: Any])?["latest_expires_at"] as? String
+        let fixed = backstop?["fixed_at"] as? String
+        if let cap, let fixed, let capDate = ISO8601DateFormatter().date(from: cap), let fixedDate = ISO8601DateFormatter().date(from: fixed) {
+            #expect(fixedDate.timeIntervalSince(capDate) == 60, "fixed at the latest deadline plus the grace")
+        } else {
+            Issue.record("explain has no cap or backstop time: \(explained)")
+        }
+        let table = try cli.run(["explain", id])
+        #expect(table.stdout.contains("cannot extend"), "\(table.stdout)")
 
         let expire = try cli.run(["expire", "--apply", "--json"], extraEnv: ["SANDBOXER_CLOCK_OFFSET": "5h"])
         #expect(expire.status == 0, "\(expire.stderr)")
