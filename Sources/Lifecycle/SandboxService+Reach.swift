@@ -24,6 +24,10 @@ extension SandboxService {
         guard backend.supports(Capability.reach) else {
             throw SandboxerError(.backend, EndpointRules.undeclared(sandbox.backend))
         }
+        // A sandbox made with no network has nothing to reach: the host knows that without asking.
+        if let profile = config.profiles[sandbox.profile], profile.network == "none" {
+            throw SandboxerError(.invalidArgument, "Sandbox \(id) has no network (its profile \(profile.name) says network: none), so nothing in it can be reached.")
+        }
         let reach = config.profiles[sandbox.profile]?.reach ?? []
         let request = EndpointsRequest(sandboxId: sandbox.id, backendRef: sandbox.backendRef ?? sandbox.id,
                                        ports: asked.isEmpty ? reach.map(\.port) : asked)

@@ -207,7 +207,7 @@ import Testing
         }
     }
 
-    @Test func aSandboxWithoutANetworkIsTheBackendsInvalidRequest() throws {
+    @Test func aSandboxWithoutANetworkIsRefusedByTheHostWithoutAskingTheBackend() throws {
         let f = try Fixture(endpoints: [Self.endpoint("a", target: 8080, port: 1000)])
         defer { f.remove() }
         let s = try f.create("default")
@@ -215,8 +215,9 @@ import Testing
             _ = try f.service.endpoints(s.id, ports: [8080])
             Issue.record("a network: none sandbox gave endpoints")
         } catch {
-            #expect(error.code == .backend)  // the plugin refused it (invalid_request): exit 3, never a usage error
-            #expect(error.message.hasSuffix("has no network (network: none)."))
+            // The host knows the profile's network: a 422, never a backend failure (a 502 to clients).
+            #expect(error.code == .invalidArgument)
+            #expect(error.message.hasSuffix("says network: none), so nothing in it can be reached."))
         }
     }
 
