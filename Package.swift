@@ -22,7 +22,7 @@ let package = Package(
         .library(name: "SandboxerTestPlugin", type: .dynamic, targets: ["TestPlugin"]),
         .library(name: "ProtobufWire", targets: ["ProtobufWire"]),
         .library(name: "GRPCClient", targets: ["GRPCClient"]),
-        .library(name: "SandboxerE2B", type: .dynamic, targets: ["E2B"]),
+        .library(name: "SandboxerE2B", type: .dynamic, targets: ["E2BEntry"]),
     ],
     targets: [
         // MARK: System libraries and C shims
@@ -102,9 +102,11 @@ let package = Package(
         // MARK: E2B backend (appended)
         // E2B: REST control plane and envd's Connect process service, over the libcurl client.
         .target(name: "E2B", dependencies: ["PluginKit", "HTTPClient", "CCurl"], path: "Plugins/E2B/Sources"),
+        // Only the exported entry symbol (kept out of E2B so tests can link that module).
+        .target(name: "E2BEntry", dependencies: ["E2B", "PluginKit", "PluginABI"], path: "Plugins/E2B/Entry"),
         // Unit tests link the E2B module; the stand-in tests load libSandboxerE2B.so through the host's loader
         // and run the built `sandboxer` (two targets, so the library's code is never in the test binary twice).
         .testTarget(name: "E2BUnitTests", dependencies: ["E2B", "PluginKit", "HTTPClient"], path: "Tests/E2BTests/Unit"),
-        .testTarget(name: "E2BTests", dependencies: ["Backends", "PluginProtocol"], path: "Tests/E2BTests/StandIn"),
+        .testTarget(name: "E2BTests", dependencies: ["Backends", "PluginProtocol", "HTTPClient"], path: "Tests/E2BTests/StandIn"),
     ]
 )

@@ -21,4 +21,18 @@ extension HTTPClient {
         }
         return try outcome.get()
     }
+
+    /// Like `send`, but polls `shouldAbort` while waiting (about once a second, more often while
+    /// data flows); true stops the transfer and the call throws `.aborted`.
+    public func send(_ request: HTTPClientRequest, shouldAbort: () -> Bool) throws(HTTPClientError) -> HTTPClientResponse {
+        let outcome: Result<HTTPClientResponse, HTTPClientError> = withoutActuallyEscaping(shouldAbort) { abort in
+            let collector = ResponseCollector(limit: request.maxResponseBytes, shouldAbort: abort)
+            do throws(HTTPClientError) {
+                return .success(try perform(request, collector: collector))
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try outcome.get()
+    }
 }

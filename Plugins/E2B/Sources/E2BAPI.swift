@@ -57,7 +57,7 @@ struct E2BAPI: Sendable {
             let canRetry = request.idempotent && attempt < retry.attempts
             let response: HTTPClientResponse
             do {
-                response = try client.send(http)
+                response = try client.send(http, shouldAbort: { call.isCancelled })
             } catch {
                 guard canRetry, RetryPolicy.isRetryable(error) else { throw E2BFailure.transport(error, context: context) }
                 try pause(retry.delay(afterAttempt: attempt, retryAfter: nil), attempt: attempt, why: "it got no answer",

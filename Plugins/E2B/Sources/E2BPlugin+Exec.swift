@@ -75,6 +75,11 @@ extension E2BPlugin {
             try checkStillThere(request.backendRef, context: context, call: call)
             throw context.fail(.unavailable, "the process stream ended without an end event, so the command's outcome is unknown")
         }
+        guard stream.sawEndOfStream else {
+            // Connect ends every stream with an end-of-stream envelope; without it the answer is
+            // cut short (the SDK raises too), whatever events came before.
+            throw context.fail(.unavailable, "the process stream ended without its end-of-stream message, so the command's outcome is not certain")
+        }
         if stream.droppedBytes > 0 {
             host.log(.warning, "E2B exec of sandbox \(request.sandboxId): \(stream.droppedBytes) bytes of output beyond \(stream.maxOutput) bytes per stream were dropped.")
         }

@@ -1,6 +1,5 @@
 import Foundation
 import HTTPClient
-import PluginABI
 import PluginKit
 import Synchronization
 
@@ -67,10 +66,4 @@ public final class E2BPlugin: SandboxerPlugin {
 struct EnvdAccess: Sendable {
     var token: String?
     var domain: String?
-}
-
-/// The one exported entry point of libSandboxerE2B.so.
-@_cdecl("sandboxer_plugin_entry_v1")
-public func sandboxerPluginEntryV1(_ host: UnsafePointer<sbx_host_api>?) -> UnsafePointer<sbx_plugin>? {
-    PluginExport.entry(E2BPlugin.self, host: host)
 }
