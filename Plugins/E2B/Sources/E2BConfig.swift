@@ -26,13 +26,15 @@ struct E2BConfig: Sendable, Equatable {
     }
 
     static let knownKeys: Set<String> = ["api_url", "domain", "sandbox_url", "api_key_secret", "template", "max_timeout"]
+    /// Keys the host adds to every backend's config (`data_dir`, its state directory): accepted, unused.
+    static let hostKeys: Set<String> = ["data_dir"]
 
     init(json: JSONValue) throws(PluginError) {
         guard case .object(let object) = json else {
             throw PluginError(.invalidRequest, "The e2b backend config must be a mapping.")
         }
         // A misspelt key would silently fall back to a default (say, the real API): refuse it.
-        if let unknown = object.keys.sorted().first(where: { !Self.knownKeys.contains($0) }) {
+        if let unknown = object.keys.sorted().first(where: { !Self.knownKeys.contains($0) && !Self.hostKeys.contains($0) }) {
             throw PluginError(.invalidRequest, "The e2b backend config has an unknown key '\(unknown)'; the keys are \(Self.knownKeys.sorted().joined(separator: ", ")).")
         }
         func string(_ key: String) throws(PluginError) -> String? {

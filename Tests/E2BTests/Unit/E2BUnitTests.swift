@@ -76,6 +76,8 @@ import PluginKit
         #expect(local.envdURL(sandboxID: "abc", domain: nil) == "http://[::1]:9")
         #expect(defaults.envdURL(sandboxID: "abc", domain: nil) == "https://49983-abc.e2b.app")
         #expect(try E2BConfig(json: .object(["max_timeout": .number(600)])).maxTimeoutSeconds == 600)
+        // The host adds data_dir to every backend's config.
+        #expect(try E2BConfig(json: .object(["data_dir": .string("/var/lib/sandboxer/backends/e2b")])) == E2BConfig())
 
         for bad: [String: JSONValue] in [["api_url": .string("http://api.e2b.app")], ["api_url": .string("ftp://x")],
                                          ["api_url": .string("https://x/path")], ["sandbox_url": .string("http://10.0.0.1")],
