@@ -106,7 +106,7 @@ let package = Package(
         .target(name: "E2BEntry", dependencies: ["E2B", "PluginKit", "PluginABI"], path: "Plugins/E2B/Entry"),
         // Unit tests link the E2B module; the stand-in tests load libSandboxerE2B.so through the host's loader
         // and run the built `sandboxer` (two targets, so the library's code is never in the test binary twice).
-        .testTarget(name: "E2BUnitTests", dependencies: ["E2B", "PluginKit", "HTTPClient"], path: "Tests/E2BTests/Unit"),
+        .testTarget(name: "E2BUnitTests", dependencies: ["E2B", "PluginKit", "HTTPClient", "HTTPServer"], path: "Tests/E2BTests/Unit"),
         .testTarget(name: "E2BTests", dependencies: ["Backends", "PluginProtocol", "HTTPClient"], path: "Tests/E2BTests/StandIn"),
     ]
 )
