@@ -11,7 +11,10 @@
 #   sandboxer  three CLI processes, each timed from start to exit: `create --json`,
 #              `exec ID -- echo hi`, `destroy ID` (process start, config, SQLite store and plugin
 #              load are all inside the time: the CLI pays them three times a round).
-# Prints ratio = sandboxer / sdk (goal: <= 1.0, sandboxer no slower than the SDK).
+#   serve      the same three calls to one long-lived `sandboxer serve` over its HTTP API
+#              (POST /v1/sandboxes, POST /v1/sandboxes/ID/exec, DELETE /v1/sandboxes/ID) on one
+#              keep-alive connection: the host and plugin without process start-up, like the SDK.
+# Prints ratio = sandboxer / sdk for both (goal: <= 1.0, sandboxer no slower than the SDK).
 set -euo pipefail
 N=${1:-20}
 cd "$(dirname "$0")/.."
@@ -23,7 +26,9 @@ PY=$VENV/bin/python
 TMP=$(mktemp -d /tmp/e2b-bench.XXXXXX)
 chmod 700 "$TMP"
 STANDIN_PID=
+SERVE_PID=
 cleanup() {
+    [ -n "$SERVE_PID" ] && kill "$SERVE_PID" 2>/dev/null && wait "$SERVE_PID" 2>/dev/null || true
     [ -n "$STANDIN_PID" ] && kill "$STANDIN_PID" 2>/dev/null && wait "$STANDIN_PID" 2>/dev/null || true
     rm -rf "$TMP"
 }
@@ -60,9 +65,16 @@ profiles:
     ttl: {default: 10m, max: 1h}
 YAML
 
-"$PY" - "$N" "$API" "$ENVD" "$KEY" "$BIN/sandboxer" "$TMP/sandboxer.yaml" <<'PYTHON'
-import json, os, statistics, subprocess, sys, time
+# `sandboxer serve` on a free loopback port (no tokens: loopback only, no auth).
+SERVE_PORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+SANDBOXER_CONFIG="$TMP/sandboxer.yaml" SANDBOXER_SECRET_E2B="$KEY" "$BIN/sandboxer" serve --listen "127.0.0.1:$SERVE_PORT" \
+    2>"$TMP/serve.log" &
+SERVE_PID=$!
+
+"$PY" - "$N" "$API" "$ENVD" "$KEY" "$BIN/sandboxer" "$TMP/sandboxer.yaml" "$SERVE_PORT" <<'PYTHON'
+import http.client, json, os, statistics, subprocess, sys, time
 n, api, envd, key, sandboxer, config = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6]
+serve_port = int(sys.argv[7])
 os.environ.update(E2B_API_KEY=key, E2B_API_URL=f"http://127.0.0.1:{api}", E2B_SANDBOX_URL=f"http://127.0.0.1:{envd}")
 from e2b import Sandbox
 
@@ -87,12 +99,37 @@ def sandboxer_round():
     cli("destroy", sid)
     return (time.perf_counter() - start) * 1000
 
-sdk_round(); sandboxer_round()   # warm-up: page cache, first store migration, connection set-up
+# Wait for serve's /healthz (a bench, not a test: a bounded poll is fine here).
+for _ in range(500):
+    try:
+        c = http.client.HTTPConnection("127.0.0.1", serve_port, timeout=5)
+        c.request("GET", "/healthz"); c.getresponse().read(); break
+    except OSError:
+        time.sleep(0.02)
+conn = http.client.HTTPConnection("127.0.0.1", serve_port, timeout=60)
+def call(method, path, body=None):
+    conn.request(method, path, body=json.dumps(body) if body is not None else None, headers={"Content-Type": "application/json"})
+    r = conn.getresponse(); data = r.read()
+    if r.status >= 300:
+        sys.exit(f"serve {method} {path} answered {r.status}: {data[:300]!r}")
+    return json.loads(data) if data else None
+
+def serve_round():
+    start = time.perf_counter()
+    sid = call("POST", "/v1/sandboxes", {"profile": "default"})["id"]
+    assert call("POST", f"/v1/sandboxes/{sid}/exec", {"argv": ["echo", "hi"]})["stdout"] == "hi\n"
+    call("DELETE", f"/v1/sandboxes/{sid}")
+    return (time.perf_counter() - start) * 1000
+
+sdk_round(); sandboxer_round(); serve_round()   # warm-up: page cache, store migration, connections
 sdk = [sdk_round() for _ in range(n)]
 ours = [sandboxer_round() for _ in range(n)]
-s, o = statistics.median(sdk), statistics.median(ours)
+served = [serve_round() for _ in range(n)]
+s, o, v = statistics.median(sdk), statistics.median(ours), statistics.median(served)
 print(f"rounds     {n}")
 print(f"sdk        {s:8.1f} ms  (median create+exec+destroy, official e2b SDK in one process)")
 print(f"sandboxer  {o:8.1f} ms  (median create+exec+destroy, three CLI processes)")
-print(f"ratio      {o / s:8.2f}  (goal <= 1.0)")
+print(f"serve      {v:8.1f} ms  (median create+exec+destroy, HTTP API of one sandboxer serve)")
+print(f"ratio      {o / s:8.2f}  cli / sdk   (goal <= 1.0)")
+print(f"ratio      {v / s:8.2f}  serve / sdk (goal <= 1.0)")
 PYTHON

@@ -84,9 +84,12 @@ struct E2BPluginTests {
         // Inventory: only this host's sandboxes, with all their labels; every page is read.
         let foreign = try standIn.createDirect(metadata: ["sandboxer.host": "someone-else"])
         var mine = [ref]
-        for _ in 0..<3 { mine.append(try standIn.createDirect(metadata: ["sandboxer.host": request.hostId])) }
+        // 130 in all: two pages of at most 100, joined through X-Next-Token.
+        for _ in 0..<129 { mine.append(try standIn.createDirect(metadata: ["sandboxer.host": request.hostId])) }
         let inventory = try backend.inventory(InventoryRequest(hostId: request.hostId), timeout: 30)
+        #expect(inventory.resources.count == mine.count)
         #expect(Set(inventory.resources.map(\.backendRef)) == Set(mine))
+        #expect(try standIn.calls("GET /v2/sandboxes") == 2)
         #expect(inventory.resources.first { $0.backendRef == ref }?.sandboxId == request.sandboxId)
         #expect(inventory.resources.first { $0.backendRef == ref }?.labels == request.labels)
         #expect(inventory.resources.allSatisfy { ($0.createdAtMs ?? 0) > 0 })
