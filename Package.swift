@@ -26,6 +26,7 @@ let package = Package(
         // LocalVM's port forwarder for published ports; ships next to libSandboxerLocalVM.so.
         .executable(name: "sandboxer-localvm-forward", targets: ["LocalVMForward"]),
         .library(name: "SandboxerModal", type: .dynamic, targets: ["ModalEntry"]),
+        .library(name: "SandboxerE2B", type: .dynamic, targets: ["E2BEntry"]),
     ],
     targets: [
         // MARK: System libraries and C shims
@@ -115,5 +116,13 @@ let package = Package(
         .target(name: "ModalEntry", dependencies: ["Modal", "PluginKit"], path: "Plugins/Modal/Entry"),
         .testTarget(name: "ModalTests", dependencies: ["Modal", "PluginKit", "ProtobufWire", "Backends", "Core"],
                     path: "Tests/ModalTests", exclude: ["Support/make-venv.sh"]),
+        // E2B: REST control plane and envd's Connect process service, over the libcurl client.
+        .target(name: "E2B", dependencies: ["PluginKit", "HTTPClient", "CCurl"], path: "Plugins/E2B/Sources"),
+        // Only the exported entry symbol (kept out of E2B so tests can link that module).
+        .target(name: "E2BEntry", dependencies: ["E2B", "PluginKit", "PluginABI"], path: "Plugins/E2B/Entry"),
+        // Unit tests link the E2B module; the stand-in tests load libSandboxerE2B.so through the host's loader
+        // and run the built `sandboxer` (two targets, so the library's code is never in the test binary twice).
+        .testTarget(name: "E2BUnitTests", dependencies: ["E2B", "PluginKit", "HTTPClient", "HTTPServer"], path: "Tests/E2BTests/Unit"),
+        .testTarget(name: "E2BTests", dependencies: ["Backends", "PluginProtocol", "HTTPClient"], path: "Tests/E2BTests/StandIn"),
     ]
 )

@@ -1,14 +1,21 @@
 import CCurl
 import Foundation
 
-/// A small synchronous HTTP/1.1 client over libcurl's easy API (http and https only, no redirects).
+/// A small synchronous HTTP/1.1 client over libcurl's easy API (http and https only, no redirects;
+/// TLS peers and host names are always verified).
 ///
-/// Each `send` uses its own easy handle, so one client may be used from many threads at once.
+/// Each `send` uses its own easy handle, so one client may be used from many threads at once. With
+/// a `pool`, handles (and their open connections) are kept between requests and reused.
 public struct HTTPClient: Sendable {
     /// The `User-Agent` header, unless a request sets its own.
     public var userAgent: String
+    /// Where idle handles wait for the next request; nil opens a fresh connection every time.
+    public var pool: HTTPConnectionPool?
 
-    public init(userAgent: String = "sandboxer") { self.userAgent = userAgent }
+    public init(userAgent: String = "sandboxer", pool: HTTPConnectionPool? = nil) {
+        self.userAgent = userAgent
+        self.pool = pool
+    }
 
     /// libcurl's process-wide set-up, run once before the first handle (Swift runs a global's
     /// initializer exactly once, thread-safely).
@@ -29,11 +36,19 @@ public struct HTTPClient: Sendable {
 
     /// Performs `request` and returns the final response, or why there was none.
     public func send(_ request: HTTPClientRequest) throws(HTTPClientError) -> HTTPClientResponse {
+        try perform(request, collector: ResponseCollector(limit: request.maxResponseBytes))
+    }
+
+    /// Runs one transfer, feeding `collector`; the response's body is what the collector kept.
+    func perform(_ request: HTTPClientRequest, collector: ResponseCollector) throws(HTTPClientError) -> HTTPClientResponse {
         let origin = try Self.validate(request)
-        guard Self.globalInit == CURLE_OK, let handle = curl_easy_init() else {
+        guard Self.globalInit == CURLE_OK, let handle = pool?.take() ?? curl_easy_init() else {
             throw HTTPClientError(code: .transport, message: "libcurl could not be initialised for the \(request.method) request to \(origin).")
         }
-        defer { curl_easy_cleanup(handle) }
+        var reusable = false
+        defer {
+            if let pool, reusable { pool.give(handle) } else { curl_easy_cleanup(handle) }
+        }
 
         var list: UnsafeMutablePointer<curl_slist>? = nil
         defer { curl_slist_free_all(list) }
@@ -45,7 +60,6 @@ public struct HTTPClient: Sendable {
             list = appended
         }
 
-        let collector = ResponseCollector(limit: request.maxResponseBytes)
         var errorBuffer = [CChar](repeating: 0, count: Int(ccurl_error_size()) + 1)
         let result: CURLcode = errorBuffer.withUnsafeMutableBufferPointer { errorPointer in
             withExtendedLifetime(collector) {
@@ -56,6 +70,8 @@ public struct HTTPClient: Sendable {
                 apply(ccurl_set_string(handle, CURLOPT_PROTOCOLS_STR, "http,https"))
                 apply(ccurl_set_long(handle, CURLOPT_NOSIGNAL, 1))   // threads: no SIGALRM for timeouts
                 apply(ccurl_set_long(handle, CURLOPT_FOLLOWLOCATION, 0))
+                apply(ccurl_set_long(handle, CURLOPT_SSL_VERIFYPEER, 1))
+                apply(ccurl_set_long(handle, CURLOPT_SSL_VERIFYHOST, 2))
                 apply(ccurl_set_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Self.milliseconds(request.connectTimeout)))
                 apply(ccurl_set_long(handle, CURLOPT_TIMEOUT_MS, Self.milliseconds(request.timeout)))
                 apply(ccurl_set_string(handle, CURLOPT_USERAGENT, userAgent))
@@ -74,6 +90,14 @@ public struct HTTPClient: Sendable {
                     return size * count
                 }))
                 apply(ccurl_set_pointer(handle, CURLOPT_HEADERDATA, context))
+                if collector.shouldAbort != nil {
+                    apply(ccurl_set_long(handle, CURLOPT_NOPROGRESS, 0))
+                    apply(ccurl_set_xferinfo(handle, { context, _, _, _, _ in
+                        guard let context else { return 1 }
+                        return Unmanaged<ResponseCollector>.fromOpaque(context).takeUnretainedValue().abortRequested() ? 1 : 0
+                    }))
+                    apply(ccurl_set_pointer(handle, CURLOPT_XFERINFODATA, context))
+                }
                 apply(Self.setMethod(handle, request))
                 guard set == CURLE_OK else { return set }
                 return curl_easy_perform(handle)
@@ -83,11 +107,16 @@ public struct HTTPClient: Sendable {
             throw HTTPClientError(code: .responseTooLarge, message: "The response to the \(request.method) request to \(origin) was larger than \(request.maxResponseBytes) bytes.",
                                   curlCode: Int32(result.rawValue))
         }
+        if collector.stopped {
+            throw HTTPClientError(code: .aborted, message: "The \(request.method) request to \(origin) was stopped by its caller.",
+                                  curlCode: Int32(result.rawValue))
+        }
         guard result == CURLE_OK else {
             throw Self.error(result, detail: String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self), request: request, origin: origin)
         }
         var status = 0
         _ = ccurl_get_long(handle, CURLINFO_RESPONSE_CODE, &status)
+        reusable = true
         return HTTPClientResponse(status: status, headers: collector.headers, body: collector.bytes)
     }
 

@@ -16,6 +16,8 @@ public struct HTTPClientError: Error, Sendable, Equatable, CustomStringConvertib
         case tls
         /// The response body was longer than the request allowed.
         case responseTooLarge = "response_too_large"
+        /// The caller stopped the transfer (a streaming sink or an abort check said so).
+        case aborted
         /// Anything else on the wire (reset connection, malformed response…).
         case transport
     }
