@@ -59,6 +59,27 @@ else
     echo "plugin-check: skipping LocalVM: needs root and busybox-static" >&2
 fi
 
+# E2B, against its stand-in (stdlib Python; its official-SDK proof is in scripts/standin-tests.sh).
+if command -v python3 >/dev/null && [ -e "$build/libSandboxerE2B.so" ]; then
+    python3 Tests/Fixtures/E2BStandIn/standin.py --api-port 0 --envd-port 0 --port-file "$work/e2b-ports.json" \
+        --api-key e2b-check >"$work/e2b-standin.log" 2>&1 &
+    e2b_standin=$!
+    for _ in $(seq 1 300); do [ -s "$work/e2b-ports.json" ] && break; sleep 0.1; done
+    if [ -s "$work/e2b-ports.json" ]; then
+        read -r api envd < <(python3 -c 'import json,sys; p=json.load(open(sys.argv[1])); print(p["api"], p["envd"])' "$work/e2b-ports.json")
+        install -m 0755 "$build/libSandboxerE2B.so" "$work/"
+        SANDBOXER_SECRET_E2B=e2b-check check E2B "$work/libSandboxerE2B.so" \
+            "{\"api_url\": \"http://127.0.0.1:$api\", \"sandbox_url\": \"http://127.0.0.1:$envd\"}"
+    else
+        echo "plugin-check: the E2B stand-in did not start (log: $work/e2b-standin.log)" >&2
+        status=1
+    fi
+    kill "$e2b_standin" 2>/dev/null || true
+    wait "$e2b_standin" 2>/dev/null || true
+else
+    echo "plugin-check: skipping E2B: no python3 or no build" >&2
+fi
+
 # Modal, against its stand-in (proven by the official client in scripts/standin-tests.sh, which makes
 # the venv). The port file is the ready handshake.
 venv=.build/venv-modal/bin/python
