@@ -32,6 +32,8 @@ bench: release
 	./bench/expire.sh
 	./bench/localvm.sh
 	./bench/http.sh
+	./bench/e2b.sh
+	./bench/modal.sh
 
 clean:
 	rm -rf .build

@@ -3,7 +3,7 @@
 # Python SDK doing the same, on the same local stand-in, in one run.
 #
 #   bench/e2b.sh [N]        (default N=20; needs python3 and the stand-in's venv with e2b==2.63.0,
-#                            made by Tests/Fixtures/E2BStandIn/run-tests.sh, which needs PyPI once)
+#                            made here by scripts/venv.sh, which needs PyPI once)
 #
 # Rows (median of N, milliseconds, each round one sandbox):
 #   sdk        in one Python process (import and client set-up not timed): Sandbox.create(),
@@ -20,7 +20,7 @@ N=${1:-20}
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 VENV=$ROOT/.build/venv-e2b
-[ -x "$VENV/bin/python" ] || { echo "needs the stand-in's venv: run Tests/Fixtures/E2BStandIn/run-tests.sh once" >&2; exit 1; }
+"$ROOT/scripts/venv.sh" "$VENV" "$ROOT/Tests/Fixtures/E2BStandIn/requirements.txt" >/dev/null
 PY=$VENV/bin/python
 
 TMP=$(mktemp -d /tmp/e2b-bench.XXXXXX)
