@@ -26,6 +26,7 @@ let package = Package(
         // LocalVM's port forwarder for published ports; ships next to libSandboxerLocalVM.so.
         .executable(name: "sandboxer-localvm-forward", targets: ["LocalVMForward"]),
         .library(name: "SandboxerModal", type: .dynamic, targets: ["ModalEntry"]),
+        .library(name: "SandboxerFinHub", type: .dynamic, targets: ["FinHubEntry"]),
     ],
     targets: [
         // MARK: System libraries and C shims
@@ -115,5 +116,11 @@ let package = Package(
         .target(name: "ModalEntry", dependencies: ["Modal", "PluginKit"], path: "Plugins/Modal/Entry"),
         .testTarget(name: "ModalTests", dependencies: ["Modal", "PluginKit", "ProtobufWire", "Backends", "Core"],
                     path: "Tests/ModalTests", exclude: ["Support/make-venv.sh"]),
+
+        // fin-hub backend: sandboxes on another sandboxer (the hub) through its HTTP API (HTTPClient).
+        .target(name: "FinHub", dependencies: ["PluginKit", "HTTPClient"], path: "Plugins/FinHub/Sources"),
+        // Only the exported entry function, apart so tests can link `FinHub` beside other plugins.
+        .target(name: "FinHubEntry", dependencies: ["FinHub", "PluginKit"], path: "Plugins/FinHub/Entry"),
+        .testTarget(name: "FinHubTests", dependencies: ["FinHub", "PluginKit", "HTTPClient"], path: "Tests/FinHubTests"),
     ]
 )
