@@ -48,10 +48,11 @@ extension FinHubPlugin {
                             timedOut: result.timedOut)
     }
 
-    /// `snapshot`: `POST /v1/sandboxes/{id}/snapshots`, named after our snapshot id so it can be found
-    /// on the hub. Not retried (each call makes a snapshot).
+    /// `snapshot`: `POST /v1/sandboxes/{id}/snapshots`, named `finhub-<our snapshot id>` so it can be
+    /// found on the hub (the hub refuses names that look like its own ids). Not retried (each call
+    /// makes a snapshot).
     public func snapshot(_ request: SnapshotRequest, call: PluginCall) throws(PluginError) -> SnapshotResponse {
-        let body = try HubClient.json(["name": request.snapshotId])
+        let body = try HubClient.json(["name": "finhub-" + request.snapshotId])
         let answer = try client().send("POST", Self.sandboxPath(request.backendRef) + "/snapshots", body: body,
                                        idempotent: false, timeout: max(config.callTimeout, 300), call: call)
         let snap = try HubClient.decode(HubSnapshot.self, answer, what: "snapshot")

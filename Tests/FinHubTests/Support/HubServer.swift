@@ -17,26 +17,32 @@ final class HubServer: @unchecked Sendable {
     private let lock = NSLock()
     private var lines: [String] = []
 
-    init(home: String) throws {
+    /// The hub's backend: the TestPlugin's fake (default), or LocalVM (root and busybox) for what the
+    /// fake cannot do (snapshots).
+    enum Backend { case fake, localvm }
+
+    init(home: String, backend: Backend = .fake) throws {
         self.home = home
         try FileManager.default.createDirectory(atPath: home + "/fake", withIntermediateDirectories: true)
         let op = try Self.hash(Self.operatorToken), consumer = try Self.hash(Self.consumerToken)
+        let plugin = backend == .fake
+            ? "plugin: \(Products.testPlugin)\n    config: {state_dir: \(home)/fake}"
+            : "plugin: \(Products.directory)/libSandboxerLocalVM.so"
+        let resources = backend == .localvm ? "\n    resources: {memory: 256M, pids: 256}" : ""
         try """
         data_dir: \(home)/data
         backends:
           fake:
-            plugin: \(Products.testPlugin)
-            config:
-              state_dir: \(home)/fake
+            \(plugin)
         profiles:
           default:
             backend: fake
             ttl: {default: 1h, max: 24h}
-            consumer: "*"
+            consumer: "*"\(resources)
           short:
             backend: fake
             ttl: {default: 2s, max: 2s}
-            consumer: "*"
+            consumer: "*"\(resources)
         server:
           sweep_interval: 1s
           tokens:
