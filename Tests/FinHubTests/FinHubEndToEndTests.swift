@@ -137,5 +137,17 @@ final class FinHubEndToEndTests {
         #expect(types.contains("expired"), "events seen: \(types)")
     }
 
+    @Test func reachPassesTheHubsEndpointsThrough() throws {
+        let (id, _) = try local.create(profile: "net")
+        let reach = try local.run(["reach", id, "--json"])
+        #expect(reach.status == 0, "\(reach.stderr)")
+        let endpoints = try #require(try reach.object()["endpoints"] as? [[String: Any]], "\(reach.stdout)")
+        #expect(endpoints.count == 1)
+        #expect(endpoints.first?["target_port"] as? Int == 8080)
+        #expect(endpoints.first?["port"] as? Int == HubServer.endpointPort)
+        #expect(endpoints.first?["host"] as? String == "127.0.0.1")
+        #expect(try local.run(["destroy", id]).status == 0)
+    }
+
     static func date(_ text: String) -> Date? { ISO8601DateFormatter().date(from: text) }
 }

@@ -10,6 +10,8 @@ final class HubServer: @unchecked Sendable {
     // from its own thread; `lines` is guarded by `lock`.
     static let operatorToken = "hub-operator-token-0123456789"
     static let consumerToken = "hub-consumer-token-0123456789"
+    /// The port the fake hub backend's one endpoint names (nothing needs to listen on it).
+    static let endpointPort = 41234
 
     let home: String
     private(set) var address: String?
@@ -25,10 +27,22 @@ final class HubServer: @unchecked Sendable {
         self.home = home
         try FileManager.default.createDirectory(atPath: home + "/fake", withIntermediateDirectories: true)
         let op = try Self.hash(Self.operatorToken), consumer = try Self.hash(Self.consumerToken)
-        let plugin = backend == .fake
-            ? "plugin: \(Products.testPlugin)\n    config: {state_dir: \(home)/fake}"
-            : "plugin: \(Products.directory)/libSandboxerLocalVM.so"
+        // The fake answers `endpoints` for sandboxes with a network (hub profile `net`).
+        let plugin = backend == .fake ? """
+            plugin: \(Products.testPlugin)
+                config:
+                  state_dir: \(home)/fake
+                  endpoints:
+                    - name: web
+                      kind: tcp
+                      target_port: 8080
+                      host: 127.0.0.1
+                      port: \(Self.endpointPort)
+                      tls: false
+                      auth: {scheme: none}
+            """ : "plugin: \(Products.directory)/libSandboxerLocalVM.so"
         let resources = backend == .localvm ? "\n    resources: {memory: 256M, pids: 256}" : ""
+        let net = backend == .fake ? "\n  net:\n    backend: fake\n    network: bridge\n    consumer: \"*\"" : ""
         try """
         data_dir: \(home)/data
         backends:
@@ -42,7 +56,7 @@ final class HubServer: @unchecked Sendable {
           short:
             backend: fake
             ttl: {default: 2s, max: 2s}
-            consumer: "*"\(resources)
+            consumer: "*"\(resources)\(net)
         server:
           sweep_interval: 1s
           tokens:

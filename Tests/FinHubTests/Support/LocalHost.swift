@@ -19,7 +19,7 @@ struct LocalHost {
             config:
               url: \(hubURL)
               token_secret: finhub-token
-              profile: {default: default, short: short}
+              profile: {default: default, short: short, net: net}
               grace: 5m
               call_timeout_seconds: 20
         profiles:
@@ -29,6 +29,9 @@ struct LocalHost {
           short:
             backend: hub
             ttl: {default: 1h, max: 3h}
+          net:
+            backend: hub
+            network: bridge
         """.write(toFile: home + "/local.yaml", atomically: true, encoding: .utf8)
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "SANDBOXER_CLOCK_OFFSET")
