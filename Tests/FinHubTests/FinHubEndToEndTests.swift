@@ -113,6 +113,57 @@ final class FinHubEndToEndTests {
         #expect(try hub.sandbox(hubId)["state"] as? String == "destroyed")
     }
 
+    /// The hub is killed while it serves the local host's extend (its backend hangs in set_timeout
+    /// and says so on a FIFO), then started again on the same port: the extend itself succeeds
+    /// locally (the backstop push is best effort and reports the hub unavailable), and the next
+    /// commands work against the restarted hub.
+    @Test func hubKilledMidOperationThenRestartedServesTheNextCommand() throws {
+        let hanging = try HubServer(home: root + "/hanging", hang: ["set_timeout"])
+        defer { hanging.stop() }
+        try #require(mkfifo(hanging.home + "/ready", 0o600) == 0)
+        try hanging.start()
+        let host = try LocalHost(home: root + "/local2", hubURL: hanging.url)
+        let (id, hubId) = try host.create()
+
+        let fifo = open(hanging.home + "/ready", O_RDWR | O_CLOEXEC)   // O_RDWR: the open never blocks
+        try #require(fifo >= 0)
+        defer { close(fifo) }
+        let finished = DispatchSemaphore(value: 0)
+        let box = ResultBox()
+        Thread.detachNewThread {
+            box.result = try? host.run(["extend-ttl", id, "--duration", "1h"])
+            finished.signal()
+        }
+        // The handshake: the hub's backend is inside set_timeout for our hub sandbox (bounded wait).
+        let line = try #require(Self.readLine(fifo, timeout: 60), "the hub never reached set_timeout")
+        #expect(line == hubId)
+        let port = hanging.port
+        hanging.kill()
+        #expect(finished.wait(timeout: .now() + 60) == .success, "extend-ttl did not finish after the hub died")
+        let extended = try #require(box.result)
+        #expect(extended.status == 0, "\(extended.stderr)")
+        #expect(extended.stderr.contains("unavailable") || extended.stderr.contains("The hub"), "\(extended.stderr)")
+
+        try hanging.start(listen: "127.0.0.1:\(port)")
+        let ran = try host.run(["exec", id, "--", "exit", "0"])
+        #expect(ran.status == 0, "\(ran.stderr)")
+        #expect(try host.run(["destroy", id]).status == 0)
+        #expect(try hanging.sandbox(hubId)["state"] as? String == "destroyed")
+    }
+
+    /// One line from `fd`, waiting at most `timeout` seconds for it.
+    static func readLine(_ fd: Int32, timeout: Int32) -> String? {
+        var bytes: [UInt8] = []
+        while true {
+            var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&poller, 1, timeout * 1000) == 1 else { return nil }
+            var byte: UInt8 = 0
+            guard read(fd, &byte, 1) == 1 else { return nil }
+            if byte == 0x0a { return String(decoding: bytes, as: UTF8.self) }
+            bytes.append(byte)
+        }
+    }
+
     @Test func aRefusedTokenNamesTheSecretNotTheToken() throws {
         let wrong = "not-the-hub-token-987654321"
         let other = try LocalHost(home: root + "/wrong", hubURL: hub.url, token: wrong)
@@ -147,6 +198,12 @@ final class FinHubEndToEndTests {
         #expect(endpoints.first?["port"] as? Int == HubServer.endpointPort)
         #expect(endpoints.first?["host"] as? String == "127.0.0.1")
         #expect(try local.run(["destroy", id]).status == 0)
+    }
+
+    /// The result of a CLI run on another thread.
+    final class ResultBox: @unchecked Sendable {
+        // @unchecked: written once by the runner thread before the semaphore signals, read after.
+        var result: CLIResult?
     }
 
     static func date(_ text: String) -> Date? { ISO8601DateFormatter().date(from: text) }

@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import HTTPClient
 import Testing
 
@@ -23,7 +24,9 @@ final class HubServer: @unchecked Sendable {
     /// fake cannot do (snapshots).
     enum Backend { case fake, localvm }
 
-    init(home: String, backend: Backend = .fake) throws {
+    /// `hang`: operations the fake backend blocks in until cancelled, after writing the sandbox id
+    /// to the FIFO `home/ready` (the test's handshake that the hub is mid-operation).
+    init(home: String, backend: Backend = .fake, hang: [String] = []) throws {
         self.home = home
         try FileManager.default.createDirectory(atPath: home + "/fake", withIntermediateDirectories: true)
         let op = try Self.hash(Self.operatorToken), consumer = try Self.hash(Self.consumerToken)
@@ -32,6 +35,8 @@ final class HubServer: @unchecked Sendable {
             plugin: \(Products.testPlugin)
                 config:
                   state_dir: \(home)/fake
+                  hang: [\(hang.joined(separator: ", "))]
+                  ready_fifo: \(home)/ready
                   endpoints:
                     - name: web
                       kind: tcp
@@ -121,6 +126,14 @@ final class HubServer: @unchecked Sendable {
         if p.isRunning { p.terminate() }
         p.waitUntilExit()
         return p.terminationStatus
+    }
+
+    /// SIGKILL: the hub dies mid-request, as in a crash.
+    func kill() {
+        guard let p = process else { return }
+        process = nil
+        Glibc.kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
     }
 
     var log: String { lock.withLock { lines.joined(separator: "\n") } }
