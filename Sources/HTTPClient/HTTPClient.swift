@@ -45,7 +45,7 @@ public struct HTTPClient: Sendable {
             list = appended
         }
 
-        let collector = ResponseCollector(limit: request.maxResponseBytes)
+        let collector = ResponseCollector(limit: request.maxResponseBytes, isCancelled: request.isCancelled)
         var errorBuffer = [CChar](repeating: 0, count: Int(ccurl_error_size()) + 1)
         let result: CURLcode = errorBuffer.withUnsafeMutableBufferPointer { errorPointer in
             withExtendedLifetime(collector) {
@@ -74,6 +74,15 @@ public struct HTTPClient: Sendable {
                     return size * count
                 }))
                 apply(ccurl_set_pointer(handle, CURLOPT_HEADERDATA, context))
+                if request.isCancelled != nil {
+                    // curl calls the progress function about once a second even when idle, and on every chunk.
+                    apply(ccurl_set_long(handle, CURLOPT_NOPROGRESS, 0))
+                    apply(ccurl_set_xferinfo(handle, { context, _, _, _, _ in
+                        guard let context else { return 1 }
+                        return Unmanaged<ResponseCollector>.fromOpaque(context).takeUnretainedValue().shouldAbort() ? 1 : 0
+                    }))
+                    apply(ccurl_set_pointer(handle, CURLOPT_XFERINFODATA, context))
+                }
                 apply(Self.setMethod(handle, request))
                 guard set == CURLE_OK else { return set }
                 return curl_easy_perform(handle)
@@ -81,6 +90,10 @@ public struct HTTPClient: Sendable {
         }
         if collector.overflowed {
             throw HTTPClientError(code: .responseTooLarge, message: "The response to the \(request.method) request to \(origin) was larger than \(request.maxResponseBytes) bytes.",
+                                  curlCode: Int32(result.rawValue))
+        }
+        if collector.cancelled {
+            throw HTTPClientError(code: .cancelled, message: "The \(request.method) request to \(origin) was cancelled.",
                                   curlCode: Int32(result.rawValue))
         }
         guard result == CURLE_OK else {

@@ -6,11 +6,19 @@ import Foundation
 /// `HTTPClient.send` keeps alive for the whole call.
 final class ResponseCollector {
     let limit: Int
+    let isCancelled: (@Sendable () -> Bool)?
     private(set) var bytes: [UInt8] = []
     private(set) var headers: [(name: String, value: String)] = []
     private(set) var overflowed = false
+    private(set) var cancelled = false
 
-    init(limit: Int) { self.limit = limit }
+    init(limit: Int, isCancelled: (@Sendable () -> Bool)? = nil) { self.limit = limit; self.isCancelled = isCancelled }
+
+    /// From curl's progress callback: whether to abort the transfer (remembered for the error).
+    func shouldAbort() -> Bool {
+        if !cancelled, isCancelled?() == true { cancelled = true }
+        return cancelled
+    }
 
     /// Appends body bytes; false (which aborts the transfer) once past the limit.
     func body(_ chunk: UnsafeRawBufferPointer) -> Bool {
