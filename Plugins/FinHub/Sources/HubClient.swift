@@ -37,7 +37,7 @@ struct HubClient: Sendable {
         all += headers
         let request = HTTPClientRequest(method: method, url: baseURL + path, headers: all, body: body.map { Array($0) } ?? [],
                                         connectTimeout: min(10, timeout ?? callTimeout), timeout: timeout ?? callTimeout,
-                                        maxResponseBytes: Self.maxResponseBytes)
+                                        maxResponseBytes: Self.maxResponseBytes, isCancelled: { call.isCancelled })
         var attempt = 0
         while true {
             attempt += 1

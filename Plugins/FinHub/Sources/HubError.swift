@@ -41,6 +41,8 @@ enum HubError {
         switch error.code {
         case .invalidRequest:
             return PluginError(.invalidRequest, "The request \(method) \(route(path)) to the hub is malformed: \(error.message)")
+        case .cancelled:
+            return PluginError(.cancelled, "The host cancelled \(method) \(route(path)) to the hub.")
         case .responseTooLarge:
             return PluginError(.internal, "The hub's answer to \(method) \(route(path)) was too large: \(error.message)")
         default:
