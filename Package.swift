@@ -27,6 +27,7 @@ let package = Package(
         .executable(name: "sandboxer-localvm-forward", targets: ["LocalVMForward"]),
         .library(name: "SandboxerModal", type: .dynamic, targets: ["ModalEntry"]),
         .library(name: "SandboxerE2B", type: .dynamic, targets: ["E2BEntry"]),
+        .library(name: "SandboxerFinHub", type: .dynamic, targets: ["FinHubEntry"]),
     ],
     targets: [
         // MARK: System libraries and C shims
@@ -124,5 +125,10 @@ let package = Package(
         // and run the built `sandboxer` (two targets, so the library's code is never in the test binary twice).
         .testTarget(name: "E2BUnitTests", dependencies: ["E2B", "PluginKit", "HTTPClient", "HTTPServer"], path: "Tests/E2BTests/Unit"),
         .testTarget(name: "E2BTests", dependencies: ["Backends", "PluginProtocol", "HTTPClient"], path: "Tests/E2BTests/StandIn"),
+        // fin-hub backend: sandboxes on another sandboxer (the hub) through its HTTP API (HTTPClient).
+        .target(name: "FinHub", dependencies: ["PluginKit", "HTTPClient"], path: "Plugins/FinHub/Sources"),
+        // Only the exported entry function, apart so tests can link `FinHub` beside other plugins.
+        .target(name: "FinHubEntry", dependencies: ["FinHub", "PluginKit"], path: "Plugins/FinHub/Entry"),
+        .testTarget(name: "FinHubTests", dependencies: ["FinHub", "PluginKit", "HTTPClient"], path: "Tests/FinHubTests"),
     ]
 )

@@ -35,8 +35,18 @@ public struct HTTPClient: Sendable {
     }
 
     /// Performs `request` and returns the final response, or why there was none.
+    /// A request whose `isCancelled` answers true stops within about a second and throws `.cancelled`.
     public func send(_ request: HTTPClientRequest) throws(HTTPClientError) -> HTTPClientResponse {
-        try perform(request, collector: ResponseCollector(limit: request.maxResponseBytes))
+        let isCancelled = request.isCancelled
+        do {
+            return try perform(request, collector: ResponseCollector(limit: request.maxResponseBytes,
+                                                                     shouldAbort: isCancelled.map { check in { check() } }))
+        } catch where error.code == .aborted && isCancelled != nil {
+            var cancelled = error
+            cancelled.code = .cancelled
+            cancelled.message = error.message.replacingOccurrences(of: "was stopped by its caller", with: "was cancelled")
+            throw cancelled
+        }
     }
 
     /// Runs one transfer, feeding `collector`; the response's body is what the collector kept.

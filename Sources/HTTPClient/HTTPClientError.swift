@@ -20,6 +20,8 @@ public struct HTTPClientError: Error, Sendable, Equatable, CustomStringConvertib
         case aborted
         /// Anything else on the wire (reset connection, malformed response…).
         case transport
+        /// The request's `isCancelled` said so before the exchange finished.
+        case cancelled
     }
 
     public var code: Code

@@ -13,10 +13,14 @@ public struct HTTPClientRequest: Sendable {
     public var timeout: Double
     /// A longer response body fails with `.responseTooLarge` instead of growing without bound.
     public var maxResponseBytes: Int
+    /// Polled while the request runs (a few times a second at least); true aborts it with `.cancelled`.
+    public var isCancelled: (@Sendable () -> Bool)?
 
     public init(method: String, url: String, headers: [(name: String, value: String)] = [], body: [UInt8] = [],
-                connectTimeout: Double = 10, timeout: Double = 30, maxResponseBytes: Int = 1 << 20) {
+                connectTimeout: Double = 10, timeout: Double = 30, maxResponseBytes: Int = 1 << 20,
+                isCancelled: (@Sendable () -> Bool)? = nil) {
         self.method = method; self.url = url; self.headers = headers; self.body = body
         self.connectTimeout = connectTimeout; self.timeout = timeout; self.maxResponseBytes = maxResponseBytes
+        self.isCancelled = isCancelled
     }
 }

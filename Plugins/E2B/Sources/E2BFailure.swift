@@ -43,7 +43,7 @@ enum E2BFailure {
         case .timeout: return context.fail(.unavailable, "the request timed out (\(error.message))")
         case .invalidRequest: return context.fail(.internal, error.message)
         case .responseTooLarge: return context.fail(.internal, "the answer was too large (\(error.message))")
-        case .aborted: return context.fail(.unavailable, "the host cancelled the call")
+        case .aborted, .cancelled: return context.fail(.unavailable, "the host cancelled the call")
         default: return context.fail(.unavailable, "the API could not be reached (\(error.message))")
         }
     }
