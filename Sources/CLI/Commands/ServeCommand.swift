@@ -60,6 +60,10 @@ struct ServeCommand: Command {
         let metrics = api.metrics
         SweepLoop(service: service, interval: interval, stop: stop) { report in
             switch report {
+            case .reconciled(let sandbox):
+                console.err("sandboxer: finished interrupted work on \(sandbox.id): now \(sandbox.state.rawValue)\n")
+            case .reconciledSnapshot(let snapshot):
+                console.err("sandboxer: interrupted snapshot \(snapshot.id) marked \(snapshot.state.rawValue)\n")
             case .expired(let item) where item.outcome == .destroyed:
                 metrics.increment("sandboxer_expiries_total", labels: ["rule": item.rule.rawValue])
                 console.err("sandboxer: expired \(item.sandbox.id) (\(item.rule.rawValue))\n")
