@@ -3,8 +3,8 @@ import Core
 import Basics
 
 /// What `serve` runs on its timer: the reconcile of interrupted work (the one each CLI command runs
-/// first), the expiry sweep (`expire --apply`, which also sends due expiry warnings) and snapshot
-/// retention, every `interval` until `stop` fires. The owner decides what to
+/// first), the expiry sweep (`expire --apply`, which also sends due expiry warnings), snapshot
+/// retention and the outbox retention (`prune-events --apply`), every `interval` until `stop` fires. The owner decides what to
 /// print or count: each finished item and each failed sweep is handed to `report`.
 public final class SweepLoop: Sendable {
     /// One thing a sweep did, or failed to do.
@@ -17,6 +17,8 @@ public final class SweepLoop: Sendable {
         case expired(ExpiryItem)
         /// A snapshot retention handled.
         case pruned(PruneItem)
+        /// The outbox retention deleted old events or delivered webhook rows (only reported when it did).
+        case prunedOutbox(OutboxPruneReport)
         /// A sweep that failed as a whole; the loop goes on at the next interval.
         case failed(sweep: String, SandboxerError)
     }
@@ -52,6 +54,12 @@ public final class SweepLoop: Sendable {
             for item in try service.pruneSnapshots(apply: true) { report(.pruned(item)) }
         } catch {
             report(.failed(sweep: "snapshot retention", error))
+        }
+        do throws(SandboxerError) {
+            let pruned = try service.pruneOutbox(apply: true)
+            if pruned.counts.events > 0 || pruned.counts.webhookDeliveries > 0 { report(.prunedOutbox(pruned)) }
+        } catch {
+            report(.failed(sweep: "event retention", error))
         }
     }
 

@@ -71,6 +71,8 @@ struct ServeCommand: Command {
                 break
             case .pruned(let item):
                 console.err("sandboxer: snapshot \(item.snapshot.id) \(item.outcome.text ?? "-") (\(item.rule.rawValue))\n")
+            case .prunedOutbox(let pruned):
+                console.err("sandboxer: retention deleted \(pruned.counts.events) old events and \(pruned.counts.webhookDeliveries) delivered webhook rows\n")
             case .failed(let sweep, let error):
                 console.err("sandboxer: \(sweep) sweep failed: \(error.message)\n")
             }
