@@ -15,7 +15,7 @@ extension CLI {
         CreateCommand.self, ListCommand.self, ShowCommand.self, ExplainCommand.self, ExecCommand.self,
         ReachCommand.self, PortForwardCommand.self,
         ExtendTtlCommand.self, DestroyCommand.self, SnapshotCommand.self, SnapshotsCommand.self, SnapshotRmCommand.self,
-        RecreateCommand.self, PruneSnapshotsCommand.self, ExpireCommand.self, ReapStaleCommand.self, BackendsCommand.self,
+        RecreateCommand.self, PruneSnapshotsCommand.self, ExpireCommand.self, ReapStaleCommand.self, PruneEventsCommand.self, BackendsCommand.self,
         ProfilesCommand.self, PluginCommand.self, EventsCommand.self, WebhookFailuresCommand.self, ServeCommand.self, TokenHashCommand.self,
         VersionCommand.self,
     ]

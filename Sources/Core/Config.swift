@@ -12,6 +12,8 @@ public struct Config: Sendable, Equatable {
     public var server = ServerSettings()
     /// Sinks the events outbox is delivered to (`serve` runs the deliveries); see docs/webhooks.md.
     public var webhooks: [WebhookSink] = []
+    /// How long events and delivered webhook rows are kept.
+    public var retention = RetentionSettings()
     /// The file it came from, or `DefaultConfig.source` for the embedded default.
     public var source: String
 

@@ -144,6 +144,13 @@ public struct SandboxMachine: Sendable {
     /// Starts tearing the backend resource down. Destroyed: nothing to do (idempotent).
     /// Failed: the row stays failed (its reason stands) but the backend is still cleaned.
     public mutating func beginDestroy(_ reason: TerminationReason, at now: Date) -> Action {
+        beginDestroy(reason, owner: nil, at: now)
+    }
+
+    /// `beginDestroy`, naming the process doing the destroy in the intent when the row moves to
+    /// destroying: if that process dies before the outcome, a reconcile finishes the destroy at once
+    /// instead of waiting on an age.
+    package mutating func beginDestroy(_ reason: TerminationReason, owner: ProcessIdentity?, at now: Date) -> Action {
         switch sandbox.state {
         case .destroyed:
             return .none
@@ -154,6 +161,8 @@ public struct SandboxMachine: Sendable {
         case .provisioning, .ready, .active, .expired:
             // An expired sandbox keeps the rule that expired it as its reason.
             if sandbox.state != .expired || sandbox.reason == nil { sandbox.reason = reason }
+            // The create's owner, if any, is replaced: from here the destroyer answers for the row.
+            if let owner { sandbox.request.owner = owner }
             move(to: .destroying, at: now)
             record(.destroying, ["reason": .string((sandbox.reason ?? reason).rawValue)], at: now)
             return .destroyBackend

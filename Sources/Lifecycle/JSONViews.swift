@@ -43,6 +43,12 @@ package enum ReapView {
                          "state": .string(g.sandbox.state.rawValue), "outcome": g.outcome.jsonValue])
             }),
             "in_flight": .array(report.inFlight.map { .string($0.id) }),
+            "stuck": .array(report.stuck.map { s in
+                .object(["id": .string(s.sandbox.id), "backend": .string(s.sandbox.backend),
+                         "state": .string(s.sandbox.state.rawValue),
+                         "owner_pid": s.sandbox.request.owner.map { .number(Double($0.pid)) } ?? .null,
+                         "outcome": s.outcome.jsonValue])
+            }),
             "foreign": .array(report.foreign.map(orphan)),
             "errors": .object(report.errors.mapValues { .string($0) }),
         ])

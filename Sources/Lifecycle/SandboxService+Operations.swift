@@ -28,7 +28,7 @@ extension SandboxService {
     /// `eventData` adds details to the `destroyed` event.
     func finishDestroy(_ sandbox: Sandbox, reason: TerminationReason, eventData: EventData = [:]) throws(SandboxerError) -> Sandbox {
         var machine = SandboxMachine(sandbox)
-        let action = machine.beginDestroy(reason, at: now)
+        let action = machine.beginDestroy(reason, owner: ProcessIdentity.current(), at: now)
         guard action == .destroyBackend else { return sandbox }
         if machine.sandbox.state != machine.startState, try !commit(machine) {
             // Another process moved it first; continue from what it wrote.
@@ -102,7 +102,15 @@ extension SandboxService {
         }
         switch result {
         case .success(let response): return response
-        case .failure(let error): throw error.hostError
+        case .failure(let error):
+            // A destroy (or an expiry) that took the sandbox away while the command ran explains the
+            // backend's failure ("No such process" and the like): that is a conflict with the destroy,
+            // not a backend fault.
+            if let current = try? get(id), !SandboxState.live.contains(current.state) {
+                throw SandboxerError(.conflict, "Sandbox \(id) was \(current.state == .destroying ? "being destroyed" : "ended (\(current.state.rawValue))") "
+                                     + "while the command ran, so the command did not finish; the backend said: \(error.hostError.message)")
+            }
+            throw error.hostError
         }
     }
 }

@@ -23,10 +23,18 @@ public struct ReapReport: Sendable {
         /// With apply: marked failed, skipped (changed concurrently), or the error.
         public var outcome: SweepOutcome = .planned
     }
+    /// A provisioning or destroying row whose owner is gone.
+    public struct Stuck: Sendable {
+        public var sandbox: Sandbox
+        /// With apply: failed (an interrupted create), destroyed (an interrupted destroy), skipped, or the error.
+        public var outcome: SweepOutcome = .planned
+    }
     public var orphans: [Orphan] = []
     public var ghosts: [Ghost] = []
     /// Creates still in flight: left alone (the grace period).
     public var inFlight: [Sandbox] = []
+    /// Rows stuck in an intermediate state (provisioning, destroying) whose owner process is gone.
+    public var stuck: [Stuck] = []
     /// Resources whose labels do not prove they are ours: never touched, only listed.
     public var foreign: [Orphan] = []
     /// Backends whose inventory failed, with the reason.
@@ -38,7 +46,27 @@ extension SandboxService {
     /// destroyed and ghosts (in our store, gone on the backend) are marked failed, with `apply` only.
     public func reapStale(apply: Bool) throws(SandboxerError) -> ReapReport {
         var report = ReapReport()
-        let rows = try list(SandboxFilter())
+        var rows = try list(SandboxFilter())
+        // Interrupted work first, so the inventory diff below sees the rows as finishing them left them.
+        for row in rows where isInterrupted(row) {
+            var stuck = ReapReport.Stuck(sandbox: row)
+            if apply {
+                do {
+                    if let done = try finishInterrupted(row) {
+                        stuck.sandbox = done
+                        stuck.outcome = done.state == .destroyed ? .destroyed : .markedFailed
+                    } else {
+                        stuck.outcome = .skipped
+                    }
+                } catch where error.code == .store {
+                    throw error
+                } catch {
+                    stuck.outcome = .error(error.message)
+                }
+            }
+            report.stuck.append(stuck)
+        }
+        if apply && !report.stuck.isEmpty { rows = try list(SandboxFilter()) }
         let byId = Dictionary(rows.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         for name in backends.names {
             let backend: any SandboxBackend
@@ -61,7 +89,11 @@ extension SandboxService {
                 if let sid { seen.insert(sid) }
                 seen.insert(item.backendRef)
                 let row = sid.flatMap { byId[$0] }
-                if let row, row.state == .provisioning { report.inFlight.append(row); continue }
+                if let row, row.state == .provisioning {
+                    // A stuck create is reported as stuck (above), not as in flight.
+                    if !report.stuck.contains(where: { $0.sandbox.id == row.id }) { report.inFlight.append(row) }
+                    continue
+                }
                 if let row, !row.state.isTerminal { continue }  // a live row: fine (destroying is reconciled elsewhere)
                 // Ours only when the labels prove it: our host id on the resource.
                 guard item.labels[OwnershipLabel.host] == hostId else { report.foreign.append(orphan); continue }
@@ -101,39 +133,19 @@ extension SandboxService {
     }
 
     /// Finishes work a crashed command left behind: a create whose process died is cleaned up on the
-    /// backend and marked failed; a destroy that stopped half-way is completed. Returns what it touched.
+    /// backend and marked failed; a destroy whose process died is completed, whatever its age. Runs
+    /// before each CLI command and on each round of `serve`'s sweep. Returns what it touched.
     @discardableResult
     public func reconcileInterrupted() throws(SandboxerError) -> [Sandbox] {
         let pending = try storeCall { () throws(StoreError) in try store.inFlight() }
         var touched: [Sandbox] = []
-        for sandbox in pending {
-            switch sandbox.state {
-            case .provisioning:
-                // An intent naming no process (pid 0) can have no live owner.
-                let owner = sandbox.request.owner ?? ProcessIdentity(pid: 0, startTime: 0)
-                guard owner.pid <= 0 || !owner.isAlive else { continue }
-                var machine = SandboxMachine(sandbox)
-                let what = sandbox.request.recreate ? "recreate" : "create"
-                _ = try machine.createFailed("The \(what) was interrupted (its process \(owner.pid) is gone); what it made was cleaned up.", at: now)
-                guard try commit(machine) else { continue }
-                // The backend may hold what the dead create made: find it by id and destroy it.
-                if let backend = try? backends.backend(named: sandbox.backend) {
-                    var refs = [sandbox.id]
-                    if backend.supports(Capability.inventory),
-                       let items = try? backend.inventory(InventoryRequest(hostId: hostId), timeout: backends.timeouts.other).resources {
-                        refs = items.filter { ($0.sandboxId ?? $0.labels[OwnershipLabel.sandbox]) == sandbox.id }.map(\.backendRef)
-                    }
-                    for ref in refs {
-                        _ = try? backend.destroy(SandboxRef(sandboxId: sandbox.id, backendRef: ref), timeout: backends.timeouts.destroy)
-                    }
-                }
-                touched.append(machine.sandbox)
-            case .destroying:
-                // Give a destroy running in another process time to finish before taking it over.
-                guard now.timeIntervalSince(sandbox.updatedAt) > 10 else { continue }
-                if let done = try? finishDestroy(sandbox, reason: sandbox.reason ?? .manual) { touched.append(done) }
-            default:
-                continue
+        for sandbox in pending where isInterrupted(sandbox) {
+            do {
+                if let done = try finishInterrupted(sandbox) { touched.append(done) }
+            } catch where error.code == .store {
+                throw error
+            } catch {
+                continue  // the backend refused this one; the next round tries again
             }
         }
         return touched

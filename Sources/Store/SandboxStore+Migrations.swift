@@ -135,6 +135,13 @@ extension SandboxStore {
         """
         ALTER TABLE sandboxes ADD COLUMN backend_info TEXT CHECK (backend_info IS NULL OR json_valid(backend_info));
         """,
+        // 5: indexes for the outbox retention (SandboxStore+Retention.swift): old events by time,
+        // delivered rows by age, and "does any delivery still name this event".
+        """
+        CREATE INDEX events_at ON events (at);
+        CREATE INDEX webhook_deliveries_delivered ON webhook_deliveries (updated_at) WHERE state = 'delivered';
+        CREATE INDEX webhook_deliveries_event ON webhook_deliveries (event_seq);
+        """,
     ]
 
     /// Brings the schema up to `migrations.count`, one transaction per script; returns the version.

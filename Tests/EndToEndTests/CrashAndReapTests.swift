@@ -94,4 +94,45 @@ import Testing
         #expect((again["orphans"] as? [Any])?.isEmpty == true)
         #expect((again["ghosts"] as? [Any])?.isEmpty == true)
     }
+
+    @Test func killNineDuringDestroyIsFinishedByTheNextCommandAtOnce() throws {
+        var cli = try fake()
+        let id = try #require(try cli.run(["create", "--json"]).object()["id"] as? String)
+        #expect(try resources(cli).count == 1)
+        let fifo = cli.home + "/ready.fifo"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        // A second config whose plugin hangs inside destroy, before removing the resource.
+        try cli.useConfig("""
+        data_dir: @HOME@/data
+        backends:
+          fake:
+            plugin: @PRODUCTS@/libSandboxerTestPlugin.so
+            config:
+              state_dir: @HOME@/fake
+              hang: [destroy]
+              ready_fifo: \(fifo)
+        profiles:
+          default:
+            backend: fake
+            ttl: {default: 1h, max: 4h}
+        """, name: "hanging.yaml")
+        let running = try cli.start(["destroy", id])
+        // Ready handshake: the row is destroying (intent written) once the plugin is inside destroy.
+        let reader = try #require(FileHandle(forReadingAtPath: fifo))
+        #expect(String(decoding: reader.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) == id)
+        kill(running.process.processIdentifier, SIGKILL)
+        running.process.waitUntilExit()
+        #expect(running.process.terminationReason == .uncaughtSignal)
+
+        // The very next command (well within the old 10 s grace) finishes the destroy: its owner is gone.
+        cli.environment["SANDBOXER_CONFIG"] = cli.home + "/sandboxer.yaml"
+        let shown = try cli.run(["show", id, "--json"])
+        #expect(shown.status == 0, "\(shown.stderr)")
+        let row = try shown.object()
+        #expect(row["state"] as? String == "destroyed")
+        #expect(row["reason"] as? String == "manual")
+        #expect(try resources(cli).isEmpty, "the interrupted destroy leaked a resource")
+        let plan = try cli.run(["reap-stale", "--json"]).object()
+        #expect((plan["stuck"] as? [Any])?.isEmpty == true)
+    }
 }

@@ -254,6 +254,7 @@ import Testing
         var destroying = try f.service.get(halfway.id)
         destroying.state = .destroying
         destroying.reason = .manual
+        destroying.request.owner = ProcessIdentity(pid: 2_147_483_000, startTime: 1)  // its destroyer is gone
         #expect(try f.service.store.update(destroying, expecting: SandboxState.live, events: [
             SandboxEvent(sandboxId: halfway.id, type: .destroying, at: f.clock.now(), data: ["reason": "manual"]),
         ]))

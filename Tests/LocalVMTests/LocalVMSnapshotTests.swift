@@ -271,6 +271,25 @@ struct LocalVMSnapshotTests {
         try world.deleteSnapshot(next)
     }
 
+    @Test("delete_snapshot of a snapshot interrupted mid-way removes its staging dir (the host's reconcile calls it)")
+    func deleteRemovesInterruptedStaging() throws {
+        let world = try LocalVMWorld()
+        defer { world.finish() }
+        let snap = LocalVMWorld.snapshotId()
+        // What a writer killed mid-way leaves (pid 1 never has start time 2), and a live writer's dir.
+        let me = SnapshotStore.me
+        let dead = ".tmp-1.2.9-\(snap)", live = ".tmp-\(me.pid).\(me.startTime).8-snap-0000000000000003"
+        #expect(mkdir(world.snapshotsDir, 0o700) == 0 || errno == EEXIST)
+        for name in [dead, live] {
+            #expect(mkdir(world.snapshotsDir + "/" + name, 0o700) == 0)
+            #expect(FileManager.default.createFile(atPath: world.snapshotsDir + "/\(name)/\(SnapshotStore.archiveName)", contents: Data("partial".utf8)))
+        }
+        // The snapshot never existed: not_found, but the dead writer's staging is gone all the same.
+        expectPluginError(.notFound) { try world.deleteSnapshot(snap) }
+        #expect(Set(FileOps.list(world.snapshotsDir)) == [live])
+        try FileOps.removeTree(world.snapshotsDir + "/" + live)
+    }
+
     @Test("whiteouts, opaque directories, owners and modes survive a snapshot")
     func whiteouts() throws {
         let world = try LocalVMWorld()

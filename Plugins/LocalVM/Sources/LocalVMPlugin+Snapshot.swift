@@ -92,8 +92,12 @@ extension LocalVMPlugin {
     }
 
     /// Removes a snapshot's archive and metadata; not_found when it is already gone.
+    /// First removes the staging files of writers that are gone: the host's reconcile of a snapshot
+    /// killed mid-way calls this (and gets not_found, the snapshot never existed), and its staging
+    /// archive must not wait for some later snapshot to clean it.
     public func deleteSnapshot(_ request: DeleteSnapshotRequest, call: PluginCall) throws(PluginError) {
         try SnapshotStore.check(request.snapshotRef, field: "snapshot_ref")
+        snapshots.removeLeftovers()
         try snapshots.delete(request.snapshotRef)
         host.log(.info, "localvm snapshot \(request.snapshotRef) deleted")
     }

@@ -9,7 +9,7 @@ import PluginKit
 /// (never read as a snapshot), its files fsynced, then renamed to `<id>` in one step (a rename
 /// onto an existing snapshot fails, so an id is never overwritten) and the parent fsynced.
 /// A staging directory whose writer process (pid and start time) is no longer running is the
-/// leftover of a crash and is removed by the next snapshot. No `flock` is used: the exec helper is
+/// leftover of a crash and is removed by the next snapshot or snapshot delete. No `flock` is used: the exec helper is
 /// forked without exec and would keep a copy of a locked descriptor for as long as its command runs.
 struct SnapshotStore: Sendable {
     /// `<data_dir>/snapshots`

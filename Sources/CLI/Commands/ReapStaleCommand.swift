@@ -13,8 +13,8 @@ import PluginProtocol
 /// `sandboxer reap-stale`: compare backend inventory with the store; plan (default) or apply the clean-up.
 struct ReapStaleCommand: Command {
     static let spec = CommandSpec(name: "reap-stale", summary: "Compare backend inventory with the store; plan (default) or apply the clean-up.",
-        options: [.init(name: "apply", help: "Destroy orphans and mark ghosts failed.")],
-        discussion: "Orphans: resources labelled with this host's id that the store does not know as live.\nGhosts: live sandboxes whose resource is gone (marked failed, reason backend_vanished).\nCreates still in flight are left alone.")
+        options: [.init(name: "apply", help: "Destroy orphans, mark ghosts failed, finish stuck rows.")],
+        discussion: "Orphans: resources labelled with this host's id that the store does not know as live.\nGhosts: live sandboxes whose resource is gone (marked failed, reason backend_vanished).\nStuck: provisioning or destroying rows whose owner process is gone (finished with --apply).\nCreates still in flight are left alone.")
 
     let invocation: Invocation
 
@@ -29,17 +29,21 @@ struct ReapStaleCommand: Command {
             for g in report.ghosts {
                 table.add("ghost", g.sandbox.backend, g.sandbox.id, g.sandbox.backendRef ?? "-", g.outcome.text ?? "mark failed (backend_vanished)")
             }
+            for s in report.stuck {
+                let plan = s.sandbox.state == .destroying ? "finish destroy (owner gone)" : "mark failed, clean up (owner gone)"
+                table.add("stuck", s.sandbox.backend, s.sandbox.id, s.sandbox.backendRef ?? "-", s.outcome.text ?? plan)
+            }
             for s in report.inFlight { table.add("in-flight", s.backend, s.id, s.backendRef ?? "-", "leave (create in flight)") }
             for o in report.foreign { table.add("foreign", o.backend, o.sandboxId ?? "-", o.backendRef, "leave (labels do not prove ownership)") }
             if table.rows.isEmpty { console.print("Backends and store agree: nothing stale.\n") } else { console.print(table.rendered) }
             for (backend, message) in report.errors.sorted(by: { $0.key < $1.key }) {
                 console.err("sandboxer: inventory of \(backend) failed: \(message)\n")
             }
-            if !apply && !(report.orphans.isEmpty && report.ghosts.isEmpty) {
+            if !apply && !(report.orphans.isEmpty && report.ghosts.isEmpty && report.stuck.isEmpty) {
                 console.err("Dry run: nothing was changed. Run 'sandboxer reap-stale --apply' to act.\n")
             }
         }
-        let failed = !report.errors.isEmpty || report.orphans.contains { $0.outcome.isError }
+        let failed = !report.errors.isEmpty || report.orphans.contains { $0.outcome.isError } || report.stuck.contains { $0.outcome.isError }
         return failed ? 1 : 0
     }
 }

@@ -60,6 +60,10 @@ struct ServeCommand: Command {
         let metrics = api.metrics
         SweepLoop(service: service, interval: interval, stop: stop) { report in
             switch report {
+            case .reconciled(let sandbox):
+                console.err("sandboxer: finished interrupted work on \(sandbox.id): now \(sandbox.state.rawValue)\n")
+            case .reconciledSnapshot(let snapshot):
+                console.err("sandboxer: interrupted snapshot \(snapshot.id) marked \(snapshot.state.rawValue)\n")
             case .expired(let item) where item.outcome == .destroyed:
                 metrics.increment("sandboxer_expiries_total", labels: ["rule": item.rule.rawValue])
                 console.err("sandboxer: expired \(item.sandbox.id) (\(item.rule.rawValue))\n")
@@ -67,6 +71,8 @@ struct ServeCommand: Command {
                 break
             case .pruned(let item):
                 console.err("sandboxer: snapshot \(item.snapshot.id) \(item.outcome.text ?? "-") (\(item.rule.rawValue))\n")
+            case .prunedOutbox(let pruned):
+                console.err("sandboxer: retention deleted \(pruned.counts.events) old events and \(pruned.counts.webhookDeliveries) delivered webhook rows\n")
             case .failed(let sweep, let error):
                 console.err("sandboxer: \(sweep) sweep failed: \(error.message)\n")
             }

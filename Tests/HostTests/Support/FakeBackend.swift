@@ -27,6 +27,8 @@ final class FakeBackend: SandboxBackend {
     let destroyCalls = Mutex<Int>(0)
     /// Runs inside create, e.g. to move a test clock while the backend "boots".
     let onCreate: @Sendable () -> Void
+    /// Runs inside exec before anything else, e.g. to destroy the sandbox while its command runs.
+    let onExec = Mutex<(@Sendable () -> Void)?>(nil)
 
     init(onCreate: @escaping @Sendable () -> Void = {}) { self.onCreate = onCreate }
 
@@ -69,6 +71,7 @@ final class FakeBackend: SandboxBackend {
     }
 
     func exec(_ r: ExecRequest, timeout: Double?) throws(BackendError) -> ExecResponse {
+        if let hook = onExec.withLock({ $0 }) { hook() }
         try check("exec")
         if r.argv.count == 2, r.argv[0] == "write" { resources.withLock { _ = $0[r.backendRef]?.files.insert(r.argv[1]) } }
         if r.argv == ["ls"] {
