@@ -103,4 +103,44 @@ else
     echo "plugin-check: skipping Modal: no stand-in venv (scripts/standin-tests.sh makes it) or no build" >&2
 fi
 
+# fin-hub, against a real hub: a second `sandboxer serve` on loopback with LocalVM behind it (the check
+# snapshots, which the fake backend cannot), reached with a consumer token.
+if [ "$(id -u)" -eq 0 ] && [ -x /bin/busybox ] && [ -e "$build/libSandboxerFinHub.so" ]; then
+    hub=$work/hub
+    mkdir -p "$hub"
+    token=hub-consumer-$$-$RANDOM
+    sha=$(printf '%s' "$token" | "$bin" token-hash)
+    cat > "$hub/hub.yaml" <<YAML
+data_dir: $hub/data
+backends:
+  localvm:
+    plugin: $(cd "$build" && pwd)/libSandboxerLocalVM.so
+    config:
+      cgroup_parent: sbxhub-$$
+profiles:
+  default:
+    backend: localvm
+    consumer: "*"
+server:
+  tokens:
+    - {name: check, role: consumer, sha256: $sha}
+YAML
+    SANDBOXER_CONFIG=$hub/hub.yaml "$bin" serve --listen 127.0.0.1:0 --json >"$hub/ready.json" 2>"$hub/serve.log" &
+    hub_pid=$!
+    for _ in $(seq 1 300); do [ -s "$hub/ready.json" ] && break; sleep 0.1; done
+    listen=$(sed -n 's/.*"listen" *: *"\([^"]*\)".*/\1/p' "$hub/ready.json" | head -n1)
+    if [ -n "$listen" ]; then
+        install -m 0755 "$build/libSandboxerFinHub.so" "$work/"
+        SANDBOXER_SECRET_FINHUB_TOKEN=$token check FinHub "$work/libSandboxerFinHub.so" \
+            "{\"url\": \"http://$listen\", \"token_secret\": \"finhub-token\"}"
+    else
+        echo "plugin-check: the hub did not start (log: $hub/serve.log)" >&2
+        status=1
+    fi
+    kill "$hub_pid" 2>/dev/null || true
+    wait "$hub_pid" 2>/dev/null || true
+else
+    echo "plugin-check: skipping fin-hub: needs root, busybox-static (its hub runs LocalVM) and the build" >&2
+fi
+
 exit $status
