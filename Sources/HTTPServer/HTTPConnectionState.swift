@@ -73,6 +73,8 @@ struct HTTPConnectionState {
     private var headStartedAt: Double?
     private var peerClosed = false
     private var shuttingDown = false
+    /// Answered 503 at the shutdown deadline (see `abandon`).
+    private var abandoned = false
     private var sequence: UInt64 = 0
 
     init(id: UInt64, remoteAddress: String, limits: Limits, requestIDPrefix: String, now: Instant) {
@@ -186,7 +188,9 @@ struct HTTPConnectionState {
         guard case .writing(let close) = phase else { return [] }
         if close {
             phase = .lingering(since: now.monotonic, discarded: 0)
-            return shuttingDown || peerClosed ? self.close() : []
+            // An answer given at the shutdown deadline lingers too: its connection may hold unread
+            // input (reading pauses while a handler runs), and closing over it would reset the answer.
+            return (shuttingDown && !abandoned) || peerClosed ? self.close() : []
         }
         phase = .reading
         // A pipelined head that arrived while the handler ran gets a fresh header timer.
@@ -225,6 +229,31 @@ struct HTTPConnectionState {
             return [.closeGracefully]
         case .handling, .writing, .closed: return []
         }
+    }
+
+    /// The shutdown deadline passed. A request whose handler still runs is answered 503 (with
+    /// `Retry-After`) and closed gracefully, so its client gets an answer rather than a bare close; the
+    /// handler's late response is discarded (`responded` ignores it outside `handling`). Any other
+    /// connection is closed now.
+    mutating func abandon(now: Instant) -> [Action] {
+        shuttingDown = true
+        queue.removeAll()
+        guard case .handling(let current) = phase else { return close() }
+        abandoned = true
+        let error = HTTPProtocolError.shuttingDown
+        var response = HTTPResponse.error(error.status, code: error.code, message: error.message)
+        response.headers.set("Retry-After", "1")
+        phase = .writing(close: true)
+        lastActivity = now.monotonic
+        return [
+            .write(response.wireBytes(version: current.version, headOnly: current.method == "HEAD", keepAlive: false,
+                                      requestID: current.requestID, date: HTTPResponse.httpDate(now.wall))),
+            .log(AccessLogEntry(timestamp: Date(timeIntervalSince1970: now.wall), method: current.method,
+                                path: current.path, status: error.status, bytes: response.body.count,
+                                durationSeconds: now.monotonic - current.startedAt,
+                                remoteAddress: remoteAddress, requestId: current.requestID)),
+            .closeGracefully,
+        ]
     }
 
     /// Works through queued events while no request is in flight.

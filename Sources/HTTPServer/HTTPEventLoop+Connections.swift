@@ -3,9 +3,17 @@ import Foundation
 import Glibc
 
 extension HTTPEventLoop {
+    /// How many sockets over the connection limit may be open at once being answered 503.
+    static let maxRejecting = 64
+
     /// Accepts what is pending (bounded, so a connection storm cannot starve open connections).
+    /// While the limit and the 503 quota are both full, the listener is paused instead.
     func acceptConnections(from listener: ListeningSocket) {
         for _ in 0..<512 {
+            if countedConnections >= configuration.maxConnections, rejecting >= Self.maxRejecting {
+                pauseAccepting(listener)
+                return
+            }
             var storage = sockaddr_storage()
             var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
             let result = withUnsafeMutablePointer(to: &storage) { pointer in
@@ -33,12 +41,9 @@ extension HTTPEventLoop {
             var one: Int32 = 1
             _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
         }
+        // Past the limit, a bounded number of extra sockets get a 503 (`acceptConnections` stops
+        // accepting while that quota is used up, so none is closed unanswered).
         let overLimit = countedConnections >= configuration.maxConnections
-        // Past the limit, a bounded number of extra sockets get a 503; beyond that they are just closed.
-        if overLimit, rejecting >= 64 {
-            SystemCall.close(fd)
-            return
-        }
         nextID += 1
         let now = Self.now()
         let state = HTTPConnectionState(id: nextID, remoteAddress: peer, limits: limits,
@@ -54,6 +59,25 @@ extension HTTPEventLoop {
         } else {
             perform([], on: connection)
         }
+    }
+
+    /// Takes the listener out of epoll (level-triggered, it would otherwise wake the loop in a spin).
+    private func pauseAccepting(_ listener: ListeningSocket) {
+        guard !acceptPaused else { return }
+        acceptPaused = true
+        var event = epoll_event()
+        event.data.fd = listener.fd
+        _ = epoll_ctl(epollFD, EPOLL_CTL_MOD, listener.fd, &event)
+    }
+
+    /// A slot or a 503 quota place came free: accept again.
+    private func resumeAccepting() {
+        guard acceptPaused, let listener else { return }
+        acceptPaused = false
+        var event = epoll_event()
+        event.events = EPOLLIN.rawValue
+        event.data.fd = listener.fd
+        _ = epoll_ctl(epollFD, EPOLL_CTL_MOD, listener.fd, &event)
     }
 
     /// Out of descriptors: free the spare, accept and drop one connection, take the spare back.
@@ -74,6 +98,7 @@ extension HTTPEventLoop {
         if connection.counted { countedConnections -= 1 } else { rejecting -= 1 }
         openConnections.subtract(1, ordering: .relaxed)
         SystemCall.close(connection.fd)
+        if acceptPaused { resumeAccepting() }
     }
 
     // MARK: - Inbox, timers, shutdown
@@ -92,6 +117,16 @@ extension HTTPEventLoop {
         for (id, response) in completions {
             guard let fd = fdByID[id], let connection = connections[fd] else { continue }
             perform(connection.state.responded(response, now: now), on: connection)
+        }
+    }
+
+    /// At the shutdown deadline: answer every request still being handled 503, close the rest, and
+    /// allow one linger period for those answers to be sent and the input drained.
+    func abandonInFlight(now: HTTPConnectionState.Instant) {
+        abandonedInFlight = true
+        shutdownDeadline = now.monotonic + limits.lingerTimeout
+        for connection in Array(connections.values) where connections[connection.fd] === connection {
+            perform(connection.state.abandon(now: now), on: connection)
         }
     }
 

@@ -57,6 +57,12 @@ final class HTTPEventLoop: @unchecked Sendable {
     var nextDeadline = Double.infinity
     var shuttingDown = false
     var shutdownDeadline = Double.infinity
+    /// Set at the shutdown deadline, when stuck requests were answered 503; `shutdownDeadline` then
+    /// bounds how long those answers may take to flush and drain before everything is closed.
+    var abandonedInFlight = false
+    /// True while the listener is out of epoll because both the connection limit and the 503 quota
+    /// are used up: the excess waits in the kernel's backlog instead of being accepted and reset.
+    var acceptPaused = false
     /// A descriptor kept in reserve: when accept fails with EMFILE, it is closed to accept and drop
     /// one connection, so a full descriptor table cannot make the listener spin.
     var spareFD: Int32 = -1
@@ -129,8 +135,12 @@ final class HTTPEventLoop: @unchecked Sendable {
             if shuttingDown {
                 if connections.isEmpty { break }
                 if now.monotonic >= shutdownDeadline {
-                    for connection in Array(connections.values) { closeConnection(connection) }
-                    break
+                    if abandonedInFlight {
+                        for connection in Array(connections.values) { closeConnection(connection) }
+                        break
+                    }
+                    abandonInFlight(now: now)
+                    if connections.isEmpty { break }
                 }
             }
         }

@@ -43,4 +43,8 @@ public struct HTTPProtocolError: Error, Sendable, Equatable, CustomStringConvert
     static let overloaded = HTTPProtocolError(
         status: 503, code: "too_many_connections",
         message: "The server has too many open connections; retry later.")
+
+    static let shuttingDown = HTTPProtocolError(
+        status: 503, code: "shutting_down",
+        message: "The server is shutting down and stopped waiting for this request; retry later.")
 }

@@ -149,6 +149,26 @@ struct HTTPConnectionStateTests {
         #expect(idle.shutdown(now: Self.at(1)) == [.closeNow])
     }
 
+    @Test func theShutdownDeadlineAnswersAStuckRequest503AndDropsTheLateResponse() {
+        var stuck = Self.make()
+        _ = stuck.received(Array("GET /stuck HTTP/1.1\r\nHost: x\r\n\r\n".utf8), now: Self.at(0))
+        #expect(stuck.shutdown(now: Self.at(1)).isEmpty)
+        let actions = stuck.abandon(now: Self.at(31))
+        #expect(Self.written(actions).hasPrefix("HTTP/1.1 503 Service Unavailable\r\n"))
+        #expect(Self.written(actions).contains("Retry-After: 1\r\n"))
+        #expect(Self.written(actions).contains("Connection: close\r\n"))
+        #expect(Self.written(actions).contains(#""code":"shutting_down""#))
+        #expect(actions.last == .closeGracefully)
+        #expect(stuck.responded(HTTPResponse(status: 200), now: Self.at(32)).isEmpty)
+        // It lingers (draining unread input) instead of closing over it.
+        #expect(stuck.written(now: Self.at(31)).isEmpty)
+        #expect(stuck.wantsRead)
+        #expect(stuck.tick(now: Self.at(40)) == [.closeNow])
+
+        var idle = Self.make()
+        #expect(idle.abandon(now: Self.at(31)) == [.closeNow])
+    }
+
     @Test func expectContinueWrites100BeforeTheBody() {
         var state = Self.make()
         let actions = state.received(Array("PUT / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n".utf8), now: Self.at(0))

@@ -166,6 +166,14 @@ struct HTTPServerTimeoutTests {
         entered.wait()
         server.shutdown()
         server.wait()  // returns after the shutdown timeout although the handler is still blocked
+        // The stuck request is answered 503 at the deadline rather than closed without a word.
+        let response = try #require(try client.readResponse())
+        #expect(response.status == 503)
+        #expect(response.headers["Retry-After"] == "1")
+        #expect(response.headers["Connection"] == "close")
+        #expect(response.headers["Content-Type"] == "application/json")
+        #expect(response.text.contains(#""code":"shutting_down""#))
+        release.signal()  // the worker's late response is discarded: nothing follows the 503
         #expect(try client.readsEOF())
     }
 

@@ -162,6 +162,34 @@ struct HTTPServerTests {
         }
     }
 
+    @Test func everyConnectionBeyondTheLimitReadsAComplete503NeverAReset() throws {
+        try withServer({ $0.maxConnections = 2 }) { _, address in
+            let held = try (0..<2).map { _ in try RawHTTPClient(address) }
+            for client in held { #expect(try client.request("GET / HTTP/1.1\r\nHost: x\r\n\r\n").status == 200) }
+            // More excess than the server answers at once (64): the rest must wait in the backlog,
+            // not be accepted and closed over their unread request (which the kernel turns into an RST).
+            let excess = HTTPEventLoop.maxRejecting + 40
+            var clients: [RawHTTPClient] = []
+            for _ in 0..<excess {
+                let client = try RawHTTPClient(address, timeout: 10)
+                try client.send("GET /excess HTTP/1.1\r\nHost: x\r\n\r\n")
+                clients.append(client)
+            }
+            var answered = 0
+            while !clients.isEmpty {
+                let client = clients.removeFirst()  // closed after this turn, freeing a 503 place
+                // `readResponse` throws on ECONNRESET or the 10 s receive timeout.
+                let response = try #require(try client.readResponse())
+                #expect(response.status == 503)
+                #expect(response.text.contains(#""code":"too_many_connections""#))
+                #expect(try client.readsEOF())
+                answered += 1
+            }
+            #expect(answered == excess)
+            #expect(try held[0].request("GET /still HTTP/1.1\r\nHost: x\r\n\r\n").text == "GET /still  0")
+        }
+    }
+
     @Test func accessLogRecordsEveryAnsweredRequest() throws {
         let sink = AccessLogSink()
         try withServer(log: sink) { _, address in
