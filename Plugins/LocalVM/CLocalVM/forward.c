@@ -131,17 +131,5 @@ int clvm_spawn_forwarder(const clvm_forward_spec *s, pid_t *out_pid, char *err, 
     ssize_t got_err = clvm_read_full(errp[0], &e, sizeof e);
     close(rep[0]);
     close(errp[0]);
-    int st;
-    while (waitpid((pid_t)mid, &st, 0) < 0 && errno == EINTR) {}
-    if (got_err == (ssize_t)sizeof e) {
-        if (got_pid == (ssize_t)sizeof pid && pid > 0) kill(pid, SIGKILL);
-        clvm_format_child_error(&e, err, err_len);
-        return -1;
-    }
-    if (got_pid != (ssize_t)sizeof pid || pid <= 0) {
-        snprintf(err, err_len, "the forwarder's launcher exited before it started the forwarder");
-        return -1;
-    }
-    *out_pid = pid;
-    return 0;
+    return clvm_finish_spawn(mid, got_pid, pid, got_err, &e, "forwarder", out_pid, err, err_len);
 }

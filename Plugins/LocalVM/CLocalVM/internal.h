@@ -71,6 +71,11 @@ const char *clvm_step_name(int step);
 
 /** Formats "<step>: <strerror>" (plus the detail index when it matters) into err. */
 void clvm_format_child_error(const struct clvm_child_error *e, char *err, size_t err_len);
+/* The parent's end of a two-level spawn: reaps the intermediate `mid`, then turns the reports (the
+ * child's pid from the report pipe, a step error from the error pipe) into 0 with *out_pid set, or -1
+ * with `err` filled; a child that was made before a step failed is killed. `what` names the child. */
+int clvm_finish_spawn(long mid, ssize_t got_pid, int32_t pid, ssize_t got_err, const struct clvm_child_error *e,
+                      const char *what, pid_t *out_pid, char *err, size_t err_len);
 
 /** Child: report a failed step. */
 static inline void clvm_child_report(int fd, int step, int err, int detail) {

@@ -370,18 +370,5 @@ int clvm_launch(const clvm_launch_spec *s, pid_t *out_pid, char *err, size_t err
         }
     }
     close(readyp[0]);
-    int st;
-    while (waitpid((pid_t)mid, &st, 0) < 0 && errno == EINTR) {}
-
-    if (got_err == (ssize_t)sizeof e) {
-        if (got_pid == (ssize_t)sizeof init && init > 0) kill(init, SIGKILL);
-        clvm_format_child_error(&e, err, err_len);
-        return -1;
-    }
-    if (got_pid != (ssize_t)sizeof init || init <= 0) {
-        snprintf(err, err_len, "the launcher exited before it started the sandbox init");
-        return -1;
-    }
-    *out_pid = init;
-    return 0;
+    return clvm_finish_spawn(mid, got_pid, init, got_err, &e, "sandbox init", out_pid, err, err_len);
 }

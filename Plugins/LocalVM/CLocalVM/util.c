@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <signal.h>
 #include <time.h>
 
 const char *clvm_step_name(int step) {
@@ -229,5 +231,23 @@ int clvm_own_image_path(char *buf, size_t len) {
     size_t n = strlen(info.dli_fname);
     if (n + 1 > len) return -1;
     memcpy(buf, info.dli_fname, n + 1);
+    return 0;
+}
+
+int clvm_finish_spawn(long mid, ssize_t got_pid, int32_t pid, ssize_t got_err, const struct clvm_child_error *e,
+                      const char *what, pid_t *out_pid, char *err, size_t err_len) {
+    int st;
+    while (waitpid((pid_t)mid, &st, 0) < 0 && errno == EINTR) {}
+    if (got_err == (ssize_t)sizeof *e) {
+        /* A step failed after the child was made: it must not outlive the report. */
+        if (got_pid == (ssize_t)sizeof pid && pid > 0) kill(pid, SIGKILL);
+        clvm_format_child_error(e, err, err_len);
+        return -1;
+    }
+    if (got_pid != (ssize_t)sizeof pid || pid <= 0) {
+        snprintf(err, err_len, "the %s's launcher exited before it started the %s", what, what);
+        return -1;
+    }
+    *out_pid = pid;
     return 0;
 }
