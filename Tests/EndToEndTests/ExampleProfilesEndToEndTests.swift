@@ -15,7 +15,8 @@ struct ExampleProfilesEndToEndTests {
         let text = try String(contentsOfFile: examples + "/" + name, encoding: .utf8)
         try #require(text.contains("plugin: libSandboxerLocalVM.so\n"))
         try cli.useConfig("data_dir: @HOME@/data\n" + text.replacingOccurrences(
-            of: "plugin: libSandboxerLocalVM.so\n", with: "plugin: @PRODUCTS@/libSandboxerLocalVM.so\n"))
+            of: "plugin: libSandboxerLocalVM.so\n",
+            with: "plugin: @PRODUCTS@/libSandboxerLocalVM.so\n    config:\n      network_pool: \(CLIRunner.privateNetworkPool())\n"))
         return cli
     }
 

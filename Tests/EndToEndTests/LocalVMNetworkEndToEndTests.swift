@@ -15,6 +15,8 @@ struct LocalVMNetworkEndToEndTests {
             backends:
               localvm:
                 plugin: @PRODUCTS@/libSandboxerLocalVM.so
+                config:
+                  network_pool: \(CLIRunner.privateNetworkPool())
             profiles:
               default:
                 backend: localvm

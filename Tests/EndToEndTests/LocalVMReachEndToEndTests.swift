@@ -16,6 +16,8 @@ struct LocalVMReachEndToEndTests {
             backends:
               localvm:
                 plugin: @PRODUCTS@/libSandboxerLocalVM.so
+                config:
+                  network_pool: \(CLIRunner.privateNetworkPool())
             profiles:
               published:
                 backend: localvm

@@ -133,3 +133,12 @@ enum Machine {
     }
     static var hasBusybox: Bool { FileManager.default.isExecutableFile(atPath: "/bin/busybox") }
 }
+
+extension CLIRunner {
+    /// A LocalVM `network_pool` of its own for one test's config (a random /26 in 10.233.0.0/16): a pool
+    /// is owned by the data dir that leases from it, so end-to-end suites running side by side, each
+    /// with its own data dir, must not share the default pool. The plugin-level tests use 10.232/16.
+    static func privateNetworkPool() -> String {
+        "10.233.\(UInt8.random(in: 0...255)).\(UInt8.random(in: 0...3) * 64)/26"
+    }
+}
