@@ -26,7 +26,8 @@ public enum PluginDispatch {
                                                     call: PluginCall) throws(PluginError) -> Data {
         switch operation {
         case Operation.describe:
-            return try encode(DescribeResponse(name: P.name, version: P.version, capabilities: P.capabilities))
+            return try encode(DescribeResponse(name: P.name, version: P.version, capabilities: P.capabilities,
+                                                   bootArtifactKinds: P.bootArtifactKinds.isEmpty ? nil : P.bootArtifactKinds))
         case Operation.create:
             return try encode(plugin.create(decode(CreateRequest.self, request, operation), call: call))
         case Operation.status:
@@ -48,6 +49,8 @@ public enum PluginDispatch {
         case Operation.deleteSnapshot:
             try plugin.deleteSnapshot(decode(DeleteSnapshotRequest.self, request, operation), call: call)
             return try encode(EmptyResponse())
+        case Operation.build:
+            return try encode(plugin.build(decode(BuildRequest.self, request, operation), call: call))
         default:
             throw .notImplemented(operation)
         }

@@ -13,6 +13,8 @@ public protocol SandboxerPlugin: AnyObject, Sendable {
     static var version: String { get }
     /// Capability strings this plugin declares in `describe` (see `Capability`).
     static var capabilities: [String] { get }
+    /// Artifact kinds this backend boots from a build (`describe`'s `boot_artifact_kinds`); default none.
+    static var bootArtifactKinds: [String] { get }
 
     /// Builds an instance from the backend's config object.
     init(config: JSONValue, host: PluginHost) throws(PluginError)
@@ -26,12 +28,15 @@ public protocol SandboxerPlugin: AnyObject, Sendable {
     func snapshot(_ request: SnapshotRequest, call: PluginCall) throws(PluginError) -> SnapshotResponse
     func restore(_ request: RestoreRequest, call: PluginCall) throws(PluginError) -> CreateResponse
     func deleteSnapshot(_ request: DeleteSnapshotRequest, call: PluginCall) throws(PluginError)
+    func build(_ request: BuildRequest, call: PluginCall) throws(PluginError) -> BuildResponse
 
     /// Handles one operation given as JSON bytes; returns the response JSON bytes.
     func invoke(operation: String, request: Data, call: PluginCall) throws(PluginError) -> Data
 }
 
 extension SandboxerPlugin {
+    public static var bootArtifactKinds: [String] { [] }
+
     public func create(_ request: CreateRequest, call: PluginCall) throws(PluginError) -> CreateResponse {
         throw .notImplemented(Operation.create)
     }
@@ -58,6 +63,9 @@ extension SandboxerPlugin {
     }
     public func deleteSnapshot(_ request: DeleteSnapshotRequest, call: PluginCall) throws(PluginError) {
         throw .notImplemented(Operation.deleteSnapshot)
+    }
+    public func build(_ request: BuildRequest, call: PluginCall) throws(PluginError) -> BuildResponse {
+        throw .notImplemented(Operation.build)
     }
 
     public func invoke(operation: String, request: Data, call: PluginCall) throws(PluginError) -> Data {

@@ -37,9 +37,13 @@ public struct DescribeResponse: Codable, Sendable, Equatable {
     public var name: String
     public var version: String
     public var capabilities: [String]
-    public init(name: String, version: String, capabilities: [String]) {
+    /// Artifact kinds a backend boots from a build (e.g. `rootfs-tar`); absent or empty: none.
+    public var bootArtifactKinds: [String]?
+    public init(name: String, version: String, capabilities: [String], bootArtifactKinds: [String]? = nil) {
         self.name = name; self.version = version; self.capabilities = capabilities
+        self.bootArtifactKinds = bootArtifactKinds
     }
+    enum CodingKeys: String, CodingKey { case name, version, capabilities, bootArtifactKinds = "boot_artifact_kinds" }
 }
 
 /// Resource limits for a sandbox; nil means the backend's default.
@@ -74,21 +78,28 @@ public struct CreateRequest: Codable, Sendable, Equatable {
     public var idleTimeoutSeconds: Int64?
     /// Options of a network mode other than `none` (egress, published ports); absent when none are set.
     public var networkOptions: CreateNetworkOptions?
+    /// The built artifact to boot instead of `image` (a kind from `boot_artifact_kinds`); absent: use `image`.
+    public var imageArtifact: BuildArtifact?
+    /// Labels a host must carry to receive this sandbox (the profile's `placement`); absent: any host.
+    public var placement: [String: String]?
     public init(sandboxId: String, hostId: String, profile: String, image: String?, resources: ResourceLimits,
                 network: String, env: [String: String], labels: [String: String], timeoutSeconds: Int64?,
                 latestDeadlineSeconds: Int64? = nil, idleTimeoutSeconds: Int64? = nil,
-                networkOptions: CreateNetworkOptions? = nil) {
+                networkOptions: CreateNetworkOptions? = nil, imageArtifact: BuildArtifact? = nil,
+                placement: [String: String]? = nil) {
         self.sandboxId = sandboxId; self.hostId = hostId; self.profile = profile; self.image = image
         self.resources = resources; self.network = network; self.env = env; self.labels = labels
         self.timeoutSeconds = timeoutSeconds
         self.latestDeadlineSeconds = latestDeadlineSeconds; self.idleTimeoutSeconds = idleTimeoutSeconds
         self.networkOptions = networkOptions
+        self.imageArtifact = imageArtifact; self.placement = placement
     }
     enum CodingKeys: String, CodingKey {
         case sandboxId = "sandbox_id", hostId = "host_id", profile, image, resources, network, env, labels
         case timeoutSeconds = "timeout_seconds"
         case latestDeadlineSeconds = "latest_deadline_seconds", idleTimeoutSeconds = "idle_timeout_seconds"
         case networkOptions = "network_options"
+        case imageArtifact = "image_artifact", placement
     }
 }
 
