@@ -16,13 +16,17 @@ package enum LabelRules {
                 CharacterSet.alphanumerics.contains($0) && $0.isASCII || "._-/".unicodeScalars.contains($0)
             }
             guard okKey else {
-                throw SandboxerError(.invalidArgument, "Invalid label key '\(key)': use 1 to 63 characters from a-z, A-Z, 0-9, '.', '_', '-' and '/'.")
+                throw SandboxerError(.invalidArgument, "Invalid label key \(key.quotedForMessage): use 1 to 63 characters from a-z, A-Z, 0-9, '.', '_', '-' and '/'.")
             }
             guard !key.hasPrefix("sandboxer.") else {
                 throw SandboxerError(.invalidArgument, "The label key '\(key)' is reserved: keys starting with 'sandboxer.' belong to the host.")
             }
             guard value.count <= 256 else {
                 throw SandboxerError(.invalidArgument, "The value of label '\(key)' is longer than 256 characters.")
+            }
+            // NUL truncates the value in C consumers (a plugin, a shell); newlines forge log and table lines.
+            guard !value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+                throw SandboxerError(.invalidArgument, "The value of label '\(key)' contains a control character (NUL, newline, DEL…): label values are printable text.")
             }
         }
     }
