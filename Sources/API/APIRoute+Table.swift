@@ -15,7 +15,7 @@ extension APIRoute {
         APIRoute("GET", "/v1/sandboxes/{id}", .anyToken, .sandbox(SandboxAPI.show)),
         APIRoute("DELETE", "/v1/sandboxes/{id}", .anyToken, .sandbox(SandboxAPI.destroy)),
         APIRoute("PATCH", "/v1/sandboxes/{id}/ttl", .anyToken, .sandbox(SandboxAPI.extendTTL)),
-        APIRoute("POST", "/v1/sandboxes/{id}/exec", .anyToken, .sandbox(SandboxAPI.exec)),
+        APIRoute("POST", "/v1/sandboxes/{id}/exec", .anyToken, .sandbox(SandboxAPI.exec), holdsWorker: true),
         APIRoute("POST", "/v1/sandboxes/{id}/recreate", .anyToken, .sandbox(SandboxAPI.recreate)),
         APIRoute("POST", "/v1/sandboxes/{id}/snapshots", .anyToken, .sandbox(SandboxAPI.createSnapshot)),
         APIRoute("GET", "/v1/sandboxes/{id}/snapshots", .anyToken, .sandbox(SandboxAPI.listSnapshots(_:of:))),

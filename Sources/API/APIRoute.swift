@@ -46,14 +46,17 @@ struct APIRoute: Sendable {
     let pattern: String
     let access: Access
     let handler: Handler
+    /// True for routes whose handler may hold a worker for long (exec): they pass `LongRequestGate`.
+    let holdsWorker: Bool
 
     /// The pattern split once (route matching runs on every request).
     let segments: [Substring]
 
     /// Access and handler have no defaults: a route cannot be declared without saying who may call it
     /// and what it takes.
-    init(_ method: String, _ pattern: String, _ access: Access, _ handler: Handler) {
+    init(_ method: String, _ pattern: String, _ access: Access, _ handler: Handler, holdsWorker: Bool = false) {
         self.method = method; self.pattern = pattern; self.access = access; self.handler = handler
+        self.holdsWorker = holdsWorker
         self.segments = pattern.split(separator: "/")
     }
 

@@ -175,7 +175,9 @@ extension SandboxAPI {
             samples = counts.map { (["state": $0.state.rawValue, "backend": $0.backend], Double($0.count)) }
         }
         let text = metrics.render(gauges: [(name: "sandboxer_sandboxes", help: "Sandboxes in the store, by state and backend.",
-                                            samples: samples)])
+                                            samples: samples),
+                                           (name: "sandboxer_long_requests", help: "Requests holding a worker for long (exec) now.",
+                                            samples: [([:], Double(longRequests.running))])])
         var response = HTTPResponse(status: 200, body: Data(text.utf8))
         response.headers.set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
         return response

@@ -26,6 +26,8 @@ public final class SandboxAPI: Sendable {
     let openAPIJSON: Data
     /// Bounds `GET /v1/events?wait=` long polls; `serve` closes it on shutdown.
     package let longPolls = LongPollGate()
+    /// Bounds requests that hold a worker for long (exec), in total and per token.
+    package let longRequests: LongRequestGate
 
     /// Fails, with one line naming the problem, when the embedded OpenAPI document does not parse:
     /// `serve` then stops before it listens rather than serve a broken contract.
@@ -38,7 +40,14 @@ public final class SandboxAPI: Sendable {
         self.service = service
         self.settings = settings
         self.metrics = metrics
+        self.longRequests = LongRequestGate(total: settings.maxLongRequests, perCaller: settings.maxLongRequestsPerToken)
         self.openAPIJSON = Data(try OpenAPIDocument.json(openAPIYAML).rendered(pretty: false).utf8)
+    }
+
+    /// Requests cheap enough to answer on the server's priority threads, ahead of any queue:
+    /// health checks and metrics must answer while every worker runs a long exec.
+    public func isPriority(_ request: HTTPRequest) -> Bool {
+        (request.method == "GET" || request.method == "HEAD") && (request.path == "/healthz" || request.path == "/metrics")
     }
 
     /// Answers one request. Never throws: every failure becomes a JSON error with a fitting status.
@@ -53,7 +62,14 @@ public final class SandboxAPI: Sendable {
             routeName = route.pattern
             do throws(APIError) {
                 let caller = try authenticate(request, access: route.access)
-                response = try run(route, params: params, context: RouteContext(request: request, caller: caller))
+                let context = RouteContext(request: request, caller: caller)
+                if route.holdsWorker {
+                    response = try longRequests.run(caller: caller.name) { () throws(APIError) in
+                        try run(route, params: params, context: context)
+                    }
+                } else {
+                    response = try run(route, params: params, context: context)
+                }
             } catch {
                 response = error.response
             }

@@ -5,7 +5,8 @@ import PluginProtocol
 /// Reading and validating one profile.
 extension ConfigLoader {
     static let profileKeys = ["backend", "image", "resources", "network", "env", "ttl", "consumer", "labels",
-                              "on_expire", "snapshots", "extends", "reach", "network_options"]
+                              "on_expire", "snapshots", "extends", "reach", "network_options", "exec"]
+    static let execKeys = ["timeout"]
     static let snapshotKeys = ["keep", "max_age"]
     static let resourceKeys = ["cpus", "memory", "pids"]
     static let ttlKeys = ["default", "max", "idle_reap", "expiry_warning"]
@@ -73,6 +74,13 @@ extension ConfigLoader {
         }
         if let optionsNode = node["network_options"], !reader.isNull(optionsNode) {
             profile.networkOptions = try networkOptions(optionsNode, what: what, reader: reader)
+        }
+        if let execNode = node["exec"], !reader.isNull(execNode) {
+            let fields = try reader.mapping(execNode, "\"exec\" in \(what)")
+            try reader.checkKeys(fields, allowed: execKeys, "in \"exec\" of \(what)")
+            if let timeoutNode = execNode["timeout"], !reader.isNull(timeoutNode) {
+                profile.execTimeout = try reader.duration(timeoutNode, "\"timeout\" in \"exec\" of \(what)")
+            }
         }
         try checkNetworkNeeds(profile, node, what: what, reader: reader)
         return profile

@@ -5,7 +5,7 @@ import Basics
 import PluginProtocol
 
 extension ConfigLoader {
-    static let serverKeys = ["listen", "sweep_interval", "tokens"]
+    static let serverKeys = ["listen", "sweep_interval", "tokens", "max_long_requests", "max_long_requests_per_token"]
     static let tokenKeys = ["name", "role", "sha256"]
 
     /// Reads the optional top-level `server` block.
@@ -17,6 +17,12 @@ extension ConfigLoader {
         if let listen = try reader.optionalString(node["listen"], "\"listen\" in \"server\"") { settings.listen = listen }
         if let interval = node["sweep_interval"], !reader.isNull(interval) {
             settings.sweepInterval = try reader.duration(interval, "\"sweep_interval\" in \"server\"")
+        }
+        if let n = try reader.optionalInt(node["max_long_requests"], "\"max_long_requests\" in \"server\"", min: 1) {
+            settings.maxLongRequests = n
+        }
+        if let n = try reader.optionalInt(node["max_long_requests_per_token"], "\"max_long_requests_per_token\" in \"server\"", min: 1) {
+            settings.maxLongRequestsPerToken = n
         }
         guard let tokensNode = node["tokens"], !reader.isNull(tokensNode) else { return settings }
         guard let items = tokensNode.sequenceItems else {

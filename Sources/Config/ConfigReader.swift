@@ -58,6 +58,16 @@ struct ConfigReader {
         return try string(node, what)
     }
 
+    /// An optional whole number of at least `min` (decimal digits only, at most 9 of them): absent or null is nil.
+    func optionalInt(_ node: YAMLNode?, _ what: String, min: Int) throws(ConfigError) -> Int? {
+        guard let node, !isNull(node) else { return nil }
+        guard let text = node.scalarText, !text.isEmpty, text.count <= 9, text.allSatisfy({ $0.isASCII && $0.isNumber }),
+              let value = Int(text), value >= min else {
+            throw fail(.invalidValue, "Expected a whole number of at least \(min) for \(what), found \(describe(node)).", at: node)
+        }
+        return value
+    }
+
     /// A duration scalar, with the parse error moved onto the node.
     func duration(_ node: YAMLNode, _ what: String) throws(ConfigError) -> TTLDuration {
         guard let text = node.scalarText, !isNull(node) else {

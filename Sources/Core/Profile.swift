@@ -27,6 +27,11 @@ public struct Profile: Sendable, Equatable {
     public var reach: [ReachPort] = []
     /// Options of a network other than `none` (egress, published ports), passed to the backend.
     public var networkOptions: CreateNetworkOptions?
+    /// `exec: {timeout: …}`: how long a command may run when its request names no timeout.
+    public var execTimeout = Profile.defaultExecTimeout
+
+    /// The exec timeout of a profile that sets none: no command holds a worker (or a sandbox) forever.
+    public static let defaultExecTimeout = TTLDuration(seconds: 600)
 
     /// `on_expire`: `destroy` (the default) or `snapshot` (snapshot first, then destroy).
     public enum OnExpire: String, Sendable, CaseIterable { case destroy, snapshot }

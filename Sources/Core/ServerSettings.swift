@@ -19,6 +19,10 @@ public struct ServerSettings: Sendable, Equatable {
     /// How often `serve` runs `expire --apply`.
     public var sweepInterval = TTLDuration(seconds: 30)
     public var tokens: [Token] = []
+    /// Requests that hold a worker for long (exec) at once, in total and per token (`max_long_requests`,
+    /// `max_long_requests_per_token`); past either, 429. The default leaves 2 of the 8 workers free.
+    public var maxLongRequests = 6
+    public var maxLongRequestsPerToken = 4
 
     public init(listen: String = "127.0.0.1:8080", sweepInterval: TTLDuration = TTLDuration(seconds: 30), tokens: [Token] = []) {
         self.listen = listen; self.sweepInterval = sweepInterval; self.tokens = tokens

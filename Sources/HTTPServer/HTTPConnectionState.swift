@@ -91,6 +91,13 @@ struct HTTPConnectionState {
         fail(.overloaded, now: now)
     }
 
+    /// Whether the connection may be closed to make room for another client: it waits for a request
+    /// (idle, or mid-head) and has nothing dispatched, queued or half-received as a body.
+    var isEvictable: Bool {
+        guard case .reading = phase, queue.isEmpty, !parser.isReadingBody else { return false }
+        return true
+    }
+
     /// Whether the loop should read from the socket now.
     var wantsRead: Bool {
         switch phase {

@@ -23,8 +23,9 @@ extension HTTPEventLoop {
             }
             switch result {
             case .success(let fd):
+                let client = listener.unixPath == nil ? SocketAddress.hostAndPort(storage)?.0 : nil
                 adopt(fd, peer: listener.unixPath == nil ? SocketAddress.peerDescription(storage) : "unix",
-                      tcp: listener.unixPath == nil)
+                      tcp: listener.unixPath == nil, client: client)
             case .failure(let error) where error.isWouldBlock:
                 return
             case .failure(let error) where error.code == EMFILE || error.code == ENFILE:
@@ -36,19 +37,37 @@ extension HTTPEventLoop {
         }
     }
 
-    private func adopt(_ fd: Int32, peer: String, tcp: Bool) {
+    /// At the connection limit, a newcomer whose address holds fewer connections than the heaviest
+    /// address takes the place of one of that address's waiting connections (idle, or still sending
+    /// its head). One client holding every slot with idle connections then locks nobody out, while a
+    /// single busy client (or many clients behind one address) still gets the whole limit when
+    /// nobody else wants in. Returns true when a place was freed.
+    private func evictForFairness(newcomer client: String?) -> Bool {
+        let mine = client.map { connectionsPerClient[$0, default: 0] } ?? 0
+        guard let (heaviest, count) = connectionsPerClient.max(by: { $0.value < $1.value }), count > mine + 1,
+              let victim = connections.values.first(where: {
+                  $0.counted && $0.client == heaviest && $0.state.isEvictable && $0.outputOffset >= $0.output.count
+              })
+        else { return false }
+        evictions += 1
+        closeConnection(victim)
+        return true
+    }
+
+    private func adopt(_ fd: Int32, peer: String, tcp: Bool, client: String?) {
         if tcp {
             var one: Int32 = 1
             _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
         }
         // Past the limit, a bounded number of extra sockets get a 503 (`acceptConnections` stops
         // accepting while that quota is used up, so none is closed unanswered).
-        let overLimit = countedConnections >= configuration.maxConnections
+        let overLimit = countedConnections >= configuration.maxConnections && !evictForFairness(newcomer: client)
         nextID += 1
         let now = Self.now()
         let state = HTTPConnectionState(id: nextID, remoteAddress: peer, limits: limits,
                                         requestIDPrefix: requestIDPrefix, now: now)
-        let connection = Connection(fd: fd, state: state, counted: !overLimit)
+        let connection = Connection(fd: fd, state: state, counted: !overLimit, client: client)
+        if let client, !overLimit { connectionsPerClient[client, default: 0] += 1 }
         connections[fd] = connection
         fdByID[nextID] = fd
         if overLimit { rejecting += 1 } else { countedConnections += 1 }
@@ -96,6 +115,10 @@ extension HTTPEventLoop {
         connections[connection.fd] = nil
         fdByID[connection.state.id] = nil
         if connection.counted { countedConnections -= 1 } else { rejecting -= 1 }
+        if connection.counted, let client = connection.client {
+            let left = connectionsPerClient[client, default: 1] - 1
+            connectionsPerClient[client] = left > 0 ? left : nil
+        }
         openConnections.subtract(1, ordering: .relaxed)
         SystemCall.close(connection.fd)
         if acceptPaused { resumeAccepting() }
@@ -171,6 +194,7 @@ extension HTTPEventLoop {
             inbox.completions = []
         }
         pool.stop()
+        priorityPool.stop()
         SystemCall.close(wakeFD)
         SystemCall.close(epollFD)
         if spareFD >= 0 { SystemCall.close(spareFD) }

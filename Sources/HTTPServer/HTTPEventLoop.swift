@@ -21,11 +21,14 @@ final class HTTPEventLoop: @unchecked Sendable {
         var interest: UInt32 = 0
         /// False for connections accepted over the limit only to be answered 503.
         let counted: Bool
+        /// The peer's address without its port (nil for unix sockets), for the per-client limit.
+        let client: String?
 
-        init(fd: Int32, state: HTTPConnectionState, counted: Bool) {
+        init(fd: Int32, state: HTTPConnectionState, counted: Bool, client: String?) {
             self.fd = fd
             self.state = state
             self.counted = counted
+            self.client = client
         }
     }
 
@@ -39,8 +42,10 @@ final class HTTPEventLoop: @unchecked Sendable {
     let configuration: HTTPServerConfiguration
     let limits: HTTPConnectionState.Limits
     let handler: @Sendable (HTTPRequest) -> HTTPResponse
+    let isPriority: @Sendable (HTTPRequest) -> Bool
     let accessLog: @Sendable (AccessLogEntry) -> Void
     let pool: HTTPWorkerPool
+    let priorityPool: HTTPWorkerPool
     let epollFD: Int32
     let wakeFD: Int32
     let requestIDPrefix: String
@@ -53,6 +58,10 @@ final class HTTPEventLoop: @unchecked Sendable {
     var fdByID: [UInt64: Int32] = [:]
     var nextID: UInt64 = 0
     var countedConnections = 0
+    /// Open counted connections per client address (see `evictForFairness`).
+    var connectionsPerClient: [String: Int] = [:]
+    /// Waiting connections closed to make room for a lighter client (for tests and logs).
+    var evictions = 0
     var rejecting = 0
     var nextDeadline = Double.infinity
     var shuttingDown = false
@@ -70,6 +79,7 @@ final class HTTPEventLoop: @unchecked Sendable {
 
     init(listener: ListeningSocket, configuration: HTTPServerConfiguration,
          handler: @escaping @Sendable (HTTPRequest) -> HTTPResponse,
+         isPriority: @escaping @Sendable (HTTPRequest) -> Bool,
          accessLog: @escaping @Sendable (AccessLogEntry) -> Void) throws(HTTPServerError) {
         self.listener = listener
         self.configuration = configuration
@@ -77,6 +87,7 @@ final class HTTPEventLoop: @unchecked Sendable {
             maxHeaderBytes: configuration.maxHeaderBytes, maxBodyBytes: configuration.maxBodyBytes,
             headerReadTimeout: configuration.headerReadTimeout, idleTimeout: configuration.idleTimeout)
         self.handler = handler
+        self.isPriority = isPriority
         self.accessLog = accessLog
         self.epollFD = try SystemCall.retrying { epoll_create1(Int32(EPOLL_CLOEXEC)) }.orThrow(.io, "epoll_create1")
         do {
@@ -87,6 +98,7 @@ final class HTTPEventLoop: @unchecked Sendable {
         }
         self.requestIDPrefix = String(UInt64.random(in: 0...UInt64.max) & 0xFFFF_FFFF_FFFF, radix: 16)
         self.pool = HTTPWorkerPool(threads: configuration.workerThreads)
+        self.priorityPool = HTTPWorkerPool(threads: configuration.priorityThreads, name: "http-priority")
         self.spareFD = open("/dev/null", O_RDONLY | O_CLOEXEC)
         register(wakeFD, events: EPOLLIN.rawValue)
         register(listener.fd, events: EPOLLIN.rawValue)
@@ -195,7 +207,7 @@ final class HTTPEventLoop: @unchecked Sendable {
             case .dispatch(let request):
                 let id = connection.state.id
                 let handler = self.handler
-                pool.submit { [self] in complete(id, handler(request)) }
+                (isPriority(request) ? priorityPool : pool).submit { [self] in complete(id, handler(request)) }
             case .write(let bytes):
                 connection.output.append(contentsOf: bytes)
             case .log(let entry):

@@ -13,17 +13,22 @@ public final class HTTPServer: Sendable {
 
     private let configuration: HTTPServerConfiguration
     private let handler: @Sendable (HTTPRequest) -> HTTPResponse
+    private let isPriority: @Sendable (HTTPRequest) -> Bool
     private let accessLog: @Sendable (AccessLogEntry) -> Void
     private let phase = Mutex(Phase.idle)
     /// Signalled when the loop has exited; `done` is only read and written while it is held.
     private let finished = NSCondition()
     nonisolated(unsafe) private var done = false  // guarded by `finished` (reason: NSCondition carries no value)
 
+    /// `isPriority` picks requests (cheap, never blocking: health checks, metrics) that run on the
+    /// reserved priority threads, so they answer at once even while every worker is busy.
     public init(configuration: HTTPServerConfiguration,
                 handler: @escaping @Sendable (HTTPRequest) -> HTTPResponse,
+                isPriority: @escaping @Sendable (HTTPRequest) -> Bool = { _ in false },
                 accessLog: @escaping @Sendable (AccessLogEntry) -> Void = { _ in }) {
         self.configuration = configuration
         self.handler = handler
+        self.isPriority = isPriority
         self.accessLog = accessLog
     }
 
@@ -39,7 +44,7 @@ public final class HTTPServer: Sendable {
             let loop: HTTPEventLoop
             do throws(HTTPServerError) {
                 loop = try HTTPEventLoop(listener: listener, configuration: configuration,
-                                         handler: handler, accessLog: accessLog)
+                                         handler: handler, isPriority: isPriority, accessLog: accessLog)
             } catch {
                 SystemCall.close(listener.fd)
                 if let path = listener.unixPath { unlink(path) }

@@ -12,10 +12,15 @@ public struct HTTPServerConfiguration: Sendable {
     /// Seconds an idle keep-alive connection stays open before it is closed silently; also the
     /// longest a client may leave a response unread.
     public var idleTimeout: Double = 60
-    /// Connections beyond this are accepted, answered 503 and closed.
+    /// Connections beyond this are accepted, answered 503 and closed, unless the newcomer's address
+    /// holds fewer connections than the heaviest one: then a waiting connection of that address
+    /// makes room (so one client's idle connections never lock the others out).
     public var maxConnections = 1024
     /// Threads that run handlers (handlers may block; socket I/O never waits on them).
     public var workerThreads = 8
+    /// Threads reserved for requests the server's `isPriority` picks (health checks, metrics): they
+    /// never queue behind handlers that block on the main workers.
+    public var priorityThreads = 1
     /// Seconds `shutdown()` waits for in-flight handlers before closing everything anyway.
     public var shutdownTimeout: Double = 30
 

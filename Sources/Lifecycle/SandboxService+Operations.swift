@@ -79,6 +79,10 @@ extension SandboxService {
         guard backend.supports(Capability.exec) else {
             throw SandboxerError(.backend, "Backend \(sandbox.backend) does not support exec.")
         }
+        // A request without a timeout gets its profile's (a profile since removed: the default), so no
+        // command runs unbounded and holds a worker of `serve` for ever.
+        let timeoutSeconds = timeoutSeconds
+            ?? (config.profiles[sandbox.profile]?.execTimeout ?? Profile.defaultExecTimeout).seconds
         var machine = SandboxMachine(sandbox)
         _ = try machine.activityStarted(at: now)
         guard try commit(machine) else {
@@ -89,7 +93,7 @@ extension SandboxService {
         let result: Result<ExecResponse, BackendError>
         do {
             // The plugin enforces the command's own timeout; the call deadline only guards a stuck plugin.
-            let deadline = timeoutSeconds.map { Double($0) + 30 } ?? backends.timeouts.exec
+            let deadline = Double(timeoutSeconds) + 30
             result = .success(try backend.exec(request, timeout: deadline))
         } catch {
             result = .failure(error)

@@ -35,7 +35,9 @@ final class RawHTTPClient {
 
     /// Connects (blocking); the descriptor belongs to the client only once connected, so a failed
     /// connect closes it exactly once.
-    convenience init(_ address: ListenAddress, timeout: Int = 10) throws {
+    /// `from` binds the client's end to that IPv4 address first (another loopback address, 127.0.0.2,
+    /// is another client to the server).
+    convenience init(_ address: ListenAddress, timeout: Int = 10, from source: String? = nil) throws {
         let fd: Int32
         let result: Int32
         switch address {
@@ -45,6 +47,14 @@ final class RawHTTPClient {
             sin.sin_family = sa_family_t(AF_INET)
             sin.sin_port = in_port_t(UInt16(port).bigEndian)
             inet_pton(AF_INET, host, &sin.sin_addr)
+            if let source {
+                var local = sockaddr_in()
+                local.sin_family = sa_family_t(AF_INET)
+                inet_pton(AF_INET, source, &local.sin_addr)
+                _ = withUnsafePointer(to: &local) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                }
+            }
             result = withUnsafePointer(to: &sin) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
             }
@@ -132,6 +142,14 @@ final class RawHTTPClient {
     }
 
     /// Whether the server closes: true at EOF (or reset), with nothing but `expected` bytes left unread.
+    /// Whether the server has closed this connection already, without waiting: a peek that finds EOF
+    /// (or a reset) rather than "nothing yet".
+    func isClosedByPeer() -> Bool {
+        var byte: UInt8 = 0
+        let n = recv(fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
+        return n == 0 || (n < 0 && errno == ECONNRESET)
+    }
+
     func readsEOF() throws -> Bool {
         while true {
             var chunk = [UInt8](repeating: 0, count: 4096)
@@ -162,11 +180,13 @@ final class AccessLogSink: Sendable {
 func withServer(_ configure: (inout HTTPServerConfiguration) -> Void = { _ in },
                 log: AccessLogSink? = nil,
                 handler: @escaping @Sendable (HTTPRequest) -> HTTPResponse = echoHandler,
+                isPriority: @escaping @Sendable (HTTPRequest) -> Bool = { _ in false },
                 _ body: (HTTPServer, ListenAddress) throws -> Void) throws {
     var configuration = HTTPServerConfiguration()
     configuration.listen = .tcp(host: "127.0.0.1", port: 0)
     configure(&configuration)
-    let server = HTTPServer(configuration: configuration, handler: handler, accessLog: { log?.record($0) })
+    let server = HTTPServer(configuration: configuration, handler: handler, isPriority: isPriority,
+                            accessLog: { log?.record($0) })
     let address = try server.start()
     defer {
         server.shutdown()

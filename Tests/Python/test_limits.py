@@ -106,6 +106,9 @@ def test_conflicting_framing_is_refused(fake_server, http):
 @pytest.mark.parametrize("body", [
     b"{", b"{'profile': 'default'}", b"nul", b"\xff\xfe", b'{"ttl": "1h"} x', b'{}{}', b'{"ttl": "1h" /* c */}',
     b'{"ttl": "1h",}', b'{"labels": {"a": "b",}}', b'{"ttl": "1h", "ttl": "2h"}',
+    # Duplicates however they are spelled: escapes are decoded before keys are compared.
+    b'{"ttl": "1h", "t\\u0074l": "2h"}', b'{"labels": {"a": "1", "\\u0061": "2"}}',
+    b'{"ttl": "1h", "\\u0074\\u0074\\u006C": "2h"}', b'{"\\ud800": "x"}', b'{"a\\udc00": "x"}',
 ])
 def test_malformed_json_400(fake_server, http, body):
     assert_error(http.post(f"{fake_server.url}/v1/sandboxes", data=body,
@@ -129,6 +132,14 @@ def test_malformed_json_400(fake_server, http, body):
 def test_wrong_types_and_unknown_fields_422(fake_server, http, payload):
     err = assert_error(http.post(f"{fake_server.url}/v1/sandboxes", json=payload), 422)
     assert err["code"] == "invalid_argument"
+    assert_no_rows(http, fake_server)
+
+
+@pytest.mark.parametrize("value", ["a\x00b", "line\nbreak", "bell\x07", "del\x7f", "c1\x85"])
+def test_label_values_with_control_characters_422(fake_server, http, value):
+    err = assert_error(http.post(f"{fake_server.url}/v1/sandboxes", json={"labels": {"k": value}}), 422)
+    assert err["code"] == "invalid_argument"
+    assert "control character" in err["message"]
     assert_no_rows(http, fake_server)
 
 

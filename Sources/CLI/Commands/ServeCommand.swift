@@ -50,7 +50,7 @@ struct ServeCommand: Command {
         configuration.listen = address
         let console = self.console
         let server = HTTPServer(configuration: configuration, handler: { api.handle($0) },
-                                accessLog: { console.err($0.line + "\n") })
+                                isPriority: { api.isPriority($0) }, accessLog: { console.err($0.line + "\n") })
         let bound: ListenAddress
         do { bound = try server.start() } catch { throw SandboxerError(.config, error.description) }
         stop.onTrigger { server.shutdown() }
