@@ -28,12 +28,10 @@ test: deps
 	./fuzz/run.sh 20
 	./scripts/python-tests.sh
 
+# Every bench script, then one table of rows (measured, baseline, ratio, goal); non-zero when a goal
+# is missed. `make bench BENCH="localvm http"` runs only those.
 bench: release
-	./bench/expire.sh
-	./bench/localvm.sh
-	./bench/http.sh
-	./bench/e2b.sh
-	./bench/modal.sh
+	./bench/run.sh $(BENCH)
 
 clean:
 	rm -rf .build

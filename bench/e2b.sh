@@ -132,4 +132,7 @@ print(f"sandboxer  {o:8.1f} ms  (median create+exec+destroy, three CLI processes
 print(f"serve      {v:8.1f} ms  (median create+exec+destroy, HTTP API of one sandboxer serve)")
 print(f"ratio      {o / s:8.2f}  cli / sdk   (goal <= 1.0)")
 print(f"ratio      {v / s:8.2f}  serve / sdk (goal <= 1.0)")
+row = "BENCH-ROW\t{}\t{:.1f} ms\t{}\t{:.2f}\t<=\t1.0\t"
+print(row.format("e2b create+exec+destroy, CLI", o, f"e2b SDK {s:.1f} ms", o / s))
+print(row.format("e2b create+exec+destroy, serve", v, f"e2b SDK {s:.1f} ms", v / s))
 PYTHON

@@ -21,10 +21,11 @@ THREADS=${THREADS:-2}
 CONNECTIONS=${CONNECTIONS:-32}
 GOAL=0.5
 here=$(cd "$(dirname "$0")/.." && pwd)
+. "$here/bench/lib.sh"
 
 for tool in wrk nginx curl python3; do
     command -v "$tool" >/dev/null || [[ -x /usr/sbin/$tool ]] || {
-        echo "http.sh: $tool is required (apt-get install -y wrk nginx-light curl)" >&2; exit 1; }
+        echo "http.sh: $tool is required (apt-get install -y wrk nginx-light curl)" >&2; exit 77; }
 done
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
@@ -143,4 +144,4 @@ echo "GET /v1/sandboxes/{id}, wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $(nproc
 echo "  sandboxer: $sbx_rps req/s"
 echo "  nginx:     $nginx_rps req/s"
 echo "  ratio (sandboxer / nginx): $ratio (goal: >= $GOAL)"
-awk -v r="$ratio" -v g="$GOAL" 'BEGIN { exit !(r >= g) }' || { echo "http.sh: ratio below $GOAL" >&2; exit 1; }
+bench_row "GET /v1/sandboxes/{id} throughput" "$sbx_rps req/s" "nginx $nginx_rps req/s" "$ratio" ">=" "$GOAL"

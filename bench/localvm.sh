@@ -18,9 +18,10 @@ N=${1:-20}
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 
-[ "$(id -u)" = 0 ] || { echo "bench/localvm.sh needs root" >&2; exit 1; }
-command -v bwrap >/dev/null || { echo "needs bubblewrap (apt-get install bubblewrap)" >&2; exit 1; }
-[ -x /bin/busybox ] || { echo "needs busybox-static (apt-get install busybox-static)" >&2; exit 1; }
+. bench/lib.sh
+[ "$(id -u)" = 0 ] || { echo "bench/localvm.sh needs root" >&2; exit 77; }
+command -v bwrap >/dev/null || { echo "needs bubblewrap (apt-get install bubblewrap)" >&2; exit 77; }
+[ -x /bin/busybox ] || { echo "needs busybox-static (apt-get install busybox-static)" >&2; exit 77; }
 
 TMP=$(mktemp -d /tmp/localvm-bench.XXXXXX)
 chmod 755 "$TMP"
@@ -133,4 +134,8 @@ if [ -n "$CLI" ]; then
     printf '  cli    (sandboxer create --json, to exit)   %8s   %sx bwrap  (goal <= 3x)\n' "$CLI" "$(ratio "$CLI" "$BWRAP")"
 else
     echo "  cli    not measured (the sandboxer CLI cannot create yet)"
+fi
+bench_row "localvm create→ready via the C ABI" "$PLUGIN ms" "bwrap $BWRAP ms" "$(ratio "$PLUGIN" "$BWRAP")" "<=" 1.0
+if [ -n "$CLI" ]; then
+    bench_row "sandboxer create (CLI, start to exit)" "$CLI ms" "bwrap $BWRAP ms" "$(ratio "$CLI" "$BWRAP")" "<=" 3
 fi

@@ -99,3 +99,5 @@ done
 s=$(median < "$work/s.txt"); o=$(median < "$work/o.txt")
 echo "create+exec+terminate, median of $RUNS: sandboxer ${s} ms, official client ${o} ms"
 awk -v s="$s" -v o="$o" 'BEGIN { printf "ratio sandboxer/official: %.2f (goal <= 1.0)\n", s / o }'
+. bench/lib.sh
+bench_row "modal create+exec+terminate, CLI" "$s ms" "modal client $o ms" "$(bench_ratio "$s" "$o")" "<=" 1.0

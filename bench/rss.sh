@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# bench/rss.sh — memory of `sandboxer serve`: resident set idle, and its growth with 1,000 live rows.
+#
+#   idle             VmRSS of a release `serve` (fake TestPlugin backend) after start and one request
+#   1,000 live rows  growth of VmRSS after 1,000 creates and a full list through the API
+#
+# The baselines are the budgets the issue sets (25 MB idle, +10 MB per 1,000 rows): a ratio <= 1
+# meets them. Both figures are printed in MB.
+#
+#   bench/rss.sh          (needs python3)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. bench/lib.sh
+command -v python3 >/dev/null || { echo "rss.sh needs python3" >&2; exit 77; }
+echo "building (release)..." >&2
+swift build -c release --product sandboxer >&2
+swift build -c release --product SandboxerTestPlugin >&2
+BIN=$(swift build -c release --show-bin-path)
+
+TMP=$(mktemp -d /tmp/rss-bench.XXXXXX)
+SERVE_PID=
+cleanup() {
+    if [ -n "$SERVE_PID" ]; then kill -TERM "$SERVE_PID" 2>/dev/null; wait "$SERVE_PID" 2>/dev/null || true; fi
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+mkdir -p "$TMP/fake" "$TMP/data"
+cat > "$TMP/config.yaml" <<YAML
+data_dir: $TMP/data
+backends:
+  fake:
+    plugin: $BIN/libSandboxerTestPlugin.so
+    config:
+      state_dir: $TMP/fake
+profiles:
+  default:
+    backend: fake
+    ttl: {default: 1h, max: 24h}
+YAML
+mkfifo "$TMP/ready"
+SANDBOXER_CONFIG="$TMP/config.yaml" SANDBOXER_HOME="$TMP/home" "$BIN/sandboxer" serve --listen 127.0.0.1:0 --json \
+    > "$TMP/ready" 2> "$TMP/serve.log" &
+SERVE_PID=$!
+exec 3<"$TMP/ready"
+listen=""
+while [ -z "$listen" ] && IFS= read -r line <&3; do
+    [[ "$line" =~ \"listen\"[[:space:]]*:[[:space:]]*\"([^\"]+)\" ]] && listen=${BASH_REMATCH[1]}
+done
+[ -n "$listen" ] || { echo "rss.sh: serve did not start: $(cat "$TMP/serve.log")" >&2; exit 1; }
+rss_mb() { awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$SERVE_PID/status"; }
+
+read -r IDLE GROWN < <(python3 - "$listen" "$SERVE_PID" <<'PYTHON'
+import http.client, json, sys
+host, port = sys.argv[1].rsplit(":", 1)
+pid = sys.argv[2]
+def rss():
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+conn = http.client.HTTPConnection(host, int(port), timeout=60)
+def call(method, path, body=None):
+    conn.request(method, path, body=None if body is None else json.dumps(body), headers={"Content-Type": "application/json"})
+    resp = conn.getresponse(); data = resp.read()
+    return resp.status, data
+assert call("GET", "/healthz")[0] == 200
+idle = rss()
+for _ in range(1000):
+    status, data = call("POST", "/v1/sandboxes", {})
+    assert status == 201, data[:200]
+cursor = None
+while True:
+    status, data = call("GET", "/v1/sandboxes?limit=500" + (f"&cursor={cursor}" if cursor else ""))
+    assert status == 200
+    cursor = json.loads(data).get("next_cursor")
+    if not cursor:
+        break
+print(f"{idle:.1f} {rss():.1f}")
+PYTHON
+)
+DELTA=$(awk -v a="$GROWN" -v b="$IDLE" 'BEGIN { printf "%.1f", a - b }')
+echo "serve RSS: idle $IDLE MB, with 1,000 live rows $GROWN MB (+$DELTA MB)" >&2
+bench_row "serve RSS idle" "$IDLE MB" "budget 25 MB" "$(bench_ratio "$IDLE" 25)" "<=" 1.0
+bench_row "serve RSS growth per 1,000 live rows" "+$DELTA MB" "budget +10 MB" "$(bench_ratio "$DELTA" 10)" "<=" 1.0
