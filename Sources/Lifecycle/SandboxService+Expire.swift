@@ -24,6 +24,9 @@ public struct ExpiryItem: Sendable {
 }
 
 extension SandboxService {
+    /// How many expired sandboxes one sweep tears down at once.
+    static let expireParallelism = 8
+
     /// Lists sandboxes past their deadline or idle past `idle_reap`; with `apply`, marks each
     /// expired then destroys it, and sends the expiry warnings that are due. A second apply finds
     /// nothing left to do.
@@ -36,15 +39,19 @@ extension SandboxService {
             }
         }
         guard apply else { return items }
-        for index in items.indices {
-            var machine = SandboxMachine(items[index].sandbox)
-            do {
-                _ = try machine.expire(items[index].rule, at: now)
-                guard try commit(machine) else { items[index].outcome = .skipped; continue }
-                try finishExpired(machine.sandbox, item: &items[index])
+        // Teardowns run side by side (bounded): each waits mostly on its backend, and a sweep of 100
+        // due sandboxes must not take 100 destroys end to end. Each item is its own transaction.
+        items = BoundedParallel.map(items, width: Self.expireParallelism) { [self] original in
+            var item = original
+            var machine = SandboxMachine(item.sandbox)
+            do throws(SandboxerError) {
+                _ = try machine.expire(item.rule, at: now)
+                guard try commit(machine) else { item.outcome = .skipped; return item }
+                try finishExpired(machine.sandbox, item: &item)
             } catch {
-                items[index].outcome = .error(error.message)
+                item.outcome = .error(error.message)
             }
+            return item
         }
         // Expired rows a crashed sweep left behind are finished too.
         let leftovers = try list(SandboxFilter(states: [.expired]))

@@ -29,6 +29,8 @@ final class FakeBackend: SandboxBackend {
     let onCreate: @Sendable () -> Void
     /// Runs inside exec before anything else, e.g. to destroy the sandbox while its command runs.
     let onExec = Mutex<(@Sendable () -> Void)?>(nil)
+    /// Runs inside destroy before anything else, e.g. a barrier proving destroys overlap.
+    let onDestroy = Mutex<(@Sendable () -> Void)?>(nil)
 
     init(onCreate: @escaping @Sendable () -> Void = {}) { self.onCreate = onCreate }
 
@@ -56,6 +58,7 @@ final class FakeBackend: SandboxBackend {
     }
 
     func destroy(_ r: SandboxRef, timeout: Double?) throws(BackendError) {
+        if let hook = onDestroy.withLock({ $0 }) { hook() }
         destroyCalls.withLock { $0 += 1 }
         try check("destroy")
         guard resources.withLock({ $0.removeValue(forKey: r.backendRef) }) != nil else {
