@@ -63,6 +63,9 @@ struct LocalVMHardeningTests {
             ("dmesg", "dmesg"),
             ("mknod", "mknod /tmp/sda b 8 0"),
             ("insmod", "echo x > /tmp/m.ko && insmod /tmp/m.ko"),
+            ("ip addr add (no CAP_NET_ADMIN)", "ip addr add 10.9.9.9/32 dev lo"),
+            ("hostname (no CAP_SYS_ADMIN)", "hostname other"),
+            ("chroot escape via a new mount ns", "unshare -mr true"),
             ("sysrq", "echo h > /proc/sysrq-trigger"),
             ("core_pattern", "echo /tmp/x > /proc/sys/kernel/core_pattern"),
         ]
@@ -132,6 +135,12 @@ struct LocalVMHardeningTests {
         #expect(r.exitCode == 0 && r.out.contains(" / "), "\(r.out)")
         #expect(!r.out.contains(world.dataDir), "\(r.out)")
         #expect(!r.out.contains("/sandboxes/"), "\(r.out)")
+        // The same with a disk limit (the control dir then lives on the sandbox's disk).
+        let disk = "mid-\(UInt16.random(in: 0 ... .max))"
+        try world.create(disk, resources: ResourceLimits(diskBytes: 4 << 20))
+        let d = try world.exec(disk, ["cat", "/proc/self/mountinfo"])
+        #expect(d.exitCode == 0 && !d.out.contains(world.dataDir) && !d.out.contains("/sandboxes/"), "\(d.out)")
+        try world.destroy(disk)
         try world.destroy(id)
     }
 

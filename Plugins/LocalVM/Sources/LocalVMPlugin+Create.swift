@@ -61,6 +61,7 @@ extension LocalVMPlugin {
         try FileOps.mkdir(paths.upper, mode: 0o755)
         try FileOps.mkdir(paths.work, mode: 0o755)
         try FileOps.mkdir(paths.ctl, mode: 0o755)
+        if request.resources.diskBytes == nil { try mountControl(paths) }
         // The sandbox's own host id range, and the mount points its idmapped layers get.
         let hostBase = uids.enabled ? try uids.lease(request.sandboxId) : nil
         if hostBase != nil {

@@ -28,6 +28,14 @@ extension LocalVMPlugin {
         }
     }
 
+    /// Without a disk, a tiny tmpfs of its own for the control dir: the sandbox's read-only bind of
+    /// it then shows `/` as its root in mountinfo, not the host path of the sandbox dir.
+    func mountControl(_ paths: SandboxLayout) throws(PluginError) {
+        if Glibc.mount("tmpfs", paths.ctl, "tmpfs", UInt(MS_NOSUID | MS_NODEV | MS_NOEXEC), "size=64k,nr_inodes=16,mode=0755") != 0 {
+            throw FileOps.failure("mount of the control tmpfs on", paths.ctl)
+        }
+    }
+
     /// The size of the sandbox's disk, or nil when it has none (or it is not mounted).
     func diskLimit(_ paths: SandboxLayout) -> Int64? {
         guard FileOps.isDirectory(paths.disk) else { return nil }
