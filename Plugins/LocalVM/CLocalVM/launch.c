@@ -16,6 +16,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
@@ -367,15 +368,23 @@ int clvm_launch(const clvm_launch_spec *s, pid_t *out_pid, char *err, size_t err
     errp[1] = clvm_hoist_fd(errp[1]);
     struct net_paths paths;
     memset(&paths, 0, sizeof paths);
-    static __thread struct clvm_idmap_paths idmap_paths; /* 12 KiB: off the caller's stack */
+    /* 12 KiB of paths: on the heap (the children get a copy of it with the address space). */
+    struct clvm_idmap_paths *idmap_paths = NULL;
     if (s->idmap) {
+        idmap_paths = calloc(1, sizeof *idmap_paths);
+        if (!idmap_paths) {
+            snprintf(err, err_len, "out of memory");
+            close(errp[0]); close(errp[1]); close(gop[0]); close(gop[1]); close(rep[0]); close(rep[1]);
+            close(readyp[0]); close(readyp[1]);
+            return -1;
+        }
         const char *layer = s->layer_dir && s->layer_dir[0] ? s->layer_dir : NULL;
-        idmap_paths.lower_src = s->lower_dir;
-        snprintf(idmap_paths.layers_src, sizeof idmap_paths.layers_src, "%s%s%s", s->sandbox_dir, layer ? "/" : "",
+        idmap_paths->lower_src = s->lower_dir;
+        snprintf(idmap_paths->layers_src, sizeof idmap_paths->layers_src, "%s%s%s", s->sandbox_dir, layer ? "/" : "",
                  layer ? layer : "");
-        snprintf(idmap_paths.lower_dst, sizeof idmap_paths.lower_dst, "%s/lower", s->sandbox_dir);
-        snprintf(idmap_paths.layers_dst, sizeof idmap_paths.layers_dst, "%s/layers", s->sandbox_dir);
-        paths.idmap = &idmap_paths;
+        snprintf(idmap_paths->lower_dst, sizeof idmap_paths->lower_dst, "%s/lower", s->sandbox_dir);
+        snprintf(idmap_paths->layers_dst, sizeof idmap_paths->layers_dst, "%s/layers", s->sandbox_dir);
+        paths.idmap = idmap_paths;
     }
     if (s->net) {
         snprintf(paths.forwarding, sizeof paths.forwarding, "/proc/sys/net/ipv4/conf/%s/forwarding", s->net->host_link);
@@ -390,6 +399,7 @@ int clvm_launch(const clvm_launch_spec *s, pid_t *out_pid, char *err, size_t err
     if (mid == 0) intermediate(s, &paths, errp[1], gop[0], gop[1], rep[1], readyp[1]);
     int clone_errno = errno;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
+    free(idmap_paths); /* the intermediate has its own copy */
     close(errp[1]); close(gop[0]); close(gop[1]); close(rep[1]); close(readyp[1]);
     if (mid < 0) {
         close(errp[0]); close(rep[0]); close(readyp[0]);
