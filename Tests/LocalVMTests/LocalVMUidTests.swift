@@ -63,6 +63,22 @@ struct LocalVMUidTests {
         try world.destroy(second)
     }
 
+    @Test("a full pool answers quota and leaves nothing behind")
+    func fullPool() throws {
+        let world = try LocalVMWorld()
+        defer { world.finish() }
+        let one = try LocalVMPlugin(config: .object(["data_dir": .string(world.dataDir), "cgroup_parent": .string(world.cgroupParent),
+                                                     "uid_pool_slices": 1]), host: .standalone())
+        let a = "full-a-\(UInt16.random(in: 0 ... .max))", b = "full-b-\(UInt16.random(in: 0 ... .max))"
+        _ = try one.create(world.request(a), call: .detached)
+        expectPluginError(.quota) { try one.create(world.request(b), call: .detached) }
+        #expect(!FileManager.default.fileExists(atPath: world.dataDir + "/sandboxes/\(b)"))
+        #expect(one.uids.leases().map(\.0) == [a])
+        try one.destroy(SandboxRef(sandboxId: a, backendRef: a), call: .detached)
+        _ = try one.create(world.request(b), call: .detached)
+        try one.destroy(SandboxRef(sandboxId: b, backendRef: b), call: .detached)
+    }
+
     @Test("uid_pool_slices 0 keeps every sandbox in uid_base's range; a pool over uid_base is refused")
     func poolOffAndValidation() throws {
         let world = try LocalVMWorld()

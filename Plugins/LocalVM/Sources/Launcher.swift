@@ -53,7 +53,9 @@ enum Launcher {
         }
         guard rc == 0 else {
             let message = Launcher.text(err)
-            throw PluginError(.internal, "Starting the sandbox init failed: \(message).")
+            // The one failure an operator can fix by config: a kernel without idmapped overlay layers.
+            let hint = message.contains("idmapped") ? " This kernel may lack idmapped overlay layers (Linux 5.19+); set the localvm config 'uid_pool_slices' to 0 to run every sandbox in uid_base's range." : ""
+            throw PluginError(.internal, "Starting the sandbox init failed: \(message).\(hint)")
         }
         return pid
     }
