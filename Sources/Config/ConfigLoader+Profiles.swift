@@ -8,7 +8,7 @@ extension ConfigLoader {
                               "on_expire", "snapshots", "extends", "reach", "network_options", "exec"]
     static let execKeys = ["timeout"]
     static let snapshotKeys = ["keep", "max_age"]
-    static let resourceKeys = ["cpus", "memory", "pids"]
+    static let resourceKeys = ["cpus", "memory", "pids", "disk"]
     static let ttlKeys = ["default", "max", "idle_reap", "expiry_warning"]
 
     static func profile(_ key: YAMLKey, _ node: YAMLNode, reader: ConfigReader,
@@ -124,6 +124,11 @@ extension ConfigLoader {
                     throw reader.fail(.invalidValue, "Invalid memory size \(text.quotedForMessage) in \(what): expected a whole number of bytes greater than zero, optionally followed by K, M, G or T (for example 512M or 2G).", at: value)
                 }
                 spec.memoryBytes = bytes
+            case "disk":
+                guard let bytes = ResourceSpec.parseMemory(text) else {
+                    throw reader.fail(.invalidValue, "Invalid disk size \(text.quotedForMessage) in \(what): expected a whole number of bytes greater than zero, optionally followed by K, M, G or T (for example 1G).", at: value)
+                }
+                spec.diskBytes = bytes
             default:  // pids
                 guard text.allSatisfy({ $0.isASCII && $0.isNumber }), let pids = Int(text), pids > 0 else {
                     throw reader.fail(.invalidValue, "Invalid pids \(text.quotedForMessage) in \(what): expected a whole number greater than zero.", at: value)

@@ -7,9 +7,11 @@ public struct ResourceSpec: Sendable, Equatable {
     public var memoryBytes: Int64?
     /// Maximum number of processes (tasks) inside the sandbox.
     public var pids: Int?
+    /// Size limit of the sandbox's writable layer (`disk: 2G`).
+    public var diskBytes: Int64?
 
-    public init(cpus: Double? = nil, memoryBytes: Int64? = nil, pids: Int? = nil) {
-        self.cpus = cpus; self.memoryBytes = memoryBytes; self.pids = pids
+    public init(cpus: Double? = nil, memoryBytes: Int64? = nil, pids: Int? = nil, diskBytes: Int64? = nil) {
+        self.cpus = cpus; self.memoryBytes = memoryBytes; self.pids = pids; self.diskBytes = diskBytes
     }
 
     /// Parses `1024K`, `512M`, `2G`, `1T` (binary multiples) or a plain number of bytes; nil for

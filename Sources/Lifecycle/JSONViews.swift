@@ -87,7 +87,8 @@ package enum ProfileView {
                                   "max_age": p.snapshots.maxAge.map { .string($0.description) } ?? .null]),
             "resources": .object(["cpus": p.resources.cpus.map { .number($0) } ?? .null,
                                   "memory_bytes": p.resources.memoryBytes.map { .number(Double($0)) } ?? .null,
-                                  "pids": p.resources.pids.map { .number(Double($0)) } ?? .null]),
+                                  "pids": p.resources.pids.map { .number(Double($0)) } ?? .null,
+                                  "disk_bytes": p.resources.diskBytes.map { .number(Double($0)) } ?? .null]),
             "env": .object(p.env.mapValues { .string($0) }), "labels": .object(p.labels.mapValues { .string($0) }),
             "extends": p.extends.map { .string($0) } ?? .null,
             "reach": .object(Dictionary(uniqueKeysWithValues: p.reach.map {

@@ -94,7 +94,7 @@ extension SandboxService {
         CreateRequest(
             sandboxId: sandbox.id, hostId: hostId, profile: profile.name, image: profile.image,
             resources: ResourceLimits(cpus: profile.resources.cpus, memoryBytes: profile.resources.memoryBytes,
-                                      pids: profile.resources.pids),
+                                      pids: profile.resources.pids, diskBytes: profile.resources.diskBytes),
             network: profile.network, env: profile.env,
             labels: sandbox.labels.merging(ownershipLabels(sandbox)) { _, own in own },
             timeoutSeconds: timeoutSeconds,

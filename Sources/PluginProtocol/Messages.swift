@@ -51,10 +51,12 @@ public struct ResourceLimits: Codable, Sendable, Equatable {
     public var cpus: Double?
     public var memoryBytes: Int64?
     public var pids: Int?
-    public init(cpus: Double? = nil, memoryBytes: Int64? = nil, pids: Int? = nil) {
-        self.cpus = cpus; self.memoryBytes = memoryBytes; self.pids = pids
+    /// Bytes the sandbox may write to its own file system (the writable layer); nil: unlimited.
+    public var diskBytes: Int64?
+    public init(cpus: Double? = nil, memoryBytes: Int64? = nil, pids: Int? = nil, diskBytes: Int64? = nil) {
+        self.cpus = cpus; self.memoryBytes = memoryBytes; self.pids = pids; self.diskBytes = diskBytes
     }
-    enum CodingKeys: String, CodingKey { case cpus, memoryBytes = "memory_bytes", pids }
+    enum CodingKeys: String, CodingKey { case cpus, memoryBytes = "memory_bytes", pids, diskBytes = "disk_bytes" }
 }
 
 /// `create` request. `labels` always include `sandboxer.host`, `sandboxer.sandbox` and `sandboxer.profile`.

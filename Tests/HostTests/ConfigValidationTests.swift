@@ -56,7 +56,7 @@ import Testing
         (["    network: none": "    gpu: 1"],
          "unknownKey: config.yaml:8:5: Unknown key \"gpu\" in profile \"default\"; allowed keys are backend, image, resources, network, env, ttl, consumer, labels, on_expire, snapshots, extends, reach, network_options, exec."),
         (["pids: 256}": "pid: 256}"],
-         "unknownKey: config.yaml:7:40: Unknown key \"pid\" in the resources of profile \"default\" (did you mean \"pids\"?); allowed keys are cpus, memory, pids."),
+         "unknownKey: config.yaml:7:40: Unknown key \"pid\" in the resources of profile \"default\" (did you mean \"pids\"?); allowed keys are cpus, memory, pids, disk."),
         (["max: 24h}": "max: 24h, idle: 5m}"],
          "unknownKey: config.yaml:9:34: Unknown key \"idle\" in the ttl of profile \"default\"; allowed keys are default, max, idle_reap, expiry_warning."),
         (["    plugin: /lib/vm.so": "    plugin: /lib/vm.so\n    conifg: {}"],

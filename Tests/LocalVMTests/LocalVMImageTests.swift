@@ -116,13 +116,14 @@ struct LocalVMImageTests {
         try world.destroy(id)
     }
 
-    @Test("a custom uid_base maps the sandbox there")
+    @Test("a custom uid_base owns the image and upper dirs on disk; the sandbox runs in its pool range")
     func customUidBase() throws {
         let world = try LocalVMWorld(uidBase: 300_000)
         defer { world.finish() }
         let id = "uid-\(UInt16.random(in: 0 ... .max))"
         try world.create(id)
-        #expect(try world.exec(id, ["cat", "/proc/self/uid_map"]).out.contains("300000"))
+        let hostBase = try #require(try world.meta(id).hostUidBase)
+        #expect(try world.exec(id, ["cat", "/proc/self/uid_map"]).out.contains("\(hostBase)"))
         #expect(FileManager.default.fileExists(atPath: world.dataDir + "/images/busybox-u300000/rootfs/bin/busybox"))
         let upper = world.dataDir + "/sandboxes/\(id)/upper"
         _ = try world.sh(id, "echo x > /owned")

@@ -35,10 +35,11 @@ struct LocalVMLifecycleTests {
         #expect(procs.count <= 6, "\(procs)")
         let ps = try world.exec(id, ["ps", "-o", "pid,comm"]).out
         #expect(!ps.contains("swift"), "\(ps)")
-        // Runs as root of its own user namespace, mapped to uid_base on the host.
+        // Runs as root of its own user namespace, mapped to its own host id range (LocalVMUidTests).
+        let hostBase = try #require(try world.meta(id).hostUidBase)
         #expect(try world.exec(id, ["id", "-u"]).out == "0\n")
         #expect(try world.exec(id, ["cat", "/proc/self/uid_map"]).out.split(separator: " ", omittingEmptySubsequences: true)
-            .map(String.init).prefix(3) == ["0", "100000", "65536\n"])
+            .map(String.init).prefix(3) == ["0", "\(hostBase)", "65536\n"])
         // Network: loopback only, and up.
         #expect(try world.exec(id, ["ls", "/sys/class/net"]).out == "lo\n")
         let links = try world.exec(id, ["ip", "-o", "link"]).out.split(separator: "\n")

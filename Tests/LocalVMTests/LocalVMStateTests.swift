@@ -49,8 +49,9 @@ struct LocalVMStateTests {
         let other = try LocalVMWorld.instance(dataDir: world.dataDir, cgroupParent: world.cgroupParent)
         _ = try other.create(world.request(a), call: .detached)
         try world.create(b)
-        // b loses its whole directory: only its cgroups remain.
+        // b loses its whole directory: only its cgroups remain (its control tmpfs goes first).
         let bMeta = try world.meta(b)
+        try LocalVMPlugin.unmountAll(under: world.dataDir + "/sandboxes/\(b)")
         #expect(clvm_remove_tree(world.dataDir + "/sandboxes/\(b)") == 0)
 
         let items = try world.plugin.inventory(InventoryRequest(hostId: "test-host"), call: .detached).resources

@@ -88,6 +88,10 @@ static void exec_b(const clvm_exec_spec *s, const struct exec_fds *f) {
         clvm_child_report(f->fail_w, CLVM_STEP_STDIO, errno, 1);
         _exit(127);
     }
+    /* The same fence as the init's: entered through setns, the command would otherwise hold every
+     * capability of the sandbox's user namespace. */
+    int herr = 0, hstep = clvm_child_harden(&herr);
+    if (hstep) { clvm_child_report(f->fail_w, hstep, herr, 0); _exit(127); }
     clvm_child_reset_signals();
     int e = exec_search(s->argv, s->envp);
     clvm_child_report(f->fail_w, CLVM_STEP_EXEC, e, 0);

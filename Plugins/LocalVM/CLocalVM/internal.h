@@ -64,6 +64,14 @@ enum clvm_step {
     CLVM_STEP_SANDBOX_ADDR,
     CLVM_STEP_SANDBOX_UP,
     CLVM_STEP_SANDBOX_ROUTE,
+    CLVM_STEP_CAPS,
+    CLVM_STEP_NO_NEW_PRIVS,
+    CLVM_STEP_SECCOMP,
+    CLVM_STEP_MOUNT_PTS,
+    CLVM_STEP_IDMAP_NS,
+    CLVM_STEP_IDMAP_USERNS,
+    CLVM_STEP_IDMAP_LOWER,
+    CLVM_STEP_IDMAP_LAYERS,
 };
 
 /** Human name of a step ("mount overlay"). */
@@ -131,6 +139,33 @@ static inline void clvm_child_reset_signals(void) {
     sigemptyset(&none);
     (void)sigprocmask(SIG_SETMASK, &none, 0);
 }
+
+/* harden.c: the fence every sandbox process passes before execve. */
+
+struct sock_filter;
+/** Builds the sandbox's seccomp program into f (at most cap instructions); returns its length, 0
+ *  when cap is too small. */
+size_t clvm_build_filter(struct sock_filter *f, size_t cap);
+
+/** Child, right before execve (after every mount and setns): drops capabilities to the kept set
+ *  (bounding, ambient, inheritable, effective, permitted), sets no_new_privs and installs the
+ *  seccomp filter. Returns 0 or the failed step, with *err = errno. */
+int clvm_child_harden(int *err);
+
+/* idmap.c: the per-sandbox id range over the shared on-disk range. */
+
+/** Paths of the idmapped mounts, prepared by the parent (children may not format strings). */
+struct clvm_idmap_paths {
+    const char *lower_src;  /* the base image */
+    char layers_src[4200];  /* the dir holding upper/ and work/ */
+    char lower_dst[4200];   /* <sandbox>/lower */
+    char layers_dst[4200];  /* <sandbox>/layers */
+};
+
+/** Child (the intermediate, host root): a private mount namespace of its own with the idmapped
+ *  lower layer and layer dir attached at their mount points (uid_map = gid_map = `map`).
+ *  Returns 0 or the failed step, with *err = errno. */
+int clvm_child_idmap_layers(const struct clvm_idmap_paths *p, const char *map, int *err);
 
 /* rtnetlink, with messages built on the stack: safe in a raw-cloned child (see netlink.c). */
 

@@ -16,6 +16,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
@@ -80,6 +81,8 @@ static void sandbox_link_up(const clvm_net_spec *net, int errfd) {
 struct net_paths {
     char forwarding[96];
     char disable_ipv6[96];
+    /* The idmapped layers' paths (only with spec->idmap), also prepared by the parent. */
+    const struct clvm_idmap_paths *idmap;
 };
 
 /* Child: writes one sysctl value. With missing_ok, a file that does not exist is success. */
@@ -126,15 +129,33 @@ static void init_child(const clvm_launch_spec *s, int errfd, int gofd, int ready
      * mounts belong to the mounter's namespace (an fd from the parent would point at host mounts). */
     int sandbox_fd = open(s->sandbox_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (sandbox_fd < 0) CHILD_FAIL(CLVM_STEP_CHDIR_SANDBOX, 0);
-    int lower_fd = open(s->lower_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (lower_fd < 0) CHILD_FAIL(CLVM_STEP_MOUNT_OVERLAY, 1);
-    char options[96];
-    static const char lower_prefix[] = "lowerdir=/proc/self/fd/";
-    static const char rest[] = ",upperdir=upper,workdir=work,userxattr";
-    size_t on = sizeof lower_prefix - 1;
-    memcpy(options, lower_prefix, on);
-    on += clvm_u64_to_dec(options + on, (uint64_t)lower_fd);
-    memcpy(options + on, rest, sizeof rest);
+    /* With idmapped layers they are already mounted under the sandbox dir (see idmap.c). */
+    int idmapped = s->idmap != NULL;
+    int lower_fd = idmapped ? -1 : open(s->lower_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (!idmapped && lower_fd < 0) CHILD_FAIL(CLVM_STEP_MOUNT_OVERLAY, 1);
+    /* Layers named relative to the sandbox dir, so mountinfo inside shows no host path for them. */
+    char options[256];
+    size_t on = 0;
+    const char *layer = s->layer_dir && s->layer_dir[0] ? s->layer_dir : NULL;
+    size_t layer_len = layer ? strlen(layer) : 0;
+    if (layer_len > 64) { errno = ENAMETOOLONG; CHILD_FAIL(CLVM_STEP_MOUNT_OVERLAY, 2); }
+#define OPT_ADD(p, n) do { memcpy(options + on, (p), (n)); on += (n); } while (0)
+    if (idmapped) {
+        OPT_ADD("lowerdir=lower,upperdir=layers/upper,workdir=layers/work,userxattr", 67); /* with the NUL */
+    } else {
+        OPT_ADD("lowerdir=/proc/self/fd/", 23);
+        on += clvm_u64_to_dec(options + on, (uint64_t)lower_fd);
+        OPT_ADD(",upperdir=", 10);
+        if (layer) { OPT_ADD(layer, layer_len); OPT_ADD("/", 1); }
+        OPT_ADD("upper,workdir=", 14);
+        if (layer) { OPT_ADD(layer, layer_len); OPT_ADD("/", 1); }
+        OPT_ADD("work,userxattr", 15); /* with the NUL */
+    }
+#undef OPT_ADD
+    char ctl[80];
+    size_t cn = 0;
+    if (layer) { memcpy(ctl, layer, layer_len); ctl[layer_len] = '/'; cn = layer_len + 1; }
+    memcpy(ctl + cn, "ctl", 4);
 
     char c;
     ssize_t r;
@@ -174,12 +195,18 @@ static void init_child(const clvm_launch_spec *s, int errfd, int gofd, int ready
     if (mkdir_p1("rootfs/dev/shm", 01777) < 0) CHILD_FAIL(CLVM_STEP_MKDIR, 100);
     if (mount("tmpfs", "rootfs/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0)
         CHILD_FAIL(CLVM_STEP_MOUNT_DEV, 1);
+    /* Terminals: a devpts of the sandbox's own (newinstance), never the host's ptys. */
+    if (mkdir_p1("rootfs/dev/pts", 0755) < 0) CHILD_FAIL(CLVM_STEP_MKDIR, 101);
+    if (mount("devpts", "rootfs/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+              "newinstance,ptmxmode=0666,mode=0620,gid=5") < 0)
+        CHILD_FAIL(CLVM_STEP_MOUNT_PTS, 0);
+    (void)symlink("pts/ptmx", "rootfs/dev/ptmx");
     if (mount("tmpfs", "rootfs/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0)
         CHILD_FAIL(CLVM_STEP_MOUNT_TMP, 0);
 
     /* The control dir (deadline for the backstop timer), read-only. A remount must keep the flags
      * the kernel locked on the source mount, so they are read back with statfs. */
-    if (mount("ctl", "rootfs/run/sandboxer", NULL, MS_BIND, NULL) < 0) CHILD_FAIL(CLVM_STEP_MOUNT_CTL, 0);
+    if (mount(ctl, "rootfs/run/sandboxer", NULL, MS_BIND, NULL) < 0) CHILD_FAIL(CLVM_STEP_MOUNT_CTL, 0);
     struct statfs sfs;
     if (syscall(SYS_statfs, "rootfs/run/sandboxer", &sfs) < 0) CHILD_FAIL(CLVM_STEP_MOUNT_CTL, 1);
     unsigned long keep = (unsigned long)sfs.f_flags &
@@ -224,6 +251,9 @@ static void init_child(const clvm_launch_spec *s, int errfd, int gofd, int ready
     }
     /* Nothing else the host process had open may reach the sandbox. */
     if (syscall(SYS_close_range, 4U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) CHILD_FAIL(CLVM_STEP_STDIO, 2);
+    /* Every mount is made: from here on the init is fenced like any sandbox process. */
+    int herr = 0, hstep = clvm_child_harden(&herr);
+    if (hstep) { clvm_child_report(errfd, hstep, herr, 0); _exit(1); }
     clvm_child_reset_signals();
     execve(s->argv[0], (char *const *)s->argv, (char *const *)s->envp);
     clvm_child_report(errfd, CLVM_STEP_EXEC, errno, 0);
@@ -252,6 +282,10 @@ static int write_file(const char *path, const char *text) {
 /* The intermediate: clone the init, wire it up from outside, release it, report its pid. */
 static void intermediate(const clvm_launch_spec *s, const struct net_paths *paths, int errfd, int go_r, int go_w,
                          int report_w, int ready_w) {
+    if (s->idmap) {
+        int ierr = 0, istep = clvm_child_idmap_layers(paths->idmap, s->idmap, &ierr);
+        if (istep) { clvm_child_report(errfd, istep, ierr, 0); _exit(1); }
+    }
     long pid = clvm_raw_clone(CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC |
                               CLONE_NEWNET | SIGCHLD);
     if (pid < 0) { clvm_child_report(errfd, CLVM_STEP_CLONE, errno, 0); _exit(1); }
@@ -334,6 +368,24 @@ int clvm_launch(const clvm_launch_spec *s, pid_t *out_pid, char *err, size_t err
     errp[1] = clvm_hoist_fd(errp[1]);
     struct net_paths paths;
     memset(&paths, 0, sizeof paths);
+    /* 12 KiB of paths: on the heap (the children get a copy of it with the address space). */
+    struct clvm_idmap_paths *idmap_paths = NULL;
+    if (s->idmap) {
+        idmap_paths = calloc(1, sizeof *idmap_paths);
+        if (!idmap_paths) {
+            snprintf(err, err_len, "out of memory");
+            close(errp[0]); close(errp[1]); close(gop[0]); close(gop[1]); close(rep[0]); close(rep[1]);
+            close(readyp[0]); close(readyp[1]);
+            return -1;
+        }
+        const char *layer = s->layer_dir && s->layer_dir[0] ? s->layer_dir : NULL;
+        idmap_paths->lower_src = s->lower_dir;
+        snprintf(idmap_paths->layers_src, sizeof idmap_paths->layers_src, "%s%s%s", s->sandbox_dir, layer ? "/" : "",
+                 layer ? layer : "");
+        snprintf(idmap_paths->lower_dst, sizeof idmap_paths->lower_dst, "%s/lower", s->sandbox_dir);
+        snprintf(idmap_paths->layers_dst, sizeof idmap_paths->layers_dst, "%s/layers", s->sandbox_dir);
+        paths.idmap = idmap_paths;
+    }
     if (s->net) {
         snprintf(paths.forwarding, sizeof paths.forwarding, "/proc/sys/net/ipv4/conf/%s/forwarding", s->net->host_link);
         snprintf(paths.disable_ipv6, sizeof paths.disable_ipv6, "/proc/sys/net/ipv6/conf/%s/disable_ipv6", s->net->host_link);
@@ -347,6 +399,7 @@ int clvm_launch(const clvm_launch_spec *s, pid_t *out_pid, char *err, size_t err
     if (mid == 0) intermediate(s, &paths, errp[1], gop[0], gop[1], rep[1], readyp[1]);
     int clone_errno = errno;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
+    free(idmap_paths); /* the intermediate has its own copy */
     close(errp[1]); close(gop[0]); close(gop[1]); close(rep[1]); close(readyp[1]);
     if (mid < 0) {
         close(errp[0]); close(rep[0]); close(readyp[0]);

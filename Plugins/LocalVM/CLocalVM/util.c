@@ -56,6 +56,14 @@ const char *clvm_step_name(int step) {
     case CLVM_STEP_SANDBOX_ADDR: return "adding the sandbox's address to eth0";
     case CLVM_STEP_SANDBOX_UP: return "bringing up eth0 in the sandbox";
     case CLVM_STEP_SANDBOX_ROUTE: return "adding the sandbox's route via its host end";
+    case CLVM_STEP_CAPS: return "dropping capabilities";
+    case CLVM_STEP_NO_NEW_PRIVS: return "prctl(PR_SET_NO_NEW_PRIVS)";
+    case CLVM_STEP_SECCOMP: return "installing the seccomp filter";
+    case CLVM_STEP_MOUNT_PTS: return "mount of /dev/pts";
+    case CLVM_STEP_IDMAP_NS: return "a private mount namespace for the idmapped layers";
+    case CLVM_STEP_IDMAP_USERNS: return "the user namespace of the idmapped layers";
+    case CLVM_STEP_IDMAP_LOWER: return "the idmapped mount of the lower layer";
+    case CLVM_STEP_IDMAP_LAYERS: return "the idmapped mount of the upper and work dirs";
     default: return "an unknown set-up step";
     }
 }

@@ -22,7 +22,8 @@ enum Launcher {
 
     /// Starts a sandbox init (with its veth pair when `bridge` is given); returns its host pid.
     static func launch(sandboxDir: String, lowerDir: String, hostname: String, idMap: String,
-                       cgroupFds: [Int32], bridge: Bridge? = nil) throws(PluginError) -> Int32 {
+                       cgroupFds: [Int32], bridge: Bridge? = nil, layerDir: String? = nil,
+                       idmap: String? = nil) throws(PluginError) -> Int32 {
         var pid: pid_t = 0
         var err = [CChar](repeating: 0, count: 512)
         let rc = withCStringArray(InitProgram.argv) { argv in
@@ -33,11 +34,15 @@ enum Launcher {
                             hostname.withCString { host in
                                 idMap.withCString { map in
                                     withNetSpec(bridge) { net in
-                                        var spec = clvm_launch_spec(
-                                            sandbox_dir: dir, lower_dir: lower, hostname: host, id_map: map,
-                                            cgroup_fds: fds.baseAddress, cgroup_count: fds.count, argv: argv, envp: envp,
-                                            net: net)
-                                        return clvm_launch(&spec, &pid, &err, err.count)
+                                        (layerDir ?? "").withCString { layer in
+                                            withOptionalCString(idmap) { idmapLine in
+                                                var spec = clvm_launch_spec(
+                                                    sandbox_dir: dir, lower_dir: lower, hostname: host, id_map: map,
+                                                    cgroup_fds: fds.baseAddress, cgroup_count: fds.count, argv: argv,
+                                                    envp: envp, net: net, layer_dir: layer, idmap: idmapLine)
+                                                return clvm_launch(&spec, &pid, &err, err.count)
+                                            }
+                                        }
                                     }
                                 }
                             }
@@ -48,7 +53,9 @@ enum Launcher {
         }
         guard rc == 0 else {
             let message = Launcher.text(err)
-            throw PluginError(.internal, "Starting the sandbox init failed: \(message).")
+            // The one failure an operator can fix by config: a kernel without idmapped overlay layers.
+            let hint = message.contains("idmapped") ? " This kernel may lack idmapped overlay layers (Linux 5.19+); set the localvm config 'uid_pool_slices' to 0 to run every sandbox in uid_base's range." : ""
+            throw PluginError(.internal, "Starting the sandbox init failed: \(message).\(hint)")
         }
         return pid
     }
@@ -108,6 +115,12 @@ enum Launcher {
                 return body(&net)
             }
         }
+    }
+
+    /// Calls body with the C form of `s`, or NULL for nil.
+    static func withOptionalCString<R>(_ s: String?, _ body: (UnsafePointer<CChar>?) -> R) -> R {
+        guard let s else { return body(nil) }
+        return s.withCString { body($0) }
     }
 
     /// Calls body with a NULL-terminated array of C strings that lives for the call.

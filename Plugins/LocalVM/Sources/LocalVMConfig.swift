@@ -13,6 +13,13 @@ struct LocalVMConfig: Sendable, Equatable {
     var networkPool: NetworkPool
     /// The port forwarder program (`forward_helper`); nil: next to the plugin library.
     var forwardHelper: String?
+    /// First host id of the per-sandbox id ranges (`uid_pool_base`) and how many 65536-wide
+    /// ranges there are (`uid_pool_slices`; 0: off, every sandbox runs in `uid_base`'s range).
+    var uidPoolBase: UInt32 = Self.defaultUidPoolBase
+    var uidPoolSlices: UInt32 = Self.defaultUidPoolSlices
+
+    static let defaultUidPoolBase: UInt32 = 1 << 20
+    static let defaultUidPoolSlices: UInt32 = 1024
 
     /// How many ids each sandbox maps (0..65535 inside).
     static let idCount: UInt32 = 65536
@@ -62,7 +69,35 @@ struct LocalVMConfig: Sendable, Equatable {
         }
         self.init(dataDir: dir.count > 1 && dir.hasSuffix("/") ? String(dir.dropLast()) : dir,
                   uidBase: base, cgroupParent: parent, networkPool: pool, forwardHelper: helper)
+        try parseUidPool(json)
     }
+
+    /// `uid_pool_base` and `uid_pool_slices`: whole numbers; the pool must fit in 32 bits and
+    /// must not overlap `uid_base`'s range (the ids files have on disk).
+    private mutating func parseUidPool(_ json: JSONValue) throws(PluginError) {
+        for (key, isBase) in [("uid_pool_base", true), ("uid_pool_slices", false)] {
+            guard let value = json[key], value != .null else { continue }
+            guard let n = value.numberValue, n.rounded() == n, n >= 0, n <= Double(UInt32.max) else {
+                throw PluginError(.invalidRequest, "The localvm '\(key)' must be a whole number from 0 to \(UInt32.max).")
+            }
+            if isBase { uidPoolBase = UInt32(n) } else { uidPoolSlices = UInt32(n) }
+        }
+        guard uidPoolSlices > 0 else { return }
+        let end = UInt64(uidPoolBase) + UInt64(uidPoolSlices) * UInt64(Self.idCount)
+        guard uidPoolBase >= 1, end <= UInt64(UInt32.max) else {
+            throw PluginError(.invalidRequest, "The localvm uid pool (uid_pool_base \(uidPoolBase), \(uidPoolSlices) slices of 65536) must fit between 1 and \(UInt32.max).")
+        }
+        let imageEnd = UInt64(uidBase) + UInt64(Self.idCount)
+        guard end <= UInt64(uidBase) || UInt64(uidPoolBase) >= imageEnd else {
+            throw PluginError(.invalidRequest, "The localvm uid pool (from \(uidPoolBase), \(uidPoolSlices) slices) overlaps uid_base's range \(uidBase)–\(imageEnd - 1).")
+        }
+    }
+
+    /// The idmapped layers' map: on-disk ids (`uid_base`'s range) → the sandbox's range.
+    func idmapLine(hostBase: UInt32) -> String { "\(uidBase) \(hostBase) \(Self.idCount)\n" }
+
+    /// The uid_map / gid_map line of a sandbox whose range starts at `hostBase`.
+    static func idMap(hostBase: UInt32) -> String { "0 \(hostBase) \(idCount)\n" }
 
     /// A single path component of ASCII letters, digits, '.', '_' and '-' (not "." or "..").
     static func isSafeName(_ s: String, maxLength: Int = 128) -> Bool {

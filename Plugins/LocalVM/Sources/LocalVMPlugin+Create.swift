@@ -40,10 +40,13 @@ extension LocalVMPlugin {
                                        fillUpper: fillUpper)
         } catch {
             // Leave nothing behind: whatever started is killed (the init, the forwarder), then the
-            // network (before the directory: a lease never outlives it), cgroups and the directory.
+            // network (before the directory: a lease never outlives it), cgroups, the disk mount and
+            // the directory.
             try? cgroups.killAll(request.sandboxId)
             if request.network == "bridge" { try? teardownNetwork(request.sandboxId) }
             try? cgroups.remove(request.sandboxId)
+            try? Self.unmountAll(under: paths.dir)
+            try? uids.release(request.sandboxId)
             try? FileOps.removeTree(paths.dir)
             throw error
         }
@@ -53,9 +56,18 @@ extension LocalVMPlugin {
                                  network options: NetworkOptions,
                                  fillUpper: ((SandboxLayout) throws(PluginError) -> Void)?) throws(PluginError) -> CreateResponse {
         try FileOps.mkdir(paths.rootfs, mode: 0o755)
+        // First: the layer paths below move onto the disk when there is one.
+        if let bytes = request.resources.diskBytes { try mountDisk(paths, bytes: bytes) }
         try FileOps.mkdir(paths.upper, mode: 0o755)
         try FileOps.mkdir(paths.work, mode: 0o755)
         try FileOps.mkdir(paths.ctl, mode: 0o755)
+        if request.resources.diskBytes == nil { try mountControl(paths) }
+        // The sandbox's own host id range, and the mount points its idmapped layers get.
+        let hostBase = uids.enabled ? try uids.lease(request.sandboxId) : nil
+        if hostBase != nil {
+            try FileOps.mkdir(paths.idmappedLower, mode: 0o755)
+            try FileOps.mkdir(paths.idmappedLayers, mode: 0o755)
+        }
         try FileOps.chown(paths.upper, config.uidBase, config.uidBase)
         try FileOps.chown(paths.work, config.uidBase, config.uidBase)
 
@@ -65,7 +77,7 @@ extension LocalVMPlugin {
             env: request.env, createdAtMs: now, initPid: 0, initStartTime: 0,
             deadlineMs: request.timeoutSeconds.map { now + $0 * 1000 }, image: image,
             lowerDir: lower, uidBase: config.uidBase, cgroupParent: config.cgroupParent,
-            network: request.network == "bridge" ? "bridge" : nil)
+            network: request.network == "bridge" ? "bridge" : nil, hostUidBase: hostBase)
         if let seconds = request.timeoutSeconds { try writeBackstop(paths, seconds: seconds) }
         // Written before the init starts, so a crash right after still leaves labelled evidence.
         try meta.save(paths.meta)
@@ -78,7 +90,10 @@ extension LocalVMPlugin {
         let fds = try cgroups.openProcs(request.sandboxId)
         defer { fds.forEach { close($0) } }
         let pid = try Launcher.launch(sandboxDir: paths.dir, lowerDir: lower, hostname: request.sandboxId,
-                                      idMap: config.idMap, cgroupFds: fds, bridge: network?.bridge)
+                                      idMap: hostBase.map(LocalVMConfig.idMap(hostBase:)) ?? config.idMap,
+                                      cgroupFds: fds, bridge: network?.bridge,
+                                      layerDir: request.resources.diskBytes == nil ? nil : "disk",
+                                      idmap: hostBase.map { config.idmapLine(hostBase: $0) })
         guard let identity = ProcessIdentity.current(pid) else {
             throw PluginError(.internal, "The sandbox init (pid \(pid)) exited right after it started.")
         }
@@ -101,6 +116,8 @@ extension LocalVMPlugin {
             "network": meta.network == "bridge" ? "bridge" : "none",
         ]
         if let d = meta.deadlineMs { info["deadline_ms"] = .number(Double(d)) }
+        if let bytes = diskLimit(paths) { info["disk_bytes"] = .number(Double(bytes)) }
+        info["host_uid_base"] = .number(Double(meta.hostUidBase ?? meta.uidBase))
         if meta.network == "bridge", let net = networkInfo(meta.sandboxId) { info["bridge"] = net }
         return info
     }
@@ -125,6 +142,9 @@ extension LocalVMPlugin {
         }
         if let p = request.resources.pids, p < LocalVMDefaults.minPids {
             throw PluginError(.invalidRequest, "resources.pids must be at least \(LocalVMDefaults.minPids).")
+        }
+        if let d = request.resources.diskBytes, d < LocalVMPlugin.minDiskBytes {
+            throw PluginError(.invalidRequest, "resources.disk_bytes must be at least \(LocalVMPlugin.minDiskBytes) (1 MiB).")
         }
         if let c = request.resources.cpus, !(c > 0 && c <= 1024) {
             throw PluginError(.invalidRequest, "resources.cpus must be a number above 0.")

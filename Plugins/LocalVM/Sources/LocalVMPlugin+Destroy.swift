@@ -35,6 +35,8 @@ extension LocalVMPlugin {
         // its directory in the host's namespace was put there by someone else and is detached.
         try Self.unmountAll(under: paths.dir)
         try cgroups.remove(id)
+        // No process of the sandbox is left: its host id range may go to the next one.
+        try uids.release(id)
         if hasDir { try FileOps.removeTree(paths.dir) }
         host.log(.info, "localvm sandbox \(id) destroyed")
     }

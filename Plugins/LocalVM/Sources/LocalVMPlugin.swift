@@ -15,6 +15,8 @@ public final class LocalVMPlugin: SandboxerPlugin {
     let host: PluginHost
     let images: ImageStore
     let cgroups: CgroupLayout
+    /// Per-sandbox host id ranges (off when `uid_pool_slices` is 0).
+    let uids: UidPool
     /// Names this backend instance in the labels of its network resources.
     let networkTag: String
 
@@ -26,6 +28,7 @@ public final class LocalVMPlugin: SandboxerPlugin {
         self.host = host
         self.images = ImageStore(config: self.config)
         self.cgroups = CgroupLayout(parent: self.config.cgroupParent)
+        self.uids = UidPool(dataDir: self.config.dataDir, base: self.config.uidPoolBase, slices: self.config.uidPoolSlices)
         self.networkTag = Self.networkTag(dataDir: self.config.dataDir, cgroupParent: self.config.cgroupParent)
         try HostNetwork.checkPool(self.config.networkPool) { $0.hasPrefix("sandboxer:") }
     }

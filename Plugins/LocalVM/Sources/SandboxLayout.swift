@@ -21,14 +21,23 @@ struct SandboxLayout: Sendable {
 
     /// Mount point of the overlay (empty on the host).
     var rootfs: String { dir + "/rootfs" }
+    /// Mount point of the size-limited file system of a sandbox with `resources.disk_bytes`
+    /// (see LocalVMPlugin+Disk); it then holds upper/, work/ and ctl/ instead of `dir`.
+    var disk: String { dir + "/disk" }
+    /// Where upper/, work/ and ctl/ live: `disk` when the sandbox has one, else `dir`.
+    var layerDir: String { FileOps.isDirectory(disk) ? disk : dir }
     /// The overlay's upper layer: everything the sandbox wrote.
-    var upper: String { dir + "/upper" }
+    var upper: String { layerDir + "/upper" }
     /// The overlay's work dir.
-    var work: String { dir + "/work" }
+    var work: String { layerDir + "/work" }
     /// Host side of `/run/sandboxer` in the sandbox (read-only there): the backstop deadline.
-    var ctl: String { dir + "/ctl" }
+    var ctl: String { layerDir + "/ctl" }
     /// The deadline file the init re-reads on SIGUSR1.
     var deadlineFile: String { ctl + "/deadline" }
+    /// Mount points of the idmapped lower layer and layer dir (only in the launch's private mount
+    /// namespace and the sandbox's; empty on the host).
+    var idmappedLower: String { dir + "/lower" }
+    var idmappedLayers: String { dir + "/layers" }
     /// The sandbox's metadata.
     var meta: String { dir + "/meta.json" }
 }

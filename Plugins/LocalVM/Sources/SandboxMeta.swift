@@ -24,12 +24,14 @@ struct SandboxMeta: Codable, Sendable, Equatable {
     var cgroupParent: String
     /// "bridge" for a sandbox with a veth pair and a network lease; nil or "none" for loopback only.
     var network: String? = nil
+    /// First host id of the sandbox's own range (its root's host uid); nil: `uid_base` (no pool).
+    var hostUidBase: UInt32? = nil
 
     enum CodingKeys: String, CodingKey {
         case sandboxId = "sandbox_id", hostId = "host_id", profile, labels, env
         case createdAtMs = "created_at_ms", initPid = "init_pid", initStartTime = "init_start_time"
         case deadlineMs = "deadline_ms", image, lowerDir = "lower_dir", uidBase = "uid_base"
-        case cgroupParent = "cgroup_parent", network
+        case cgroupParent = "cgroup_parent", network, hostUidBase = "host_uid_base"
     }
 
     /// Reads a meta file; nil when it does not exist, an error when it is unreadable.

@@ -57,6 +57,15 @@ typedef struct clvm_launch_spec {
     const char *const *envp;
     /** The bridged network to build before the init runs, or NULL for `network: none` (only `lo`). */
     const clvm_net_spec *net;
+    /** Directory (relative to sandbox_dir, one name such as "disk") that holds upper/, work/ and
+     *  ctl/ instead of sandbox_dir itself; NULL or "" for sandbox_dir. Appended: zero means default. */
+    const char *layer_dir;
+    /** uid_map (= gid_map) lines of the idmapped mounts, e.g. "100000 1048576 65536\n": the ids
+     *  files have on disk (the shared shifted range) → the sandbox's own host ids (id_map's range).
+     *  The lower layer is then mounted at <sandbox_dir>/lower and the layer dir at
+     *  <sandbox_dir>/layers (both must exist, empty). NULL: no idmapped mounts; the sandbox runs
+     *  in the on-disk range itself. Appended: zero means off. */
+    const char *idmap;
 } clvm_launch_spec;
 
 /**
@@ -181,6 +190,12 @@ int clvm_spawn_forwarder(const clvm_forward_spec *spec, pid_t *out_pid, char *er
  * is linked into) into `buf`. Returns 0, or -1 when it is unknown or does not fit.
  */
 int clvm_own_image_path(char *buf, size_t len);
+
+/**
+ * The capabilities (bit n = capability n) a sandbox process keeps inside its user namespace; every
+ * other one is dropped from all five sets before the init and every exec'd command run.
+ */
+uint64_t clvm_kept_capabilities(void);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,106 @@
+/*
+ * idmap.c — a per-sandbox host id range without copying the base image: idmapped mounts.
+ *
+ * Files on disk (the shared base image and every sandbox's upper layer) stay owned by the one
+ * shifted range `uid_base..uid_base+65535`; each sandbox's processes run in a range of their own
+ * (`0 <slice> 65536`). The intermediate of a launch, still host root, gives the init's future mount
+ * namespace two idmapped mounts that translate one into the other (on-disk `uid_base + k` shows as
+ * `slice + k`): the lower layer at `<sandbox>/lower` and the layer dir (upper/ and work/) at
+ * `<sandbox>/layers`. It makes them in a mount namespace of its own (never the host's), before it
+ * clones the init, whose new namespace is a copy of that one. Kernel 5.19+ (idmapped overlay
+ * layers); measured on 6.18.
+ */
+#include "internal.h"
+#include "clocalvm.h"
+
+#include <linux/mount.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
+
+#ifndef OPEN_TREE_CLONE
+#define OPEN_TREE_CLONE 1
+#endif
+#ifndef MOUNT_ATTR_IDMAP
+#define MOUNT_ATTR_IDMAP 0x00100000
+#endif
+#ifndef MOVE_MOUNT_F_EMPTY_PATH
+#define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
+#endif
+
+struct clvm_mount_attr {
+    uint64_t attr_set, attr_clr, propagation, userns_fd;
+};
+
+/* A user namespace whose maps are `map` (for uids and gids), as an fd: a throwaway child is
+ * cloned into it, its maps written, its namespace opened, and the child let go. -1 with errno. */
+static int idmap_userns(const char *map, int *step) {
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0) { *step = CLVM_STEP_IDMAP_USERNS; return -1; }
+    long pid = clvm_raw_clone(CLONE_NEWUSER | SIGCHLD);
+    if (pid < 0) { *step = CLVM_STEP_IDMAP_USERNS; close(p[0]); close(p[1]); return -1; }
+    if (pid == 0) {
+        char c;
+        close(p[1]);
+        while (read(p[0], &c, 1) < 0 && errno == EINTR) {}
+        _exit(0);
+    }
+    close(p[0]);
+    char path[64];
+    int fd = -1, saved = 0;
+    static const char *const leaves[] = { "uid_map", "gid_map" };
+    for (int i = 0; i < 2; i++) {
+        memcpy(path, "/proc/", 6);
+        size_t n = 6 + clvm_u64_to_dec(path + 6, (uint64_t)pid);
+        path[n++] = '/';
+        memcpy(path + n, leaves[i], 8);
+        int m = open(path, O_WRONLY | O_CLOEXEC);
+        if (m < 0 || clvm_write_all(m, map, strlen(map)) < 0) {
+            saved = errno;
+            if (m >= 0) close(m);
+            *step = CLVM_STEP_IDMAP_USERNS;
+            goto out;
+        }
+        close(m);
+    }
+    memcpy(path, "/proc/", 6);
+    size_t n = 6 + clvm_u64_to_dec(path + 6, (uint64_t)pid);
+    memcpy(path + n, "/ns/user", 9);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) { saved = errno; *step = CLVM_STEP_IDMAP_USERNS; }
+out:
+    close(p[1]); /* the child reads EOF and exits */
+    while (waitpid((pid_t)pid, 0, 0) < 0 && errno == EINTR) {}
+    errno = saved;
+    return fd;
+}
+
+/* Clones the tree at src (not its submounts), idmaps it with userns_fd, attaches it at dst. */
+static int idmapped_bind(const char *src, const char *dst, int userns_fd, uint64_t extra) {
+    int t = (int)syscall(SYS_open_tree, AT_FDCWD, src, OPEN_TREE_CLONE | O_CLOEXEC);
+    if (t < 0) return -1;
+    struct clvm_mount_attr attr = { MOUNT_ATTR_IDMAP | extra, 0, 0, (uint64_t)userns_fd };
+    int rc = (int)syscall(SYS_mount_setattr, t, "", AT_EMPTY_PATH, &attr, sizeof attr);
+    if (rc == 0) rc = (int)syscall(SYS_move_mount, t, "", AT_FDCWD, dst, MOVE_MOUNT_F_EMPTY_PATH);
+    int saved = errno;
+    close(t);
+    errno = saved;
+    return rc;
+}
+
+int clvm_child_idmap_layers(const struct clvm_idmap_paths *p, const char *map, int *err) {
+    int step = 0;
+    if (unshare(CLONE_NEWNS) < 0) { *err = errno; return CLVM_STEP_IDMAP_NS; }
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) { *err = errno; return CLVM_STEP_IDMAP_NS; }
+    int userns = idmap_userns(map, &step);
+    if (userns < 0) { *err = errno; return step; }
+    /* The lower layer read-only as well: overlay never writes it, and nothing else may. */
+    if (idmapped_bind(p->lower_src, p->lower_dst, userns, MOUNT_ATTR_RDONLY) < 0) {
+        *err = errno; close(userns); return CLVM_STEP_IDMAP_LOWER;
+    }
+    if (idmapped_bind(p->layers_src, p->layers_dst, userns, 0) < 0) {
+        *err = errno; close(userns); return CLVM_STEP_IDMAP_LAYERS;
+    }
+    close(userns);
+    return 0;
+}
