@@ -136,5 +136,6 @@ let package = Package(
         // (docs/backends/byok-node-protocol.md), linked statically so it runs on any Linux host.
         .executableTarget(name: "BYOKNode", dependencies: ["CLocalVM"], path: "Plugins/BYOK/Node",
                           linkerSettings: [.unsafeFlags(["-static-executable"])]),
+        .testTarget(name: "BYOKNodeTests", dependencies: ["Basics", "CLocalVM"], path: "Tests/BYOKNodeTests"),
     ]
 )
