@@ -138,8 +138,10 @@ static int existing(const struct node_ctx *c, const struct create_req *r, const 
     int rc = meta_load(p.dir, &m, e);
     close(fd);
     if (rc < 0) return -1;
-    if (rc == 0 || strcmp(m.request, fp) || m.pid <= 0)
+    if (rc == 0 || strcmp(m.request, fp))
         return nfail(e, "invalid_request", "A sandbox with id %s already exists on this node.", r->id);
+    if (m.pid <= 0) /* the same request, but its create was killed before the init started */
+        return nfail(e, "unavailable", "The sandbox %s was left half-made by an interrupted create; destroy it and create it again.", r->id);
     char rest[160];
     snprintf(rest, sizeof rest, ",\"ref\":\"%s\",\"pid\":%d,\"existed\":true", r->id, (int)m.pid);
     out_ok(rest);
