@@ -80,6 +80,9 @@ struct NodeLifecycleTests {
         defer { w.finish() }
         let pid = try w.create("x1", image: try w.pushImage(), extra: ["--memory-bytes", "67108864", "--pids", "64", "--cpus", "0.5"])
         #expect(FileManager.default.fileExists(atPath: w.cgroupDirs("x1").first { FileManager.default.fileExists(atPath: $0) } ?? "/nonexistent"))
+        #expect(Self.knob(w.cgroupDirs("x1"), ["memory.limit_in_bytes", "memory.max"]) == "67108864")
+        #expect(Self.knob(w.cgroupDirs("x1"), ["pids.max"]) == "64")
+        #expect(Self.knob(w.cgroupDirs("x1"), ["cpu.cfs_quota_us"]) ?? Self.knob(w.cgroupDirs("x1"), ["cpu.max"]).map { String($0.prefix(5)) } == "50000")
         // A background process started by an exec that has long returned.
         let marker = NodeExecTests.marker()
         let bg = try w.sh("x1", "setsid sleep \(marker) </dev/null >/dev/null 2>&1 & until [ \"$(tr '\\0' ' ' </proc/$!/cmdline)\" = \"sleep \(marker) \" ]; do :; done")
@@ -110,6 +113,37 @@ struct NodeLifecycleTests {
         #expect(!ProcessScan.isLive(pa))
         #expect(ProcessScan.isLive(pb), "destroying a's sandbox leaves b's alone")
         #expect(try b.sh("same", "hostname").out == "same\n")
+    }
+
+    @Test("two creates of one id at the same moment: one makes it, the other (the same request) gets the same ref and pid")
+    func concurrentCreate() throws {
+        let w = try NodeWorld()
+        defer { w.finish() }
+        let image = try w.pushImage()
+        let args = ["--node-dir", w.nodeDir, "create", "--id", "c1", "--image", image, "--ttl-seconds", "600"]
+        let first = try NodeProcess(args), second = try NodeProcess(args)
+        first.closeStdin(); second.closeStdin()
+        let answers = try [first, second].map { p -> [String: Any] in
+            let out = p.readToEnd()
+            #expect(p.wait() == 0)
+            return try #require(try JSONSerialization.jsonObject(with: out) as? [String: Any])
+        }
+        #expect(answers.allSatisfy { $0["ok"] as? Bool == true }, "\(answers)")
+        #expect(Set(answers.compactMap { $0["existed"] as? Bool }) == [true, false])
+        #expect(answers[0]["pid"] as? Int == answers[1]["pid"] as? Int)
+        #expect(try Self.inventory(w).count == 1)
+    }
+
+    /// The first of `names` found in any of the sandbox's cgroup dirs, trimmed.
+    static func knob(_ dirs: [String], _ names: [String]) -> String? {
+        for dir in dirs {
+            for name in names {
+                if let text = try? String(contentsOfFile: dir + "/" + name, encoding: .utf8) {
+                    return text.trimmingCharacters(in: .whitespacesAndNewlines)
+                }
+            }
+        }
+        return nil
     }
 
     /// inventory as id → entry.
