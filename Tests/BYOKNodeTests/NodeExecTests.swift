@@ -74,6 +74,27 @@ struct NodeExecTests {
         #expect(ProcessScan.live(argv: ["sleep", marker]).isEmpty, "the whole process group is killed")
     }
 
+    @Test("--timeout-ms also fires while the helper is blocked writing to a controller that does not read")
+    func timeoutWhileOutputBlocked() throws {
+        let w = try NodeWorld()
+        defer { w.finish() }
+        try w.create("e6", image: try w.pushImage())
+        let marker = Self.marker()
+        let script = Self.startedWhenSleeping(marker).replacingOccurrences(of: "; wait", with: "; exec cat /dev/zero")
+        let p = try NodeProcess(["--node-dir", w.nodeDir, "exec", "--id", "e6", "--timeout-ms", "1500", "--", "sh", "-c", script])
+        p.frame(2)
+        let first = p.nextFrame()
+        #expect(first?.type == 1 && first?.payload.starts(with: Data("started\n".utf8)) == true)
+        let sleeper = try #require(ProcessScan.live(argv: ["sleep", marker]).first)
+        // The test reads nothing more: the pipes fill and the helper blocks in write.
+        #expect(ProcessScan.waitExit(sleeper, ms: 20_000), "the timer kills the command's group even so")
+        var o = ExecOutcome.collect(p)
+        p.closeStdin()
+        o.helperStatus = p.wait()
+        #expect(o.timedOut == true && o.signal == 9)
+        #expect(o.helperStatus == 0)
+    }
+
     /// A sleep duration no other test or run uses, so its process can be told apart in /proc.
     static func marker() -> String { "98\(UInt32.random(in: 1_000_000 ... 9_999_999))" }
 

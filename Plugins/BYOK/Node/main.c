@@ -75,6 +75,11 @@ int main(int argc, char **argv) {
     /* A vanished controller must show up as write errors we handle (exec kills its command), not
      * as a signal that ends the helper first; there is no terminal, so no SIGHUP is expected. */
     signal(SIGPIPE, SIG_IGN);
+    /* A parent may start us with signals blocked (Foundation's Process blocks some in children);
+     * exec's timer needs SIGALRM delivered. */
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
     umask(022);
     const char *dir = NULL, *parent = NULL;
     int i = 1;

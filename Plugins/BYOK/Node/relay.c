@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -35,6 +36,28 @@ struct relay {
     struct node_err proto;     /* a malformed controller stream */
     int proto_bad;
 };
+
+/* The --timeout-ms backstop while the loop is blocked writing output to a controller that does
+ * not read: SIGALRM kills the command's group itself (kill is async-signal-safe). */
+static volatile sig_atomic_t alarm_cmd, alarm_fired;
+
+static void on_alarm(int sig) {
+    (void)sig;
+    alarm_fired = 1;
+    if (alarm_cmd > 0) kill(-(pid_t)alarm_cmd, SIGKILL);
+}
+
+static void arm_alarm(long long timeout_ms) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_alarm; /* no SA_RESTART: a blocked write returns EINTR and is retried */
+    sigaction(SIGALRM, &sa, NULL);
+    struct itimerval it;
+    memset(&it, 0, sizeof it);
+    it.it_value.tv_sec = timeout_ms / 1000;
+    it.it_value.tv_usec = (timeout_ms % 1000) * 1000;
+    setitimer(ITIMER_REAL, &it, NULL);
+}
 
 static void kill_command(struct relay *x) {
     if (x->have_status) return;
@@ -107,13 +130,15 @@ static void read_status(struct relay *x, uint8_t *bytes, size_t *len) {
         int32_t v;
         memcpy(&v, bytes, 4);
         x->cmd = v;
-        if (x->kill_pending) kill(-x->cmd, SIGKILL);
+        alarm_cmd = v;
+        if (x->kill_pending || alarm_fired) kill(-x->cmd, SIGKILL);
     }
     if (*len == 8) {
         int32_t v;
         memcpy(&v, bytes + 4, 4);
         x->status = v;
         x->have_status = 1;
+        alarm_cmd = 0; /* reaped: its pid may be reused from now on */
         close(x->s->status_fd);
         x->s->status_fd = -1;
     }
@@ -141,6 +166,7 @@ int relay_run(clvm_exec_stream *s, long long timeout_ms, int *status, int *timed
     uint8_t stat_bytes[8];
     size_t stat_len = 0;
     int64_t deadline = timeout_ms > 0 ? now_mono_ms() + timeout_ms : -1, exited_at = -1;
+    if (timeout_ms > 0) arm_alarm(timeout_ms);
     for (;;) {
         if (x.have_status && s->stdout_fd < 0 && s->stderr_fd < 0) break;
         if (!x.have_status && s->status_fd < 0) break; /* the exec helper died without a status */
@@ -164,7 +190,7 @@ int relay_run(clvm_exec_stream *s, long long timeout_ms, int *status, int *timed
         for (int k = 0; k < n; k++) p[k].revents = 0;
         int rc = poll(p, (nfds_t)n, timeout);
         if (rc < 0) { if (errno == EINTR) continue; break; }
-        if (!x.have_status && deadline >= 0 && !x.timed_out && now_mono_ms() >= deadline) {
+        if (!x.have_status && deadline >= 0 && !x.timed_out && (alarm_fired || now_mono_ms() >= deadline)) {
             x.timed_out = 1;
             kill_command(&x);
         }
@@ -184,13 +210,17 @@ int relay_run(clvm_exec_stream *s, long long timeout_ms, int *status, int *timed
             if (p[i_in].revents & (POLLERR | POLLHUP)) close_stdin(&x);
             else feed_stdin(&x);
         }
-        if (i_out >= 0 && p[i_out].revents) forward(&x, &s->stdout_fd, 1);
-        if (i_err >= 0 && p[i_err].revents) forward(&x, &s->stderr_fd, 2);
+        /* The status pipe before any output: A writes the command's pid before the command can
+         * print, so the pid is known (to the timer's signal handler too) before a write can block. */
         if (i_stat >= 0 && p[i_stat].revents) {
             read_status(&x, stat_bytes, &stat_len);
             if (x.have_status) exited_at = now_mono_ms();
         }
+        if (i_out >= 0 && p[i_out].revents) forward(&x, &s->stdout_fd, 1);
+        if (i_err >= 0 && p[i_err].revents) forward(&x, &s->stderr_fd, 2);
     }
+    if (timeout_ms > 0) { struct itimerval off; memset(&off, 0, sizeof off); setitimer(ITIMER_REAL, &off, NULL); }
+    alarm_cmd = 0; /* the status is in: the group may be gone, its pid reused */
     kill_command(&x); /* a no-op once the status is in; else nothing may outlive the call */
     *status = x.status;
     *timed_out = x.timed_out;
