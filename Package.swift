@@ -28,6 +28,8 @@ let package = Package(
         .library(name: "SandboxerModal", type: .dynamic, targets: ["ModalEntry"]),
         .library(name: "SandboxerE2B", type: .dynamic, targets: ["E2BEntry"]),
         .library(name: "SandboxerFinHub", type: .dynamic, targets: ["FinHubEntry"]),
+        // BYOK's node helper: one static C executable that BYOK copies to each host.
+        .executable(name: "sandboxer-node", targets: ["BYOKNode"]),
     ],
     targets: [
         // MARK: System libraries and C shims
@@ -130,5 +132,10 @@ let package = Package(
         // Only the exported entry function, apart so tests can link `FinHub` beside other plugins.
         .target(name: "FinHubEntry", dependencies: ["FinHub", "PluginKit"], path: "Plugins/FinHub/Entry"),
         .testTarget(name: "FinHubTests", dependencies: ["FinHub", "PluginKit", "HTTPClient"], path: "Tests/FinHubTests"),
+        // BYOK's node helper (C only): LocalVM's launcher behind a one-verb-per-run JSON/frames protocol
+        // (docs/backends/byok-node-protocol.md), linked statically so it runs on any Linux host.
+        .executableTarget(name: "BYOKNode", dependencies: ["CLocalVM"], path: "Plugins/BYOK/Node",
+                          linkerSettings: [.unsafeFlags(["-static-executable"])]),
+        .testTarget(name: "BYOKNodeTests", dependencies: ["Basics", "CLocalVM"], path: "Tests/BYOKNodeTests"),
     ]
 )

@@ -48,8 +48,7 @@ json_field() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; 
 # Warm-up: builds the busybox image, migrates the store.
 id=$(sbx create --json | json_field 'd["id"]')
 sbx destroy "$id" >/dev/null
-BASE="$SANDBOXER_HOME/localvm/images/busybox/rootfs"
-[ -d "$BASE" ] || BASE=$(find "$SANDBOXER_HOME" -maxdepth 4 -type d -path '*images/busybox/rootfs' | head -n1)
+BASE=$(find "$SANDBOXER_HOME" -type d -path '*/images/busybox/rootfs' -prune | head -n1)
 [ -d "$BASE" ] || { echo "localvm-ops.sh: found no busybox rootfs under $SANDBOXER_HOME" >&2; exit 1; }
 
 # --- baselines -----------------------------------------------------------------------------------
