@@ -189,3 +189,24 @@ func tarMember(_ tar: String, _ member: String) throws -> String {
     process.waitUntilExit()
     return String(decoding: data, as: UTF8.self)
 }
+
+@Suite("the host's checks of build answers")
+struct BuildContractTests {
+    static let digest = "sha256:" + String(repeating: "ab", count: 32)
+
+    @Test("artifacts must lie inside output_dir with a sha256 digest; log_path must be absolute")
+    func breaches() {
+        func answer(_ path: String, digest: String = Self.digest, log: String = "/l.log", size: Int64 = 1) -> BuildResponse {
+            BuildResponse(artifacts: [BuildArtifact(kind: "rootfs-tar", path: path, digest: digest, sizeBytes: size)], logPath: log)
+        }
+        #expect(Backend.contractBreach(answer("/out/rootfs.tar"), outputDir: "/out") == nil)
+        #expect(Backend.contractBreach(answer("/out/sub/a.qcow2"), outputDir: "/out/") == nil)
+        #expect(Backend.contractBreach(answer("/out/../etc/passwd"), outputDir: "/out")?.contains("not inside output_dir") == true)
+        #expect(Backend.contractBreach(answer("/outside/x"), outputDir: "/out")?.contains("not inside output_dir") == true)
+        #expect(Backend.contractBreach(answer("rel/x"), outputDir: "/out") != nil)
+        #expect(Backend.contractBreach(answer("/out/x", digest: "sha256:ABC"), outputDir: "/out")?.contains("digest") == true)
+        #expect(Backend.contractBreach(answer("/out/x", digest: "md5:" + String(repeating: "a", count: 64)), outputDir: "/out") != nil)
+        #expect(Backend.contractBreach(answer("/out/x", log: "relative.log"), outputDir: "/out") != nil)
+        #expect(Backend.contractBreach(answer("/out/x", size: -1), outputDir: "/out") != nil)
+    }
+}

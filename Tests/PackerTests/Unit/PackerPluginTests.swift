@@ -172,3 +172,26 @@ final class Mutex32: @unchecked Sendable {
     func set(_ v: Int32) { lock.withLock { stored = v } }
     var value: Int32? { lock.withLock { stored } }
 }
+
+@Suite("the packer builder's log")
+struct PackerLogTests {
+    @Test("the log file stops at max_log_bytes and says how much it cut", packerAvailable)
+    func capped() throws {
+        let world = PackerWorld()
+        defer { world.finish() }
+        let template = world.template("chatty.json", """
+        {"variables": {"output_dir": ""}, "builders": [{"type": "null", "communicator": "none"}],
+         "provisioners": [{"type": "shell-local", "inline": ["i=0; while [ $i -lt 400 ]; do echo line $i of chatter; i=$((i+1)); done", "touch {{user `output_dir`}}/done"]}]}
+        """)
+        let response = try world.plugin(["max_log_bytes": 4096]).build(world.request(template), call: .detached)
+        let attributes = try FileManager.default.attributesOfItem(atPath: response.logPath)
+        let size = try #require(attributes[.size] as? Int)
+        let log = try String(contentsOfFile: response.logPath, encoding: .utf8)
+        #expect(size <= 4096 + 200, "\(size)")
+        #expect(log.contains("the log reached max_log_bytes (4096)"))
+        // The host still saw every line as it came.
+        #expect(world.logged.contains { $0.1.contains("line 399 of chatter") })
+        #expect(response.artifacts.map { ($0.path as NSString).lastPathComponent } == ["done"])
+        #expect(response.artifacts.first?.kind == "file")
+    }
+}
