@@ -20,13 +20,12 @@ extension PackerPlugin {
         let buildDir = config.dataDir + "/builds/" + request.buildId
         let logPath = config.dataDir + "/logs/" + request.buildId + ".log"
         try Self.makeDirs([config.dataDir, config.dataDir + "/builds", config.dataDir + "/logs"], mode: 0o700)
-        guard mkdir(buildDir, 0o700) == 0 else {
-            let e = errno
-            throw PluginError(e == EEXIST ? .conflict : .internal,
-                              e == EEXIST ? "A build with the id \(request.buildId) is running or was interrupted (\(buildDir) exists)."
-                                          : "Cannot make \(buildDir): \(String(cString: strerror(e))).")
+        // Work dirs of builds whose host was killed: nothing of theirs runs any more (BuildDirs).
+        for stale in BuildDirs.sweep(config.dataDir + "/builds") {
+            host.log(.info, "removed the work dir of the interrupted build \(stale)", metadata: ["build_id": request.buildId])
         }
-        defer { Self.removeTree(buildDir) }
+        let lock = try BuildDirs.create(buildDir)
+        defer { Self.removeTree(buildDir); close(lock) }
         let work = buildDir + "/work", home = buildDir + "/home", tmp = buildDir + "/tmp"
         try Self.makeDirs([work, home, tmp], mode: 0o700)
         let log = try BuildLog(path: logPath, limit: config.maxLogBytes)

@@ -195,3 +195,22 @@ struct PackerLogTests {
         #expect(response.artifacts.first?.kind == "file")
     }
 }
+
+@Suite("work dirs of interrupted builds")
+struct BuildDirsTests {
+    @Test("a dir whose lock is free is swept; a locked one and one without a lock stay")
+    func sweep() throws {
+        let world = PackerWorld()
+        defer { world.finish() }
+        let builds = world.root + "/builds"
+        #expect(mkdir(builds, 0o700) == 0)
+        let live = try BuildDirs.create(builds + "/bld-live")
+        defer { close(live) }
+        let dead = try BuildDirs.create(builds + "/bld-dead")
+        close(dead) // its host died: the lock is free
+        #expect(mkdir(builds + "/bld-new", 0o700) == 0) // being made: no lock file yet
+        #expect(BuildDirs.sweep(builds) == ["bld-dead"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: builds).sorted() == ["bld-live", "bld-new"])
+        expectPluginError(.conflict) { try BuildDirs.create(builds + "/bld-live") }
+    }
+}
