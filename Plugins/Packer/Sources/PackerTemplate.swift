@@ -34,11 +34,12 @@ struct PackerTemplate {
             argument = path; files = [path]
         }
         for file in files {
-            guard let data = FileManager.default.contents(atPath: file) else {
-                throw PluginError(.invalidRequest, "Cannot read the template file \(file).")
+            var fst = stat()
+            guard stat(file, &fst) == 0, fst.st_size <= Self.maxFileBytes else {
+                throw PluginError(.invalidRequest, "The template file \(file) cannot be read or is larger than 4 MiB.")
             }
-            guard data.count <= Self.maxFileBytes else {
-                throw PluginError(.invalidRequest, "The template file \(file) is larger than 4 MiB.")
+            guard let data = FileManager.default.contents(atPath: file), data.count <= Self.maxFileBytes else {
+                throw PluginError(.invalidRequest, "Cannot read the template file \(file) (or it grew past 4 MiB).")
             }
             if let refusal = BuildTemplateRules.refusal(file: file, text: String(decoding: data, as: UTF8.self)) {
                 throw PluginError(.invalidRequest, refusal)
