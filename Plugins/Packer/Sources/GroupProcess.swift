@@ -84,7 +84,10 @@ final class GroupProcess {
     /// (and, once the process is gone and its output drained, any last partial line).
     func readLines(timeoutMs: Int32) -> [Substring] {
         var lines: [Substring] = []
-        if !eof {
+        if eof {
+            // Nothing left to wait on but the process's end: pace the caller's polling instead of spinning.
+            usleep(UInt32(max(0, min(timeoutMs, 10))) * 1000)
+        } else {
             var pfd = pollfd(fd: output, events: Int16(POLLIN), revents: 0)
             if Glibc.poll(&pfd, 1, timeoutMs) > 0 {
                 var chunk = [UInt8](repeating: 0, count: 65536)
