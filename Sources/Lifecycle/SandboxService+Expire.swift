@@ -41,7 +41,9 @@ extension SandboxService {
             do {
                 _ = try machine.expire(items[index].rule, at: now)
                 guard try commit(machine) else { items[index].outcome = .skipped; continue }
+                FaultPoint.reach("expire.after-mark")
                 try finishExpired(machine.sandbox, item: &items[index])
+                FaultPoint.reach("expire.after-sandbox")
             } catch {
                 items[index].outcome = .error(error.message)
             }

@@ -27,6 +27,7 @@ extension SandboxService {
                             owner: sandbox.labels[SandboxLabels.owner], hostId: hostId,
                             intent: SnapshotIntent(owner: owner))
         try storeCall { () throws(StoreError) in try store.insert(snap, events: []) }
+        FaultPoint.reach("snapshot.after-intent")
         let request = SnapshotRequest(sandboxId: sandbox.id, backendRef: ref, snapshotId: snap.id,
                                       labels: ownershipLabels(sandbox))
         let response: SnapshotResponse
@@ -39,6 +40,7 @@ extension SandboxService {
             _ = try? storeCall { () throws(StoreError) in try store.update(snap, expecting: [.creating], events: []) }
             throw error.hostError
         }
+        FaultPoint.reach("snapshot.after-backend")
         snap.state = .ready
         snap.backendRef = response.snapshotRef
         snap.sizeBytes = response.sizeBytes
@@ -47,6 +49,7 @@ extension SandboxService {
                                "trigger": .string(trigger.rawValue)]
         if let name { data["name"] = .string(name) }
         let event = SandboxEvent(sandboxId: sandbox.id, type: .snapshotCreated, at: snap.updatedAt, data: data)
+        FaultPoint.reach("snapshot.before-commit")
         guard try storeCall({ () throws(StoreError) in try store.update(snap, expecting: [.creating], events: [event]) }) else {
             // Reconciliation took the row for an interrupted capture meanwhile; the bytes must not leak.
             _ = try? backend.deleteSnapshot(DeleteSnapshotRequest(snapshotId: snap.id, snapshotRef: response.snapshotRef),
