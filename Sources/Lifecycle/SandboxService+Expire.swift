@@ -39,7 +39,7 @@ extension SandboxService {
         for index in items.indices {
             var machine = SandboxMachine(items[index].sandbox)
             do {
-                _ = try machine.expire(items[index].rule, at: now)
+                _ = try machine.expire(items[index].rule, owner: ProcessIdentity.current(), at: now)
                 guard try commit(machine) else { items[index].outcome = .skipped; continue }
                 FaultPoint.reach("expire.after-mark")
                 try finishExpired(machine.sandbox, item: &items[index])
@@ -60,6 +60,15 @@ extension SandboxService {
         // nothing). Best effort: a failure leaves warn_at set, so the next sweep sends it.
         _ = try? sendExpiryWarnings()
         return items
+    }
+
+    /// Finishes an `expired` row whose expiring process is gone (the reconcile's part): the snapshot its
+    /// profile's `on_expire` asks for, then the destroy, as the sweep would have done.
+    func finishInterruptedExpiry(_ sandbox: Sandbox) throws(SandboxerError) -> Sandbox {
+        var item = ExpiryItem(sandbox: sandbox, rule: sandbox.reason ?? .ttl, dueAt: sandbox.expiresAt ?? sandbox.updatedAt,
+                              onExpire: config.profiles[sandbox.profile]?.onExpire ?? .destroy)
+        try finishExpired(sandbox, item: &item)
+        return item.sandbox
     }
 
     /// Destroys an expired sandbox, first taking the snapshot its profile's `on_expire` asks for.
