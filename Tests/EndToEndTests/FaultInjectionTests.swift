@@ -51,17 +51,21 @@ struct FaultInjectionTests {
         // Only listed steps run when FAULT_STEPS names some (a comma list), to chase one finding.
         let only = Set((ProcessInfo.processInfo.environment["FAULT_STEPS"] ?? "").split(separator: ",").map(String.init))
         var failures: [String] = []
+        var recoveries: [Double] = []
         for step in Self.steps where only.isEmpty || only.contains(step.step) {
-            let problems: [String]
-            do { problems = try run(step, recovery: recovery) } catch { problems = ["\(error)"] }
+            var problems: [String]
+            do { problems = try run(step, recovery: recovery, took: &recoveries) } catch { problems = ["\(error)"] }
             if !problems.isEmpty { failures.append("\(step) (\(recovery.rawValue)): " + problems.joined(separator: "; ")) }
         }
+        // The figure: from the kill to the end of the recovery (the next command's run, or the sweep round).
+        print("faults: kill -9 at \(recoveries.count) steps, recovered by \(recovery.rawValue): \(Latency.summary(recoveries))")
         let report = "\(failures.count) step(s) left something behind:\n" + failures.joined(separator: "\n")
         #expect(failures.isEmpty, "\(report)")
     }
 
     /// Runs one step: set up, pause the command at the step, kill -9, recover, then look.
-    func run(_ step: Step, recovery: Recovery) throws -> [String] {
+    /// Appends the seconds from the kill to the end of the recovery to `took`.
+    func run(_ step: Step, recovery: Recovery, took: inout [Double]) throws -> [String] {
         var cli = try CLIRunner()
         let parent = "sbxfault-" + cli.home.suffix(8)
         try cli.useConfig("""
@@ -119,6 +123,7 @@ struct FaultInjectionTests {
         kill(running.process.processIdentifier, SIGKILL)
         exited.wait()
         guard running.process.terminationReason == .uncaughtSignal else { return ["the command was not killed"] }
+        let killedAt = Date()
 
         switch recovery {
         case .nextCommand:
@@ -127,6 +132,7 @@ struct FaultInjectionTests {
         case .serve:
             guard let serve, serve.waitForSweeps() else { return ["serve ran no sweep: \(serve?.stderr.text ?? "")"] }
         }
+        took.append(Date().timeIntervalSince(killedAt))
         links.merge(scan.leasedLinks()) { a, _ in a }
         return try scan.unsettled() + scan.leaks(links: links)
     }

@@ -137,6 +137,8 @@ import Testing
             #expect(row.state == "failed" && row.reason != nil, "\(id) is \(row.state)")
         }
         let ready = rows.values.filter { $0.state == "ready" }.count
+        print("load: after the kill and the next command: \(rows.count) rows, \(ready) ready, \(rows.count - ready) failed; "
+              + "\(answers.filter { $0.status == 0 }.count) requests got no answer")
         let held = try resources(cli).count
         #expect(held == ready, "the backend holds \(held) sandboxes, the store \(ready) ready rows")
     }
