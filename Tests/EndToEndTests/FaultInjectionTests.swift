@@ -134,7 +134,17 @@ struct FaultInjectionTests {
         }
         took.append(Date().timeIntervalSince(killedAt))
         links.merge(scan.leasedLinks()) { a, _ in a }
-        return try scan.unsettled() + scan.leaks(links: links)
+        var problems = try scan.unsettled() + scan.leaks(links: links)
+        // The backend's own inventory agrees: no orphan, no ghost, nothing stuck (a dry run, after the scan).
+        let reap = try cli.run(["reap-stale", "--json"])
+        if reap.status != 0 { problems.append("reap-stale failed: \(reap.stderr)") }
+        else {
+            let plan = try reap.object()
+            for key in ["orphans", "ghosts", "stuck"] where !((plan[key] as? [Any])?.isEmpty ?? false) {
+                problems.append("reap-stale lists \(key): \(plan[key] ?? "-")")
+            }
+        }
+        return problems
     }
 }
 
