@@ -17,6 +17,8 @@ struct FaultInjectionTests {
         var command: @Sendable ([String]) -> [String]
         var env: [String: String] = [:]
         var label: String?
+        /// The profile the sandboxes are made from.
+        var profile = "default"
         var description: String { label ?? step }
     }
 
@@ -36,6 +38,11 @@ struct FaultInjectionTests {
         for s in ["expire.after-mark", "destroy.after-intent", "destroy.after-backend", "destroy.before-commit", "expire.after-sandbox"] {
             steps.append(Step(step: s, sandboxes: 2, command: { _ in ["expire", "--apply"] },
                               env: ["SANDBOXER_CLOCK_OFFSET": "2h"], label: "expire --apply at \(s)"))
+        }
+        // The same on a profile with `on_expire: snapshot`: the snapshot the expiry takes is killed too.
+        for s in ["expire.after-mark", "snapshot.after-intent", "snapshot.after-backend", "snapshot.before-commit", "destroy.after-intent"] {
+            steps.append(Step(step: s, sandboxes: 2, command: { _ in ["expire", "--apply"] },
+                              env: ["SANDBOXER_CLOCK_OFFSET": "2h"], label: "expire --apply (on_expire: snapshot) at \(s)", profile: "keeper"))
         }
         for s in ["snapshot.after-intent", "snapshot.after-backend", "snapshot.before-commit"] {
             steps.append(Step(step: s, sandboxes: 1, command: { ["snapshot", $0[0]] }))
@@ -82,6 +89,12 @@ struct FaultInjectionTests {
                 resources: {memory: 256M, pids: 256}
                 network: bridge
                 ttl: {default: 1h, max: 24h}
+              keeper:
+                backend: localvm
+                resources: {memory: 256M, pids: 256}
+                network: bridge
+                ttl: {default: 1h, max: 24h}
+                on_expire: snapshot
             """)
         let scan = LocalVMLeakScan(home: cli.home, cgroupParent: parent)
         defer {
@@ -92,7 +105,7 @@ struct FaultInjectionTests {
         }
         var ids: [String] = []
         for _ in 0..<step.sandboxes {
-            let created = try cli.run(["create", "--json"])
+            let created = try cli.run(["create", "--profile", step.profile, "--json"])
             guard created.status == 0, let id = try created.object()["id"] as? String else {
                 return ["setup create failed: \(created.stderr)"]
             }
