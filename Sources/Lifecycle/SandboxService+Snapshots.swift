@@ -120,6 +120,7 @@ extension SandboxService {
         case .deleting:
             break
         }
+        FaultPoint.reach("snapshot-delete.after-intent")
         let backend = try backends.backend(named: current.backend)
         do {
             try backend.deleteSnapshot(DeleteSnapshotRequest(snapshotId: current.id, snapshotRef: current.backendRef ?? current.id),
@@ -129,6 +130,7 @@ extension SandboxService {
         } catch {
             throw error.hostError
         }
+        FaultPoint.reach("snapshot-delete.after-backend")
         let deletedReason = current.deletedReason ?? reason
         current.state = .deleted
         current.updatedAt = now

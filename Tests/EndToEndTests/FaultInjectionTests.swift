@@ -19,6 +19,8 @@ struct FaultInjectionTests {
         var label: String?
         /// The profile the sandboxes are made from.
         var profile = "default"
+        /// Take a snapshot of the first sandbox first; its id follows the sandbox ids.
+        var snapshotFirst = false
         var description: String { label ?? step }
     }
 
@@ -46,6 +48,9 @@ struct FaultInjectionTests {
         }
         for s in ["snapshot.after-intent", "snapshot.after-backend", "snapshot.before-commit"] {
             steps.append(Step(step: s, sandboxes: 1, command: { ["snapshot", $0[0]] }))
+        }
+        for s in ["snapshot-delete.after-intent", "snapshot-delete.after-backend"] {
+            steps.append(Step(step: s, sandboxes: 1, command: { ["snapshot-rm", $0[1]] }, snapshotFirst: true))
         }
         for s in ["recreate.after-intent", "recreate.after-old-destroyed", "recreate.after-new-created", "recreate.before-commit"] {
             steps.append(Step(step: s, sandboxes: 1, command: { ["recreate", $0[0]] }))
@@ -109,6 +114,11 @@ struct FaultInjectionTests {
             guard created.status == 0, let id = try created.object()["id"] as? String else {
                 return ["setup create failed: \(created.stderr)"]
             }
+            ids.append(id)
+        }
+        if step.snapshotFirst {
+            let snap = try cli.run(["snapshot", ids[0], "--json"])
+            guard snap.status == 0, let id = try snap.object()["id"] as? String else { return ["setup snapshot failed: \(snap.stderr)"] }
             ids.append(id)
         }
         let serve = recovery == .serve ? try ServeProcess(cli) : nil
