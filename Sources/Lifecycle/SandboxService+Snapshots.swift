@@ -114,6 +114,8 @@ extension SandboxService {
             current.state = .deleting
             current.deletedReason = reason
             current.updatedAt = now
+            // From here the deleting process answers for the row: if it dies, a reconcile finishes at once.
+            current.intent.owner = ProcessIdentity.current()
             guard try storeCall({ () throws(StoreError) in try store.update(current, expecting: [from], events: []) }) else {
                 return try deleteSnapshot(try resolveSnapshot(snap.id), reason: reason)
             }
@@ -140,6 +142,19 @@ extension SandboxService {
         return current
     }
 
+    /// Whether a `deleting` snapshot has nobody left to finish it: the process named in its intent is
+    /// gone (a zombie counts as gone), or it is this process and the delete call's deadline (plus
+    /// slack) has passed. A row naming no process (written before deletes recorded one) keeps the old
+    /// rule: abandoned after 10 s.
+    func isInterruptedDelete(_ snap: Snapshot) -> Bool {
+        let age = now.timeIntervalSince(snap.updatedAt)
+        guard let owner = snap.intent.owner, owner.pid > 0 else { return age > 10 }
+        if owner == ProcessIdentity.current() {
+            return age > backends.timeouts.snapshot + Self.abandonedDestroySlackSeconds
+        }
+        return !owner.isAlive
+    }
+
     /// Finishes snapshot work a crashed process left behind: a capture whose process died is marked
     /// failed and its bytes removed; a delete that stopped half-way is completed.
     @discardableResult
@@ -148,7 +163,7 @@ extension SandboxService {
         var touched: [Snapshot] = []
         for var snap in pending {
             if snap.state == .deleting {
-                guard now.timeIntervalSince(snap.updatedAt) > 10 else { continue }
+                guard isInterruptedDelete(snap) else { continue }
                 if let done = try? deleteSnapshot(snap, reason: snap.deletedReason ?? .manual) { touched.append(done) }
                 continue
             }
