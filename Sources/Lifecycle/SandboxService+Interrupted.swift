@@ -21,7 +21,8 @@ extension SandboxService {
     ///
     /// An expired row is interrupted when the process that expired it is gone (the expiry sweep of
     /// that process would have destroyed it next); one with no owner (older rows, or an expiry
-    /// not made by the sweep) is left to the next `expire --apply`, which finishes every expired row.
+    /// not made by the sweep) and one this very process expired are left to the next `expire --apply`,
+    /// which finishes every expired row.
     func isInterrupted(_ sandbox: Sandbox) -> Bool {
         switch sandbox.state {
         case .provisioning:
