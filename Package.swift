@@ -44,7 +44,8 @@ let package = Package(
         .target(name: "CHTTPShims", path: "Sources/CHTTPShims"),
 
         // MARK: Generic layers (nothing of sandboxer)
-        // Text quoting, RFC 3339, SHA-256/HMAC, bounded file reads, the one syscall Result path.
+        // Text quoting, RFC 3339, SHA-256/HMAC, bounded file reads, the one syscall Result path, the test
+        // pause hook (FaultPoint, inert unless SANDBOXER_TEST_PAUSE is set).
         .target(name: "Basics", path: "Sources/Basics"),
         // HTTP/1.1 server: parser, connection state machine, epoll loop, worker pool.
         .target(name: "HTTPServer", dependencies: ["Basics", "CHTTPShims"], path: "Sources/HTTPServer"),

@@ -134,8 +134,15 @@ public struct SandboxMachine: Sendable {
 
     /// The sweep found it due: ready/active → expired, with the rule as the reason.
     public mutating func expire(_ reason: TerminationReason, at now: Date) throws(SandboxerError) -> Action {
+        try expire(reason, owner: nil, at: now)
+    }
+
+    /// `expire`, naming the process that goes on to destroy it: if that process dies before the row
+    /// moves to destroying, a reconcile finishes the expiry instead of leaving the sandbox running.
+    package mutating func expire(_ reason: TerminationReason, owner: ProcessIdentity?, at now: Date) throws(SandboxerError) -> Action {
         guard SandboxState.live.contains(sandbox.state) else { throw invalid("expire") }
         sandbox.reason = reason
+        if let owner { sandbox.request.owner = owner }
         move(to: .expired, at: now)
         record(.expired, ["reason": .string(reason.rawValue)], at: now)
         return .none

@@ -96,6 +96,7 @@ extension SandboxService {
             }
             throw SandboxerError(.store, error.message)
         }
+        FaultPoint.reach("create.after-intent")
 
         let request = backendRequest(sandbox, profile: profile, timeoutSeconds: grant.seconds + SandboxMachine.backstopGraceSeconds)
         let response: CreateResponse
@@ -108,8 +109,10 @@ extension SandboxService {
             if action == .destroyBackend { _ = try? backend.destroy(SandboxRef(sandboxId: sandbox.id, backendRef: sandbox.id), timeout: backends.timeouts.destroy) }
             throw error.hostError
         }
+        FaultPoint.reach("create.after-backend")
         var machine = SandboxMachine(sandbox)
         _ = try machine.created(backendRef: response.backendRef, info: response.info, at: now)
+        FaultPoint.reach("create.before-commit")
         guard try commit(machine) else {
             // Someone reconciled the row meanwhile (it looked interrupted): do not leak what we made.
             _ = try? backend.destroy(SandboxRef(sandboxId: sandbox.id, backendRef: response.backendRef), timeout: backends.timeouts.destroy)

@@ -41,13 +41,16 @@ extension SandboxService {
         guard apply else { return items }
         // Teardowns run side by side (bounded): each waits mostly on its backend, and a sweep of 100
         // due sandboxes must not take 100 destroys end to end. Each item is its own transaction.
+        let owner = ProcessIdentity.current()
         items = BoundedParallel.map(items, width: Self.expireParallelism) { [self] original in
             var item = original
             var machine = SandboxMachine(item.sandbox)
             do throws(SandboxerError) {
-                _ = try machine.expire(item.rule, at: now)
+                _ = try machine.expire(item.rule, owner: owner, at: now)
                 guard try commit(machine) else { item.outcome = .skipped; return item }
+                FaultPoint.reach("expire.after-mark")
                 try finishExpired(machine.sandbox, item: &item)
+                FaultPoint.reach("expire.after-sandbox")
             } catch {
                 item.outcome = .error(error.message)
             }
@@ -65,6 +68,15 @@ extension SandboxService {
         // nothing). Best effort: a failure leaves warn_at set, so the next sweep sends it.
         _ = try? sendExpiryWarnings()
         return items
+    }
+
+    /// Finishes an `expired` row whose expiring process is gone (the reconcile's part): the snapshot its
+    /// profile's `on_expire` asks for, then the destroy, as the sweep would have done.
+    func finishInterruptedExpiry(_ sandbox: Sandbox) throws(SandboxerError) -> Sandbox {
+        var item = ExpiryItem(sandbox: sandbox, rule: sandbox.reason ?? .ttl, dueAt: sandbox.expiresAt ?? sandbox.updatedAt,
+                              onExpire: config.profiles[sandbox.profile]?.onExpire ?? .destroy)
+        try finishExpired(sandbox, item: &item)
+        return item.sandbox
     }
 
     /// Destroys an expired sandbox, first taking the snapshot its profile's `on_expire` asks for.

@@ -11,13 +11,18 @@ extension SandboxService {
     /// as abandoned (its call must have returned or timed out by then).
     static let abandonedDestroySlackSeconds: Double = 10
 
-    /// Whether `sandbox` sits in an intermediate state (provisioning, destroying) with nobody left to
+    /// Whether `sandbox` sits in an intermediate state (provisioning, expired, destroying) with nobody left to
     /// finish it: the process its intent names is gone (a zombie counts as gone).
     ///
     /// A destroying row whose intent names this process is abandoned only once the destroy call's
     /// deadline (plus slack) has passed since the row last changed: a failed destroy leaves the row
     /// destroying, and `serve` would otherwise never finish its own. A destroying row with no owner
     /// (written before destroys recorded one) keeps the old rule: abandoned after 10 s.
+    ///
+    /// An expired row is interrupted when the process that expired it is gone (the expiry sweep of
+    /// that process would have destroyed it next); one with no owner (older rows, or an expiry
+    /// not made by the sweep) and one this very process expired are left to the next `expire --apply`,
+    /// which finishes every expired row.
     func isInterrupted(_ sandbox: Sandbox) -> Bool {
         switch sandbox.state {
         case .provisioning:
@@ -30,6 +35,9 @@ extension SandboxService {
             if owner == ProcessIdentity.current() {
                 return age > backends.timeouts.destroy + Self.abandonedDestroySlackSeconds
             }
+            return !owner.isAlive
+        case .expired:
+            guard let owner = sandbox.request.owner, owner.pid > 0, owner != ProcessIdentity.current() else { return false }
             return !owner.isAlive
         default:
             return false
@@ -61,6 +69,8 @@ extension SandboxService {
             return machine.sandbox
         case .destroying:
             return try finishDestroy(sandbox, reason: sandbox.reason ?? .manual)
+        case .expired:
+            return try finishInterruptedExpiry(sandbox)
         default:
             return nil
         }

@@ -36,6 +36,7 @@ extension SandboxService {
             return current.state == sandbox.state ? current : try finishDestroy(current, reason: reason, eventData: eventData)
         }
         let current = machine.sandbox
+        FaultPoint.reach("destroy.after-intent")
         if let ref = current.backendRef ?? (current.state == .destroying ? current.id : nil) {
             let backend = try backends.backend(named: current.backend)
             do {
@@ -46,8 +47,10 @@ extension SandboxService {
                 throw error.hostError
             }
         }
+        FaultPoint.reach("destroy.after-backend")
         var done = SandboxMachine(current)
         _ = try done.destroyed(at: now, data: eventData)
+        FaultPoint.reach("destroy.before-commit")
         guard try commit(done) else { return try get(sandbox.id) }
         return done.sandbox
     }

@@ -23,7 +23,7 @@ public struct ReapReport: Sendable {
         /// With apply: marked failed, skipped (changed concurrently), or the error.
         public var outcome: SweepOutcome = .planned
     }
-    /// A provisioning or destroying row whose owner is gone.
+    /// A provisioning, expired or destroying row whose owner is gone.
     public struct Stuck: Sendable {
         public var sandbox: Sandbox
         /// With apply: failed (an interrupted create), destroyed (an interrupted destroy), skipped, or the error.
@@ -33,7 +33,7 @@ public struct ReapReport: Sendable {
     public var ghosts: [Ghost] = []
     /// Creates still in flight: left alone (the grace period).
     public var inFlight: [Sandbox] = []
-    /// Rows stuck in an intermediate state (provisioning, destroying) whose owner process is gone.
+    /// Rows stuck in an intermediate state (provisioning, expired, destroying) whose owner process is gone.
     public var stuck: [Stuck] = []
     /// Resources whose labels do not prove they are ours: never touched, only listed.
     public var foreign: [Orphan] = []

@@ -38,6 +38,7 @@ extension SandboxService {
             throw SandboxerError(.conflict, "Sandbox \(id) changed while the recreate was starting; try again.")
         }
         let intent = machine.sandbox
+        FaultPoint.reach("recreate.after-intent")
         if let ref = sandbox.backendRef {
             do {
                 try backend.destroy(SandboxRef(sandboxId: id, backendRef: ref), timeout: backends.timeouts.destroy)
@@ -51,6 +52,7 @@ extension SandboxService {
                 throw error.hostError
             }
         }
+        FaultPoint.reach("recreate.after-old-destroyed")
         let seconds = TTLRules.remaining(intent, now: now) + SandboxMachine.backstopGraceSeconds
         let response: CreateResponse
         do {
@@ -64,8 +66,10 @@ extension SandboxService {
             }
             throw error.hostError
         }
+        FaultPoint.reach("recreate.after-new-created")
         var done = SandboxMachine(intent)
         try done.recreated(backendRef: response.backendRef, previousRef: sandbox.backendRef, info: response.info, at: now)
+        FaultPoint.reach("recreate.before-commit")
         guard try commit(done) else {
             _ = try? backend.destroy(SandboxRef(sandboxId: id, backendRef: response.backendRef), timeout: backends.timeouts.destroy)
             throw SandboxerError(.conflict, "Sandbox \(id) changed while it was being recreated; the new instance was cleaned up.")

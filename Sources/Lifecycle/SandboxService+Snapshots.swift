@@ -27,6 +27,7 @@ extension SandboxService {
                             owner: sandbox.labels[SandboxLabels.owner], hostId: hostId,
                             intent: SnapshotIntent(owner: owner))
         try storeCall { () throws(StoreError) in try store.insert(snap, events: []) }
+        FaultPoint.reach("snapshot.after-intent")
         let request = SnapshotRequest(sandboxId: sandbox.id, backendRef: ref, snapshotId: snap.id,
                                       labels: ownershipLabels(sandbox))
         let response: SnapshotResponse
@@ -39,6 +40,7 @@ extension SandboxService {
             _ = try? storeCall { () throws(StoreError) in try store.update(snap, expecting: [.creating], events: []) }
             throw error.hostError
         }
+        FaultPoint.reach("snapshot.after-backend")
         snap.state = .ready
         snap.backendRef = response.snapshotRef
         snap.sizeBytes = response.sizeBytes
@@ -47,6 +49,7 @@ extension SandboxService {
                                "trigger": .string(trigger.rawValue)]
         if let name { data["name"] = .string(name) }
         let event = SandboxEvent(sandboxId: sandbox.id, type: .snapshotCreated, at: snap.updatedAt, data: data)
+        FaultPoint.reach("snapshot.before-commit")
         guard try storeCall({ () throws(StoreError) in try store.update(snap, expecting: [.creating], events: [event]) }) else {
             // Reconciliation took the row for an interrupted capture meanwhile; the bytes must not leak.
             _ = try? backend.deleteSnapshot(DeleteSnapshotRequest(snapshotId: snap.id, snapshotRef: response.snapshotRef),
@@ -111,12 +114,15 @@ extension SandboxService {
             current.state = .deleting
             current.deletedReason = reason
             current.updatedAt = now
+            // From here the deleting process answers for the row: if it dies, a reconcile finishes at once.
+            current.intent.owner = ProcessIdentity.current()
             guard try storeCall({ () throws(StoreError) in try store.update(current, expecting: [from], events: []) }) else {
                 return try deleteSnapshot(try resolveSnapshot(snap.id), reason: reason)
             }
         case .deleting:
             break
         }
+        FaultPoint.reach("snapshot-delete.after-intent")
         let backend = try backends.backend(named: current.backend)
         do {
             try backend.deleteSnapshot(DeleteSnapshotRequest(snapshotId: current.id, snapshotRef: current.backendRef ?? current.id),
@@ -126,6 +132,7 @@ extension SandboxService {
         } catch {
             throw error.hostError
         }
+        FaultPoint.reach("snapshot-delete.after-backend")
         let deletedReason = current.deletedReason ?? reason
         current.state = .deleted
         current.updatedAt = now
@@ -133,6 +140,19 @@ extension SandboxService {
                                  data: ["snapshot_id": .string(current.id), "reason": .string(deletedReason.rawValue)])
         _ = try storeCall { () throws(StoreError) in try store.update(current, expecting: [.deleting], events: [event]) }
         return current
+    }
+
+    /// Whether a `deleting` snapshot has nobody left to finish it: the process named in its intent is
+    /// gone (a zombie counts as gone), or it is this process and the delete call's deadline (plus
+    /// slack) has passed. A row naming no process (written before deletes recorded one) keeps the old
+    /// rule: abandoned after 10 s.
+    func isInterruptedDelete(_ snap: Snapshot) -> Bool {
+        let age = now.timeIntervalSince(snap.updatedAt)
+        guard let owner = snap.intent.owner, owner.pid > 0 else { return age > 10 }
+        if owner == ProcessIdentity.current() {
+            return age > backends.timeouts.snapshot + Self.abandonedDestroySlackSeconds
+        }
+        return !owner.isAlive
     }
 
     /// Finishes snapshot work a crashed process left behind: a capture whose process died is marked
@@ -143,7 +163,7 @@ extension SandboxService {
         var touched: [Snapshot] = []
         for var snap in pending {
             if snap.state == .deleting {
-                guard now.timeIntervalSince(snap.updatedAt) > 10 else { continue }
+                guard isInterruptedDelete(snap) else { continue }
                 if let done = try? deleteSnapshot(snap, reason: snap.deletedReason ?? .manual) { touched.append(done) }
                 continue
             }

@@ -39,6 +39,8 @@ public final class SweepLoop: Sendable {
     /// Runs one round of every sweep now. The reconcile goes first, so a row a killed process left
     /// destroying or provisioning is finished within one round, not only at the next start.
     public func sweepOnce() {
+        FaultPoint.reach("sweep.start")
+        defer { FaultPoint.reach("sweep.end") }
         do throws(SandboxerError) {
             for sandbox in try service.reconcileInterrupted() { report(.reconciled(sandbox)) }
             for snapshot in try service.reconcileInterruptedSnapshots() { report(.reconciledSnapshot(snapshot)) }

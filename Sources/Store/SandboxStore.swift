@@ -190,10 +190,10 @@ public final class SandboxStore: @unchecked Sendable {
         LIMIT ?2
         """
 
-    /// Sandboxes in state provisioning or destroying (interrupted work to reconcile).
+    /// Sandboxes in state provisioning, expired or destroying (interrupted work to reconcile).
     public func inFlight() throws(StoreError) -> [Sandbox] {
         try locked { () throws(StoreError) in
-            try selectSandboxes("WHERE state IN ('provisioning', 'destroying') ORDER BY created_at, id", [],
+            try selectSandboxes("WHERE state IN ('provisioning', 'expired', 'destroying') ORDER BY created_at, id", [],
                                 doing: "Listing in-flight sandboxes")
         }
     }

@@ -164,13 +164,14 @@ struct StoreTests {
         #expect(error?.code == .notFound)
     }
 
-    @Test func inFlightListsProvisioningAndDestroying() throws {
+    @Test func inFlightListsProvisioningExpiredAndDestroying() throws {
         for (index, state) in SandboxState.allCases.enumerated() {
             try store.insert(makeSandbox("sbx-\(state.rawValue)", state: state, created: Double(-index)),
                              event: createdEvent("sbx-\(state.rawValue)"))
         }
-        // destroying was created later than provisioning (index 4 vs 0), so it sorts first.
-        #expect(try store.inFlight().map(\.id) == ["sbx-destroying", "sbx-provisioning"])
+        // Oldest first: destroying (index 4), expired (3), provisioning (0). Expired rows are in flight
+        // too: an expiry whose process died is finished by the reconcile.
+        #expect(try store.inFlight().map(\.id) == ["sbx-destroying", "sbx-expired", "sbx-provisioning"])
     }
 
     @Test func eventsFilterBySandboxSinceAndLimit() throws {

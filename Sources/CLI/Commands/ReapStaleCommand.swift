@@ -14,7 +14,7 @@ import PluginProtocol
 struct ReapStaleCommand: Command {
     static let spec = CommandSpec(name: "reap-stale", summary: "Compare backend inventory with the store; plan (default) or apply the clean-up.",
         options: [.init(name: "apply", help: "Destroy orphans, mark ghosts failed, finish stuck rows.")],
-        discussion: "Orphans: resources labelled with this host's id that the store does not know as live.\nGhosts: live sandboxes whose resource is gone (marked failed, reason backend_vanished).\nStuck: provisioning or destroying rows whose owner process is gone (finished with --apply).\nCreates still in flight are left alone.")
+        discussion: "Orphans: resources labelled with this host's id that the store does not know as live.\nGhosts: live sandboxes whose resource is gone (marked failed, reason backend_vanished).\nStuck: provisioning, expired or destroying rows whose owner process is gone (finished with --apply).\nCreates still in flight are left alone.")
 
     let invocation: Invocation
 
