@@ -28,6 +28,7 @@ let package = Package(
         .library(name: "SandboxerModal", type: .dynamic, targets: ["ModalEntry"]),
         .library(name: "SandboxerE2B", type: .dynamic, targets: ["E2BEntry"]),
         .library(name: "SandboxerFinHub", type: .dynamic, targets: ["FinHubEntry"]),
+        .library(name: "SandboxerBYOK", type: .dynamic, targets: ["BYOKEntry"]),
     ],
     targets: [
         // MARK: System libraries and C shims
@@ -130,5 +131,13 @@ let package = Package(
         // Only the exported entry function, apart so tests can link `FinHub` beside other plugins.
         .target(name: "FinHubEntry", dependencies: ["FinHub", "PluginKit"], path: "Plugins/FinHub/Entry"),
         .testTarget(name: "FinHubTests", dependencies: ["FinHub", "PluginKit", "HTTPClient"], path: "Tests/FinHubTests"),
+
+        // BYOK backend: the operator's own hosts over the system ssh client (one supervised ControlMaster
+        // per host), each running the node helper `sandboxer-node`.
+        .target(name: "CBYOK", path: "Plugins/BYOK/CBYOK"),
+        .target(name: "BYOK", dependencies: ["PluginKit", "Basics", "CBYOK"], path: "Plugins/BYOK/Sources"),
+        // Only the exported entry function, apart so tests can link `BYOK` beside other plugins.
+        .target(name: "BYOKEntry", dependencies: ["BYOK", "PluginKit"], path: "Plugins/BYOK/Entry"),
+        .testTarget(name: "BYOKTests", dependencies: ["BYOK", "PluginKit"], path: "Tests/BYOKTests"),
     ]
 )

@@ -5,7 +5,8 @@ import PluginProtocol
 /// Reading and validating one profile.
 extension ConfigLoader {
     static let profileKeys = ["backend", "image", "resources", "network", "env", "ttl", "consumer", "labels",
-                              "on_expire", "snapshots", "extends", "reach", "network_options"]
+                              "on_expire", "snapshots", "extends", "reach", "network_options",
+                              "placement"]
     static let snapshotKeys = ["keep", "max_age"]
     static let resourceKeys = ["cpus", "memory", "pids"]
     static let ttlKeys = ["default", "max", "idle_reap", "expiry_warning"]
@@ -73,6 +74,11 @@ extension ConfigLoader {
         }
         if let optionsNode = node["network_options"], !reader.isNull(optionsNode) {
             profile.networkOptions = try networkOptions(optionsNode, what: what, reader: reader)
+        }
+        if let placementNode = node["placement"] {
+            profile.placement = try stringMap(placementNode, field: "placement", what: what, reader: reader) { name in
+                name.isEmpty ? "Placement label keys in \(what) must not be empty." : nil
+            }
         }
         try checkNetworkNeeds(profile, node, what: what, reader: reader)
         return profile

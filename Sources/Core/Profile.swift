@@ -27,6 +27,8 @@ public struct Profile: Sendable, Equatable {
     public var reach: [ReachPort] = []
     /// Options of a network other than `none` (egress, published ports), passed to the backend.
     public var networkOptions: CreateNetworkOptions?
+    /// Labels a backend host must carry to receive this profile's sandboxes (`placement:`); empty: any host.
+    public var placement: [String: String] = [:]
 
     /// `on_expire`: `destroy` (the default) or `snapshot` (snapshot first, then destroy).
     public enum OnExpire: String, Sendable, CaseIterable { case destroy, snapshot }
