@@ -107,7 +107,7 @@ let package = Package(
                                    "Core", "Config", "Store", "Backends", "Lifecycle", "Webhooks", "API", "CLI", "PluginCheck"],
                     path: "Tests/HostTests"),
         .testTarget(name: "LocalVMTests", dependencies: ["LocalVM", "PluginKit"], path: "Tests/LocalVMTests"),
-        .testTarget(name: "EndToEndTests", dependencies: ["Basics", "Core", "Store", "CLI"], path: "Tests/EndToEndTests"),
+        .testTarget(name: "EndToEndTests", dependencies: ["Basics", "Core", "Store", "CLI", "BYOKTestHosts"], path: "Tests/EndToEndTests"),
         .testTarget(name: "ProtobufWireTests", dependencies: ["ProtobufWire"], path: "Tests/ProtobufWireTests"),
         .testTarget(name: "GRPCClientTests", dependencies: ["GRPCClient", "ProtobufWire"], path: "Tests/GRPCClientTests",
                     exclude: ["server"]),
@@ -138,6 +138,8 @@ let package = Package(
         .target(name: "BYOK", dependencies: ["PluginKit", "Basics", "CBYOK"], path: "Plugins/BYOK/Sources"),
         // Only the exported entry function, apart so tests can link `BYOK` beside other plugins.
         .target(name: "BYOKEntry", dependencies: ["BYOK", "PluginKit"], path: "Plugins/BYOK/Entry"),
-        .testTarget(name: "BYOKTests", dependencies: ["BYOK", "PluginKit"], path: "Tests/BYOKTests"),
+        // Test hosts for BYOK: sshd in network namespaces (used by BYOKTests and EndToEndTests).
+        .target(name: "BYOKTestHosts", path: "Tests/Fixtures/BYOKHosts", exclude: ["fake-sandboxer-node.py"]),
+        .testTarget(name: "BYOKTests", dependencies: ["BYOK", "PluginKit", "BYOKTestHosts"], path: "Tests/BYOKTests"),
     ]
 )

@@ -28,8 +28,9 @@ final class ControlMaster: @unchecked Sendable {
 
     var socketPath: String { files.controlPath(host) }
 
-    /// Returns once a master answers on the socket, or throws `unavailable` naming why not.
-    func ensure(timeout: TimeInterval) throws(PluginError) {
+    /// Returns once a master answers on the socket, or throws `unavailable` naming why not. A host
+    /// whose master is down and waiting out its backoff answers at once, unless `throughBackoff`.
+    func ensure(timeout: TimeInterval, throughBackoff: Bool = false) throws(PluginError) {
         if isUp() { return }
         lock.lock()
         if thread == nil {
@@ -41,21 +42,15 @@ final class ControlMaster: @unchecked Sendable {
         lock.broadcast()  // wake the supervisor: a call wants the master
         let deadline = Date().addingTimeInterval(timeout)
         while state.phase != .up {
-            if state.phase == .down, let retry = state.retryAt, retry > Date() || Date() >= deadline {
+            if !throughBackoff, state.phase == .down, let retry = state.retryAt, retry > Date() {
                 let why = state.lastError.map { ": \($0)" } ?? "."
                 lock.unlock()
                 throw PluginError(.unavailable, "The byok host \(host.name) (\(host.address):\(host.port)) is unreachable; its ssh connection is down\(why)")
             }
-            if !lock.wait(until: min(deadline, Date().addingTimeInterval(0.05))) && Date() >= deadline {
+            if !lock.wait(until: deadline) {
+                let why = state.lastError.map { " (last: \($0))" } ?? ""
                 lock.unlock()
-                throw PluginError(.unavailable, "The byok host \(host.name) (\(host.address):\(host.port)) did not answer within \(Int(timeout)) s.")
-            }
-            // No event tells us the socket appeared: look (only while a master is starting).
-            if state.phase == .starting, LocalFiles.exists(socketPath) {
-                lock.unlock()
-                let answering = check()
-                lock.lock()
-                if answering && state.phase == .starting { state.connected() }
+                throw PluginError(.unavailable, "The byok host \(host.name) (\(host.address):\(host.port)) did not answer within \(Int(timeout)) s\(why).")
             }
         }
         lock.unlock()
@@ -68,6 +63,22 @@ final class ControlMaster: @unchecked Sendable {
         lock.unlock()
         if ours && LocalFiles.exists(socketPath) { return true }
         return LocalFiles.exists(socketPath) && check()
+    }
+
+    /// Waits until a master that was up has ended (keepalive gave up, or it was refused); false
+    /// when it is still up at `timeout`. For health checks and tests.
+    func waitUntilDown(timeout: TimeInterval) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        lock.lock(); defer { lock.unlock() }
+        while state.phase == .up || state.phase == .starting {
+            if !lock.wait(until: deadline) { return false }
+        }
+        return true
+    }
+
+    /// Waits until a (restarted) master is up; false at `timeout`.
+    func waitUntilUp(timeout: TimeInterval) -> Bool {
+        (try? ensure(timeout: timeout, throughBackoff: true)) != nil
     }
 
     /// The phase for reports (`down` with the reason).
@@ -132,14 +143,22 @@ final class ControlMaster: @unchecked Sendable {
             if keyWritten { files.removeSecretKey(for: host) }
             return error.message
         }
-        // The key is needed only while the master authenticates: remove it once the socket is up
-        // (the master has authenticated) or the master has ended.
+        // Up when the socket answers (no event says so: look every 50 ms until then). The key is
+        // needed only while the master authenticates: removed once it is up, or when it ends.
         var stderr = Data()
         var buffer = [UInt8](repeating: 0, count: 4096)
+        var connected = false
         while child.stderrFd >= 0 {
             var p = pollfd(fd: child.stderrFd, events: Int16(POLLIN), revents: 0)
-            let n = poll(&p, 1, keyWritten ? 50 : -1)
-            if keyWritten && LocalFiles.exists(socketPath) { files.removeSecretKey(for: host); keyWritten = false }
+            let n = poll(&p, 1, connected ? -1 : 50)
+            if !connected && LocalFiles.exists(socketPath) && check() {
+                connected = true
+                if keyWritten { files.removeSecretKey(for: host); keyWritten = false }
+                lock.lock()
+                state.connected()
+                lock.broadcast()
+                lock.unlock()
+            }
             if n <= 0 { continue }
             let r = read(child.stderrFd, &buffer, buffer.count)
             if r < 0 && errno == EINTR { continue }
