@@ -29,7 +29,7 @@ public final class SSHHosts: @unchecked Sendable {
     /// The client's private key (0600, ours) and its public line.
     public let identityFile: String
     public private(set) var hosts: [Host] = []
-    private var sshds: [Process] = []
+    private var sshdPids: [pid_t] = []
     private var closed = false
 
     /// Whether this machine can run the fixture, or why not.
@@ -108,35 +108,35 @@ public final class SSHHosts: @unchecked Sendable {
         try config.write(toFile: "\(dir)/sshd_\(name).conf", atomically: true, encoding: .utf8)
         // nsenter, not `ip netns exec`: that remounts /sys, leaving /sys/fs/cgroup empty for the
         // node helper, which needs the host's cgroups.
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/nsenter")
-        p.arguments = ["--net=/var/run/netns/\(ns)", "/usr/sbin/sshd", "-D", "-e", "-f", "\(dir)/sshd_\(name).conf"]
-        let err = Pipe()
-        p.standardError = err
-        p.standardOutput = FileHandle.nullDevice
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
-        sshds.append(p)
-        host.sshdPid = p.processIdentifier
+        let sshd = try Spawn.start(["/usr/bin/nsenter", "--net=/var/run/netns/\(ns)", "/usr/sbin/sshd", "-D", "-e",
+                                    "-f", "\(dir)/sshd_\(name).conf"], stdout: false)
+        sshdPids.append(sshd.pid)
+        host.sshdPid = sshd.pid
         hosts[hosts.count - 1] = host
         // Ready when sshd says it listens (its stderr); the reader drains it afterwards so a chatty
         // sshd never blocks on a full pipe.
         let ready = DispatchSemaphore(value: 0)
-        let handle = err.fileHandleForReading
+        let fd = sshd.err
+        let listening = Spawn.Box()
         Thread.detachNewThread {
             var seen = Data(), signalled = false
+            var buffer = [UInt8](repeating: 0, count: 4096)
             while true {
-                let chunk = handle.availableData
-                if chunk.isEmpty { break }
+                let n = read(fd, &buffer, buffer.count)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { break }
                 if !signalled {
-                    seen.append(chunk)
-                    if String(decoding: seen, as: UTF8.self).contains("Server listening") { signalled = true; ready.signal() }
+                    seen.append(contentsOf: buffer[0..<n])
+                    if String(decoding: seen, as: UTF8.self).contains("Server listening") {
+                        signalled = true; listening.data = Data([1]); ready.signal()
+                    }
                 }
             }
+            Glibc.close(fd)
             if !signalled { ready.signal() }
         }
         ready.wait()
-        guard p.isRunning else { throw FixtureError("sshd for \(name) exited before listening") }
+        guard listening.data == Data([1]) else { throw FixtureError("sshd for \(name) exited before listening") }
     }
 
     /// Takes the namespace's end of a host's link down (a partition) or up again.
@@ -148,15 +148,15 @@ public final class SSHHosts: @unchecked Sendable {
     public func close() {
         if closed { return }
         closed = true
-        for p in sshds where p.isRunning {
-            kill(p.processIdentifier, SIGKILL)
-            p.waitUntilExit()
+        for pid in sshdPids {
+            kill(pid, SIGKILL)
+            Spawn.wait(pid)
         }
         for h in hosts {
             _ = try? Self.sh(["/usr/sbin/ip", "link", "del", h.outerLink])
             _ = try? Self.sh(["/usr/sbin/ip", "netns", "del", h.namespace])
         }
-        _ = try? Self.sh(["/usr/sbin/userdel", user])
+        _ = try? Self.sh(["/usr/sbin/userdel", "-f", user])  // -f: uid 0 always has processes
         _ = try? FileManager.default.removeItem(atPath: dir)
     }
 
@@ -177,21 +177,11 @@ public final class SSHHosts: @unchecked Sendable {
     /// Runs a command to completion; throws with its stderr when it fails.
     @discardableResult
     public static func sh(_ argv: [String]) throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: argv[0])
-        p.arguments = Array(argv.dropFirst())
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else {
-            throw FixtureError("\(argv.joined(separator: " ")) failed (\(p.terminationStatus)): \(String(decoding: e, as: UTF8.self))")
+        let r = try Spawn.run(argv)
+        guard r.status == 0 else {
+            throw FixtureError("\(argv.joined(separator: " ")) failed (\(r.status)): \(String(decoding: r.err, as: UTF8.self))")
         }
-        return String(decoding: o, as: UTF8.self)
+        return String(decoding: r.out, as: UTF8.self)
     }
 
     /// The plugin config's `hosts` list as YAML lines (indented by `indent` spaces).

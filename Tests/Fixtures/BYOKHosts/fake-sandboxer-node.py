@@ -116,6 +116,11 @@ def main():
         init = struct.unpack("!I", os.read(r, 4))[0]
         m["pid"] = init; m["start"] = start_time(init)
         save(i, m)
+        # A test's handshake: with these FIFOs in node_dir, say the sandbox is made, then wait to be let go.
+        reached, hold = os.path.join(node, "create-reached"), os.path.join(node, "create-hold")
+        if os.path.exists(reached) and os.path.exists(hold):
+            with open(reached, "w") as f: f.write(i + "\n")
+            with open(hold) as f: f.read()
         out({"ok": True, "ref": i, "pid": init})
     if verb == "destroy":
         i = opts.get("--id", "")
