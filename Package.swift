@@ -29,6 +29,8 @@ let package = Package(
         .library(name: "SandboxerE2B", type: .dynamic, targets: ["E2BEntry"]),
         .library(name: "SandboxerFinHub", type: .dynamic, targets: ["FinHubEntry"]),
         .library(name: "SandboxerBYOK", type: .dynamic, targets: ["BYOKEntry"]),
+        // BYOK's node helper: one static C executable that BYOK copies to each host.
+        .executable(name: "sandboxer-node", targets: ["BYOKNode"]),
     ],
     targets: [
         // MARK: System libraries and C shims
@@ -141,5 +143,10 @@ let package = Package(
         // Test hosts for BYOK: sshd in network namespaces (used by BYOKTests and EndToEndTests).
         .target(name: "BYOKTestHosts", path: "Tests/Fixtures/BYOKHosts", exclude: ["fake-sandboxer-node.py"]),
         .testTarget(name: "BYOKTests", dependencies: ["BYOK", "PluginKit", "BYOKTestHosts"], path: "Tests/BYOKTests"),
+        // BYOK's node helper (C only): LocalVM's launcher behind a one-verb-per-run JSON/frames protocol
+        // (docs/backends/byok-node-protocol.md), linked statically so it runs on any Linux host.
+        .executableTarget(name: "BYOKNode", dependencies: ["CLocalVM"], path: "Plugins/BYOK/Node",
+                          linkerSettings: [.unsafeFlags(["-static-executable"])]),
+        .testTarget(name: "BYOKNodeTests", dependencies: ["Basics", "CLocalVM"], path: "Tests/BYOKNodeTests"),
     ]
 )

@@ -182,6 +182,36 @@ int clvm_spawn_forwarder(const clvm_forward_spec *spec, pid_t *out_pid, char *er
  */
 int clvm_own_image_path(char *buf, size_t len);
 
+/** A command started by `clvm_exec_start`: the caller relays its streams and reads its status. */
+typedef struct clvm_exec_stream {
+    /** The exec helper (the caller's child); `clvm_exec_stream_end` reaps it. */
+    pid_t helper_pid;
+    /** The command's stdin (a socket: send with MSG_NOSIGNAL), or -1 when `has_stdin` was 0. */
+    int stdin_fd;
+    /** Read ends of the command's stdout and stderr. */
+    int stdout_fd;
+    int stderr_fd;
+    /** The command's host pid (int32, also its process group), then its wait status (int32). */
+    int status_fd;
+    /** Set-up failures (internal; read by `clvm_exec_stream_end`). */
+    int fail_fd;
+} clvm_exec_stream;
+
+/**
+ * Starts argv inside the sandbox of `spec->init_pidfd` as `clvm_exec` does, in working directory
+ * `cwd` (NULL: "/"), and returns at once with the command's descriptors; `stdin_data`,
+ * `timeout_ms` and `max_output` of the spec are not used (the caller streams and times).
+ * Returns 0, or -1 with one sentence in `err`.
+ */
+int clvm_exec_start(const clvm_exec_spec *spec, const char *cwd, clvm_exec_stream *out, char *err, size_t err_len);
+
+/**
+ * Closes what is still open of `stream`, reaps its helper (wait for the command's status first, or
+ * kill the command) and reports: 0 with `*exec_errno` set when execve of argv[0] failed (0 when the
+ * command ran), -1 with one sentence in `err` when entering the sandbox failed.
+ */
+int clvm_exec_stream_end(clvm_exec_stream *stream, int *exec_errno, char *err, size_t err_len);
+
 #ifdef __cplusplus
 }
 #endif
