@@ -20,9 +20,9 @@ struct BYOKCrashEndToEndTests {
         let cli = try BYOKSetup.runner(hosts)
         let s = try BYOKSetup.create(cli)
         let h = hosts.hosts[0]
-        let metaData = try Data(contentsOf: URL(fileURLWithPath: "\(h.nodeDir)/sandboxes/\(s.id)/meta.json"))
-        let meta = try #require(try JSONSerialization.jsonObject(with: metaData) as? [String: Any])
-        let pid = try #require((meta["pid"] ?? meta["init_pid"]) as? Int)
+        let listed = try SSHHosts.sh([try pushedHelper(h), "--node-dir", h.nodeDir, "inventory"])
+        let items = try #require(try JSONSerialization.jsonObject(with: Data(listed.utf8)) as? [String: Any])["sandboxes"] as? [[String: Any]]
+        let pid = try #require(items?.first { $0["id"] as? String == s.id }?["pid"] as? Int)
         // No sandboxer process runs from here on. The deadline moves to 1 s from now, as an operator
         // on the host could (the hosts share this machine's kernel, so the helper runs here directly).
         let moved = try SSHHosts.sh([try pushedHelper(h), "--node-dir", h.nodeDir, "set-timeout", "--id", s.id, "--ttl-seconds", "1"])

@@ -6,10 +6,23 @@ import Testing
 enum BYOKSetup {
     /// The node helper the tests push: the built `sandboxer-node` when there is one, else the Python
     /// stand-in of the protocol (Tests/Fixtures/BYOKHosts/fake-sandboxer-node.py).
-    static var nodeHelper: String {
+    /// The built helper is used once it takes `--label` (docs/backends/byok-node-protocol.md, the change
+    /// the byok branch asked for): the plugin sends labels on every create.
+    /// `SANDBOXER_TEST_BYOK_NODE_HELPER` names another helper to push (for trying one by hand).
+    static let nodeHelper: String = {
+        if let chosen = ProcessInfo.processInfo.environment["SANDBOXER_TEST_BYOK_NODE_HELPER"], !chosen.isEmpty { return chosen }
         let built = CLIRunner.productsDirectory + "/sandboxer-node"
-        if FileManager.default.isExecutableFile(atPath: built) { return built }
+        if FileManager.default.isExecutableFile(atPath: built), builtHelperTakesLabels(built) { return built }
         return repoRoot + "/Tests/Fixtures/BYOKHosts/fake-sandboxer-node.py"
+    }()
+
+    /// Asks the built helper to parse a create with a label (it fails on the missing image, after parsing).
+    static func builtHelperTakesLabels(_ path: String) -> Bool {
+        let dir = NSTemporaryDirectory() + "byok-probe-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let answer = (try? SSHHosts.sh([path, "--node-dir", dir, "create", "--id", "probe", "--image", String(repeating: "0", count: 64),
+                                        "--ttl-seconds", "1", "--label", "a=b"])) ?? ""
+        return !answer.contains("--label")
     }
 
     static let repoRoot: String = {

@@ -148,6 +148,7 @@ public final class SSHHosts: @unchecked Sendable {
     public func close() {
         if closed { return }
         closed = true
+        for h in hosts { destroySandboxes(h) }
         for pid in sshdPids {
             kill(pid, SIGKILL)
             Spawn.wait(pid)
@@ -158,6 +159,21 @@ public final class SSHHosts: @unchecked Sendable {
         }
         _ = try? Self.sh(["/usr/sbin/userdel", "-f", user])  // -f: uid 0 always has processes
         _ = try? FileManager.default.removeItem(atPath: dir)
+    }
+
+    /// Destroys what a failed test left on a host, with the helper the plugin pushed there (the
+    /// sandboxes share this kernel: their processes and cgroups would outlive the fixture).
+    func destroySandboxes(_ h: Host) {
+        let bin = h.nodeDir + "/bin"
+        guard let name = (try? FileManager.default.contentsOfDirectory(atPath: bin))?
+            .first(where: { $0.hasPrefix("sandboxer-node-") && !$0.contains(".tmp") }) else { return }
+        let helper = bin + "/" + name
+        guard let listed = try? Self.sh([helper, "--node-dir", h.nodeDir, "inventory"]),
+              let object = try? JSONSerialization.jsonObject(with: Data(listed.utf8)) as? [String: Any],
+              let items = object["sandboxes"] as? [[String: Any]] else { return }
+        for id in items.compactMap({ $0["id"] as? String }) {
+            _ = try? Self.sh([helper, "--node-dir", h.nodeDir, "destroy", "--id", id])
+        }
     }
 
     /// `TYPE BASE64` of a .pub file.
