@@ -18,8 +18,14 @@ BUILD=${BUILD:-.build/debug}
 BIN=$PWD/$BUILD/sandboxer
 LIB=$PWD/$BUILD/libSandboxerBYOK.so
 for f in "$BIN" "$LIB"; do [ -e "$f" ] || { echo "bench/byok.sh: $f is missing (swift build --product sandboxer --product SandboxerBYOK)" >&2; exit 1; }; done
+# The built helper once it takes --label (the plugin sends labels), else the tests' stand-in.
 HELPER=$PWD/$BUILD/sandboxer-node
-[ -x "$HELPER" ] || HELPER=$PWD/Tests/Fixtures/BYOKHosts/fake-sandboxer-node.py
+if [ ! -x "$HELPER" ] || "$HELPER" --node-dir "/tmp/byok-probe-$$" create --id probe --image "$(printf '0%.0s' $(seq 64))" \
+        --ttl-seconds 1 --label a=b 2>/dev/null | grep -q -- --label; then
+    HELPER=$PWD/Tests/Fixtures/BYOKHosts/fake-sandboxer-node.py
+fi
+rm -rf "/tmp/byok-probe-$$"
+echo "node helper: $HELPER" >&2
 
 TMP=$(mktemp -d /tmp/byok-bench.XXXXXX)
 MASTER=
@@ -51,9 +57,12 @@ profiles:
     backend: byok
 YAML
 export SANDBOXER_CONFIG=$TMP/sandboxer.yaml
-ID=$("$BIN" create --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
-CFG=$TMP/data/byok/ssh/config
+"$BIN" create --json > "$TMP/created.json" || { echo "bench/byok.sh: create failed" >&2; exit 1; }
+ID=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$TMP/created.json")
+CFG=$TMP/data/backends/byok/byok/ssh/config
 # A master that outlives the CLI processes, on the plugin's socket: both ssh-master and sandboxer use it.
+# The CLI's own master died with it (pdeathsig) and left its socket file: clear it first.
+rm -f "$(ssh -F "$CFG" -G byok-h1 | awk '$1 == "controlpath" {print $2}')"
 ssh -F "$CFG" -M -N -T -o ControlMaster=yes byok-h1 &
 MASTER=$!
 until ssh -F "$CFG" -O check byok-h1 2>/dev/null; do :; done
@@ -70,6 +79,7 @@ median() {  # CMD...: the median wall time of N runs, in ms
 fresh=$(median ssh -F "$CFG" -o ControlPath=none byok-h1 true)
 master=$(median ssh -F "$CFG" byok-h1 true)
 cli=$(median "$BIN" exec "$ID" -- true)
+if [ -n "${BYOK_BENCH_TRACE:-}" ]; then strace -f -tt -e trace=execve -o "$BYOK_BENCH_TRACE" "$BIN" exec "$ID" -- true; fi
 "$BIN" destroy "$ID" >/dev/null
 printf '%-12s %8s ms\n' ssh-fresh "$fresh" ssh-master "$master" sandboxer "$cli"
 awk -v c="$cli" -v m="$master" -v f="$fresh" 'BEGIN {printf "sandboxer/ssh-master = %.2fx (goal <= 1.5x); sandboxer/ssh-fresh = %.2fx\n", c/m, c/f}'
