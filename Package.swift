@@ -28,6 +28,7 @@ let package = Package(
         .library(name: "SandboxerModal", type: .dynamic, targets: ["ModalEntry"]),
         .library(name: "SandboxerE2B", type: .dynamic, targets: ["E2BEntry"]),
         .library(name: "SandboxerFinHub", type: .dynamic, targets: ["FinHubEntry"]),
+        .library(name: "SandboxerBYOK", type: .dynamic, targets: ["BYOKEntry"]),
         // BYOK's node helper: one static C executable that BYOK copies to each host.
         .executable(name: "sandboxer-node", targets: ["BYOKNode"]),
         .library(name: "SandboxerPacker", type: .dynamic, targets: ["PackerEntry"]),
@@ -110,7 +111,7 @@ let package = Package(
                                    "Core", "Config", "Store", "Backends", "Lifecycle", "Webhooks", "API", "CLI", "PluginCheck"],
                     path: "Tests/HostTests"),
         .testTarget(name: "LocalVMTests", dependencies: ["LocalVM", "PluginKit"], path: "Tests/LocalVMTests"),
-        .testTarget(name: "EndToEndTests", dependencies: ["Basics", "Core", "Store", "CLI"], path: "Tests/EndToEndTests"),
+        .testTarget(name: "EndToEndTests", dependencies: ["Basics", "Core", "Store", "CLI", "BYOKTestHosts"], path: "Tests/EndToEndTests"),
         .testTarget(name: "ProtobufWireTests", dependencies: ["ProtobufWire"], path: "Tests/ProtobufWireTests"),
         .testTarget(name: "GRPCClientTests", dependencies: ["GRPCClient", "ProtobufWire"], path: "Tests/GRPCClientTests",
                     exclude: ["server"]),
@@ -134,6 +135,16 @@ let package = Package(
         // Only the exported entry function, apart so tests can link `FinHub` beside other plugins.
         .target(name: "FinHubEntry", dependencies: ["FinHub", "PluginKit"], path: "Plugins/FinHub/Entry"),
         .testTarget(name: "FinHubTests", dependencies: ["FinHub", "PluginKit", "HTTPClient"], path: "Tests/FinHubTests"),
+
+        // BYOK backend: the operator's own hosts over the system ssh client (one supervised ControlMaster
+        // per host), each running the node helper `sandboxer-node`.
+        .target(name: "CBYOK", path: "Plugins/BYOK/CBYOK"),
+        .target(name: "BYOK", dependencies: ["PluginKit", "Basics", "CBYOK"], path: "Plugins/BYOK/Sources"),
+        // Only the exported entry function, apart so tests can link `BYOK` beside other plugins.
+        .target(name: "BYOKEntry", dependencies: ["BYOK", "PluginKit"], path: "Plugins/BYOK/Entry"),
+        // Test hosts for BYOK: sshd in network namespaces (used by BYOKTests and EndToEndTests).
+        .target(name: "BYOKTestHosts", path: "Tests/Fixtures/BYOKHosts", exclude: ["fake-sandboxer-node.py"]),
+        .testTarget(name: "BYOKTests", dependencies: ["BYOK", "PluginKit", "BYOKTestHosts"], path: "Tests/BYOKTests"),
         // BYOK's node helper (C only): LocalVM's launcher behind a one-verb-per-run JSON/frames protocol
         // (docs/backends/byok-node-protocol.md), linked statically so it runs on any Linux host.
         .executableTarget(name: "BYOKNode", dependencies: ["CLocalVM"], path: "Plugins/BYOK/Node",

@@ -9,7 +9,8 @@ import PluginProtocol
 extension ConfigLoader {
     /// Keys whose mappings merge key by key (the child's entries win); every other key the child
     /// sets replaces the ancestor's value whole.
-    static let mergingProfileKeys: Set<String> = ["env", "labels", "reach", "resources", "ttl", "snapshots", "network_options", "exec"]
+    static let mergingProfileKeys: Set<String> = ["env", "labels", "reach", "resources", "ttl", "snapshots", "network_options",
+                                                    "exec", "placement"]
 
     /// The profile's own mapping with its ancestors' keys merged under it, and the parent's name.
     static func resolveExtends(_ key: YAMLKey, _ node: YAMLNode, profiles: [String: (key: YAMLKey, node: YAMLNode)],

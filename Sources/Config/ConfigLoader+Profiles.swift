@@ -5,7 +5,8 @@ import PluginProtocol
 /// Reading and validating one profile.
 extension ConfigLoader {
     static let profileKeys = ["backend", "image", "resources", "network", "env", "ttl", "consumer", "labels",
-                              "on_expire", "snapshots", "extends", "reach", "network_options", "exec"]
+                              "on_expire", "snapshots", "extends", "reach", "network_options", "exec",
+                              "placement"]
     static let execKeys = ["timeout"]
     static let snapshotKeys = ["keep", "max_age"]
     static let resourceKeys = ["cpus", "memory", "pids", "disk"]
@@ -80,6 +81,11 @@ extension ConfigLoader {
             try reader.checkKeys(fields, allowed: execKeys, "in \"exec\" of \(what)")
             if let timeoutNode = execNode["timeout"], !reader.isNull(timeoutNode) {
                 profile.execTimeout = try reader.duration(timeoutNode, "\"timeout\" in \"exec\" of \(what)")
+            }
+        }
+        if let placementNode = node["placement"] {
+            profile.placement = try stringMap(placementNode, field: "placement", what: what, reader: reader) { name in
+                name.isEmpty ? "Placement label keys in \(what) must not be empty." : nil
             }
         }
         try checkNetworkNeeds(profile, node, what: what, reader: reader)

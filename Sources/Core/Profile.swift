@@ -32,6 +32,8 @@ public struct Profile: Sendable, Equatable {
 
     /// The exec timeout of a profile that sets none: no command holds a worker (or a sandbox) forever.
     public static let defaultExecTimeout = TTLDuration(seconds: 600)
+    /// Labels a backend host must carry to receive this profile's sandboxes (`placement:`); empty: any host.
+    public var placement: [String: String] = [:]
 
     /// `on_expire`: `destroy` (the default) or `snapshot` (snapshot first, then destroy).
     public enum OnExpire: String, Sendable, CaseIterable { case destroy, snapshot }

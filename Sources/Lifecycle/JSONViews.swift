@@ -51,6 +51,10 @@ package enum ReapView {
             }),
             "foreign": .array(report.foreign.map(orphan)),
             "errors": .object(report.errors.mapValues { .string($0) }),
+            "unreachable": .array(report.unreachable.map { u in
+                .object(["backend": .string(u.backend), "scope": .string(u.scope), "message": .string(u.message),
+                         "sandboxes": .array(u.sandboxIds.map { .string($0) })])
+            }),
         ])
     }
 }

@@ -39,6 +39,16 @@ public struct ReapReport: Sendable {
     public var foreign: [Orphan] = []
     /// Backends whose inventory failed, with the reason.
     public var errors: [String: String] = [:]
+    /// A part of a backend that could not be asked (inventory's `unreachable`): its live sandboxes are
+    /// unknown, not ghosts, and are left alone.
+    public struct Unreachable: Sendable {
+        public var backend: String
+        public var scope: String
+        public var message: String
+        /// Live sandboxes of the store on that part.
+        public var sandboxIds: [String]
+    }
+    public var unreachable: [Unreachable] = []
 }
 
 extension SandboxService {
@@ -71,10 +81,13 @@ extension SandboxService {
         for name in backends.names {
             let backend: any SandboxBackend
             let items: [InventoryItem]
+            var unknown: [InventoryUnreachable] = []
             do {
                 backend = try backends.backend(named: name)
                 guard backend.supports(Capability.inventory) else { continue }
-                items = try backend.inventory(InventoryRequest(hostId: hostId), timeout: backends.timeouts.other).resources
+                let inventory = try backend.inventory(InventoryRequest(hostId: hostId), timeout: backends.timeouts.other)
+                items = inventory.resources
+                unknown = inventory.unreachable ?? []
             } catch let error as SandboxerError {
                 report.errors[name] = error.message; continue
             } catch let error as BackendError {
@@ -115,8 +128,14 @@ extension SandboxService {
                 }
                 report.orphans.append(orphan)
             }
+            var unreachable = unknown.map { ReapReport.Unreachable(backend: name, scope: $0.scope, message: $0.message, sandboxIds: []) }
             for row in rows where row.backend == name && [.ready, .active, .expired].contains(row.state) {
                 guard !seen.contains(row.id), !seen.contains(row.backendRef ?? row.id) else { continue }
+                // Unknown is not gone: a sandbox on a part the backend could not ask is never a ghost.
+                if let i = unknown.firstIndex(where: { $0.covers(backendRef: row.backendRef ?? row.id) }) {
+                    unreachable[i].sandboxIds.append(row.id)
+                    continue
+                }
                 var ghost = ReapReport.Ghost(sandbox: row)
                 if apply {
                     var machine = SandboxMachine(row)
@@ -128,6 +147,7 @@ extension SandboxService {
                 }
                 report.ghosts.append(ghost)
             }
+            report.unreachable += unreachable
         }
         return report
     }

@@ -107,7 +107,8 @@ extension SandboxService {
             latestDeadlineSeconds: max(0, Int64(((sandbox.readyAt ?? now).timeIntervalSince(now)).rounded(.up))
                                        + sandbox.maxTTLSeconds) + SandboxMachine.backstopGraceSeconds,
             idleTimeoutSeconds: sandbox.idleReapSeconds.map { $0 + SandboxMachine.backstopGraceSeconds },
-            networkOptions: profile.networkOptions.flatMap { $0.isEmpty ? nil : $0 })
+            networkOptions: profile.networkOptions.flatMap { $0.isEmpty ? nil : $0 },
+            placement: profile.placement.isEmpty ? nil : profile.placement)
     }
 
     /// `create`, or `restore` when a snapshot is given.

@@ -159,7 +159,28 @@ public struct InventoryItem: Codable, Sendable, Equatable {
 /// `inventory` response.
 public struct InventoryResponse: Codable, Sendable, Equatable {
     public var resources: [InventoryItem]
-    public init(resources: [InventoryItem]) { self.resources = resources }
+    /// Parts of the backend that could not be asked (a host that is down): their sandboxes are unknown,
+    /// not gone, so the host never calls them ghosts. Absent or empty: the list is complete.
+    public var unreachable: [InventoryUnreachable]?
+    public init(resources: [InventoryItem], unreachable: [InventoryUnreachable]? = nil) {
+        self.resources = resources; self.unreachable = unreachable
+    }
+}
+
+/// One part of a backend whose inventory is unknown (`inventory`'s optional `unreachable`).
+public struct InventoryUnreachable: Codable, Sendable, Equatable {
+    /// What could not be asked, for people (a host name).
+    public var scope: String
+    /// Sandboxes whose `backend_ref` starts with this are the unknown ones; nil: every sandbox of the backend.
+    public var backendRefPrefix: String?
+    /// One sentence: why.
+    public var message: String
+    public init(scope: String, backendRefPrefix: String?, message: String) {
+        self.scope = scope; self.backendRefPrefix = backendRefPrefix; self.message = message
+    }
+    /// Whether the sandbox with this backend reference lives in the unknown part.
+    public func covers(backendRef: String) -> Bool { backendRefPrefix.map { backendRef.hasPrefix($0) } ?? true }
+    enum CodingKeys: String, CodingKey { case scope, backendRefPrefix = "backend_ref_prefix", message }
 }
 
 /// `exec` request.

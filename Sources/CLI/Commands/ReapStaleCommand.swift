@@ -35,7 +35,13 @@ struct ReapStaleCommand: Command {
             }
             for s in report.inFlight { table.add("in-flight", s.backend, s.id, s.backendRef ?? "-", "leave (create in flight)") }
             for o in report.foreign { table.add("foreign", o.backend, o.sandboxId ?? "-", o.backendRef, "leave (labels do not prove ownership)") }
+            for u in report.unreachable {
+                for id in u.sandboxIds { table.add("unknown", u.backend, id, "-", "leave (\(u.scope) unreachable)") }
+            }
             if table.rows.isEmpty { console.print("Backends and store agree: nothing stale.\n") } else { console.print(table.rendered) }
+            for u in report.unreachable {
+                console.err("sandboxer: \(u.backend): \(u.scope) is unreachable, its sandboxes are unknown (not ghosts): \(u.message)\n")
+            }
             for (backend, message) in report.errors.sorted(by: { $0.key < $1.key }) {
                 console.err("sandboxer: inventory of \(backend) failed: \(message)\n")
             }

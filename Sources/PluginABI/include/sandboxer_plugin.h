@@ -67,7 +67,9 @@
  *                                                              or code NOT_FOUND when it is gone
  *  destroy             {"sandbox_id","backend_ref"}         -> {}   (NOT_FOUND means: already gone)
  *  inventory           {"host_id"}                          -> {"resources":[{"backend_ref","sandbox_id",
- *                                                               "labels":{},"created_at_ms"}]}
+ *                                                               "labels":{},"created_at_ms"}],
+ *                                                              "unreachable":[{"scope","backend_ref_prefix",
+ *                                                               "message"}]}   (optional: parts not asked)
  *  exec                {"sandbox_id","backend_ref","argv":[...],"env":{},"stdin_b64","timeout_seconds"}
  *                                                           -> {"exit_code","stdout_b64","stderr_b64",
  *                                                               "timed_out"}
