@@ -94,9 +94,10 @@ final class RunnerSession: Sendable {
                 refuse(error.code, error.message)
             }
         }
-        serve(reader, instance: { loaded.withLock { $0 } }, context: context)
-        // The host closed the stream (or broke it): calls still running have no one to answer.
-        _exit(0)
+        let instance: @Sendable () -> PluginInstance? = { loaded.withLock { $0 } }
+        serve(reader, instance: instance, context: context)
+        // Reading moved to a pool thread (which exits the process at the end of the stream).
+        while true { pause() }
     }
 
     private func refuse(_ code: PluginLoadError.Code, _ message: String) {
@@ -106,33 +107,37 @@ final class RunnerSession: Sendable {
         send(header)
     }
 
-    private func serve(_ reader: RunnerFrameReader, instance: () -> PluginInstance?, context: PluginHostContext) {
+    /// Reads frames until a call arrives, then hands reading to a pool thread and runs the call on
+    /// this one (leader/follower): the call starts without waiting for another thread to wake.
+    /// At the end of the stream (or a broken one) the process exits: calls still running have no
+    /// one to answer.
+    private func serve(_ reader: RunnerFrameReader, instance: @escaping @Sendable () -> PluginInstance?, context: PluginHostContext) {
         while let frame = try? reader.next() {
             let header = frame.header
             switch header.type {
             case .call:
                 // The host sends calls only after hello_ok, so the instance exists.
-                guard let id = header.id, let operation = header.op, let instance = instance() else { return }
-                let request = frame.payload
-                pool.submit { [self] in
-                    let reply = instance.invokeNow(operation, request, callId: id)
-                    context.forget(id)
-                    var answer = RunnerHeader(.reply, id: id)
-                    answer.code = reply.code
-                    answer.length = reply.length
-                    if reply.brokenBuffer { answer.broken = true }
-                    send(answer, payload: reply.bytes)
-                }
+                guard let id = header.id, let operation = header.op, let plugin = instance() else { _exit(0) }
+                pool.submit { [self] in serve(reader, instance: instance, context: context) }
+                let reply = plugin.invokeNow(operation, frame.payload, callId: id)
+                context.forget(id)
+                var answer = RunnerHeader(.reply, id: id)
+                answer.code = reply.code
+                answer.length = reply.length
+                if reply.brokenBuffer { answer.broken = true }
+                send(answer, payload: reply.bytes)
+                return
             case .cancel:
-                guard let id = header.id else { return }
+                guard let id = header.id else { _exit(0) }
                 context.cancel(id)
             case .nowReply, .secretReply:
-                guard let id = header.id, let wait = callbacks.withLock({ $0.removeValue(forKey: id) }) else { return }
+                guard let id = header.id, let wait = callbacks.withLock({ $0.removeValue(forKey: id) }) else { _exit(0) }
                 wait.answer.withLock { $0 = frame }
                 wait.done.signal()
             default:
-                return
+                _exit(0)
             }
         }
+        _exit(0)
     }
 }
