@@ -3,8 +3,8 @@ import Glibc
 import PluginProtocol
 import Synchronization
 
-/// The runner's side of the stream: reads the hello, loads the plugin, then runs each call on a
-/// pool thread and proxies the plugin's callbacks (clock, secrets, log) to the host; cancellation
+/// The runner's side of the stream: reads the hello, loads the plugin, then runs each call on its
+/// own pool thread (the one that read it) and proxies the plugin's callbacks (clock, secrets, log) to the host; cancellation
 /// arrives as `cancel` frames and answers the plugin's `is_cancelled`.
 final class RunnerSession: Sendable {
     let fd: Int32
