@@ -71,7 +71,8 @@ let package = Package(
         .target(name: "Config", dependencies: ["Core", "YAMLSubset", "Basics", "PluginProtocol"], path: "Sources/Config"),
         // SQLite store: migrations, rows, events outbox, webhook delivery state.
         .target(name: "Store", dependencies: ["Core", "Basics", "CSQLite"], path: "Sources/Store"),
-        // Plugin loading (dlopen, version negotiation), typed calls with deadlines, the registry.
+        // Plugin loading (dlopen, version negotiation), typed calls with deadlines, the registry, and the
+        // plugin runner (`sandboxer __plugin-runner`) that runs an `isolation: process` backend's plugin.
         .target(name: "Backends", dependencies: ["Core", "Config", "PluginABI", "PluginProtocol", "CPluginRunner"],
                 path: "Sources/Backends"),
         // The sandbox service: intent before backend calls, reconcile, expire/reap/prune sweeps,
