@@ -43,6 +43,8 @@ let package = Package(
                        providers: [.apt(["libcurl4-openssl-dev"])]),
         // epoll, eventfd and accept4 for the HTTP server: not exported by Glibc's Swift module.
         .target(name: "CHTTPShims", path: "Sources/CHTTPShims"),
+        // prctl(PR_SET_PDEATHSIG) and closing inherited descriptors, for the plugin runner child.
+        .target(name: "CPluginRunner", path: "Sources/CPluginRunner"),
 
         // MARK: Generic layers (nothing of sandboxer)
         // Text quoting, RFC 3339, SHA-256/HMAC, bounded file reads, the one syscall Result path, the test
@@ -74,8 +76,9 @@ let package = Package(
         .target(name: "Config", dependencies: ["Core", "YAMLSubset", "Basics", "PluginProtocol"], path: "Sources/Config"),
         // SQLite store: migrations, rows, events outbox, webhook delivery state.
         .target(name: "Store", dependencies: ["Core", "Basics", "CSQLite"], path: "Sources/Store"),
-        // Plugin loading (dlopen, version negotiation), typed calls with deadlines, the registry.
-        .target(name: "Backends", dependencies: ["Core", "Config", "PluginABI", "PluginProtocol"],
+        // Plugin loading (dlopen, version negotiation), typed calls with deadlines, the registry, and the
+        // plugin runner (`sandboxer __plugin-runner`) that runs an `isolation: process` backend's plugin.
+        .target(name: "Backends", dependencies: ["Core", "Config", "PluginABI", "PluginProtocol", "CPluginRunner"],
                 path: "Sources/Backends"),
         // The sandbox service: intent before backend calls, reconcile, expire/reap/prune sweeps,
         // reachability descriptors (their probes GET http endpoints through HTTPClient).

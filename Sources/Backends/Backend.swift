@@ -12,7 +12,7 @@ public final class Backend: @unchecked Sendable {
     /// The backend's name in the host config (e.g. "localvm").
     public let name: String
     /// The plugin library this backend runs on.
-    public var plugin: LoadedPlugin { instance.plugin }
+    public var plugin: PluginIdentity { instance.plugin }
     /// Capability strings the plugin declared in `describe` (e.g. "sandboxer.exec/1").
     public let capabilities: [String]
     /// The deadline given to `makeBackend`, for callers that have no better one.
@@ -20,9 +20,9 @@ public final class Backend: @unchecked Sendable {
     /// The operator's per-operation deadlines for this backend (its `timeouts:` map).
     public let deadlines: BackendDeadlines
 
-    let instance: PluginInstance
+    let instance: any PluginChannel
 
-    init(name: String, instance: PluginInstance, capabilities: [String], defaultTimeout: Double,
+    init(name: String, instance: any PluginChannel, capabilities: [String], defaultTimeout: Double,
          deadlines: BackendDeadlines = BackendDeadlines()) {
         self.name = name
         self.instance = instance

@@ -24,14 +24,17 @@ public final class BackendRegistry: Sendable {
     let context: PluginHostContext
     public let timeouts: Timeouts
     private let loaded: Mutex<[String: any SandboxBackend]>
+    /// How backends with `isolation: process` run their plugin.
+    public let runner: PluginRunnerSettings
 
     /// `preloaded` backends (tests) are used instead of loading a plugin of the same name.
     public init(config: Config, context: PluginHostContext, timeouts: Timeouts = Timeouts(),
-                preloaded: [String: any SandboxBackend] = [:]) {
+                preloaded: [String: any SandboxBackend] = [:], runner: PluginRunnerSettings = PluginRunnerSettings()) {
         self.config = config
         self.context = context
         self.timeouts = timeouts
         self.loaded = Mutex(preloaded)
+        self.runner = runner
     }
 
     /// Names of the enabled backends, sorted.
@@ -45,18 +48,31 @@ public final class BackendRegistry: Sendable {
         }
         let backend: Backend
         do {
-            let plugin = try PluginLoader.load(path: entry.plugin, context: context, backend: name)
-            backend = try plugin.makeBackend(name: name, config: pluginConfig(entry), callTimeout: timeouts.other,
-                                             deadlines: BackendDeadlines(entry),
-                                             maxResponseBytes: entry.maxResponseBytes ?? PluginLimits.defaultResponseBytes)
+            let maxResponse = entry.maxResponseBytes ?? PluginLimits.defaultResponseBytes
+            if isolation(of: entry) == .process {
+                backend = try Backend.isolated(name: name, path: entry.plugin, config: pluginConfig(entry), callTimeout: timeouts.other,
+                                               deadlines: BackendDeadlines(entry), maxResponseBytes: maxResponse,
+                                               context: context, runner: runner)
+            } else {
+                let plugin = try PluginLoader.load(path: entry.plugin, context: context, backend: name)
+                backend = try plugin.makeBackend(name: name, config: pluginConfig(entry), callTimeout: timeouts.other,
+                                                 deadlines: BackendDeadlines(entry), maxResponseBytes: maxResponse)
+            }
         } catch {
             throw SandboxerError(.plugin, error.message)
         }
-        return loaded.withLock { map in
-            if let existing = map[name] { return existing }
+        let (kept, extra) = loaded.withLock { map -> (any SandboxBackend, Backend?) in
+            if let existing = map[name] { return (existing, backend) }
             map[name] = backend
-            return backend
+            return (backend, nil)
         }
+        extra?.stopRunner()  // another thread loaded it first: the runner of this copy is not needed
+        return kept
+    }
+
+    /// The backends loaded so far.
+    func loadedBackends() -> [any SandboxBackend] {
+        loaded.withLock { Array($0.values) }
     }
 
     /// The backend's config as given to its plugin: `data_dir` defaults to `<data_dir>/backends/<name>`.

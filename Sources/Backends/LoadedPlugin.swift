@@ -49,6 +49,11 @@ public final class LoadedPlugin: @unchecked Sendable {
         self.context = context
     }
 
+    /// The plugin's identity as a value (what a backend on it reports).
+    var info: PluginIdentity {
+        PluginIdentity(path: path, name: name, version: version, abiMajor: abiMajor, abiMinor: abiMinor)
+    }
+
     /// "plugin foo 0.3.0, ABI 1.0": how messages name this plugin.
     var identity: String { "plugin \(name) \(version), ABI \(abiMajor).\(abiMinor)" }
 

@@ -11,10 +11,10 @@ import Synchronization
 ///
 /// A call that outlives its deadline is abandoned, not killed: its thread keeps a reference to this
 /// object, so the instance is destroyed only once no call is inside it any more.
-final class PluginInstance: @unchecked Sendable {
+final class PluginInstance: PluginChannel, @unchecked Sendable {
     // @unchecked: `pointer` is only handed to the plugin, whose invoke the ABI requires to be
     // thread-safe; everything else is immutable.
-    let plugin: LoadedPlugin
+    let loaded: LoadedPlugin
     let pointer: UnsafeMutableRawPointer
     /// The backend's name in the host config, for error messages.
     let backend: String
@@ -23,14 +23,16 @@ final class PluginInstance: @unchecked Sendable {
 
     init(plugin: LoadedPlugin, pointer: UnsafeMutableRawPointer, backend: String,
          maxResponseBytes: Int = PluginLimits.defaultResponseBytes) {
-        self.plugin = plugin
+        self.loaded = plugin
         self.pointer = pointer
         self.backend = backend
         self.maxResponseBytes = maxResponseBytes
     }
 
+    var plugin: PluginIdentity { loaded.info }
+
     deinit {
-        plugin.functions.instanceDestroy(pointer)
+        loaded.functions.instanceDestroy(pointer)
     }
 
     /// Hands the result of a call from the plugin's thread to the waiting caller.
@@ -43,14 +45,10 @@ final class PluginInstance: @unchecked Sendable {
         let done = DispatchSemaphore(value: 0)
     }
 
-    /// Runs `operation`; with a `timeout`, on its own thread, giving up (and cancelling) after it.
-    func call(_ operation: String, _ request: Data, timeout: Double?) throws(BackendError) -> Data {
-        try interpret(reply(operation, request, timeout: timeout), operation: operation)
-    }
-
-    /// Runs `operation` and returns what the plugin answered, uninterpreted; throws only `.timeout`.
+    /// Runs `operation` (with a `timeout`, on its own thread, giving up and cancelling after it) and
+    /// returns what the plugin answered, uninterpreted; throws only `.timeout`.
     func reply(_ operation: String, _ request: Data, timeout: Double?) throws(BackendError) -> PluginReply {
-        let context = plugin.context
+        let context = loaded.context
         let callId = context.nextCallId()
         let outcome: PluginReply
         if let timeout {
@@ -92,35 +90,12 @@ final class PluginInstance: @unchecked Sendable {
         var result = sbx_result(struct_size: MemoryLayout<sbx_result>.size, data: nil, len: 0, plugin_reserved: nil)
         let code = operation.withCString { op in
             request.withUnsafeBytes { raw in
-                plugin.functions.invoke(pointer, op, raw.bindMemory(to: UInt8.self).baseAddress, raw.count, callId, &result)
+                loaded.functions.invoke(pointer, op, raw.bindMemory(to: UInt8.self).baseAddress, raw.count, callId, &result)
             }
         }
         let reply = PluginReply.copy(code: code, from: result, maxResponseBytes: maxResponseBytes)
-        plugin.functions.resultFree(&result)
+        loaded.functions.resultFree(&result)
         return reply
-    }
-
-    /// Turns a code and bytes into a response or a BackendError.
-    func interpret(_ outcome: PluginReply, operation: String) throws(BackendError) -> Data {
-        if outcome.brokenBuffer {
-            throw BackendError(.garbage, "The plugin returned a result with no data but a length of bytes.", backend: backend, operation: operation)
-        }
-        if outcome.oversized {
-            throw BackendError(.internal, "The plugin returned a response larger than the \(PluginLimits.describe(bytes: maxResponseBytes)) the host accepts (\(outcome.length) bytes); the host refused it (see max_response in docs/configuration.md).",
-                               backend: backend, operation: operation)
-        }
-        if outcome.code == PluginError.successCode {
-            let parsed = try? JSONSerialization.jsonObject(with: outcome.bytes, options: [])
-            guard parsed is [String: Any] else {
-                throw BackendError(.garbage, "The plugin's response is not a JSON object (\(outcome.bytes.count) bytes).", backend: backend, operation: operation)
-            }
-            return outcome.bytes
-        }
-        guard let code = BackendError.Code(abiCode: outcome.code) else {
-            throw BackendError(.garbage, "The plugin returned code \(outcome.code), which is not in the ABI's closed list (\(PluginError.successCode)–\(PluginError.Code.allCases.map(\.rawValue).max() ?? 0)).", backend: backend, operation: operation)
-        }
-        let message = outcome.message
-        throw BackendError(code, message.isEmpty ? "The plugin gave no reason." : message, backend: backend, operation: operation)
     }
 
     static func seconds(_ t: Double) -> String {

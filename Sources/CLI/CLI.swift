@@ -55,6 +55,9 @@ public enum CLI {
             return 0
         }
         if first == "--version" { console.print("sandboxer \(version)\n"); return 0 }
+        // The plugin runner the host starts for `isolation: process` backends; not in --help.
+        if first == PluginRunner.subcommand, leading.isEmpty { return PluginRunner.main(Array(rest.dropFirst())) }
+        if first == PluginIPCBench.subcommand, leading.isEmpty { return PluginIPCBench.main(Array(rest.dropFirst())) }
         guard let command = commands.first(where: { $0.spec.name == first }) else {
             throw SandboxerError(.usage, "Unknown command '\(first)'. See 'sandboxer --help'.")
         }

@@ -35,3 +35,15 @@ extension ConfigLoader {
         return Int(bytes)
     }
 }
+
+extension ConfigLoader {
+    /// `isolation: process | in_process`: where the backend's plugin runs (nil: the default for its path).
+    static func isolation(_ node: YAMLNode?, _ what: String, reader: ConfigReader) throws(ConfigError) -> PluginIsolation? {
+        guard let node, !reader.isNull(node) else { return nil }
+        let text = try reader.string(node, "\"isolation\" in \(what)")
+        guard let isolation = PluginIsolation(rawValue: text) else {
+            throw reader.fail(.invalidValue, "Invalid isolation \(text.quotedForMessage) in \(what): expected process or in_process.", at: node)
+        }
+        return isolation
+    }
+}

@@ -16,7 +16,7 @@ public enum ConfigLoader {
     /// Config files larger than this are refused rather than read (it is a config, not a data set).
     public static let maxFileSize = 4 << 20
     static let topLevelKeys = ["data_dir", "host_id", "backends", "profiles", "server", "webhooks", "retention"]
-    static let backendKeys = ["plugin", "timeouts", "max_response", "config"]
+    static let backendKeys = ["plugin", "timeouts", "max_response", "config", "isolation"]
 
     /// Picks the file: explicit path (from --config) > $SANDBOXER_CONFIG > the embedded default.
     public static func load(explicitPath: String?, environment: [String: String], executableDirectory: String) throws(ConfigError) -> Config {
@@ -143,7 +143,8 @@ public enum ConfigLoader {
         }
         return BackendConfig(name: key.name, plugin: ConfigPaths.absolute(expanded, base: baseDirectory, cwd: cwd), config: config,
                              timeouts: try callTimeouts(node["timeouts"], what, reader: reader),
-                             maxResponseBytes: try maxResponse(node["max_response"], what, reader: reader))
+                             maxResponseBytes: try maxResponse(node["max_response"], what, reader: reader),
+                             isolation: try isolation(node["isolation"], what, reader: reader))
     }
 
     static func isValidHostId(_ id: String) -> Bool {

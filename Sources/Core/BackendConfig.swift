@@ -14,10 +14,14 @@ public struct BackendConfig: Sendable, Equatable {
     /// The backend's `max_response`: the largest success response accepted from its plugin, in
     /// bytes; nil means the host's default (16 MiB).
     public var maxResponseBytes: Int?
+    /// The backend's `isolation`: where its plugin runs; nil means the default for its location
+    /// (`PluginIsolation.default(forPlugin:)`).
+    public var isolation: PluginIsolation?
 
     public init(name: String, plugin: String, config: JSONValue = .object([:]), timeouts: [String: TTLDuration] = [:],
-                maxResponseBytes: Int? = nil) {
+                maxResponseBytes: Int? = nil, isolation: PluginIsolation? = nil) {
         self.name = name; self.plugin = plugin; self.config = config
         self.timeouts = timeouts; self.maxResponseBytes = maxResponseBytes
+        self.isolation = isolation
     }
 }

@@ -59,7 +59,7 @@ import Testing
         ("    max_response: 2G",
          "invalidValue: config.yaml:4:19: Invalid max_response \"2G\" in backend \"vm\": expected a size from 1K to 1G, as bytes or with a suffix K, M or G (for example 64M)."),
         ("    timout: {create: 1m}",
-         "unknownKey: config.yaml:4:5: Unknown key \"timout\" in backend \"vm\" (did you mean \"timeouts\"?); allowed keys are plugin, timeouts, max_response, config."),
+         "unknownKey: config.yaml:4:5: Unknown key \"timout\" in backend \"vm\" (did you mean \"timeouts\"?); allowed keys are plugin, timeouts, max_response, config, isolation."),
     ])
     func mistakesAreLocatedOneLineErrors(_ lines: String, _ expected: String) {
         #expect(Self.failure(lines) == expected)

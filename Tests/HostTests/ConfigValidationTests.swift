@@ -60,7 +60,7 @@ import Testing
         (["max: 24h}": "max: 24h, idle: 5m}"],
          "unknownKey: config.yaml:9:34: Unknown key \"idle\" in the ttl of profile \"default\"; allowed keys are default, max, idle_reap, expiry_warning."),
         (["    plugin: /lib/vm.so": "    plugin: /lib/vm.so\n    conifg: {}"],
-         "unknownKey: config.yaml:4:5: Unknown key \"conifg\" in backend \"localvm\" (did you mean \"config\"?); allowed keys are plugin, timeouts, max_response, config."),
+         "unknownKey: config.yaml:4:5: Unknown key \"conifg\" in backend \"localvm\" (did you mean \"config\"?); allowed keys are plugin, timeouts, max_response, config, isolation."),
         // Backends and names.
         (["    backend: localvm": "    backend: localvn"],
          "invalidValue: config.yaml:6:14: The profile \"default\" names backend \"localvn\", which is not defined under \"backends\" (defined: localvm)."),

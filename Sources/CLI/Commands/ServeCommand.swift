@@ -80,6 +80,7 @@ struct ServeCommand: Command {
         webhooks?.start()
         server.wait()
         stop.trigger()
+        service.backends.stopRunners()  // cancels plugin calls still in flight (proxied), then stops the runners
         webhooks?.stop()  // lets attempts in flight finish (or time out)
         console.err("sandboxer: stopped\n")
         return 0

@@ -34,6 +34,7 @@ final class TestPlugin: SandboxerPlugin {
     func invoke(operation: String, request: Data, call: PluginCall) throws(PluginError) -> Data {
         // Every endpoints call is written down, so tests can prove the host made none.
         if operation == Operation.endpoints { store.note("endpoints.log", String(decoding: request, as: UTF8.self)) }
+        crashIfAsked(operation)
         if let code = config.fail[operation] {
             throw PluginError(code, "The test plugin was told to fail '\(operation)' with \(code).")
         }

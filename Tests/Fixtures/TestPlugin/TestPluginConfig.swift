@@ -34,6 +34,8 @@ struct TestPluginConfig: Sendable {
     /// The endpoints of every sandbox with a network, passed through as written (tests point them at
     /// loopback listeners they start, or make them break the contract).
     var endpoints: [JSONValue] = []
+    /// Operations that crash the process or block forever (`TestPlugin+Crash.swift`).
+    var crash: [String: String] = [:]
 
     init(_ json: JSONValue) throws(PluginError) {
         guard let stateDir = json["state_dir"]?.stringValue, stateDir.hasPrefix("/") else {
@@ -61,6 +63,7 @@ struct TestPluginConfig: Sendable {
             }
             infoBytes = Int(bytes)
         }
+        crash = try Self.crashes(json)
         readyFifo = json["ready_fifo"]?.stringValue
         cancelledFifo = json["cancelled_fifo"]?.stringValue
         if let caps = json["capabilities"] {

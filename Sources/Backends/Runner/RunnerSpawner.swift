@@ -1,0 +1,100 @@
+import Foundation
+import Glibc
+import Synchronization
+
+/// A started plugin runner: its pid and the host's end of its socketpair.
+struct RunnerProcess: Sendable {
+    let pid: pid_t
+    let fd: Int32
+}
+
+/// Starts plugin runners with posix_spawn from one thread that lives as long as the host.
+///
+/// PR_SET_PDEATHSIG fires when the *thread* that forked the child exits, not the process: spawning
+/// from a caller's thread (a pool thread that retires when idle) would kill a healthy runner.
+final class RunnerSpawner: Sendable {
+    static let shared = RunnerSpawner()
+
+    private let jobs = Mutex<[@Sendable () -> Void]>([])
+    private let wake = DispatchSemaphore(value: 0)
+
+    private init() {
+        let thread = Thread { [self] in
+            while true {
+                wake.wait()
+                let job = jobs.withLock { $0.isEmpty ? nil : $0.removeFirst() }
+                job?()
+            }
+        }
+        thread.name = "sandboxer-runner-spawner"
+        thread.start()
+    }
+
+    /// Starts `executable __plugin-runner --fd 3 --parent <our pid>` with one end of a fresh socketpair
+    /// on fd 3, stdin on /dev/null, stdout on our stderr, default signal dispositions, and
+    /// `environment`. Returns the runner, or why it could not start.
+    func spawn(executable: String, environment: [String]) -> Result<RunnerProcess, RunnerWire.Failure> {
+        let box = Mutex<Result<RunnerProcess, RunnerWire.Failure>?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        jobs.withLock { $0.append {
+            let result = Self.spawnNow(executable: executable, environment: environment)
+            box.withLock { $0 = result }
+            done.signal()
+        } }
+        wake.signal()
+        done.wait()
+        return box.withLock { $0 } ?? .failure(RunnerWire.Failure("the spawner gave no result"))
+    }
+
+    static func spawnNow(executable: String, environment: [String]) -> Result<RunnerProcess, RunnerWire.Failure> {
+        var fds: [Int32] = [-1, -1]
+        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds) == 0 else {
+            return .failure(RunnerWire.Failure("socketpair failed: \(String(cString: strerror(errno)))"))
+        }
+        var childEnd = fds[1]
+        if childEnd == 3 {
+            // dup2(3, 3) would leave close-on-exec set; move it out of the way first.
+            childEnd = fcntl(fds[1], F_DUPFD_CLOEXEC, 10)
+            close(fds[1])
+        }
+        defer { close(childEnd) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, 2, 1)
+        posix_spawn_file_actions_adddup2(&actions, childEnd, 3)
+        // The host blocks SIGTERM/SIGINT (one sigwait thread takes them) and ignores SIGPIPE; the
+        // runner must start with the defaults or it would shrug off the teardown's SIGTERM.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGPIPE, SIGTERM, SIGINT] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        let argv = [executable, PluginRunner.subcommand, "--fd", "3", "--parent", String(getpid())]
+        var cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
+        var cEnv: [UnsafeMutablePointer<CChar>?] = environment.map { strdup($0) } + [nil]
+        defer { for p in cArgs + cEnv { free(p) } }
+        var pid: pid_t = 0
+        let status = posix_spawn(&pid, executable, &actions, &attributes, &cArgs, &cEnv)
+        guard status == 0 else {
+            close(fds[0])
+            return .failure(RunnerWire.Failure("cannot start the plugin runner \(executable): \(String(cString: strerror(status)))"))
+        }
+        return .success(RunnerProcess(pid: pid, fd: fds[0]))
+    }
+
+    /// Our environment without what a plugin must not see: the host's secrets (plugins ask for them
+    /// through the secret callback, which the host answers) and its API tokens.
+    static func runnerEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> [String] {
+        environment.filter { key, _ in
+            !key.hasPrefix("SANDBOXER_SECRET_") && !(key.hasPrefix("SANDBOXER_") && key.contains("TOKEN"))
+        }.map { "\($0.key)=\($0.value)" }.sorted()
+    }
+}
