@@ -52,47 +52,22 @@ extension Backend {
     /// waits up to `stopGrace` for the plugin to return. Used by `build` and by `plugin check`.
     package func cancellableCall(_ operation: String, _ body: Data, timeout: Double?, stopGrace: Double,
                                  cancel: (@Sendable () -> Bool)?) -> CancellableOutcome {
-        let context = instance.plugin.context
-        let callId = context.nextCallId()
-        let mailbox = PluginInstance.Mailbox()
-        let done = mailbox.done
-        let thread = Thread { [instance] in
-            let reply = instance.invokeNow(operation, body, callId: callId)
-            let abandoned = mailbox.state.withLock { state in
-                state.outcome = reply
-                return state.abandoned
+        let run = instance.cancellableReply(operation, body, timeout: timeout, stopGrace: stopGrace, cancel: cancel)
+        if let failure = run.failure {
+            return CancellableOutcome(result: .failure(BackendError(.unavailable, failure, backend: name, operation: operation)), stoppedInTime: nil)
+        }
+        guard let why = run.stoppedBecause else {
+            guard let reply = run.reply else {
+                return CancellableOutcome(result: .failure(BackendError(.internal, "The call ended without an answer.", backend: name, operation: operation)), stoppedInTime: nil)
             }
-            if abandoned { context.forget(callId) }
-            done.signal()
-        }
-        thread.stackSize = 8 << 20
-        thread.start()
-        let start = DispatchTime.now()
-        let deadline = timeout.map { start + .nanoseconds(Int(max(0, min($0, 1e6)) * 1e9)) } ?? .distantFuture
-        var why: BackendError.Code?
-        while why == nil {
-            let slice = min(deadline, DispatchTime.now() + .milliseconds(cancel == nil ? 60_000 : 100))
-            if done.wait(timeout: slice) == .success { break }
-            if DispatchTime.now() >= deadline { why = .timeout } else if cancel?() == true { why = .cancelled }
-        }
-        guard let why else {
-            let reply = mailbox.state.withLock { $0.outcome }
-            guard let reply else { return CancellableOutcome(result: .failure(BackendError(.internal, "The call ended without an answer.", backend: name, operation: operation)), stoppedInTime: nil) }
             return CancellableOutcome(result: Result { () throws(BackendError) in try instance.interpret(reply, operation: operation) }, stoppedInTime: nil)
         }
-        context.cancel(callId)
-        let stopped = done.wait(timeout: .now() + .nanoseconds(Int(max(0, min(stopGrace, 1e6)) * 1e9))) == .success
-        let answered = mailbox.state.withLock { state in
-            if state.outcome == nil { state.abandoned = true }
-            return state.outcome != nil
-        }
-        if answered { context.forget(callId) }
         let cause = why == .timeout ? "The call did not finish within \(String(format: "%g", timeout ?? 0)) s; the host cancelled it"
                                     : "The host cancelled the call"
-        let after = stopped || answered ? "and the plugin stopped within \(String(format: "%g", stopGrace)) s."
-                                        : "but the plugin had not stopped \(String(format: "%g", stopGrace)) s later; the host stopped waiting."
+        let after = run.stoppedInTime ? "and the plugin stopped within \(String(format: "%g", stopGrace)) s."
+                                      : "but the plugin had not stopped \(String(format: "%g", stopGrace)) s later; the host stopped waiting."
         return CancellableOutcome(result: .failure(BackendError(why, "\(cause) \(after)", backend: name, operation: operation)),
-                                  stoppedInTime: stopped || answered)
+                                  stoppedInTime: run.stoppedInTime)
     }
 
     /// Why a build answer breaks the contract (docs/plugins.md, `build`), or nil when it keeps it.

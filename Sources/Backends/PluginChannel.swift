@@ -27,6 +27,10 @@ protocol PluginChannel: AnyObject, Sendable {
     /// Runs `operation` and returns what the plugin answered, uninterpreted; throws `.timeout` past
     /// `timeout` (nil: no deadline), and `.unavailable` when the plugin's process died or was stopped.
     func reply(_ operation: String, _ request: Data, timeout: Double?) throws(BackendError) -> PluginReply
+    /// Like `reply`, but the caller may cancel (polled every 100 ms); on that or the deadline the
+    /// plugin sees `is_cancelled` and gets `stopGrace` seconds to return (see `CancellableReply`).
+    func cancellableReply(_ operation: String, _ request: Data, timeout: Double?, stopGrace: Double,
+                          cancel: (@Sendable () -> Bool)?) -> CancellableReply
 }
 
 extension PluginChannel {

@@ -78,7 +78,9 @@ final class RemotePluginChannel: PluginChannel, @unchecked Sendable {
 
     // MARK: Calls
 
-    func reply(_ operation: String, _ request: Data, timeout: Double?) throws(BackendError) -> PluginReply {
+    /// Registers a call and sends it to the runner; the caller waits on the pending call.
+    func startCall(_ operation: String, _ request: Data, timeout: Double?) throws(BackendError)
+        -> (RunnerConnection, RunnerConnection.Pending, UInt64) {
         let connection = try connection(for: operation)
         let id = context.nextCallId()
         guard let pending = connection.register(id) else {
@@ -89,6 +91,11 @@ final class RemotePluginChannel: PluginChannel, @unchecked Sendable {
         header.op = operation
         header.timeout = timeout
         connection.send(header, payload: request)  // a failed write ends the stream: the reader fails the call
+        return (connection, pending, id)
+    }
+
+    func reply(_ operation: String, _ request: Data, timeout: Double?) throws(BackendError) -> PluginReply {
+        let (connection, pending, id) = try startCall(operation, request, timeout: timeout)
         if let timeout {
             let nanos = Int(max(0, min(timeout, 1e6)) * 1e9)
             if pending.done.wait(timeout: .now() + .nanoseconds(nanos)) == .timedOut, pending.finish(.abandoned) {
