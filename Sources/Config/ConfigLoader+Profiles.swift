@@ -5,7 +5,8 @@ import PluginProtocol
 /// Reading and validating one profile.
 extension ConfigLoader {
     static let profileKeys = ["backend", "image", "resources", "network", "env", "ttl", "consumer", "labels",
-                              "on_expire", "snapshots", "extends", "reach", "network_options"]
+                              "on_expire", "snapshots", "extends", "reach", "network_options",
+                              "build"]
     static let snapshotKeys = ["keep", "max_age"]
     static let resourceKeys = ["cpus", "memory", "pids"]
     static let ttlKeys = ["default", "max", "idle_reap", "expiry_warning"]

@@ -27,6 +27,8 @@ public struct Profile: Sendable, Equatable {
     public var reach: [ReachPort] = []
     /// Options of a network other than `none` (egress, published ports), passed to the backend.
     public var networkOptions: CreateNetworkOptions?
+    /// The `build:` block: the image is built by a builder instead of named (`image` is then nil).
+    public var build: BuildSpec?
 
     /// `on_expire`: `destroy` (the default) or `snapshot` (snapshot first, then destroy).
     public enum OnExpire: String, Sendable, CaseIterable { case destroy, snapshot }

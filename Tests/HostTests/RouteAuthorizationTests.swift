@@ -41,6 +41,7 @@ import Testing
             case .snapshot: return route.pattern.replacingOccurrences(of: "{id}", with: snapshot)
             case .sandboxInQuery(let name, _): return route.pattern + "?\(name)=\(sandbox)"
             case .plain: return route.pattern
+            case .image: return route.pattern.replacingOccurrences(of: "{id}", with: "img-0000000000000000")
             }
         }
     }
