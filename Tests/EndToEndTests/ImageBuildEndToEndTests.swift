@@ -262,4 +262,23 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: currentFile))
         #expect(try cli.run(["create", "--profile", "web", "--no-build"]).status == 1)
     }
+
+    @Test func theImageCommandsHaveHelpAndUsageErrors() throws {
+        let cli = try CLIRunner()
+        for command in ["build", "images", "image-rm", "prune-images"] {
+            let r = try cli.run([command, "--help"])
+            #expect(r.status == 0, "\(command) --help")
+            #expect(r.stdout.contains("Usage: sandboxer \(command)"))
+            #expect(r.stdout.contains("--json"))
+        }
+        #expect(try cli.run(["create", "--help"]).stdout.contains("--no-build"))
+        let fake = try Self.runner()
+        for args in [["build"], ["image-rm"], ["prune-images", "--max-bytes", "lots"]] {
+            let r = try fake.run(args)
+            #expect(r.status == 2, "\(args): \(r.stderr)")
+            #expect(r.stderr.split(separator: "\n").count == 1, "\(args): \(r.stderr)")
+        }
+        #expect(try fake.run(["image-rm", "img-0000000000000000"]).status == 1)
+        #expect(try fake.run(["build", "nosuch"]).status == 1)
+    }
 }
