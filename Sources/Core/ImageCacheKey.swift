@@ -85,9 +85,17 @@ public struct ImageCacheKey: Sendable, Equatable {
                 if i < bytes.count, bytes[i] == UInt8(ascii: "(") { return "\(name)()" }
             }
         }
-        let compact = String(decoding: bytes.filter { $0 != 0x20 && $0 != 0x09 }, as: UTF8.self)
-        for legacy in ["timestamp", "isotime", "uuid"] where compact.contains("{{\(legacy)}}") || compact.contains("{{\(legacy)\"") {
-            return "{{\(legacy)}}"
+        // Legacy JSON templates: `{{name` then anything but an identifier character (`}}`, a space,
+        // or an argument such as `{{isotime \"2006\"}}`).
+        let compact = bytes.filter { $0 != 0x20 && $0 != 0x09 }
+        for legacy in ["timestamp", "isotime", "uuid"] {
+            let needle = Array("{{\(legacy)".utf8)
+            var from = 0
+            while let at = find(needle, in: compact, from: from) {
+                from = at + 1
+                let next = at + needle.count
+                if next >= compact.count || !isIdentifier(compact[next]) { return "{{\(legacy)}}" }
+            }
         }
         return nil
     }

@@ -20,7 +20,7 @@ import PluginKit
     let x: Sender
 
     init() throws {
-        let plugin = try PluginTestSupport.testPluginPath()
+        let plugin = try PluginFixtures.testPluginPath()
         dir = NSTemporaryDirectory() + "sandboxer-images-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir + "/builder", withIntermediateDirectories: true)
         try "source \"null\" \"x\" {}\n".write(toFile: dir + "/web.pkr.hcl", atomically: true, encoding: .utf8)
@@ -41,10 +41,16 @@ import PluginKit
                 backend: fake
               web:
                 backend: fake
-                build: {builder: tb, template: web.pkr.hcl, vars: {marker: v1}}
+                build:
+                  builder: tb
+                  template: web.pkr.hcl
+                  vars: {marker: v1}
               later:
                 backend: fake
-                build: {builder: tb, template: web.pkr.hcl, vars: {marker: later}}
+                build:
+                  builder: tb
+                  template: web.pkr.hcl
+                  vars: {marker: later}
             """
         let config = try ConfigLoader.parse(text, file: dir + "/c.yaml", environment: [:], baseDirectory: dir)
         let clock = ManualClock()
@@ -102,7 +108,7 @@ import PluginKit
             #expect(x.send(method, path, body: #"{"profile":"web"}"#, token: APITests.consumerA).status == 403, "\(method) \(path)")
         }
         let plan = x.send("POST", "/v1/images/prune", token: APITests.operatorToken)
-        #expect(plan.json["images"]?[0]?["reason"]?.stringValue == "in_use")
+        #expect(plan.json["images"]?.arrayValue?.first?["reason"]?.stringValue == "in_use")
         #expect(x.send("POST", "/v1/images/build", body: #"{"profile":"default"}"#, token: APITests.operatorToken).status == 422)
         #expect(x.send("DELETE", "/v1/images/\(id)", token: APITests.operatorToken).status == 200)
         #expect(x.send("GET", "/v1/images", token: APITests.operatorToken).json["images"]?.arrayValue?.isEmpty == true)

@@ -26,7 +26,10 @@ import Testing
                 build:
                   builder: packer
                   template: images/web
-                  vars: {marker: v1, key: "secret:deploy", seed: "file:seeds/a.txt"}
+                  vars:
+                    marker: v1
+                    key: "secret:deploy"
+                    seed: "file:seeds/a.txt"
             """, extra: "images: {max_bytes: 2G}\n")
         let build = try #require(config.profiles["web"]?.build)
         #expect(build.builder == "packer")
@@ -39,14 +42,14 @@ import Testing
 
     @Test func mistakesAreConfigErrors() {
         func message(_ profiles: String, builders: String = "builders:\n  packer:\n    plugin: p.so\n") -> String {
-            do { _ = try parse(profiles, builders: builders); return "" } catch { return error.message }
+            do { _ = try parse(profiles, builders: builders); return "" } catch { return "\(error)" }
         }
         #expect(message("  web:\n    backend: localvm\n    image: busybox\n    build: {builder: packer, template: t}\n")
             .contains("has both \"image\" and \"build\""))
         #expect(message("  web:\n    backend: localvm\n    build: {builder: docker, template: t}\n")
             .contains("names builder \"docker\", which is not defined under \"builders\" (defined: packer)"))
         #expect(message("  web:\n    backend: localvm\n    build: {builder: packer}\n").contains("needs a \"template\" key"))
-        #expect(message("  web:\n    backend: localvm\n    build: {builder: packer, template: t, vars: {output_dir: x}}\n")
+        #expect(message("  web:\n    backend: localvm\n    build:\n      builder: packer\n      template: t\n      vars: {output_dir: x}\n")
             .contains("is set by the host"))
         #expect(message("  web:\n    backend: localvm\n    build: {builder: packer, template: t, color: red}\n").contains("color"))
         #expect(message("  web:\n    backend: localvm\n", builders: "builders:\n  packer: {}\n").contains("needs a \"plugin\" key"))
