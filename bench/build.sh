@@ -2,7 +2,7 @@
 # bench/build.sh — what the images cache costs a create, and what sandboxer adds to a cold build,
 # each against a baseline measured in the same run.
 #
-#   bench/build.sh [N]        (default N=20)
+#   bench/build.sh [N]        (default N=20; CONFIG=debug to use the debug build, to try the script)
 #
 # Rows (median of N, milliseconds):
 #   create-image    `sandboxer create` on a profile named by `image:` (the baseline), on the
@@ -19,11 +19,12 @@ N=${1:-20}
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 
-echo "building (release)..." >&2
-swift build -c release --product sandboxer >&2
-swift build -c release --product SandboxerTestPlugin >&2
-swift build -c release --product SandboxerPacker >&2 2>/dev/null || true
-BIN=$(swift build -c release --show-bin-path)
+CONFIG=${CONFIG:-release}
+echo "building ($CONFIG)..." >&2
+swift build -c "$CONFIG" --product sandboxer >&2
+swift build -c "$CONFIG" --product SandboxerTestPlugin >&2
+swift build -c "$CONFIG" --product SandboxerPacker >&2 2>/dev/null || true
+BIN=$(swift build -c "$CONFIG" --show-bin-path)
 
 TMP=$(mktemp -d /tmp/build-bench.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
@@ -57,20 +58,18 @@ YAML
 export SANDBOXER_CONFIG=$TMP/sandboxer.yaml
 "$BIN/sandboxer" build built >/dev/null 2>&1
 
-# Median wall time in ms of N runs of a command.
-median() {
-  local times=()
-  for _ in $(seq "$N"); do
-    local t0 t1
-    t0=$(date +%s%N); "$@" >/dev/null 2>&1; t1=$(date +%s%N)
-    times+=($(( (t1 - t0) / 1000 )))
-  done
-  printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {m=a[int((NR+1)/2)]; printf "%.2f", m/1000}'
-}
+# Wall time of one run, in microseconds.
+elapsed() { local t0 t1; t0=$(date +%s%N); "$@" >/dev/null 2>&1; t1=$(date +%s%N); echo $(( (t1 - t0) / 1000 )); }
+# Median in ms of a list of microsecond times.
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {m=a[int((NR+1)/2)]; printf "%.2f", m/1000}'; }
 
-# Interleave the two so drift in machine load hits both alike.
-plain=$(median "$BIN/sandboxer" create --profile plain --ttl 5m)
-cached=$(median "$BIN/sandboxer" create --profile built --no-build --ttl 5m)
+# Alternate the two so drift in machine load hits both alike.
+P=(); C=()
+for _ in $(seq "$N"); do
+  P+=($(elapsed "$BIN/sandboxer" create --profile plain --ttl 5m))
+  C+=($(elapsed "$BIN/sandboxer" create --profile built --no-build --ttl 5m))
+done
+plain=$(median "${P[@]}"); cached=$(median "${C[@]}")
 printf '%-16s %8s ms\n' create-image "$plain" create-cached "$cached"
 awk -v a="$cached" -v b="$plain" 'BEGIN { printf "%-16s %8.2f (delta %+.2f ms; goal <= +5 ms)\n", "ratio", a/b, a-b }'
 
@@ -92,7 +91,11 @@ cat >> "$TMP/sandboxer.yaml" <<YAML
       vars: {marker: bench}
 YAML
 sed -i "s|^builders:|builders:\n  packer:\n    plugin: $BIN/libSandboxerPacker.so|" "$TMP/sandboxer.yaml"
-b=$(median bare)
-s=$(median "$BIN/sandboxer" build packed --force)
+B=(); S=()
+for _ in $(seq "$N"); do
+  B+=($(elapsed bare))
+  S+=($(elapsed "$BIN/sandboxer" build packed --force))
+done
+b=$(median "${B[@]}"); s=$(median "${S[@]}")
 printf '%-16s %8s ms\n' packer-bare "$b" packer-sandbox "$s"
 awk -v a="$s" -v b="$b" 'BEGIN { printf "%-16s %8.2f (goal <= 1.1)\n", "ratio", a/b }'

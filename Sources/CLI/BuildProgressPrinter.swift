@@ -4,16 +4,19 @@ import Config
 import Core
 import Basics
 import PluginProtocol
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// Shows a build's progress on standard error: on a terminal one line rewritten in place, else one
 /// line per step (so logs and CI output keep every step).
-struct BuildProgressPrinter: Sendable {
+final class BuildProgressPrinter: Sendable {
     let console: CLI.Console
     let label: String
     let terminal: Bool
+    /// Whether a status line is on the terminal (so `finish` has one to end).
+    private let shown = Atomic<Bool>(false)
 
     init(console: CLI.Console, label: String, environment: [String: String]) {
         self.console = console
@@ -24,10 +27,11 @@ struct BuildProgressPrinter: Sendable {
     /// The callback a build calls with each line.
     var callback: BuildProgress {
         let console = console, label = label, terminal = terminal
-        return { line in
+        return { [self] line in
             let text = line.replacingOccurrences(of: "\n", with: " ")
             if terminal {
                 // \r and erase-line: the one status line is rewritten; cut so it never wraps.
+                shown.store(true, ordering: .relaxed)
                 console.err("\r\u{1B}[K\(label): \(text.prefix(100))")
             } else {
                 console.err("sandboxer: \(label): \(text)\n")
@@ -37,6 +41,6 @@ struct BuildProgressPrinter: Sendable {
 
     /// Ends the status line on a terminal (so the next output starts on a fresh line).
     func finish() {
-        if terminal { console.err("\r\u{1B}[K") }
+        if terminal && shown.load(ordering: .relaxed) { console.err("\r\u{1B}[K") }
     }
 }
