@@ -28,6 +28,7 @@ let package = Package(
         .library(name: "SandboxerModal", type: .dynamic, targets: ["ModalEntry"]),
         .library(name: "SandboxerE2B", type: .dynamic, targets: ["E2BEntry"]),
         .library(name: "SandboxerFinHub", type: .dynamic, targets: ["FinHubEntry"]),
+        .library(name: "SandboxerPacker", type: .dynamic, targets: ["PackerEntry"]),
     ],
     targets: [
         // MARK: System libraries and C shims
@@ -85,7 +86,7 @@ let package = Package(
                                             "Backends", "Basics", "PluginProtocol"], path: "Sources/API",
                 resources: [.embedInCode("Resources/openapi.yaml")]),
         // `sandboxer plugin check`: loads a plugin as the host does and checks every MUST a program can.
-        .target(name: "PluginCheck", dependencies: ["Backends", "Core", "PluginABI", "PluginProtocol"], path: "Sources/PluginCheck"),
+        .target(name: "PluginCheck", dependencies: ["Backends", "Core", "PluginABI", "PluginProtocol", "Basics"], path: "Sources/PluginCheck"),
         // The command line: commands, tables, `serve`.
         .target(name: "CLI", dependencies: ["API", "Lifecycle", "Webhooks", "Store", "Config", "Core", "Backends",
                                             "HTTPServer", "Basics", "PluginProtocol", "PluginCheck"], path: "Sources/CLI"),
@@ -94,7 +95,7 @@ let package = Package(
         // MARK: Plugins
         // LocalVM backend: namespace set-up lives in C (nothing Swift runs between fork and exec).
         .target(name: "CLocalVM", path: "Plugins/LocalVM/CLocalVM"),
-        .target(name: "LocalVM", dependencies: ["PluginKit", "CLocalVM"], path: "Plugins/LocalVM/Sources"),
+        .target(name: "LocalVM", dependencies: ["PluginKit", "CLocalVM", "Basics"], path: "Plugins/LocalVM/Sources"),
         .executableTarget(name: "LocalVMForward", path: "Plugins/LocalVM/Forward"),
 
         // A plugin for tests that can be told to fail, hang or answer garbage.
@@ -130,5 +131,14 @@ let package = Package(
         // Only the exported entry function, apart so tests can link `FinHub` beside other plugins.
         .target(name: "FinHubEntry", dependencies: ["FinHub", "PluginKit"], path: "Plugins/FinHub/Entry"),
         .testTarget(name: "FinHubTests", dependencies: ["FinHub", "PluginKit", "HTTPClient"], path: "Tests/FinHubTests"),
+
+        // Packer builder: runs the real `packer build -machine-readable` (capability sandboxer.build/1).
+        .target(name: "Packer", dependencies: ["PluginKit", "Basics"], path: "Plugins/Packer/Sources"),
+        // Only the exported entry function, apart so tests can link `Packer` beside other plugins.
+        .target(name: "PackerEntry", dependencies: ["Packer", "PluginKit"], path: "Plugins/Packer/Entry"),
+        .testTarget(name: "PackerTests", dependencies: ["Packer", "PluginKit", "Basics", "CLocalVM"], path: "Tests/PackerTests/Unit"),
+        // Loads libSandboxerPacker.so (and libSandboxerLocalVM.so) through the host's loader and runs plugin check.
+        .testTarget(name: "PackerABITests", dependencies: ["Backends", "PluginProtocol", "PluginCheck", "Basics"],
+                    path: "Tests/PackerTests/ABI"),
     ]
 )

@@ -8,7 +8,8 @@ set -euo pipefail
 # cc: tests build a C plugin. python3-venv, curl: the real-client tests against a live server.
 # libcurl4-openssl-dev: the HTTP client that delivers webhooks. nftables, util-linux (nsenter): LocalVM bridge
 # networking (its filter table) and the network tests.
-packages=(libsqlite3-dev libcurl4-openssl-dev pkg-config busybox-static sqlite3 bubblewrap hyperfine iproute2 nftables util-linux gcc libc6-dev python3-venv curl wrk nginx-light)
+# packer (Debian 12: 1.6.6): the Packer builder plugin and its tests (offline null builder + shell-local).
+packages=(libsqlite3-dev libcurl4-openssl-dev pkg-config busybox-static sqlite3 bubblewrap hyperfine iproute2 nftables util-linux gcc libc6-dev python3-venv curl wrk nginx-light packer)
 
 missing=()
 for p in "${packages[@]}"; do

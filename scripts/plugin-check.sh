@@ -2,7 +2,7 @@
 # Runs the built binary's `sandboxer plugin check` on every plugin that must pass it: the TestPlugin,
 # the C plugin (Tests/Fixtures/CPlugin), the separate-package plugin (Tests/Fixtures/ExternalPlugin,
 # skipped with SKIP_EXTERNAL=1: it is a nested swift build), and LocalVM when this runs as root with
-# busybox-static. Exits non-zero if any rule of any plugin fails.
+# busybox-static, and the Packer builder when packer is installed. Exits non-zero if any rule of any plugin fails.
 #
 # Usage: scripts/plugin-check.sh [BUILD_DIR]   (default .build/debug; build it first with `swift build`)
 set -euo pipefail
@@ -141,6 +141,20 @@ YAML
     wait "$hub_pid" 2>/dev/null || true
 else
     echo "plugin-check: skipping fin-hub: needs root, busybox-static (its hub runs LocalVM) and the build" >&2
+fi
+
+# Packer (a builder only): the example template builds a rootfs, a template that sleeps is cancelled.
+if command -v packer >/dev/null && [ -x /bin/busybox ] && [ -e "$build/libSandboxerPacker.so" ]; then
+    install -m 0755 "$build/libSandboxerPacker.so" "$work/"
+    echo "== Packer: $work/libSandboxerPacker.so" >&2
+    if ! "$bin" plugin check "$work/libSandboxerPacker.so" --config "{\"data_dir\": \"$work/packer\"}" \
+            --build-template docs/examples/images/busybox-marker/template.json \
+            --build-cancel-template Tests/Fixtures/Packer/runs-until-cancelled.json; then
+        echo "plugin-check: Packer FAILED" >&2
+        status=1
+    fi
+else
+    echo "plugin-check: skipping Packer: needs packer, busybox-static and the build" >&2
 fi
 
 exit $status

@@ -17,7 +17,7 @@ public struct BackendDeadlines: Sendable, Equatable {
     /// Operation names a `timeouts:` map may name, besides `default`.
     public static let operations = [Operation.describe, Operation.create, Operation.status, Operation.destroy,
                                     Operation.inventory, Operation.exec, Operation.setTimeout, Operation.snapshot,
-                                    Operation.restore, Operation.deleteSnapshot]
+                                    Operation.restore, Operation.deleteSnapshot, Operation.build]
 
     public init(seconds: [String: Double] = [:]) {
         self.seconds = seconds

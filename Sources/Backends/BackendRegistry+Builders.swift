@@ -55,7 +55,11 @@ extension BackendRegistry {
     func builderConfig(_ entry: BackendConfig) -> JSONValue {
         var object = entry.config.objectValue ?? [:]
         if object["data_dir"] == nil {
-            object["data_dir"] = .string((config.dataDir as NSString).appendingPathComponent("builders/\(entry.name)"))
+            let dir = (config.dataDir as NSString).appendingPathComponent("builders/\(entry.name)")
+            // Made here (its parent too), so a builder may expect its data_dir to exist.
+            try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true,
+                                                     attributes: [.posixPermissions: 0o700])
+            object["data_dir"] = .string(dir)
         }
         return .object(object)
     }

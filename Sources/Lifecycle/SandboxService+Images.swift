@@ -131,7 +131,8 @@ extension SandboxService {
         }
         let described = (try? JSONDecoder().decode(JSONValue.self, from: raw)) ?? .object([:])
         let version = described["version"]?.stringValue ?? ""
-        let tool = described["info"]?["tool_version"]?.stringValue ?? described["tool_version"]?.stringValue
+        // The tool's version: `info.tool_version`, or the Packer builder's `info.packer_version`.
+        let tool = described["info"]?["tool_version"]?.stringValue ?? described["info"]?["packer_version"]?.stringValue
         do {
             return try ImageInputs.read(spec, builderName: spec.builder, builderVersion: version, toolVersion: tool,
                                         secret: { name in backends.secret(name) })
@@ -196,11 +197,12 @@ extension SandboxService {
             if live.state == .building, live.owner?.isAlive == true { return live }
         }
         Thread.detachNewThread { [self] in _ = try? ensureImage(profile: name) }
-        // The thread inserts the row after reading the same inputs: a bounded poll of the row.
+        // The thread inserts the row after reading the same inputs: a bounded poll of the row. A
+        // quick build may already be ready: the answer is still the row (the client then sees it ready).
         let until = Date().addingTimeInterval(10)
         while Date() < until {
             if let live = try storeCall({ () throws(StoreError) in try store.liveImage(cacheKey: key) }) {
-                return live.state == .ready ? nil : live
+                return live
             }
             usleep(UInt32(Self.buildPollSeconds * 1_000_000))
         }

@@ -15,6 +15,7 @@ extension CheckSession {
         (Capability.inventory, [Operation.inventory]),
         (Capability.timeout, [Operation.setTimeout]),
         (Capability.snapshot, [Operation.snapshot, Operation.restore, Operation.deleteSnapshot]),
+        (Capability.build, [Operation.build]),
     ]
 
     /// `load.entry`, `load.refuses-other-major`, `result.free-empty`. False when the library did not load.
@@ -200,6 +201,9 @@ extension CheckSession {
             return Self.body(SnapshotRequest(sandboxId: ref.sandboxId, backendRef: ref.backendRef, snapshotId: ids.snapshotId, labels: ids.labels(ref.sandboxId)))
         case Operation.restore: return Self.body(RestoreRequest(create: ids.create(ids.unknownId), snapshotRef: "sandboxer-check-none"))
         case Operation.deleteSnapshot: return Self.body(DeleteSnapshotRequest(snapshotId: ids.snapshotId, snapshotRef: "sandboxer-check-none"))
+        case Operation.build:
+            return Self.body(BuildRequest(buildId: "bld-" + CheckIDs.hex(16), template: "/nonexistent/sandboxer-check.json",
+                                          vars: [:], outputDir: "/nonexistent/sandboxer-check-out", cacheKey: CheckIDs.hex(64)))
         default: return Self.body(ref)
         }
     }

@@ -48,6 +48,7 @@ final class CheckSession {
         describeRules()
         requestRules()
         lifecycleRules()
+        buildRules()
         cleanUp()
         record(replies.outcome)
         backend = nil   // instance_destroy
@@ -167,7 +168,8 @@ final class ReplyLog: Sendable {
 
     static func problem(_ operation: String, _ reply: PluginReply) -> String? {
         if reply.brokenBuffer { return "'\(operation)' returned NULL data with a length of \(reply.length)" }
-        if !(0...7).contains(reply.code) { return "'\(operation)' returned code \(reply.code), outside the closed list 0–7" }
+        // 8 is SBX_CANCELLED (ABI 1.1): the answer to a call the host cancelled (`build.cancel`).
+        if !(0...8).contains(reply.code) { return "'\(operation)' returned code \(reply.code), outside the closed list 0–8" }
         if reply.oversized { return "'\(operation)' answered \(reply.length) bytes, more than the host accepts" }
         if reply.code == 0 {
             guard String(validating: reply.bytes, as: UTF8.self) != nil else { return "'\(operation)' answered bytes that are not UTF-8" }

@@ -26,6 +26,14 @@ public enum PluginCheck {
         public var secret: @Sendable (String) -> String?
         /// Where the plugin's log lines go.
         public var log: @Sendable (PluginLogLine) -> Void
+        /// A builder's test template (`--build-template`): it builds quickly, leaving at least one file.
+        public var buildTemplate: String?
+        /// A builder's template that runs until cancelled (`--build-cancel-template`), for `build.cancel`.
+        public var buildCancelTemplate: String?
+        /// How long `build.cancel` lets the build run before it cancels, and how long the plugin then
+        /// has to stop (seconds).
+        public var buildCancelAfter: Double = 3
+        public var buildStopGrace: Double = 30
 
         public init(path: String, config: JSONValue = .object([:]), threads: Int = 8, callsPerThread: Int = 25,
                     secret: @escaping @Sendable (String) -> String? = { _ in nil },
@@ -46,6 +54,7 @@ public enum PluginCheck {
         "lifecycle.create", "lifecycle.status", "request.unknown-fields", "exec.run", "timeout.set",
         "inventory.labels", "concurrency.invoke", "snapshot.take", "snapshot.restore", "snapshot.delete",
         "lifecycle.destroy", "lifecycle.status-after-destroy", "lifecycle.destroy-twice", "lifecycle.unknown-ref",
+        "build.invalid-template", "build.artifact", "build.cancel",
         "response.wellformed",
     ]
 

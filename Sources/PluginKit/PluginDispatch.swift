@@ -27,7 +27,8 @@ public enum PluginDispatch {
         switch operation {
         case Operation.describe:
             return try encode(DescribeResponse(name: P.name, version: P.version, capabilities: P.capabilities,
-                                                   bootArtifactKinds: P.bootArtifactKinds.isEmpty ? nil : P.bootArtifactKinds))
+                                                   bootArtifactKinds: P.bootArtifactKinds.isEmpty ? nil : P.bootArtifactKinds,
+                                                   info: { let info = plugin.describeInfo; return info.isEmpty ? nil : info }()))
         case Operation.create:
             return try encode(plugin.create(decode(CreateRequest.self, request, operation), call: call))
         case Operation.status:

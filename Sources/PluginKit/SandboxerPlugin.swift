@@ -15,6 +15,8 @@ public protocol SandboxerPlugin: AnyObject, Sendable {
     static var capabilities: [String] { get }
     /// Artifact kinds this backend boots from a build (`describe`'s `boot_artifact_kinds`); default none.
     static var bootArtifactKinds: [String] { get }
+    /// Facts `describe` reports under `info` (a builder: its tools' versions); default none.
+    var describeInfo: [String: JSONValue] { get }
 
     /// Builds an instance from the backend's config object.
     init(config: JSONValue, host: PluginHost) throws(PluginError)
@@ -36,6 +38,7 @@ public protocol SandboxerPlugin: AnyObject, Sendable {
 
 extension SandboxerPlugin {
     public static var bootArtifactKinds: [String] { [] }
+    public var describeInfo: [String: JSONValue] { [:] }
 
     public func create(_ request: CreateRequest, call: PluginCall) throws(PluginError) -> CreateResponse {
         throw .notImplemented(Operation.create)

@@ -39,11 +39,16 @@ public struct DescribeResponse: Codable, Sendable, Equatable {
     public var capabilities: [String]
     /// Artifact kinds a backend boots from a build (e.g. `rootfs-tar`); absent or empty: none.
     public var bootArtifactKinds: [String]?
-    public init(name: String, version: String, capabilities: [String], bootArtifactKinds: [String]? = nil) {
+    /// Free-form facts about the plugin's environment (a builder: the versions of the tools it drives,
+    /// e.g. `packer_version`, which the host folds into its build cache key); absent: none.
+    public var info: [String: JSONValue]?
+    public init(name: String, version: String, capabilities: [String], bootArtifactKinds: [String]? = nil,
+                info: [String: JSONValue]? = nil) {
         self.name = name; self.version = version; self.capabilities = capabilities
         self.bootArtifactKinds = bootArtifactKinds
+        self.info = info
     }
-    enum CodingKeys: String, CodingKey { case name, version, capabilities, bootArtifactKinds = "boot_artifact_kinds" }
+    enum CodingKeys: String, CodingKey { case name, version, capabilities, bootArtifactKinds = "boot_artifact_kinds", info }
 }
 
 /// Resource limits for a sandbox; nil means the backend's default.

@@ -94,4 +94,58 @@ import Testing
         #expect(try cli.run(["build", "web"], extraEnv: env).status == 0)
         #expect(try cli.run(["images", "--json"]).array().count == 2)
     }
+
+    /// The repository's offline example template (docs/examples/images/busybox-marker), a directory:
+    /// its script is keyed with it.
+    static let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("docs/examples/images/busybox-marker").path
+
+    @Test(.enabled(if: ready && Machine.isRoot, "needs root, libSandboxerPacker.so, packer and /bin/busybox"))
+    func packerBuildsALocalVMRootfsThatCreateBoots() throws {
+        var cli = try CLIRunner()
+        func config(_ marker: String) -> String {
+            """
+            data_dir: @HOME@/data
+            backends:
+              localvm:
+                plugin: @PRODUCTS@/libSandboxerLocalVM.so
+                config:
+                  network_pool: \(CLIRunner.privateNetworkPool())
+            builders:
+              packer:
+                plugin: \(Self.plugin)
+            profiles:
+              web:
+                backend: localvm
+                ttl: {default: 10m, max: 1h}
+                build:
+                  builder: packer
+                  template: \(Self.example)
+                  vars: {marker: \(marker)}
+            """
+        }
+        try cli.useConfig(config("v1"))
+        let env = ["CHECKPOINT_DISABLE": "1"]
+        var ids: [String] = []
+        defer { for id in ids { _ = try? cli.run(["destroy", id]) } }
+        let first = try cli.run(["create", "--profile", "web", "--json"], extraEnv: env)
+        try #require(first.status == 0, "\(first.stderr)")
+        ids.append(try #require(try first.object()["id"] as? String))
+        let marker = try cli.run(["exec", ids[0], "--", "cat", "/etc/marker"])
+        #expect(marker.status == 0, "\(marker.stderr)")
+        #expect(marker.stdout == "v1\n")
+
+        let second = try cli.run(["create", "--profile", "web", "--no-build", "--json"], extraEnv: env)
+        try #require(second.status == 0, "the second create did not reuse the cache: \(second.stderr)")
+        ids.append(try #require(try second.object()["id"] as? String))
+        #expect(try cli.run(["exec", ids[1], "--", "cat", "/etc/marker"]).stdout == "v1\n")
+        #expect(try cli.run(["images", "--json"]).array().count == 1)
+
+        try cli.useConfig(config("v2"))
+        let third = try cli.run(["create", "--profile", "web", "--json"], extraEnv: env)
+        try #require(third.status == 0, "\(third.stderr)")
+        ids.append(try #require(try third.object()["id"] as? String))
+        #expect(try cli.run(["exec", ids[2], "--", "cat", "/etc/marker"]).stdout == "v2\n", "a var change did not rebuild")
+        #expect(try cli.run(["images", "--json"]).array().count == 2)
+    }
 }

@@ -25,7 +25,7 @@ import Testing
         let r = try cli.run(["plugin", "check", lib, "--config", #"{"state_dir": "\#(cli.home)/state"}"#])
         #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
         let lines = r.stdout.split(separator: "\n").map(String.init)
-        #expect(lines.count == 24, "\(lines)")
+        #expect(lines.count == 27, "\(lines)")
         #expect(lines.first?.hasPrefix("pass  load.entry ") == true)
         #expect(lines.allSatisfy { $0.hasPrefix("pass  ") || $0.hasPrefix("skip  ") }, "\(lines)")
         #expect(lines.contains { $0.hasPrefix("skip  snapshot.take ") && $0.hasSuffix("sandboxer.snapshot/1 is not declared") })
@@ -35,7 +35,7 @@ import Testing
         #expect(json.status == 0)
         let report = try json.object()
         #expect(report["passed"] as? Bool == true)
-        #expect((report["rules"] as? [[String: Any]])?.count == 24)
+        #expect((report["rules"] as? [[String: Any]])?.count == 27)
         #expect((report["plugin"] as? [String: Any])?["name"] as? String == "test")
     }
 
@@ -60,6 +60,22 @@ import Testing
         let json = try cli.run(["plugin", "check", lib, "--json"])
         #expect(json.status == 1)
         #expect(try json.object()["passed"] as? Bool == false)
+    }
+
+    /// The Packer builder (a builder only) with the example template and a template that runs until cancelled.
+    @Test(.enabled(if: Machine.hasTool("packer") && FileManager.default.isExecutableFile(atPath: "/bin/busybox"),
+                   "needs packer and busybox-static (scripts/install-deps.sh)"))
+    func thePackerBuilderPassesItsBuildRules() throws {
+        let cli = try CLIRunner()
+        let lib = try copy("libSandboxerPacker.so", cli)
+        let r = try cli.run(["plugin", "check", lib, "--config", #"{"data_dir": "\#(cli.home)/packer"}"#,
+                             "--build-template", Self.repoRoot + "/docs/examples/images/busybox-marker/template.json",
+                             "--build-cancel-template", Self.repoRoot + "/Tests/Fixtures/Packer/runs-until-cancelled.json"])
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+        for rule in ["describe.role", "build.invalid-template", "build.artifact", "build.cancel"] {
+            #expect(r.stdout.contains("pass  \(rule) "), "\(rule): \(r.stdout)")
+        }
+        #expect(r.stdout.contains("skip  lifecycle.create "))
     }
 
     @Test func usageMistakesExitTwo() throws {

@@ -15,9 +15,11 @@ extension LocalVMPlugin {
         let paths = try layout(request.sandboxId)
         try Self.validate(request, network: options)
         try cgroups.checkAvailable()
-        let lower = try images.resolve(request.image)
-        return try provision(request, paths: paths, image: request.image ?? "busybox", lower: lower, network: options,
-                             fillUpper: nil)
+        // A built image (`image_artifact`, ImageStore+Artifact.swift) wins over `image`; its digest names it in meta.json.
+        let lower: String
+        if let artifact = request.imageArtifact { lower = try images.resolveArtifact(artifact) } else { lower = try images.resolve(request.image) }
+        return try provision(request, paths: paths, image: request.imageArtifact?.digest ?? request.image ?? "busybox", lower: lower,
+                             network: options, fillUpper: nil)
     }
 
     /// Makes the sandbox directory, then everything inside it (see `provisionInside`); on any

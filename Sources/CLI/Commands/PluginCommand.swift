@@ -11,8 +11,10 @@ import PluginCheck
 struct PluginCommand: Command {
     static let spec = CommandSpec(name: "plugin", summary: "Check a plugin library against the plugin ABI (plugin check PATH.so).",
         arguments: ["check", "PATH.so"],
-        options: [.init(name: "config", value: "JSON", help: "The backend config handed to the plugin: JSON text, or @FILE (default: {}).")],
-        discussion: "Loads the library as the host does and runs every rule of the ABI a program can check, one line\nper rule: pass|fail|skip, the rule, a detail (docs/plugins.md, \"Checking a plugin\"). It makes and\ndestroys real sandboxes when the plugin declares sandboxer.lifecycle/1. Exit 0 when no rule fails,\n1 when one does, 2 on usage.")
+        options: [.init(name: "config", value: "JSON", help: "The backend config handed to the plugin: JSON text, or @FILE (default: {})."),
+                  .init(name: "build-template", value: "PATH", help: "A builder's test template that builds quickly (rule build.artifact)."),
+                  .init(name: "build-cancel-template", value: "PATH", help: "A builder's template that runs until cancelled (rule build.cancel).")],
+        discussion: "Loads the library as the host does and runs every rule of the ABI a program can check, one line\nper rule: pass|fail|skip, the rule, a detail (docs/plugins.md, \"Checking a plugin\"). It makes and\ndestroys real sandboxes when the plugin declares sandboxer.lifecycle/1, and runs builds when it\ndeclares sandboxer.build/1 (--build-template, --build-cancel-template). Exit 0 when no rule fails,\n1 when one does, 2 on usage.")
     static var loadsConfig: Bool { false }
 
     let invocation: Invocation
@@ -29,10 +31,16 @@ struct PluginCommand: Command {
         if !path.hasPrefix("/") { path = (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(path) }
         let config = try Self.pluginCheckConfig(parsed)
         let threshold = PluginLogLevel.threshold(verbose: parsed.has("verbose"), environment: environment)
-        let options = PluginCheck.Options(
+        var options = PluginCheck.Options(
             path: path, config: config,
             secret: { environment[SecretNames.environmentKey($0)] },
             log: { line in if threshold.shows(line.level) { console.err("sandboxer: \(line.rendered)\n") } })
+        // Templates are handed to the plugin, which wants absolute paths.
+        func absolute(_ p: String) -> String {
+            p.hasPrefix("/") ? p : (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(p)
+        }
+        options.buildTemplate = parsed.value("build-template").map(absolute)
+        options.buildCancelTemplate = parsed.value("build-cancel-template").map(absolute)
         let report = PluginCheck.run(options) { result in
             if !json { console.print(result.line + "\n") }
         }

@@ -80,6 +80,9 @@
  *                                                           -> {"endpoints":[{"name","kind","target_port",
  *                                                               "host","port","url","tls","auth":{"scheme"},
  *                                                               "expires_at","via"}]}
+ *  build               {"build_id","template","vars":{},"output_dir","cache_key"}
+ *                                                           -> {"artifacts":[{"kind","path","digest",
+ *                                                               "size_bytes"}],"log_path"}
  *
  *  endpoints ("sandboxer.reach/1") MUST describe how the host reaches the sandbox's ports right now;
  *  an empty "ports" means every port the plugin knows about (its published ports). It MUST answer
@@ -91,10 +94,24 @@
  *  from: only delete_snapshot removes it. restore MUST make a sandbox exactly as create would, whose
  *  writable state is the snapshot's; its sandbox_id MAY be the snapshot's source sandbox (a recreate,
  *  after the host destroyed the old instance) or a new one.
+ *  build ("sandboxer.build/1") turns a template into files: a plugin MAY be a backend, a builder, or
+ *  both; a builder-only plugin declares just "sandboxer.build/1" and need not implement lifecycle.
+ *  It MUST write only into "output_dir" (an empty directory the host made; also passed as the var
+ *  "output_dir"), MUST report every file it left there with "digest" ("sha256:" + 64 lowercase hex of
+ *  the file's bytes) and "size_bytes", SHOULD send progress lines through the host's log callback as
+ *  they happen, MUST keep the full log at "log_path", and MUST poll is_cancelled: once the host
+ *  cancels, it stops everything it started (child processes included) and answers. A failed build
+ *  answers INVALID_REQUEST with one line naming the failed step and log_path; a missing tool
+ *  UNAVAILABLE. describe MAY answer "boot_artifact_kinds" (kinds a backend boots, e.g. "rootfs-tar")
+ *  and "info" (a builder: its tools' versions, e.g. "packer_version", which the host folds into its
+ *  cache key); create MAY carry "image_artifact" ({"kind","path","digest","size_bytes"}, one of a
+ *  build's artifacts of a kind the backend declared), which wins over "image": the backend MUST
+ *  check the file's digest before booting it.
  *
  *  Capability strings, declared by describe: "sandboxer.lifecycle/1" (create, status, destroy),
  *  "sandboxer.exec/1", "sandboxer.inventory/1", "sandboxer.timeout/1" (set_timeout),
- *  "sandboxer.snapshot/1" (snapshot, restore, delete_snapshot), "sandboxer.reach/1" (endpoints). An operation
+ *  "sandboxer.snapshot/1" (snapshot, restore, delete_snapshot), "sandboxer.reach/1" (endpoints),
+ *  "sandboxer.build/1" (build). An operation
  *  whose capability is not declared MUST answer SBX_NOT_IMPLEMENTED. The full reference, with every
  *  field, is docs/plugins.md.
  */
