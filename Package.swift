@@ -106,7 +106,7 @@ let package = Package(
         .executableTarget(name: "LocalVMForward", path: "Plugins/LocalVM/Forward"),
 
         // A plugin for tests that can be told to fail, hang or answer garbage.
-        .target(name: "TestPlugin", dependencies: ["PluginKit", "PluginABI"], path: "Tests/Fixtures/TestPlugin"),
+        .target(name: "TestPlugin", dependencies: ["PluginKit", "PluginABI", "Basics"], path: "Tests/Fixtures/TestPlugin"),
 
         // MARK: Tests
         .testTarget(name: "HostTests",

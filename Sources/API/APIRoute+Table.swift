@@ -32,5 +32,11 @@ extension APIRoute {
         APIRoute("GET", "/v1/profiles", .anyToken, .plain(SandboxAPI.profiles)),
         APIRoute("GET", "/v1/events", .anyToken, .sandboxInQuery("sandbox", SandboxAPI.events)),
         APIRoute("GET", "/v1/events/failed", .operatorOnly, .plain(SandboxAPI.failedEvents)),
+
+        APIRoute("POST", "/v1/images/build", .operatorOnly, .plain(SandboxAPI.buildImage)),
+        APIRoute("POST", "/v1/images/prune", .operatorOnly, .plain(SandboxAPI.pruneImages)),
+        APIRoute("GET", "/v1/images", .operatorOnly, .plain(SandboxAPI.listImages)),
+        APIRoute("GET", "/v1/images/{id}", .operatorOnly, .image(SandboxAPI.showImage)),
+        APIRoute("DELETE", "/v1/images/{id}", .operatorOnly, .image(SandboxAPI.deleteImage)),
     ]
 }

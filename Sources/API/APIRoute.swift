@@ -32,11 +32,13 @@ struct APIRoute: Sendable {
         /// Takes the sandbox the query parameter `query` names, if the request has one; another
         /// consumer's is 404.
         case sandboxInQuery(String, Body<Sandbox?>)
+        /// Takes the image named by the `{id}` path parameter (image routes are operator only).
+        case image(Body<Image>)
 
         /// Whether the pattern must have the `{id}` parameter this handler is given.
         var takesPathID: Bool {
             switch self {
-            case .sandbox, .snapshot: return true
+            case .sandbox, .snapshot, .image: return true
             case .plain, .sandboxInQuery: return false
             }
         }

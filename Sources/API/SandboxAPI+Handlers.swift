@@ -132,6 +132,7 @@ extension SandboxAPI {
                                     idempotencyKey: request.headers["Idempotency-Key"],
                                     owner: settings.tokens.isEmpty ? nil : c.caller.name, fromSnapshot: fromSnapshot,
                                     consumer: c.caller.isOperator ? nil : c.caller.name)
+        if fromSnapshot == nil, let accepted = try asyncBuildResponse(request, profile: profile) { return accepted }
         let outcome: CreateOutcome
         do {
             outcome = try service.create(options)

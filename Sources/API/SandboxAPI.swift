@@ -99,6 +99,9 @@ public final class SandboxAPI: Sendable {
             var sandbox: Sandbox? = nil
             if let id = context.request.query[name]?.last { sandbox = try visibleSandbox(id, caller: context.caller) }
             return try body(self)(context, sandbox)
+        case .image(let body):
+            let id = try pathID()
+            return try body(self)(context, try call { () throws(SandboxerError) in try service.image(id) })
         }
     }
 

@@ -20,12 +20,14 @@ public final class BackendRegistry: Sendable {
         public init() {}
     }
 
-    private let config: Config
+    let config: Config
     let context: PluginHostContext
     public let timeouts: Timeouts
     private let loaded: Mutex<[String: any SandboxBackend]>
     /// How backends with `isolation: process` run their plugin.
     public let runner: PluginRunnerSettings
+    /// Builders loaded so far and the routing of their log lines (BackendRegistry+Builders.swift).
+    let builderSlots = BuilderSlots()
 
     /// `preloaded` backends (tests) are used instead of loading a plugin of the same name.
     public init(config: Config, context: PluginHostContext, timeouts: Timeouts = Timeouts(),

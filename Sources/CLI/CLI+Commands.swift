@@ -18,6 +18,7 @@ extension CLI {
         RecreateCommand.self, PruneSnapshotsCommand.self, ExpireCommand.self, ReapStaleCommand.self, PruneEventsCommand.self, BackendsCommand.self,
         ProfilesCommand.self, PluginCommand.self, EventsCommand.self, WebhookFailuresCommand.self, ServeCommand.self, TokenHashCommand.self,
         VersionCommand.self,
+        BuildCommand.self, ImagesCommand.self, ImageRmCommand.self, PruneImagesCommand.self,
     ]
 
     static let version = SandboxerVersion.current

@@ -65,6 +65,9 @@ struct Invocation {
         for s in try service.reconcileInterruptedSnapshots() where !json {
             console.err("sandboxer: reconciled interrupted work on snapshot \(s.id): now \(s.state.rawValue).\n")
         }
+        for i in try service.reconcileInterruptedBuilds() where !json {
+            console.err("sandboxer: reconciled an interrupted build of image \(i.id) (profile \(i.profile)): now \(i.state.rawValue).\n")
+        }
         return service
     }
 

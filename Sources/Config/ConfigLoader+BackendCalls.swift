@@ -8,7 +8,7 @@ import PluginProtocol
 extension ConfigLoader {
     /// Keys a `timeouts:` map accepts: `default`, then every operation of the plugin ABI.
     static let timeoutKeys = ["default", "describe", "create", "status", "destroy", "inventory", "exec", "set_timeout",
-                              "snapshot", "restore", "delete_snapshot"]
+                              "snapshot", "restore", "delete_snapshot", "build"]
     /// Bounds of `max_response`: a describe must fit, and a host must not be asked to hold gigabytes.
     static let maxResponseRange: ClosedRange<Int64> = 1024...(1 << 30)
 

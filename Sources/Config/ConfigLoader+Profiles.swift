@@ -6,7 +6,7 @@ import PluginProtocol
 extension ConfigLoader {
     static let profileKeys = ["backend", "image", "resources", "network", "env", "ttl", "consumer", "labels",
                               "on_expire", "snapshots", "extends", "reach", "network_options", "exec",
-                              "placement"]
+                              "placement", "build"]
     static let execKeys = ["timeout"]
     static let snapshotKeys = ["keep", "max_age"]
     static let resourceKeys = ["cpus", "memory", "pids", "disk"]

@@ -15,7 +15,8 @@ public enum ConfigLoader {
     public static let homeVariable = "SANDBOXER_HOME"
     /// Config files larger than this are refused rather than read (it is a config, not a data set).
     public static let maxFileSize = 4 << 20
-    static let topLevelKeys = ["data_dir", "host_id", "backends", "profiles", "server", "webhooks", "retention"]
+    static let topLevelKeys = ["data_dir", "host_id", "backends", "profiles", "server", "webhooks", "retention",
+                                "builders", "images"]
     static let backendKeys = ["plugin", "timeouts", "max_response", "config", "isolation"]
 
     /// Picks the file: explicit path (from --config) > $SANDBOXER_CONFIG > the embedded default.
@@ -93,6 +94,9 @@ public enum ConfigLoader {
                                              baseDirectory: baseDirectory, cwd: cwd)
         }
 
+        let builders = try self.builders(top["builders"], reader: reader, environment: environment,
+                                         baseDirectory: baseDirectory, cwd: cwd)
+
         guard let profilesNode = top["profiles"] else {
             throw reader.fail(.missingKey, "At least one profile must be defined under \"profiles\"; the file has no \"profiles\" key.", at: root)
         }
@@ -108,6 +112,7 @@ public enum ConfigLoader {
             let resolved: (node: YAMLNode, parent: String?) = reader.isNull(node) ? (node, nil) : try resolveExtends(key, node, profiles: byName, reader: reader)
             var profile = try profile(key, resolved.node, reader: reader, backends: backends)
             profile.extends = resolved.parent
+            profile.build = try build(key, resolved.node, reader: reader, builders: builders, baseDirectory: baseDirectory, cwd: cwd)
             profiles[key.name] = profile
         }
         var config = Config(dataDir: dataDir, hostId: hostId, backends: backends, profiles: profiles, source: file)
@@ -116,12 +121,14 @@ public enum ConfigLoader {
             config.webhooks = try webhooks(webhooksNode, reader: reader, baseDirectory: baseDirectory, cwd: cwd)
         }
         if let retentionNode = top["retention"] { config.retention = try retention(retentionNode, reader: reader) }
+        config.builders = builders
+        if let imagesNode = top["images"] { config.images = try images(imagesNode, reader: reader) }
         return config
     }
 
     static func backend(_ key: YAMLKey, _ node: YAMLNode, reader: ConfigReader, environment: [String: String],
-                        baseDirectory: String, cwd: String) throws(ConfigError) -> BackendConfig {
-        let what = "backend \(key.name.quotedForMessage)"
+                        baseDirectory: String, cwd: String, role: String = "backend") throws(ConfigError) -> BackendConfig {
+        let what = "\(role) \(key.name.quotedForMessage)"
         if reader.isNull(node) {
             throw reader.fail(.missingKey, "The \(what) needs a \"plugin\" key naming its shared library.", at: key)
         }

@@ -14,6 +14,10 @@ public struct Config: Sendable, Equatable {
     public var webhooks: [WebhookSink] = []
     /// How long events and delivered webhook rows are kept.
     public var retention = RetentionSettings()
+    /// Builder plugins (`builders:`), loaded like backends; profiles name them in `build:`.
+    public var builders: [String: BackendConfig] = [:]
+    /// The images cache's settings (`images:`).
+    public var images = ImageSettings()
     /// The file it came from, or `DefaultConfig.source` for the embedded default.
     public var source: String
 

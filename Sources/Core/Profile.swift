@@ -34,6 +34,8 @@ public struct Profile: Sendable, Equatable {
     public static let defaultExecTimeout = TTLDuration(seconds: 600)
     /// Labels a backend host must carry to receive this profile's sandboxes (`placement:`); empty: any host.
     public var placement: [String: String] = [:]
+    /// The `build:` block: the image is built by a builder instead of named (`image` is then nil).
+    public var build: BuildSpec?
 
     /// `on_expire`: `destroy` (the default) or `snapshot` (snapshot first, then destroy).
     public enum OnExpire: String, Sendable, CaseIterable { case destroy, snapshot }

@@ -22,6 +22,10 @@ public struct CreateOptions: Sendable {
     /// Set when a consumer token creates: only profiles open to this consumer may be used. Nil for
     /// operators and the CLI.
     public var consumer: String?
+    /// A profile whose image is built (`build:`): fail fast when it is not built yet, instead of building.
+    public var noBuild = false
+    /// Where the lines of a build this create starts (or waits for) go.
+    public var buildProgress: BuildProgress?
 
     public init(profile: String? = nil, ttl: String? = nil, labels: [String: String] = [:], idempotencyKey: String? = nil,
                 owner: String? = nil, fromSnapshot: String? = nil, consumer: String? = nil) {
@@ -69,6 +73,8 @@ extension SandboxService {
         // Load the plugin before writing anything: a missing plugin must leave no row behind.
         let backend = snapshot == nil ? try backends.backend(named: profile.backend) : try snapshotBackend(profile.backend)
         try checkReachable(profile, on: backend)
+        // A built image is ready before the intent is written: a failed build leaves no sandbox row.
+        let boot = snapshot == nil ? try imageToBoot(profile, options: options) : nil
 
         let created = now
         var labels = profile.labels
@@ -98,7 +104,8 @@ extension SandboxService {
         }
         FaultPoint.reach("create.after-intent")
 
-        let request = backendRequest(sandbox, profile: profile, timeoutSeconds: grant.seconds + SandboxMachine.backstopGraceSeconds)
+        var request = backendRequest(sandbox, profile: profile, timeoutSeconds: grant.seconds + SandboxMachine.backstopGraceSeconds)
+        request.imageArtifact = boot?.artifact
         let response: CreateResponse
         do {
             response = try provision(request, from: snapshot, on: backend)

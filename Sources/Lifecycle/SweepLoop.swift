@@ -44,6 +44,7 @@ public final class SweepLoop: Sendable {
         do throws(SandboxerError) {
             for sandbox in try service.reconcileInterrupted() { report(.reconciled(sandbox)) }
             for snapshot in try service.reconcileInterruptedSnapshots() { report(.reconciledSnapshot(snapshot)) }
+            _ = try service.reconcileInterruptedBuilds()   // their rows say failed; nothing to report per sandbox
         } catch {
             report(.failed(sweep: "reconcile", error))
         }

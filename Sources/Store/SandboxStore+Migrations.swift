@@ -142,6 +142,28 @@ extension SandboxStore {
         CREATE INDEX webhook_deliveries_delivered ON webhook_deliveries (updated_at) WHERE state = 'delivered';
         CREATE INDEX webhook_deliveries_event ON webhook_deliveries (event_seq);
         """,
+        // 6: the images cache (docs/images.md). A building or ready row per cache key at most: the
+        // building row with a live owner is the lock concurrent creates of one profile wait on.
+        """
+        CREATE TABLE images (
+            id           TEXT    NOT NULL PRIMARY KEY,
+            profile      TEXT    NOT NULL,
+            builder      TEXT    NOT NULL,
+            cache_key    TEXT    NOT NULL,
+            state        TEXT    NOT NULL CHECK (state IN ('building', 'ready', 'failed')),
+            artifacts    TEXT    NOT NULL DEFAULT '[]' CHECK (json_valid(artifacts)),
+            size_bytes   INTEGER NOT NULL DEFAULT 0,
+            log_path     TEXT,
+            error        TEXT,
+            owner_pid    INTEGER,
+            owner_start  INTEGER,
+            created_at   INTEGER NOT NULL,
+            updated_at   INTEGER NOT NULL,
+            last_used_at INTEGER
+        );
+        CREATE UNIQUE INDEX images_live_cache_key ON images (cache_key) WHERE state IN ('building', 'ready');
+        CREATE INDEX images_created ON images (created_at, id);
+        """,
     ]
 
     /// Brings the schema up to `migrations.count`, one transaction per script; returns the version.

@@ -49,7 +49,7 @@ import Testing
 
     @Test(arguments: [
         ("    timeouts: {creat: 10m}",
-         "unknownKey: config.yaml:4:16: Unknown key \"creat\" in the timeouts of backend \"vm\" (did you mean \"create\"?); allowed keys are default, describe, create, status, destroy, inventory, exec, set_timeout, snapshot, restore, delete_snapshot."),
+         "unknownKey: config.yaml:4:16: Unknown key \"creat\" in the timeouts of backend \"vm\" (did you mean \"create\"?); allowed keys are default, describe, create, status, destroy, inventory, exec, set_timeout, snapshot, restore, delete_snapshot, build."),
         ("    timeouts: {create: 10}",
          "invalidDuration: config.yaml:4:24: Invalid duration \"10\": expected a positive whole number followed by s, m, h or d (for example 30m, 4h, 1d)."),
         ("    timeouts: 5m",

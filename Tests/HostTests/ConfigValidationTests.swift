@@ -50,11 +50,11 @@ import Testing
     @Test(arguments: [
         // Typo protection, with the allowed keys.
         (["backends:": "backend:"],
-         "unknownKey: config.yaml:1:1: Unknown key \"backend\" at the top level (did you mean \"backends\"?); allowed keys are data_dir, host_id, backends, profiles, server, webhooks, retention."),
+         "unknownKey: config.yaml:1:1: Unknown key \"backend\" at the top level (did you mean \"backends\"?); allowed keys are data_dir, host_id, backends, profiles, server, webhooks, retention, builders, images."),
         (["    network: none": "    netwrk: none"],
-         "unknownKey: config.yaml:8:5: Unknown key \"netwrk\" in profile \"default\" (did you mean \"network\"?); allowed keys are backend, image, resources, network, env, ttl, consumer, labels, on_expire, snapshots, extends, reach, network_options, exec, placement."),
+         "unknownKey: config.yaml:8:5: Unknown key \"netwrk\" in profile \"default\" (did you mean \"network\"?); allowed keys are backend, image, resources, network, env, ttl, consumer, labels, on_expire, snapshots, extends, reach, network_options, exec, placement, build."),
         (["    network: none": "    gpu: 1"],
-         "unknownKey: config.yaml:8:5: Unknown key \"gpu\" in profile \"default\"; allowed keys are backend, image, resources, network, env, ttl, consumer, labels, on_expire, snapshots, extends, reach, network_options, exec, placement."),
+         "unknownKey: config.yaml:8:5: Unknown key \"gpu\" in profile \"default\"; allowed keys are backend, image, resources, network, env, ttl, consumer, labels, on_expire, snapshots, extends, reach, network_options, exec, placement, build."),
         (["pids: 256}": "pid: 256}"],
          "unknownKey: config.yaml:7:40: Unknown key \"pid\" in the resources of profile \"default\" (did you mean \"pids\"?); allowed keys are cpus, memory, pids, disk."),
         (["max: 24h}": "max: 24h, idle: 5m}"],

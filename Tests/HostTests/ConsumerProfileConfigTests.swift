@@ -85,7 +85,7 @@ import Testing
         ("  a:\n    extends: b\n  b:\n    extends: nope\n",
          "c.yaml:8:14: The profile \"b\" extends \"nope\", which is not defined under \"profiles\" (chain: a → b → nope; defined: a, b)."),
         ("  a:\n    extends: b\n  b:\n    backend: vm\n    gpu: 1\n",
-         "c.yaml:9:5: Unknown key \"gpu\" in profile \"b\"; allowed keys are backend, image, resources, network, env, ttl, consumer, labels, on_expire, snapshots, extends, reach, network_options, exec, placement."),
+         "c.yaml:9:5: Unknown key \"gpu\" in profile \"b\"; allowed keys are backend, image, resources, network, env, ttl, consumer, labels, on_expire, snapshots, extends, reach, network_options, exec, placement, build."),
         ("  a:\n    extends: [b]\n  b:\n    backend: vm\n",
          "c.yaml:6:14: Expected a string for \"extends\" in profile \"a\", found a list."),
         ("  a:\n    extends: b\n  b:\n    image: x\n",

@@ -41,6 +41,7 @@ import Testing
             case .snapshot: return route.pattern.replacingOccurrences(of: "{id}", with: snapshot)
             case .sandboxInQuery(let name, _): return route.pattern + "?\(name)=\(sandbox)"
             case .plain: return route.pattern
+            case .image: return route.pattern.replacingOccurrences(of: "{id}", with: "img-0000000000000000")
             }
         }
     }
@@ -112,7 +113,9 @@ import Testing
         for route in operatorRoutes {
             let target = w.target(route, sandbox: w.sandboxB, snapshot: w.snapshotB)
             #expect(w.x.send(route.method, target, token: APITests.consumerA).status == 403, "\(route.method) \(target)")
-            #expect(w.x.send(route.method, target, token: APITests.operatorToken).status == 200, "\(route.method) \(target)")
+            let status = w.x.send(route.method, target, token: APITests.operatorToken).status
+            // This world has no image nor a profile with a build: past authorization, the image routes answer 404/422.
+            #expect(route.pattern.hasPrefix("/v1/images") ? ![401, 403].contains(status) : status == 200, "\(route.method) \(target)")
         }
     }
 

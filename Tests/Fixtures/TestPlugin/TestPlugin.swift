@@ -61,7 +61,8 @@ final class TestPlugin: SandboxerPlugin {
         }
         if operation == Operation.describe {
             do {
-                return try JSONEncoder().encode(DescribeResponse(name: Self.name, version: Self.version, capabilities: config.capabilities))
+                return try JSONEncoder().encode(DescribeResponse(name: Self.name, version: Self.version, capabilities: config.capabilities,
+                                                                    bootArtifactKinds: config.bootArtifactKinds.isEmpty ? nil : config.bootArtifactKinds))
             } catch {
                 throw PluginError(.internal, "The test plugin could not encode describe.")
             }
@@ -116,6 +117,13 @@ final class TestPlugin: SandboxerPlugin {
         let ref = "tp-" + request.sandboxId
         guard !store.exists(ref) else {
             throw PluginError(.conflict, "The test plugin already has a sandbox '\(ref)'.")
+        }
+        if let artifact = request.imageArtifact {
+            // Proves which image a create booted; a missing file is the host's bug.
+            guard FileManager.default.fileExists(atPath: artifact.path) else {
+                throw PluginError(.invalidRequest, "The image artifact \(artifact.path) does not exist.")
+            }
+            store.note("create-images.log", "\(request.sandboxId) \(artifact.kind) \(artifact.digest) \(artifact.path)")
         }
         let now = nowMs()
         let record = TestSandboxRecord(

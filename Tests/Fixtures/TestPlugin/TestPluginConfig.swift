@@ -14,7 +14,9 @@ import PluginKit
 ///  "huge_error": {"create": 100000000}, // operation -> fails `internal` with a message of that many bytes
 ///  "huge_response": {"status": 20000000}, // operation -> answers a valid response padded to that many bytes
 ///  "info_bytes": 10000,                // create's `info` carries a "pad" string of that many bytes
-///  "capabilities": ["sandboxer.lifecycle/1"],  // declare only these (default: all five)
+///  "capabilities": ["sandboxer.lifecycle/1"],  // declare only these (default: all five; add sandboxer.build/1 to build)
+///  "boot_artifact_kinds": ["rootfs-tar"],  // what describe says it boots; create notes the image_artifact it got
+///  "build": {...},                    // see TestBuildOptions
 ///  "endpoints": [{"name": "web", "kind": "tcp", "target_port": 8080, "host": "127.0.0.1",
 ///                 "port": 41234, "tls": false, "auth": {"scheme": "none"}}]}  // what `endpoints` answers
 /// ```
@@ -36,6 +38,10 @@ struct TestPluginConfig: Sendable {
     var endpoints: [JSONValue] = []
     /// Operations that crash the process or block forever (`TestPlugin+Crash.swift`).
     var crash: [String: String] = [:]
+    /// Artifact kinds describe declares it boots (`boot_artifact_kinds`); empty: none.
+    var bootArtifactKinds: [String] = []
+    /// How `build` behaves (TestPlugin+Build.swift).
+    var build = TestBuildOptions(nil)
 
     init(_ json: JSONValue) throws(PluginError) {
         guard let stateDir = json["state_dir"]?.stringValue, stateDir.hasPrefix("/") else {
@@ -72,6 +78,8 @@ struct TestPluginConfig: Sendable {
             }
             capabilities = list
         }
+        bootArtifactKinds = json["boot_artifact_kinds"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        build = TestBuildOptions(json["build"])
         if let list = json["endpoints"] {
             guard let items = list.arrayValue else {
                 throw PluginError(.invalidRequest, "The test plugin's 'endpoints' must be an array of endpoint objects.")
@@ -112,6 +120,7 @@ struct TestPluginConfig: Sendable {
         case Operation.inventory: Capability.inventory
         case Operation.setTimeout: Capability.timeout
         case Operation.endpoints: Capability.reach
+        case Operation.build: Capability.build
         default: nil
         }
     }

@@ -1,0 +1,28 @@
+import Foundation
+import Lifecycle
+import Config
+import Core
+import Basics
+import PluginProtocol
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `sandboxer images`: list the images cache, newest first.
+struct ImagesCommand: Command {
+    static let spec = CommandSpec(name: "images", summary: "List built images, newest first.")
+
+    let invocation: Invocation
+
+    func run() throws(SandboxerError) -> Int32 {
+        let rows = try openService().images()
+        if json { emit(.array(rows.map(\.jsonValue))); return 0 }
+        var table = Table("ID", "PROFILE", "BUILDER", "STATE", "SIZE", "CREATED", "LAST USED", "KEY")
+        for i in rows {
+            table.add(i.id, i.profile, i.builder, i.state.rawValue, Invocation.bytes(i.sizeBytes), RFC3339.format(i.createdAt),
+                      i.lastUsedAt.map(RFC3339.format) ?? "-", String(i.cacheKey.prefix(12)))
+        }
+        console.print(table.rendered)
+        return 0
+    }
+}
