@@ -21,6 +21,8 @@ final class HTTPEventLoop: @unchecked Sendable {
         var interest: UInt32 = 0
         /// False for connections accepted over the limit only to be answered 503.
         let counted: Bool
+        /// The body being streamed to this connection (see HTTPEventLoop+Streams.swift).
+        var stream: HTTPBodyStream?
 
         init(fd: Int32, state: HTTPConnectionState, counted: Bool) {
             self.fd = fd
@@ -95,7 +97,7 @@ final class HTTPEventLoop: @unchecked Sendable {
     /// A worker finished a handler: queue the response for the loop thread and wake it.
     func complete(_ id: UInt64, _ response: HTTPResponse) {
         inbox.withLock { inbox in
-            guard !inbox.closed else { return }
+            guard !inbox.closed else { response.stream?.cancel(); return }
             inbox.completions.append((id, response))
             wake()
         }
@@ -158,6 +160,11 @@ final class HTTPEventLoop: @unchecked Sendable {
             flush(connection)
             guard connections[connection.fd] === connection else { return }
         }
+        if connection.stream != nil, events & (EPOLLRDHUP.rawValue | EPOLLHUP.rawValue) != 0 {
+            // The client hung up while its body streams: stop the producer now, not at the next write.
+            closeConnection(connection)
+            return
+        }
         if events & (EPOLLIN.rawValue | EPOLLHUP.rawValue) != 0 {
             if connection.state.wantsRead {
                 read(connection)
@@ -195,7 +202,12 @@ final class HTTPEventLoop: @unchecked Sendable {
             case .dispatch(let request):
                 let id = connection.state.id
                 let handler = self.handler
-                pool.submit { [self] in complete(id, handler(request)) }
+                pool.submit { [self] in
+                    let response = handler(request)
+                    complete(id, response)
+                    // A streamed body is produced on this worker, after the head was handed over.
+                    response.stream?.run()
+                }
             case .write(let bytes):
                 connection.output.append(contentsOf: bytes)
             case .log(let entry):
@@ -243,6 +255,7 @@ final class HTTPEventLoop: @unchecked Sendable {
         let drained = pending > 0
         connection.output = []
         connection.outputOffset = 0
+        if continueStream(connection) { return }
         var report = drained
         if connection.closeWhenFlushed, !connection.halfClosed {
             _ = SystemCall.retrying { shutdown(connection.fd, Int32(SHUT_WR)) }
