@@ -15,7 +15,7 @@ public enum ConfigLoader {
     public static let homeVariable = "SANDBOXER_HOME"
     /// Config files larger than this are refused rather than read (it is a config, not a data set).
     public static let maxFileSize = 4 << 20
-    static let topLevelKeys = ["data_dir", "host_id", "backends", "profiles", "server", "webhooks", "retention"]
+    static let topLevelKeys = ["data_dir", "host_id", "backends", "profiles", "server", "webhooks", "retention", "exec"]
     static let backendKeys = ["plugin", "timeouts", "max_response", "config"]
 
     /// Picks the file: explicit path (from --config) > $SANDBOXER_CONFIG > the embedded default.
@@ -116,6 +116,7 @@ public enum ConfigLoader {
             config.webhooks = try webhooks(webhooksNode, reader: reader, baseDirectory: baseDirectory, cwd: cwd)
         }
         if let retentionNode = top["retention"] { config.retention = try retention(retentionNode, reader: reader) }
+        if let execNode = top["exec"] { config.exec = try exec(execNode, reader: reader) }
         return config
     }
 

@@ -14,6 +14,8 @@ public struct Config: Sendable, Equatable {
     public var webhooks: [WebhookSink] = []
     /// How long events and delivered webhook rows are kept.
     public var retention = RetentionSettings()
+    /// Limits of whole-buffer exec (`exec: {max_output_bytes}`).
+    public var exec = ExecSettings()
     /// The file it came from, or `DefaultConfig.source` for the embedded default.
     public var source: String
 
