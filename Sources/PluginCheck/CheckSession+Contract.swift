@@ -15,6 +15,7 @@ extension CheckSession {
         (Capability.inventory, [Operation.inventory]),
         (Capability.timeout, [Operation.setTimeout]),
         (Capability.snapshot, [Operation.snapshot, Operation.restore, Operation.deleteSnapshot]),
+        (Capability.execStream, Operation.execStreamOperations),
     ]
 
     /// `load.entry`, `load.refuses-other-major`, `result.free-empty`. False when the library did not load.
