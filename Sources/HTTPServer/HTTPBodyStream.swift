@@ -12,8 +12,13 @@ public final class HTTPBodyStream: Sendable, Equatable {
     public typealias Producer = @Sendable (HTTPBodyStream) -> Void
 
     private struct State {
-        var queued: [UInt8] = []
+        /// Pieces written and not yet taken; framed (chunked or not) only when taken, since the
+        /// producer may write before the loop knows the request's HTTP version.
+        var queued: [Data] = []
+        var queuedBytes = 0
         var finished = false
+        /// The terminating zero-length chunk has been handed to the loop.
+        var lastChunkTaken = false
         var cancelled = false
         var chunked = true
         var wake: (@Sendable () -> Void)?
@@ -37,12 +42,11 @@ public final class HTTPBodyStream: Sendable, Equatable {
     public func write(_ data: Data) -> Bool {
         guard !data.isEmpty else { return !isCancelled }
         condition.lock()
-        while !state.cancelled, state.queued.count >= capacity { condition.wait() }
+        while !state.cancelled, state.queuedBytes >= capacity { condition.wait() }
         guard !state.cancelled else { condition.unlock(); return false }
         let wasEmpty = state.queued.isEmpty
-        if state.chunked { state.queued.append(contentsOf: Array("\(String(data.count, radix: 16))\r\n".utf8)) }
-        state.queued.append(contentsOf: data)
-        if state.chunked { state.queued.append(contentsOf: [13, 10]) }
+        state.queued.append(data)
+        state.queuedBytes += data.count
         let wake = wasEmpty ? state.wake : nil
         condition.unlock()
         wake?()
@@ -73,8 +77,19 @@ public final class HTTPBodyStream: Sendable, Equatable {
     func take() -> (bytes: [UInt8], finished: Bool) {
         condition.lock()
         defer { condition.unlock() }
-        let bytes = state.queued
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(state.queuedBytes + state.queued.count * 12 + 5)
+        for piece in state.queued {
+            if state.chunked { bytes.append(contentsOf: Array("\(String(piece.count, radix: 16))\r\n".utf8)) }
+            bytes.append(contentsOf: piece)
+            if state.chunked { bytes.append(contentsOf: [13, 10]) }
+        }
+        if state.finished, !state.cancelled, state.chunked, !state.lastChunkTaken {
+            bytes.append(contentsOf: Array("0\r\n\r\n".utf8))
+            state.lastChunkTaken = true
+        }
         state.queued = []
+        state.queuedBytes = 0
         condition.broadcast()
         return (bytes, state.finished)
     }
@@ -84,6 +99,7 @@ public final class HTTPBodyStream: Sendable, Equatable {
         condition.lock()
         state.cancelled = true
         state.queued = []
+        state.queuedBytes = 0
         state.wake = nil
         condition.broadcast()
         condition.unlock()
@@ -93,7 +109,6 @@ public final class HTTPBodyStream: Sendable, Equatable {
     func run() {
         producer(self)
         condition.lock()
-        if !state.finished, !state.cancelled, state.chunked { state.queued.append(contentsOf: Array("0\r\n\r\n".utf8)) }
         state.finished = true
         let wake = state.wake
         condition.unlock()

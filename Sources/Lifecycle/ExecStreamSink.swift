@@ -40,7 +40,11 @@ public enum ExecStreamInput: Sendable {
 /// Lets the caller signal a streamed command while it runs (the CLI forwards Ctrl-C as a kill).
 public final class ExecStreamControl: Sendable {
     private let pending = Mutex<[Int32]>([])
+    private let running = Atomic<Bool>(false)
     public init() {}
+    /// True while a streamed command runs under this control (a signal then reaches it).
+    public var isRunning: Bool { running.load(ordering: .acquiring) }
+    func setRunning(_ value: Bool) { running.store(value, ordering: .releasing) }
     /// Asks for `signal` to be sent to the command (at the service's next turn, within a second).
     public func signal(_ signal: Int32) { pending.withLock { $0.append(signal) } }
     func take() -> [Int32] { pending.withLock { let all = $0; $0 = []; return all } }

@@ -99,6 +99,8 @@ final class ExecStreamRun: Sendable {
 
     /// Runs the command to its end (or until the sink is gone); always releases the handle.
     func drive(stdin: ExecStreamInput) -> Result<ExecStreamOutcome, BackendError> {
+        control?.setRunning(true)
+        defer { control?.setRunning(false) }
         let readers = [ExecOutputStream.stdout, .stderr].map { stream in
             spawn("exec-\(stream.rawValue)") { [self] in pump(stream) }
         }
@@ -145,7 +147,8 @@ final class ExecStreamRun: Sendable {
         }
         try? backend.execRelease(ref, timeout: callTimeout)
         let (failure, bytes) = shared.withLock { ($0.failure, $0.bytes) }
-        if let failure, exit == nil || !killed { return .failure(failure) }
+        // A failure of the backend wins over the exit it caused; a receiver that left is not a failure.
+        if let failure { return .failure(failure) }
         guard let exit else {
             return .failure(BackendError(.garbage, "The streamed command's end was never reported.", backend: backend.name,
                                          operation: Operation.execWait))

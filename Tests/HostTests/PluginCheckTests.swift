@@ -117,7 +117,8 @@ import Testing
         let library = try PluginFixtures.productCopy("libSandboxerLocalVM.so", into: dir)
         let report = check(library, config: ["data_dir": .string(dir + "/data"), "cgroup_parent": .string("sbxcheck-" + UUID().uuidString.prefix(8).lowercased())])
         expectPasses(report, Self.coreRules + ["exec.run", "timeout.set", "inventory.labels", "snapshot.take", "snapshot.restore",
-                                               "snapshot.delete"])
+                                               "snapshot.delete", "exec-stream.output", "exec-stream.stdin", "exec-stream.kill",
+                                               "exec-stream.release"])
         #expect(report.result("request.undeclared-capability")?.outcome == .skip)
     }
 }

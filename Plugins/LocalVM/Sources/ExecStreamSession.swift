@@ -7,14 +7,15 @@ import PluginKit
 /// status and deadlines. Thread-safe: the host may read both streams, write and wait concurrently.
 final class ExecStreamSession: @unchecked Sendable {
     // @unchecked: `process` and the status fields are touched only with `lock` held; the windows
-    // lock themselves; `cancelFd` is written once at release and closed only in deinit.
+    // lock themselves; the cancel pipe is written once at release and closed only in deinit.
 
     let handle: String
     let sandboxId: String
     let stdout: ExecStreamWindow
     let stderr: ExecStreamWindow
-    /// Readable once the handle is released: ends every wait at once.
+    /// A pipe whose read end becomes readable once the handle is released: ends every wait at once.
     private let cancelFd: Int32
+    private let cancelWriteFd: Int32
 
     private let lock = NSLock()
     /// Serialises waits for the status (only one thread polls the status pipe at a time).
@@ -43,13 +44,19 @@ final class ExecStreamSession: @unchecked Sendable {
         process.stderr_fd = -1
         self.process = process
         stdinClosed = process.stdin_fd < 0
-        cancelFd = eventfd(0, Int32(EFD_CLOEXEC | EFD_NONBLOCK))
-        lastUsed = Self.monotonic()
-        deadline = timeoutSeconds.map { lastUsed + Double($0) }
+        var cancel: [Int32] = [-1, -1]
+        // pipe2 is not in Glibc's Swift module; the clone helpers close stray descriptors anyway.
+        if pipe(&cancel) == 0 { cancel.forEach { _ = fcntl($0, F_SETFD, FD_CLOEXEC) } }
+        cancelFd = cancel[0]
+        cancelWriteFd = cancel[1]
+        let now = Self.monotonic()
+        lastUsed = now
+        deadline = timeoutSeconds.map { now + Double($0) }
     }
 
     deinit {
         if cancelFd >= 0 { close(cancelFd) }
+        if cancelWriteFd >= 0 { close(cancelWriteFd) }
     }
 
     static func monotonic() -> Double {
@@ -126,13 +133,16 @@ final class ExecStreamSession: @unchecked Sendable {
     /// Waits at most `waitMs` for the command to end.
     func wait(waitMs: Int) -> ExecWaitResponse {
         touch()
-        enforceDeadline()
-        var waitMs = min(waitMs, ExecStreamLimits.maxWaitMs)
-        if let deadline {
-            waitMs = min(waitMs, max(0, Int(((deadline - Self.monotonic()) * 1000).rounded(.up))))
+        let until = Self.monotonic() + Double(min(max(0, waitMs), ExecStreamLimits.maxWaitMs)) / 1000
+        var status: Int32? = nil
+        while true {
+            enforceDeadline()
+            // Wake at the command's deadline to kill it, then keep waiting for the status it causes.
+            var slice = until - Self.monotonic()
+            if let deadline, !lock.withLock({ timedOut }) { slice = min(slice, deadline - Self.monotonic()) }
+            status = poll(waitMs: max(0, Int((slice * 1000).rounded(.up))))
+            if status != nil || Self.monotonic() >= until || lock.withLock({ released }) { break }
         }
-        let status = poll(waitMs: waitMs)
-        enforceDeadline()
         guard let status = status ?? lock.withLock({ self.status }) else { return ExecWaitResponse(state: ExecWaitResponse.running) }
         let signaled = status & 0x7f != 0 && status & 0x7f != 0x7f
         let code: Int32 = signaled ? 128 + (status & 0x7f) : (status >> 8) & 0xff
@@ -189,14 +199,14 @@ final class ExecStreamSession: @unchecked Sendable {
 
     /// Ends the command if it still runs, reaps its helper and closes everything. Idempotent.
     func release() {
-        var one: UInt64 = 1
+        var one: UInt8 = 1
         let first = lock.withLock { () -> Bool in
             if released { return false }
             released = true
             return true
         }
         guard first else { return }
-        _ = Glibc.write(cancelFd, &one, 8)
+        _ = Glibc.write(cancelWriteFd, &one, 1)
         lock.withLock {
             if status == nil, process.command_pidfd >= 0 {
                 _ = withUnsafePointer(to: process) { clvm_exec_stream_signal($0, SIGKILL) }

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import PluginKit
 
 /// One output stream of a streamed command: its pipe and a bounded window of bytes read from it but
 /// not yet acknowledged by the host. The pipe is read only while the window has room, so a host that

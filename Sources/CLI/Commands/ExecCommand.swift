@@ -23,7 +23,7 @@ struct ExecCommand: Command {
         stdout to stdout and its stderr to stderr, byte for byte. Standard input is forwarded as it comes when it \
         is a pipe or a file, or with --stdin (without streaming: only with --stdin, read to its end first). Ctrl-C kills the remote command. The exit code is the command's \
         (128 + the signal's number when a signal ended it). With --json, or on a backend without streaming, the \
-        output is collected first (capped per stream, see docs/cli.md); with --json one object holds both.
+        output is collected first (capped per stream: exec.max_output_bytes in docs/configuration.md); with --json one object holds both.
         """)
 
     let invocation: Invocation
@@ -37,7 +37,10 @@ struct ExecCommand: Command {
         let control = ExecStreamControl()
         if !json {
             // Before the plugin's threads start, so Ctrl-C reaches the waiting thread, not the default action.
-            ShutdownSignals.install { _ in control.signal(SIGKILL) }
+            // Outside a streamed command (starting, or whole-buffer exec) Ctrl-C ends the CLI as usual.
+            ShutdownSignals.install { signal in
+                if control.isRunning { control.signal(SIGKILL) } else { exit(128 + signal) }
+            }
         }
         let service = try openService()
         let id = parsed.arguments[0]
