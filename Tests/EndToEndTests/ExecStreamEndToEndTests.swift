@@ -103,9 +103,7 @@ struct ExecStreamEndToEndTests {
         defer { _ = try? cli.run(["destroy", id]) }
         let serve = try cli.start(["serve", "--listen", "127.0.0.1:0", "--json"])
         defer { serve.signal(SIGTERM); _ = try? serve.finish() }
-        let ready = try #require(serve.readLine(), "serve printed no ready line")
-        let listen = try #require((try JSONSerialization.jsonObject(with: Data(ready.utf8)) as? [String: Any])?["listen"] as? String)
-        let port = try #require(Int(listen.split(separator: ":").last ?? ""))
+        let port = try Self.servePort(serve)
 
         // Byte-exact output per stream, stdin from the body, the exit line last.
         var small = try NDJSONExec(port: port, id: id, body: #"{"argv":["sh","-c","cat; printf '\\000\\377' >&2; exit 3"],"stdin_b64":"AAEC/w=="}"#)
@@ -160,9 +158,7 @@ struct ExecStreamEndToEndTests {
         defer { _ = try? cli.run(["destroy", id]) }
         let serve = try cli.start(["serve", "--listen", "127.0.0.1:0", "--json"])
         defer { serve.signal(SIGTERM); _ = try? serve.finish() }
-        let ready = try #require(serve.readLine(), "serve printed no ready line")
-        let listen = try #require((try JSONSerialization.jsonObject(with: Data(ready.utf8)) as? [String: Any])?["listen"] as? String)
-        let port = try #require(Int(listen.split(separator: ":").last ?? ""))
+        let port = try Self.servePort(serve)
         let pid = serve.process.processIdentifier
 
         // Warm up (threads, buffers, the plugin), then measure the high-water mark around 1 GB.
@@ -182,6 +178,18 @@ struct ExecStreamEndToEndTests {
     }
 
     // MARK: - Helpers
+
+    /// The port `serve --json` reports in its ready object (printed pretty, over several lines).
+    static func servePort(_ serve: CLIRunner.Running) throws -> Int {
+        var text = ""
+        while let line = serve.readLine() {
+            text += line + "\n"
+            if line == "}" { break }
+        }
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any], "serve printed no ready object")
+        let listen = try #require(object["listen"] as? String)
+        return try #require(Int(listen.split(separator: ":").last ?? ""))
+    }
 
     static func post(_ id: String, _ body: String, accept: String?, query: String = "") -> String {
         "POST /v1/sandboxes/\(id)/exec\(query) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"

@@ -33,7 +33,10 @@ final class ExecStreamWindow: @unchecked Sendable {
         guard offset >= base, offset <= base + Int64(held.count) else {
             throw PluginError(.invalidRequest, "exec_read offset \(offset) is outside the window the plugin holds (\(base)…\(base + Int64(held.count))): offsets only move forward, to at most the end of what was answered.")
         }
-        held.removeFirst(Int(offset - base))
+        // A fresh buffer, not removeFirst: on Data that only slices, so the backing storage would keep
+        // every byte ever read (the window must stay bounded, not just look bounded).
+        let acknowledged = Int(offset - base)
+        if acknowledged > 0 { held = acknowledged == held.count ? Data() : Data(held[(held.startIndex + acknowledged)...]) }
         base = offset
         if held.isEmpty, !ended {
             fill(waitMs: waitMs, cancelFd: cancelFd)
