@@ -77,6 +77,9 @@ final class ExecStreamRun: Sendable {
 
     /// How long each read and wait may block in the plugin (also how often cancellation is checked).
     static let pollMs = 500
+    /// Bytes asked for per read: a quarter of what a plugin may answer, so the copies one chunk makes on
+    /// its way through the host (JSON, base64, the front's framing) stay a few megabytes.
+    static let readBytes = 256 << 10
 
     private struct Shared {
         var cancelled = false
@@ -162,7 +165,7 @@ final class ExecStreamRun: Sendable {
         var offset: Int64 = 0
         while !stopped {
             let request = ExecReadRequest(sandboxId: ref.sandboxId, handle: ref.handle, stream: stream.rawValue,
-                                          offset: offset, maxBytes: ExecStreamLimits.maxReadBytes, waitMs: Self.pollMs)
+                                          offset: offset, maxBytes: Self.readBytes, waitMs: Self.pollMs)
             let answer: ExecReadResponse
             do {
                 answer = try backend.execRead(request, timeout: callTimeout + Double(Self.pollMs) / 1000)

@@ -217,10 +217,14 @@ struct ExecStreamEndToEndTests {
 }
 
 /// A streamed exec over a raw loopback socket: the response head, then the chunked body as JSON Lines.
+/// Scans with memchr and consumes by index (no per-byte Swift loops), so reading 1 GiB stays cheap
+/// next to the server being measured.
 struct NDJSONExec {
     let fd: Int32
-    private var raw: [UInt8] = []     // received, not yet de-chunked
-    private var body: [UInt8] = []    // de-chunked, not yet split into lines
+    private var raw: [UInt8] = []     // received; raw[rawStart...] not yet de-chunked
+    private var rawStart = 0
+    private var body: [UInt8] = []    // de-chunked; body[bodyStart...] not yet split into lines
+    private var bodyStart = 0
     private var chunkLeft = 0         // bytes of the current chunk still to move to `body`
     private var ended = false
 
@@ -235,7 +239,16 @@ struct NDJSONExec {
 
     func close() { Glibc.close(fd) }
 
-    private mutating func fill() throws -> Bool {
+    /// The index of `byte` in `bytes` at or after `from`.
+    static func find(_ byte: UInt8, in bytes: [UInt8], from: Int) -> Int? {
+        bytes.withUnsafeBufferPointer { p in
+            guard from < p.count, let base = p.baseAddress, let hit = memchr(base + from, Int32(byte), p.count - from) else { return nil }
+            return base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+        }
+    }
+
+    private mutating func fill() -> Bool {
+        if rawStart > 0 { raw.removeFirst(rawStart); rawStart = 0 }
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
         let n = read(fd, &buffer, buffer.count)
         guard n > 0 else { return false }
@@ -246,36 +259,37 @@ struct NDJSONExec {
     /// The status line and headers.
     mutating func head() throws -> String {
         while true {
-            if let end = raw.indices.dropLast(3).first(where: { raw[$0] == 13 && raw[$0 + 1] == 10 && raw[$0 + 2] == 13 && raw[$0 + 3] == 10 }) {
-                let text = String(decoding: raw[0..<end], as: UTF8.self)
-                raw.removeFirst(end + 4)
-                return text
+            var from = rawStart
+            while let lf = Self.find(10, in: raw, from: from) {
+                if lf + 2 < raw.count, raw[lf + 1] == 13, raw[lf + 2] == 10 {
+                    let text = String(decoding: raw[rawStart..<(lf - 1)], as: UTF8.self)
+                    rawStart = lf + 3
+                    return text
+                }
+                from = lf + 1
             }
-            guard try fill() else { throw Loopback.Failure(message: "no response head") }
+            guard fill() else { throw Loopback.Failure(message: "no response head") }
         }
     }
 
     /// Moves de-chunked bytes from `raw` to `body`; false when more input is needed.
     private mutating func dechunk() throws -> Bool {
         var progressed = false
-        var start = 0
-        defer { raw.removeFirst(start) }
-        while start < raw.count, !ended {
+        while rawStart < raw.count, !ended {
             if chunkLeft > 0 {
-                let take = min(chunkLeft, raw.count - start)
-                body.append(contentsOf: raw[start..<(start + take)])
-                start += take
+                let take = min(chunkLeft, raw.count - rawStart)
+                body.append(contentsOf: raw[rawStart..<(rawStart + take)])
+                rawStart += take
                 chunkLeft -= take
                 progressed = true
                 continue
             }
-            // "\r\n" after a chunk's data, then "hex\r\n".
-            guard let lf = raw[start...].firstIndex(of: 10) else { return progressed }
-            let text = String(decoding: raw[start..<lf], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            let i = lf + 1
-            if text.isEmpty { start = i; continue }  // the CRLF that ends a chunk
+            // Either the CRLF that ends a chunk's data or "hex\r\n".
+            guard let lf = Self.find(10, in: raw, from: rawStart) else { return progressed }
+            let text = String(decoding: raw[rawStart..<lf], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            rawStart = lf + 1
+            if text.isEmpty { continue }
             guard let size = Int(text, radix: 16) else { throw Loopback.Failure(message: "bad chunk size \(text)") }
-            start = i
             if size == 0 { ended = true; return true }
             chunkLeft = size
         }
@@ -285,13 +299,14 @@ struct NDJSONExec {
     /// The next JSON line, or nil at the end of the body.
     mutating func nextLine() throws -> Data? {
         while true {
-            if let lf = body.firstIndex(of: 10) {
-                let line = Data(body[0..<lf])
-                body.removeFirst(lf + 1)
+            if let lf = Self.find(10, in: body, from: bodyStart) {
+                let line = Data(body[bodyStart..<lf])
+                bodyStart = lf + 1
+                if bodyStart > (1 << 20), bodyStart * 2 > body.count { body.removeFirst(bodyStart); bodyStart = 0 }
                 return line
             }
             if ended { return nil }
-            if try !dechunk() { guard try fill() else { return nil } }
+            if try !dechunk() { guard fill() else { return nil } }
         }
     }
 
@@ -299,12 +314,15 @@ struct NDJSONExec {
     mutating func countOutput() throws -> (bytes: Int, exitCode: Int?) {
         var total = 0
         var exitCode: Int? = nil
-        let prefix = Array(#"{"data_b64":""#.utf8)
+        let prefix = Data(#"{"data_b64":""#.utf8)
         while let line = try nextLine() {
-            if line.starts(with: prefix) {
-                let b64 = line.dropFirst(prefix.count).prefix { $0 != UInt8(ascii: "\"") }
-                let padding = b64.reversed().prefix { $0 == UInt8(ascii: "=") }.count
-                total += b64.count / 4 * 3 - padding
+            if line.count > prefix.count, line.prefix(prefix.count) == prefix {
+                // {"data_b64":"<base64>","stream":"stdout"}: the base64 ends at the next quote.
+                let bytes = [UInt8](line)
+                guard let quote = Self.find(UInt8(ascii: "\""), in: bytes, from: prefix.count) else { continue }
+                let length = quote - prefix.count
+                let padding = (bytes[quote - 1] == UInt8(ascii: "=") ? 1 : 0) + (bytes[quote - 2] == UInt8(ascii: "=") ? 1 : 0)
+                total += length / 4 * 3 - padding
             } else if let object = try JSONSerialization.jsonObject(with: line) as? [String: Any], let code = object["exit_code"] as? Int {
                 exitCode = code
             }
