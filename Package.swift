@@ -114,7 +114,7 @@ let package = Package(
                                    "Core", "Config", "Store", "Backends", "Lifecycle", "Webhooks", "API", "CLI", "PluginCheck"],
                     path: "Tests/HostTests"),
         .testTarget(name: "LocalVMTests", dependencies: ["LocalVM", "PluginKit"], path: "Tests/LocalVMTests"),
-        .testTarget(name: "EndToEndTests", dependencies: ["Basics", "Core", "Store", "CLI", "BYOKTestHosts"], path: "Tests/EndToEndTests"),
+        .testTarget(name: "EndToEndTests", dependencies: ["Basics", "Core", "Store", "CLI", "BYOKTestHosts", "CLocalVM"], path: "Tests/EndToEndTests"),
         .testTarget(name: "ProtobufWireTests", dependencies: ["ProtobufWire"], path: "Tests/ProtobufWireTests"),
         .testTarget(name: "GRPCClientTests", dependencies: ["GRPCClient", "ProtobufWire"], path: "Tests/GRPCClientTests",
                     exclude: ["server"]),

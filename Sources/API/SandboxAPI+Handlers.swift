@@ -150,7 +150,7 @@ extension SandboxAPI {
     }
 
     func exec(_ c: RouteContext, _ sandbox: Sandbox) throws(APIError) -> HTTPResponse {
-        let body = try RequestBody(c.request.body, allowed: ["argv", "stdin", "timeout", "env"])
+        let body = try RequestBody(c.request.body, allowed: ["argv", "stdin", "stdin_b64", "timeout", "env"])
         guard let argv = try body.stringArray("argv", required: true), !argv.isEmpty else {
             throw APIError.unprocessable("The field 'argv' must name a command to run.")
         }
@@ -158,15 +158,29 @@ extension SandboxAPI {
         if let t = try body.string("timeout") {
             do { timeout = try TTLDuration.parse(t).seconds } catch { throw APIError.unprocessable(error.message) }
         }
-        let stdin = try body.string("stdin").map { Data($0.utf8) }
+        var stdin = try body.string("stdin").map { Data($0.utf8) }
+        if let b64 = try body.string("stdin_b64") {
+            guard stdin == nil, let bytes = Data(base64Encoded: b64) else {
+                throw APIError.unprocessable("The field 'stdin_b64' must be base64, and not given together with 'stdin'.")
+            }
+            stdin = bytes
+        }
         let env = try body.stringMap("env")
+        if Self.wantsStreamedExec(c.request) {
+            return try execStreamed(sandbox, argv: argv, stdin: stdin, env: env, timeout: timeout)
+        }
         let result = try call { () throws(SandboxerError) in
             try service.exec(sandbox.id, argv: argv, stdin: stdin, env: env, timeoutSeconds: timeout)
         }
+        // `stdout`/`stderr` stay for compatibility (lossy: invalid UTF-8 becomes U+FFFD); the
+        // `_b64` fields are the exact bytes.
         return json(200, .object([
             "exit_code": .number(Double(result.exitCode)), "timed_out": .bool(result.timedOut),
             "stdout": .string(String(decoding: result.stdout, as: UTF8.self)),
             "stderr": .string(String(decoding: result.stderr, as: UTF8.self)),
+            "stdout_b64": .string(result.stdoutB64), "stderr_b64": .string(result.stderrB64),
+            "stdout_truncated": .bool(result.stdoutTruncated ?? false),
+            "stderr_truncated": .bool(result.stderrTruncated ?? false),
         ]))
     }
 

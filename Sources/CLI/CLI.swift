@@ -19,14 +19,23 @@ public enum CLI {
         public var err: @Sendable (String) -> Void
         /// Standard input, read to its end (`exec --stdin`, `token-hash`).
         public var readInput: @Sendable () -> Data
+        /// Raw bytes for standard error (a streamed command's stderr, byte-exact).
+        public var errBytes: @Sendable (Data) -> Void
+        /// The next chunk of standard input as it arrives; nil at its end (streamed `exec`).
+        public var readChunk: (@Sendable () -> Data?)?
         public init(out: @escaping @Sendable (Data) -> Void, err: @escaping @Sendable (String) -> Void,
-                    readInput: @escaping @Sendable () -> Data = { Data() }) {
+                    readInput: @escaping @Sendable () -> Data = { Data() }, errBytes: (@Sendable (Data) -> Void)? = nil,
+                    readChunk: (@Sendable () -> Data?)? = nil) {
             self.out = out; self.err = err; self.readInput = readInput
+            self.errBytes = errBytes ?? { err(String(decoding: $0, as: UTF8.self)) }
+            self.readChunk = readChunk
         }
         public static let standard = Console(
             out: { FileHandle.standardOutput.write($0) },
             err: { FileHandle.standardError.write(Data($0.utf8)) },
-            readInput: { FileHandle.standardInput.readDataToEndOfFile() })
+            readInput: { FileHandle.standardInput.readDataToEndOfFile() },
+            errBytes: { FileHandle.standardError.write($0) },
+            readChunk: { let d = FileHandle.standardInput.availableData; return d.isEmpty ? nil : d })
         func print(_ text: String) { out(Data(text.utf8)) }
     }
 

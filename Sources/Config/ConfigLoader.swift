@@ -16,7 +16,7 @@ public enum ConfigLoader {
     /// Config files larger than this are refused rather than read (it is a config, not a data set).
     public static let maxFileSize = 4 << 20
     static let topLevelKeys = ["data_dir", "host_id", "backends", "profiles", "server", "webhooks", "retention",
-                                "builders", "images"]
+                                "builders", "images", "exec"]
     static let backendKeys = ["plugin", "timeouts", "max_response", "config", "isolation"]
 
     /// Picks the file: explicit path (from --config) > $SANDBOXER_CONFIG > the embedded default.
@@ -123,6 +123,7 @@ public enum ConfigLoader {
         if let retentionNode = top["retention"] { config.retention = try retention(retentionNode, reader: reader) }
         config.builders = builders
         if let imagesNode = top["images"] { config.images = try images(imagesNode, reader: reader) }
+        if let execNode = top["exec"] { config.exec = try exec(execNode, reader: reader) }
         return config
     }
 

@@ -18,6 +18,8 @@ public struct Config: Sendable, Equatable {
     public var builders: [String: BackendConfig] = [:]
     /// The images cache's settings (`images:`).
     public var images = ImageSettings()
+    /// Limits of whole-buffer exec (`exec: {max_output_bytes}`).
+    public var exec = ExecSettings()
     /// The file it came from, or `DefaultConfig.source` for the embedded default.
     public var source: String
 

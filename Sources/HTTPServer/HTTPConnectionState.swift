@@ -112,6 +112,12 @@ struct HTTPConnectionState {
         return false
     }
 
+    /// The HTTP version of the request whose handler runs (nil when none runs).
+    var handlingVersion: String? {
+        if case .handling(let current) = phase { return current.version }
+        return nil
+    }
+
     /// When `tick` must next be called (nil: no timer while a handler runs).
     var deadline: Double? {
         switch phase {
@@ -170,7 +176,8 @@ struct HTTPConnectionState {
     /// The handler for the current request returned.
     mutating func responded(_ response: HTTPResponse, now: Instant) -> [Action] {
         guard case .handling(let current) = phase else { return [] }
-        let keepAlive = current.keepAlive && !shuttingDown && !peerClosed
+        // A streamed body is delimited by the close on HTTP/1.0, and always ends its connection.
+        let keepAlive = current.keepAlive && !shuttingDown && !peerClosed && response.stream == nil
         let headOnly = current.method == "HEAD"
         var actions: [Action] = [
             .write(response.wireBytes(version: current.version, headOnly: headOnly, keepAlive: keepAlive,

@@ -111,6 +111,8 @@ extension HTTPEventLoop {
 
     func closeConnection(_ connection: Connection) {
         guard connections[connection.fd] === connection else { return }
+        connection.stream?.cancel()
+        connection.stream = nil
         _ = epoll_ctl(epollFD, EPOLL_CTL_DEL, connection.fd, nil)
         connections[connection.fd] = nil
         fdByID[connection.state.id] = nil
@@ -138,9 +140,14 @@ extension HTTPEventLoop {
         // Shutdown first: a response completing in the same batch then goes out with `Connection: close`.
         if shutdownRequested, !shuttingDown { beginShutdown(now: now) }
         for (id, response) in completions {
-            guard let fd = fdByID[id], let connection = connections[fd] else { continue }
+            guard let fd = fdByID[id], let connection = connections[fd], connection.state.isHandling else {
+                response.stream?.cancel()
+                continue
+            }
+            if let stream = response.stream { startStream(stream, on: connection) }
             perform(connection.state.responded(response, now: now), on: connection)
         }
+        pumpStreams()
     }
 
     /// At the shutdown deadline: answer every request still being handled 503, close the rest, and
@@ -211,6 +218,7 @@ extension HTTPEventLoop {
 
     func updateInterest(_ connection: Connection) {
         var wanted: UInt32 = connection.state.wantsRead ? EPOLLIN.rawValue : 0
+        if connection.stream != nil { wanted |= EPOLLRDHUP.rawValue }
         if connection.outputOffset < connection.output.count { wanted |= EPOLLOUT.rawValue }
         guard wanted != connection.interest else { return }
         connection.interest = wanted

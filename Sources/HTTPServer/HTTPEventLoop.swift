@@ -23,6 +23,8 @@ final class HTTPEventLoop: @unchecked Sendable {
         let counted: Bool
         /// The peer's address without its port (nil for unix sockets), for the per-client limit.
         let client: String?
+        /// The body being streamed to this connection (see HTTPEventLoop+Streams.swift).
+        var stream: HTTPBodyStream?
 
         init(fd: Int32, state: HTTPConnectionState, counted: Bool, client: String?) {
             self.fd = fd
@@ -107,7 +109,7 @@ final class HTTPEventLoop: @unchecked Sendable {
     /// A worker finished a handler: queue the response for the loop thread and wake it.
     func complete(_ id: UInt64, _ response: HTTPResponse) {
         inbox.withLock { inbox in
-            guard !inbox.closed else { return }
+            guard !inbox.closed else { response.stream?.cancel(); return }
             inbox.completions.append((id, response))
             wake()
         }
@@ -170,6 +172,11 @@ final class HTTPEventLoop: @unchecked Sendable {
             flush(connection)
             guard connections[connection.fd] === connection else { return }
         }
+        if connection.stream != nil, events & (EPOLLRDHUP.rawValue | EPOLLHUP.rawValue) != 0 {
+            // The client hung up while its body streams: stop the producer now, not at the next write.
+            closeConnection(connection)
+            return
+        }
         if events & (EPOLLIN.rawValue | EPOLLHUP.rawValue) != 0 {
             if connection.state.wantsRead {
                 read(connection)
@@ -207,7 +214,12 @@ final class HTTPEventLoop: @unchecked Sendable {
             case .dispatch(let request):
                 let id = connection.state.id
                 let handler = self.handler
-                (isPriority(request) ? priorityPool : pool).submit { [self] in complete(id, handler(request)) }
+                (isPriority(request) ? priorityPool : pool).submit { [self] in
+                    let response = handler(request)
+                    complete(id, response)
+                    // A streamed body is produced on this worker, after the head was handed over.
+                    response.stream?.run()
+                }
             case .write(let bytes):
                 connection.output.append(contentsOf: bytes)
             case .log(let entry):
@@ -255,6 +267,7 @@ final class HTTPEventLoop: @unchecked Sendable {
         let drained = pending > 0
         connection.output = []
         connection.outputOffset = 0
+        if continueStream(connection) { return }
         var report = drained
         if connection.closeWhenFlushed, !connection.halfClosed {
             _ = SystemCall.retrying { shutdown(connection.fd, Int32(SHUT_WR)) }

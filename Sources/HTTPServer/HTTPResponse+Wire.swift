@@ -16,7 +16,10 @@ extension HTTPResponse {
             text += "\(name): \(value)\r\n"
         }
         let bodyless = status < 200 || status == 204 || status == 304
-        if !bodyless { text += "Content-Length: \(body.count)\r\n" }
+        if stream != nil, !bodyless {
+            // Streamed: chunked on HTTP/1.1; an HTTP/1.0 body ends with the connection.
+            if version != "HTTP/1.0" { text += "Transfer-Encoding: chunked\r\n" }
+        } else if !bodyless { text += "Content-Length: \(body.count)\r\n" }
         text += "Date: \(date)\r\n"
         text += "X-Request-Id: \(requestID)\r\n"
         if !keepAlive {
@@ -26,7 +29,7 @@ extension HTTPResponse {
         }
         text += "\r\n"
         var bytes = Array(text.utf8)
-        if !headOnly, !bodyless { bytes.append(contentsOf: body) }
+        if !headOnly, !bodyless, stream == nil { bytes.append(contentsOf: body) }
         return bytes
     }
 

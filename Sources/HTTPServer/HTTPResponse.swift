@@ -10,6 +10,8 @@ public struct HTTPResponse: Sendable, Equatable {
     public var headers: HTTPHeaders
     /// The body; omitted on the wire for HEAD requests and for 204/304 responses.
     public var body: Data
+    /// A body written while it is sent (then `body` is ignored); see `HTTPBodyStream`.
+    public var stream: HTTPBodyStream?
 
     public init(status: Int, headers: HTTPHeaders = HTTPHeaders(), body: Data = Data()) {
         self.status = status

@@ -92,7 +92,8 @@ extension SandboxService {
             throw SandboxerError(.conflict, "Sandbox \(id) changed before the command could start; try again.")
         }
         let request = ExecRequest(sandboxId: id, backendRef: sandbox.backendRef ?? id, argv: argv, env: env,
-                                  stdinB64: stdin?.base64EncodedString(), timeoutSeconds: timeoutSeconds)
+                                  stdinB64: stdin?.base64EncodedString(), timeoutSeconds: timeoutSeconds,
+                                  maxOutputBytes: config.exec.maxOutputBytes)
         let result: Result<ExecResponse, BackendError>
         do {
             // The plugin enforces the command's own timeout; the call deadline only guards a stuck plugin.
@@ -108,7 +109,7 @@ extension SandboxService {
             _ = try? commit(after)
         }
         switch result {
-        case .success(let response): return response
+        case .success(let response): return Self.capped(response, at: config.exec.maxOutputBytes)
         case .failure(let error):
             // A destroy (or an expiry) that took the sandbox away while the command ran explains the
             // backend's failure ("No such process" and the like): that is a conflict with the destroy,

@@ -16,6 +16,7 @@ extension CheckSession {
         (Capability.timeout, [Operation.setTimeout]),
         (Capability.snapshot, [Operation.snapshot, Operation.restore, Operation.deleteSnapshot]),
         (Capability.build, [Operation.build]),
+        (Capability.execStream, Operation.execStreamOperations),
     ]
 
     /// `load.entry`, `load.refuses-other-major`, `result.free-empty`. False when the library did not load.

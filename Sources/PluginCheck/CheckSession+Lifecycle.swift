@@ -9,7 +9,7 @@ extension CheckSession {
     static let lifecycleRules = ["lifecycle.create", "lifecycle.status", "request.unknown-fields", "exec.run", "timeout.set",
                                  "inventory.labels", "concurrency.invoke", "snapshot.take", "snapshot.restore", "snapshot.delete",
                                  "lifecycle.destroy", "lifecycle.status-after-destroy", "lifecycle.destroy-twice",
-                                 "lifecycle.unknown-ref"]
+                                 "lifecycle.unknown-ref"] + execStreamRules
 
     func lifecycleRules() {
         guard declares(Capability.lifecycle) else {
@@ -33,6 +33,7 @@ extension CheckSession {
         statusRule(sandbox)
         unknownFieldsRule(sandbox)
         execRule(sandbox)
+        runExecStreamRules(sandbox)
         timeoutRule(sandbox)
         inventoryRule(sandbox)
         concurrencyRule()

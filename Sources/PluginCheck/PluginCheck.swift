@@ -51,7 +51,8 @@ public enum PluginCheck {
     public static let rules = [
         "load.entry", "load.refuses-other-major", "result.free-empty", "instance.create", "describe.shape",
         "describe.role", "request.unknown-operation", "request.undeclared-capability", "request.malformed-json",
-        "lifecycle.create", "lifecycle.status", "request.unknown-fields", "exec.run", "timeout.set",
+        "lifecycle.create", "lifecycle.status", "request.unknown-fields", "exec.run",
+        "exec-stream.output", "exec-stream.stdin", "exec-stream.kill", "exec-stream.release", "timeout.set",
         "inventory.labels", "concurrency.invoke", "snapshot.take", "snapshot.restore", "snapshot.delete",
         "lifecycle.destroy", "lifecycle.status-after-destroy", "lifecycle.destroy-twice", "lifecycle.unknown-ref",
         "build.invalid-template", "build.artifact", "build.cancel",

@@ -53,6 +53,10 @@ public enum PluginDispatch {
         case Operation.build:
             return try encode(plugin.build(decode(BuildRequest.self, request, operation), call: call))
         default:
+            if let streaming = plugin as? any ExecStreamPlugin, P.capabilities.contains(Capability.execStream),
+               let answer = try dispatchExecStream(streaming, operation: operation, request: request, call: call) {
+                return answer
+            }
             throw .notImplemented(operation)
         }
     }

@@ -192,14 +192,17 @@ public struct ExecRequest: Codable, Sendable, Equatable {
     /// Standard input, base64; nil for none.
     public var stdinB64: String?
     public var timeoutSeconds: Int64?
+    /// Bytes to keep per output stream (the rest is read and dropped, and flagged truncated); nil:
+    /// the plugin's own cap. The host truncates to it again, whatever the plugin did.
+    public var maxOutputBytes: Int64?
     public init(sandboxId: String, backendRef: String, argv: [String], env: [String: String] = [:],
-                stdinB64: String? = nil, timeoutSeconds: Int64? = nil) {
+                stdinB64: String? = nil, timeoutSeconds: Int64? = nil, maxOutputBytes: Int64? = nil) {
         self.sandboxId = sandboxId; self.backendRef = backendRef; self.argv = argv; self.env = env
-        self.stdinB64 = stdinB64; self.timeoutSeconds = timeoutSeconds
+        self.stdinB64 = stdinB64; self.timeoutSeconds = timeoutSeconds; self.maxOutputBytes = maxOutputBytes
     }
     enum CodingKeys: String, CodingKey {
         case sandboxId = "sandbox_id", backendRef = "backend_ref", argv, env, stdinB64 = "stdin_b64"
-        case timeoutSeconds = "timeout_seconds"
+        case timeoutSeconds = "timeout_seconds", maxOutputBytes = "max_output_bytes"
     }
 }
 
@@ -209,14 +212,20 @@ public struct ExecResponse: Codable, Sendable, Equatable {
     public var stdoutB64: String
     public var stderrB64: String
     public var timedOut: Bool
-    public init(exitCode: Int32, stdout: Data, stderr: Data, timedOut: Bool = false) {
+    /// True when output beyond the cap (`max_output_bytes`) was dropped; nil from plugins that never say.
+    public var stdoutTruncated: Bool?
+    public var stderrTruncated: Bool?
+    public init(exitCode: Int32, stdout: Data, stderr: Data, timedOut: Bool = false,
+                stdoutTruncated: Bool? = nil, stderrTruncated: Bool? = nil) {
         self.exitCode = exitCode; self.stdoutB64 = stdout.base64EncodedString()
         self.stderrB64 = stderr.base64EncodedString(); self.timedOut = timedOut
+        self.stdoutTruncated = stdoutTruncated; self.stderrTruncated = stderrTruncated
     }
     public var stdout: Data { Data(base64Encoded: stdoutB64) ?? Data() }
     public var stderr: Data { Data(base64Encoded: stderrB64) ?? Data() }
     enum CodingKeys: String, CodingKey {
         case exitCode = "exit_code", stdoutB64 = "stdout_b64", stderrB64 = "stderr_b64", timedOut = "timed_out"
+        case stdoutTruncated = "stdout_truncated", stderrTruncated = "stderr_truncated"
     }
 }
 

@@ -236,7 +236,7 @@ let fullExample = """
 
     @Test func documentedExamplesAreValid() throws {
         let blocks = try Self.yamlBlocks()
-        try #require(blocks.count == 6)
+        try #require(blocks.count == 7)
         let full = try ConfigLoader.parse(blocks[0], file: "docs.yaml", environment: ["HOME": "/h"], baseDirectory: "/etc/sandboxer")
         #expect(full.profiles.keys.sorted() == ["default", "long-builds"])
         #expect(full.profiles["long-builds"]?.ttl.idleReap == TTLDuration(seconds: 1_800))
@@ -245,14 +245,16 @@ let fullExample = """
         #expect(server.server.sweepInterval == TTLDuration(seconds: 30))
         let retention = try ConfigLoader.parse(minimal + blocks[2], file: "docs.yaml", environment: ["HOME": "/h"], baseDirectory: "/")
         #expect(retention.retention == RetentionSettings(), "the documented values are the defaults")
-        let deadlines = try ConfigLoader.parse(blocks[3] + profileOn("e2b"), file: "docs.yaml", environment: ["HOME": "/h"], baseDirectory: "/")
+        let exec = try ConfigLoader.parse(minimal + blocks[3], file: "docs.yaml", environment: ["HOME": "/h"], baseDirectory: "/")
+        #expect(exec.exec == ExecSettings(), "the documented value is the default")
+        let deadlines = try ConfigLoader.parse(blocks[4] + profileOn("e2b"), file: "docs.yaml", environment: ["HOME": "/h"], baseDirectory: "/")
         #expect(deadlines.backends["e2b"]?.timeouts["create"] == TTLDuration(seconds: 600))
         #expect(deadlines.backends["e2b"]?.maxResponseBytes == 64 << 20)
-        let consumers = try ConfigLoader.parse("backends:\n  localvm:\n    plugin: /vm.so\n" + blocks[4], file: "docs.yaml",
+        let consumers = try ConfigLoader.parse("backends:\n  localvm:\n    plugin: /vm.so\n" + blocks[5], file: "docs.yaml",
                                                environment: ["HOME": "/h"], baseDirectory: "/")
         #expect(consumers.profiles["snuggle"]?.extends == "workspace-base")
         #expect(consumers.profiles["snuggle"]?.reach.map(\.name) == ["shell", "web"])
-        let documentedDefault = try ConfigLoader.parse(blocks[5], file: DefaultConfig.source, environment: ["HOME": "/h"],
+        let documentedDefault = try ConfigLoader.parse(blocks[6], file: DefaultConfig.source, environment: ["HOME": "/h"],
                                                        baseDirectory: "/opt/bin")
         let embedded = try ConfigLoader.load(explicitPath: nil, environment: ["HOME": "/h"], executableDirectory: "/opt/bin")
         #expect(documentedDefault == embedded)

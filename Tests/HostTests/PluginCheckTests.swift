@@ -52,7 +52,7 @@ import Testing
         let report = check(try PluginFixtures.compileCPlugin(into: dir))
         expectPasses(report, Self.coreRules + ["request.undeclared-capability", "exec.run"])
         #expect(report.result("inventory.labels")?.outcome == .skip)
-        #expect(report.result("request.undeclared-capability")?.detail == "inventory, set_timeout, snapshot, restore, delete_snapshot, build answer not_implemented")
+        #expect(report.result("request.undeclared-capability")?.detail == "inventory, set_timeout, snapshot, restore, delete_snapshot, build, exec_start, exec_read, exec_write, exec_wait, exec_kill, exec_release answer not_implemented")
     }
 
     @Test(.enabled(if: PluginFixtures.hasCC, "cc is not installed; the C plugins cannot be built"))
@@ -117,7 +117,8 @@ import Testing
         let library = try PluginFixtures.productCopy("libSandboxerLocalVM.so", into: dir)
         let report = check(library, config: ["data_dir": .string(dir + "/data"), "cgroup_parent": .string("sbxcheck-" + UUID().uuidString.prefix(8).lowercased())])
         expectPasses(report, Self.coreRules + ["exec.run", "timeout.set", "inventory.labels", "snapshot.take", "snapshot.restore",
-                                               "snapshot.delete"])
+                                               "snapshot.delete", "exec-stream.output", "exec-stream.stdin", "exec-stream.kill",
+                                               "exec-stream.release"])
         // LocalVM declares every capability but sandboxer.build/1, whose `build` answers not_implemented.
         #expect(report.result("request.undeclared-capability")?.outcome == .pass)
         #expect(report.result("build.artifact")?.outcome == .skip)

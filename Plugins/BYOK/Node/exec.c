@@ -88,7 +88,7 @@ static const char **build_env(const struct sbx_paths *p, const struct exec_req *
 
 /* Opens everything the command needs under the sandbox's lock (released before it runs, so a
  * destroy can kill it). */
-static int start(const struct node_ctx *c, const struct exec_req *r, clvm_exec_stream *s, struct node_err *e) {
+static int start(const struct node_ctx *c, const struct exec_req *r, clvm_node_exec *s, struct node_err *e) {
     struct sbx_paths p;
     struct cg_layout cg;
     struct node_meta m;
@@ -110,7 +110,7 @@ static int start(const struct node_ctx *c, const struct exec_req *r, clvm_exec_s
             .argv = (const char *const *)r->argv, .envp = build_env(&p, r, envfile, sizeof envfile),
             .has_stdin = 1, .timeout_ms = -1, .command_only_cgroups = (size_t)cg.command_only,
         };
-        if (clvm_exec_start(&spec, r->cwd, s, err, sizeof err) < 0)
+        if (clvm_node_exec_start(&spec, r->cwd, s, err, sizeof err) < 0)
             rc = nfail(e, "internal", "Starting the command in sandbox %s failed: %s.", r->id, err);
     }
     for (int i = 0; i < nfds; i++) close(fds[i]);
@@ -119,17 +119,17 @@ static int start(const struct node_ctx *c, const struct exec_req *r, clvm_exec_s
     return rc < 0 ? -1 : 0;
 }
 
-int relay_run(clvm_exec_stream *s, long long timeout_ms, int *status, int *timed_out, struct node_err *proto);
+int relay_run(clvm_node_exec *s, long long timeout_ms, int *status, int *timed_out, struct node_err *proto);
 
 int verb_exec(const struct node_ctx *c, int argc, char **argv) {
     struct node_err e;
     struct exec_req r;
-    clvm_exec_stream s = { 0, -1, -1, -1, -1, -1 };
+    clvm_node_exec s = { 0, -1, -1, -1, -1, -1 };
     if (parse(argc, argv, &r, &e) < 0 || start(c, &r, &s, &e) < 0) { frame_error(STDOUT_FILENO, &e); return 0; }
     int status = 0, timed_out = 0, exec_errno = 0;
     int rc = relay_run(&s, r.timeout_ms, &status, &timed_out, &e);
     char err[512];
-    int end = clvm_exec_stream_end(&s, &exec_errno, err, sizeof err);
+    int end = clvm_node_exec_end(&s, &exec_errno, err, sizeof err);
     if (rc == -1) { frame_error(STDOUT_FILENO, &e); return 0; }
     if (end < 0) {
         nfail(&e, "internal", "Entering sandbox %s failed: %s.", r.id, err);

@@ -24,7 +24,7 @@
 #define DRAIN_GRACE_MS 100
 
 struct relay {
-    clvm_exec_stream *s;
+    clvm_node_exec *s;
     pid_t cmd;                 /* the command's host pid (its process group); 0 until A reports it */
     int kill_pending, have_status, status, timed_out, ctl_eof, out_gone, got_end;
     uint8_t head[5];
@@ -155,7 +155,7 @@ static void feed_stdin(struct relay *x) {
 }
 
 /* Runs the relay until the command's status is in and its output drained; fills the outcome. */
-int relay_run(clvm_exec_stream *s, long long timeout_ms, int *status, int *timed_out, struct node_err *proto) {
+int relay_run(clvm_node_exec *s, long long timeout_ms, int *status, int *timed_out, struct node_err *proto) {
     static uint8_t pend[PEND_CAP];
     struct relay x;
     memset(&x, 0, sizeof x);

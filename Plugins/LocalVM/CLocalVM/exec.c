@@ -338,3 +338,9 @@ void clvm_exec_result_free(clvm_exec_result *r) {
     r->out = r->err = NULL;
     r->out_len = r->err_len = 0;
 }
+
+void clvm_exec_helper_main(const clvm_exec_spec *s, int in_r, int out_w, int err_w, int status_w, int fail_w) {
+    struct exec_fds f = { in_r, out_w, err_w, status_w, fail_w };
+    exec_a(s, &f);
+    _exit(1); /* not reached: exec_a always exits */
+}

@@ -194,4 +194,10 @@ int clvm_hoist_fd(int fd);
 /** Parent: read exactly len bytes unless EOF comes first; returns bytes read or -1. */
 ssize_t clvm_read_full(int fd, void *buf, size_t len);
 
+/* Child (exec.c): the helper that enters the sandbox and runs the command as clvm_exec does; shared
+ * with clvm_exec_start so a streamed command gets exactly the same set-up. Never returns. */
+struct clvm_exec_spec;
+void clvm_exec_helper_main(const struct clvm_exec_spec *s, int in_r, int out_w, int err_w, int status_w, int fail_w)
+    __attribute__((noreturn));
+
 #endif

@@ -74,7 +74,7 @@ enum Launcher {
 
     /// Runs argv inside the sandbox of `initPidfd`.
     static func exec(initPidfd: Int32, cgroupFds: [Int32], argv: [String], env: [String], stdin: Data?,
-                     timeoutMs: Int64?) throws(PluginError) -> ExecOutcome {
+                     timeoutMs: Int64?, maxOutput: Int = Launcher.maxOutput) throws(PluginError) -> ExecOutcome {
         var result = clvm_exec_result()
         var err = [CChar](repeating: 0, count: 512)
         let input = stdin ?? Data()

@@ -18,6 +18,8 @@ extension LocalVMPlugin {
 
         // One cgroup.kill ends the whole tree (init, execs, their children), then wait until empty.
         try cgroups.killAll(id)
+        // Streamed commands died with the cgroup: reap their helpers and close their pipes.
+        execStreams.releaseAll(sandboxId: id)
         // The init by identity too, in case its cgroups were tampered with.
         if let meta, meta.initPid > 0 {
             let identity = ProcessIdentity(pid: meta.initPid, startTime: meta.initStartTime)

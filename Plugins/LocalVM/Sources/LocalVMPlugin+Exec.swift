@@ -39,15 +39,22 @@ extension LocalVMPlugin {
         for (k, v) in env where k.isEmpty || k.contains("=") || k.contains("\0") || v.contains("\0") {
             throw PluginError(.invalidRequest, "The environment variable '\(k)' has an invalid name or value.")
         }
+        // One byte over the host's cap tells that the output was longer (and is then cut off).
+        let cap = request.maxOutputBytes.map { Int(clamping: max(0, min($0, Int64(Launcher.maxOutput - 1)))) }
         let outcome = try Launcher.exec(
             initPidfd: pidfd, cgroupFds: fds, argv: request.argv,
             env: env.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }, stdin: stdin,
-            timeoutMs: request.timeoutSeconds.map { $0 * 1000 })
+            timeoutMs: request.timeoutSeconds.map { $0 * 1000 }, maxOutput: cap.map { $0 + 1 } ?? Launcher.maxOutput)
         var stderr = outcome.stderr
         if outcome.execErrno != 0 {
             stderr.append(Data("sandboxer: \(first): \(String(cString: strerror(outcome.execErrno)))\n".utf8))
         }
-        return ExecResponse(exitCode: outcome.exitCode, stdout: outcome.stdout, stderr: stderr, timedOut: outcome.timedOut)
+        guard let cap else {
+            return ExecResponse(exitCode: outcome.exitCode, stdout: outcome.stdout, stderr: stderr, timedOut: outcome.timedOut)
+        }
+        return ExecResponse(exitCode: outcome.exitCode, stdout: outcome.stdout.prefix(cap), stderr: stderr.prefix(cap),
+                            timedOut: outcome.timedOut, stdoutTruncated: outcome.stdout.count > cap,
+                            stderrTruncated: stderr.count > cap)
     }
 
     /// The sandbox's meta, or not_found when the sandbox does not exist at all.

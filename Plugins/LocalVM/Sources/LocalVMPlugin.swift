@@ -8,7 +8,7 @@ public final class LocalVMPlugin: SandboxerPlugin {
     public static let name = "localvm"
     public static let version = "0.1.0"
     public static let capabilities = [Capability.lifecycle, Capability.exec, Capability.inventory, Capability.timeout,
-                                      Capability.snapshot, Capability.reach]
+                                      Capability.snapshot, Capability.reach, Capability.execStream]
     /// `endpoints`: how the host reaches ports of a bridged sandbox.
 
     let config: LocalVMConfig
@@ -19,6 +19,8 @@ public final class LocalVMPlugin: SandboxerPlugin {
     let uids: UidPool
     /// Names this backend instance in the labels of its network resources.
     let networkTag: String
+    /// Streamed commands (`sandboxer.exec-stream/1`) by handle.
+    let execStreams = ExecStreamTable()
 
     /// Builds an instance from the backend config (`data_dir`, optional `uid_base`, `cgroup_parent`,
     /// `network_pool`, `forward_helper`). A pool that overlaps a route or address of the host is

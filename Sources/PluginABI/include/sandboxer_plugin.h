@@ -73,6 +73,17 @@
  *  exec                {"sandbox_id","backend_ref","argv":[...],"env":{},"stdin_b64","timeout_seconds"}
  *                                                           -> {"exit_code","stdout_b64","stderr_b64",
  *                                                               "timed_out"}
+ *                      (exec also takes "max_output_bytes", the bytes kept per stream; the response then
+ *                       says "stdout_truncated"/"stderr_truncated" when bytes were dropped)
+ *  exec_start          {"sandbox_id","backend_ref","argv":[...],"env":{},"stdin":bool,"timeout_seconds"}
+ *                                                           -> {"handle"}
+ *  exec_read           {"sandbox_id","handle","stream":"stdout"|"stderr","offset","max_bytes","wait_ms"}
+ *                                                           -> {"data_b64","eof","next_offset"}
+ *  exec_write          {"sandbox_id","handle","data_b64","close":bool,"wait_ms"} -> {"accepted","closed"}
+ *  exec_wait           {"sandbox_id","handle","wait_ms"}    -> {"state":"running"|"exited","exit_code",
+ *                                                               "signal","timed_out"}
+ *  exec_kill           {"sandbox_id","handle","signal"}     -> {}
+ *  exec_release        {"sandbox_id","handle"}              -> {}   (NOT_FOUND once released or reaped)
  *  set_timeout         {"sandbox_id","backend_ref","timeout_seconds"}  -> {}
  *  snapshot            {"sandbox_id","backend_ref","snapshot_id","labels":{}}
  *                                                           -> {"snapshot_ref","size_bytes","info":{}}
@@ -91,6 +102,11 @@
  *  INVALID_REQUEST for a port outside 1..65535 and for a sandbox without a network, and MUST NOT put a
  *  secret in an endpoint (auth carries a reference). create MAY carry "network_options" for a
  *  backend-documented network mode; readers that do not know it ignore it.
+ *  Streamed exec ("sandboxer.exec-stream/1"): reading at an offset acknowledges the bytes before it;
+ *  a plugin MUST hold at most a bounded window of unacknowledged output per stream and stop reading
+ *  the command's pipe while it is full (the command then blocks: back-pressure, never unbounded
+ *  buffering). next_offset MUST be offset + the bytes answered; eof only after the last byte. A handle
+ *  MUST die with its sandbox, and SHOULD be reaped (its command killed) when unused for a while.
  *  snapshot MUST capture a consistent state (quiesce the sandbox's processes while capturing) and
  *  MUST leave the sandbox as it found it (running). A snapshot MUST outlive the sandbox it was taken
  *  from: only delete_snapshot removes it. restore MUST make a sandbox exactly as create would, whose
@@ -113,7 +129,8 @@
  *  Capability strings, declared by describe: "sandboxer.lifecycle/1" (create, status, destroy),
  *  "sandboxer.exec/1", "sandboxer.inventory/1", "sandboxer.timeout/1" (set_timeout),
  *  "sandboxer.snapshot/1" (snapshot, restore, delete_snapshot), "sandboxer.reach/1" (endpoints),
- *  "sandboxer.build/1" (build). An operation
+ *  "sandboxer.build/1" (build), "sandboxer.exec-stream/1" (exec_start, exec_read, exec_write,
+ *  exec_wait, exec_kill, exec_release). An operation
  *  whose capability is not declared MUST answer SBX_NOT_IMPLEMENTED. The full reference, with every
  *  field, is docs/plugins.md.
  */

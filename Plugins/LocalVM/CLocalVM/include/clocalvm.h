@@ -197,9 +197,10 @@ int clvm_own_image_path(char *buf, size_t len);
  */
 uint64_t clvm_kept_capabilities(void);
 
-/** A command started by `clvm_exec_start`: the caller relays its streams and reads its status. */
-typedef struct clvm_exec_stream {
-    /** The exec helper (the caller's child); `clvm_exec_stream_end` reaps it. */
+/** A command started by `clvm_node_exec_start` (BYOK's node helper, exec_node.c): the caller relays its
+ *  streams and reads its status (the host's streamed exec uses `clvm_exec_start` below). */
+typedef struct clvm_node_exec {
+    /** The exec helper (the caller's child); `clvm_node_exec_end` reaps it. */
     pid_t helper_pid;
     /** The command's stdin (a socket: send with MSG_NOSIGNAL), or -1 when `has_stdin` was 0. */
     int stdin_fd;
@@ -208,9 +209,9 @@ typedef struct clvm_exec_stream {
     int stderr_fd;
     /** The command's host pid (int32, also its process group), then its wait status (int32). */
     int status_fd;
-    /** Set-up failures (internal; read by `clvm_exec_stream_end`). */
+    /** Set-up failures (internal; read by `clvm_node_exec_end`). */
     int fail_fd;
-} clvm_exec_stream;
+} clvm_node_exec;
 
 /**
  * Starts argv inside the sandbox of `spec->init_pidfd` as `clvm_exec` does, in working directory
@@ -218,14 +219,56 @@ typedef struct clvm_exec_stream {
  * `timeout_ms` and `max_output` of the spec are not used (the caller streams and times).
  * Returns 0, or -1 with one sentence in `err`.
  */
-int clvm_exec_start(const clvm_exec_spec *spec, const char *cwd, clvm_exec_stream *out, char *err, size_t err_len);
+int clvm_node_exec_start(const clvm_exec_spec *spec, const char *cwd, clvm_node_exec *out, char *err, size_t err_len);
 
 /**
  * Closes what is still open of `stream`, reaps its helper (wait for the command's status first, or
  * kill the command) and reports: 0 with `*exec_errno` set when execve of argv[0] failed (0 when the
  * command ran), -1 with one sentence in `err` when entering the sandbox failed.
  */
-int clvm_exec_stream_end(clvm_exec_stream *stream, int *exec_errno, char *err, size_t err_len);
+int clvm_node_exec_end(clvm_node_exec *stream, int *exec_errno, char *err, size_t err_len);
+
+/** A command started by `clvm_exec_start`: the caller's ends of its pipes and how to reach it. */
+typedef struct clvm_exec_stream {
+    /** The helper that waits for the command (the caller's child); reaped by clvm_exec_stream_status
+     *  or clvm_exec_stream_close, 0 once reaped. */
+    pid_t helper_pid;
+    /** The command (host pid), leader of its own session and process group. */
+    pid_t command_pid;
+    /** pidfd of the command, or -1. */
+    int command_pidfd;
+    /** Standard input (a non-blocking socket; shut down SHUT_WR for end of file), or -1 for /dev/null. */
+    int stdin_fd;
+    /** Read ends of standard output and error, non-blocking. */
+    int stdout_fd;
+    int stderr_fd;
+    /** The helper writes the command's wait status here (4 bytes) when it ends. */
+    int status_fd;
+    /** errno of a failed execve of argv[0] (0 when the command started); the status then says 127. */
+    int exec_errno;
+} clvm_exec_stream;
+
+/**
+ * Starts argv inside the sandbox of `init_pidfd` exactly as `clvm_exec` does, but returns at once
+ * with the pipes instead of capturing them (`timeout_ms`, `max_output` and `stdin_data` are not
+ * used: the caller enforces those; `has_stdin` 1 makes standard input a socket it writes). Returns 0
+ * once the command has exec'd (or execve failed: see `exec_errno`), -1 with a message in `err` when
+ * the sandbox could not be entered; nothing is left running then.
+ */
+int clvm_exec_start(const clvm_exec_spec *spec, clvm_exec_stream *out, char *err, size_t err_len);
+
+/**
+ * Waits at most `timeout_ms` (negative: forever) for the command's wait status, also returning early
+ * when `cancel_fd` (or -1) becomes readable. Returns 1 with `*out_status` set (the helper is then
+ * reaped), 0 while it runs, -1 when the helper died without a status.
+ */
+int clvm_exec_stream_status(clvm_exec_stream *s, int timeout_ms, int cancel_fd, int *out_status);
+
+/** Sends `sig` to the command and its process group while it is not yet reaped. 0, or -1 with errno. */
+int clvm_exec_stream_signal(const clvm_exec_stream *s, int sig);
+
+/** Kills the command if it still runs, reaps the helper and closes every descriptor. */
+void clvm_exec_stream_close(clvm_exec_stream *s);
 
 #ifdef __cplusplus
 }

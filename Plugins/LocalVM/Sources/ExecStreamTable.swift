@@ -1,0 +1,85 @@
+import Foundation
+import Glibc
+import PluginKit
+
+/// The streamed commands of one LocalVM instance, by handle. Bounded in number; a handle the host
+/// stops using (it crashed, or forgot to release) is reaped after `idleLimit` seconds by a thread
+/// started with the first command.
+final class ExecStreamTable: @unchecked Sendable {
+    // @unchecked: `sessions` and `reaperStarted` are touched only with `lock` held.
+
+    /// Most handles held at once per instance.
+    static let maxSessions = 256
+    /// Seconds without any call naming a handle before it is released.
+    let idleLimit: Double
+
+    private let lock = NSLock()
+    private var sessions: [String: ExecStreamSession] = [:]
+    private var reaperStarted = false
+
+    init(idleLimit: Double = 120) { self.idleLimit = idleLimit }
+
+    /// Adds a session made by `make` (called only when there is room).
+    func add(_ make: (String) throws(PluginError) -> ExecStreamSession) throws(PluginError) -> String {
+        let handle = "xs-" + (0..<2).map { _ in String(format: "%08x", UInt32.random(in: 0...UInt32.max)) }.joined()
+        let full = lock.withLock { sessions.count >= Self.maxSessions }
+        if full {
+            throw PluginError(.quota, "This localvm instance already runs \(Self.maxSessions) streamed commands; release some first.")
+        }
+        let session = try make(handle)
+        lock.withLock {
+            sessions[handle] = session
+            if !reaperStarted {
+                reaperStarted = true
+                let thread = Thread { [weak self] in self?.reapForever() }
+                thread.name = "localvm-exec-reaper"
+                thread.start()
+            }
+        }
+        return handle
+    }
+
+    /// The session of `handle`, which must belong to `sandboxId`.
+    func session(_ handle: String, sandboxId: String) throws(PluginError) -> ExecStreamSession {
+        guard let session = lock.withLock({ sessions[handle] }), session.sandboxId == sandboxId else {
+            throw PluginError(.notFound, "No streamed command \(handle) exists for sandbox \(sandboxId) (released, reaped, or never started).")
+        }
+        return session
+    }
+
+    /// Releases one handle; NOT_FOUND when it is already gone.
+    func release(_ handle: String, sandboxId: String) throws(PluginError) {
+        let session = try session(handle, sandboxId: sandboxId)
+        lock.withLock { sessions[handle] = nil }
+        session.release()
+    }
+
+    /// Releases every handle of a sandbox (it is being destroyed: its commands die with it).
+    func releaseAll(sandboxId: String) {
+        let doomed = lock.withLock { () -> [ExecStreamSession] in
+            let matching = sessions.values.filter { $0.sandboxId == sandboxId }
+            for s in matching { sessions[s.handle] = nil }
+            return matching
+        }
+        doomed.forEach { $0.release() }
+    }
+
+    /// How many handles are held (for tests and plugin check).
+    var count: Int { lock.withLock { sessions.count } }
+
+    /// Once a second: kills commands past their timeout and releases idle handles.
+    private func reapForever() {
+        while true {
+            Thread.sleep(forTimeInterval: 1)  // a housekeeping period, not a wait for an event
+            let now = ExecStreamSession.monotonic()
+            let all = lock.withLock { Array(sessions.values) }
+            for session in all {
+                session.enforceDeadline()
+                if session.idleSeconds(now: now) > idleLimit {
+                    lock.withLock { sessions[session.handle] = nil }
+                    session.release()
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,99 @@
+import CLocalVM
+import Foundation
+import Glibc
+import PluginKit
+
+// `sandboxer.exec-stream/1` on LocalVM: the command starts as whole-buffer exec starts it (same C
+// helper), and its pipes stay open for the host to read through bounded windows.
+extension LocalVMPlugin: ExecStreamPlugin {
+    public func execStart(_ request: ExecStartRequest, call: PluginCall) throws(PluginError) -> ExecStartResponse {
+        let paths = try layout(request.sandboxId)
+        guard let first = request.argv.first, !first.isEmpty else {
+            throw PluginError(.invalidRequest, "exec_start needs a non-empty argv.")
+        }
+        if request.argv.contains(where: { $0.contains("\0") }) {
+            throw PluginError(.invalidRequest, "exec arguments must not contain NUL bytes.")
+        }
+        if let t = request.timeoutSeconds, t <= 0 {
+            throw PluginError(.invalidRequest, "timeout_seconds must be positive.")
+        }
+        try thawIfAbandoned(paths)
+        let meta = try loadMeta(paths)
+        let identity = ProcessIdentity(pid: meta.initPid, startTime: meta.initStartTime)
+        guard meta.initPid > 0, let pidfd = identity.openPidfd() else {
+            throw PluginError(.conflict, "The sandbox \(request.sandboxId) is not running (its init has exited).")
+        }
+        defer { close(pidfd) }
+        let fds = try cgroups.openProcs(request.sandboxId)
+        defer { fds.forEach { close($0) } }
+        var env: [String: String] = ["PATH": InitProgram.path, "HOME": "/root"]
+        env.merge(meta.env) { _, new in new }
+        env.merge(request.env) { _, new in new }
+        for (k, v) in env where k.isEmpty || k.contains("=") || k.contains("\0") || v.contains("\0") {
+            throw PluginError(.invalidRequest, "The environment variable '\(k)' has an invalid name or value.")
+        }
+        let envList = env.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        let handle = try execStreams.add { (handle: String) throws(PluginError) -> ExecStreamSession in
+            let process = try Launcher.start(initPidfd: pidfd, cgroupFds: fds, argv: request.argv, env: envList,
+                                             stdin: request.stdin ?? false)
+            return ExecStreamSession(handle: handle, sandboxId: request.sandboxId, process: process,
+                                     timeoutSeconds: request.timeoutSeconds)
+        }
+        return ExecStartResponse(handle: handle)
+    }
+
+    public func execRead(_ request: ExecReadRequest, call: PluginCall) throws(PluginError) -> ExecReadResponse {
+        let chunk = try execStreams.session(request.handle, sandboxId: request.sandboxId).read(request)
+        return ExecReadResponse(data: chunk.data, eof: chunk.eof, nextOffset: chunk.nextOffset)
+    }
+
+    public func execWrite(_ request: ExecWriteRequest, call: PluginCall) throws(PluginError) -> ExecWriteResponse {
+        let session = try execStreams.session(request.handle, sandboxId: request.sandboxId)
+        var data = Data()
+        if let b64 = request.dataB64 {
+            guard let decoded = Data(base64Encoded: b64) else { throw PluginError(.invalidRequest, "data_b64 is not valid base64.") }
+            data = decoded
+        }
+        guard data.count <= ExecStreamLimits.maxWriteBytes else {
+            throw PluginError(.invalidRequest, "exec_write carries at most \(ExecStreamLimits.maxWriteBytes) bytes per call, not \(data.count).")
+        }
+        return try session.write(data, close: request.close ?? false, waitMs: max(0, request.waitMs ?? 0))
+    }
+
+    public func execWait(_ request: ExecWaitRequest, call: PluginCall) throws(PluginError) -> ExecWaitResponse {
+        guard request.waitMs >= 0 else { throw PluginError(.invalidRequest, "exec_wait's wait_ms must not be negative.") }
+        return try execStreams.session(request.handle, sandboxId: request.sandboxId).wait(waitMs: request.waitMs)
+    }
+
+    public func execKill(_ request: ExecKillRequest, call: PluginCall) throws(PluginError) {
+        try execStreams.session(request.handle, sandboxId: request.sandboxId).kill(request.signal)
+    }
+
+    public func execRelease(_ request: ExecHandleRef, call: PluginCall) throws(PluginError) {
+        try execStreams.release(request.handle, sandboxId: request.sandboxId)
+    }
+}
+
+extension Launcher {
+    /// Starts argv inside the sandbox of `initPidfd` and returns its pipes (clvm_exec_start).
+    static func start(initPidfd: Int32, cgroupFds: [Int32], argv: [String], env: [String],
+                      stdin: Bool) throws(PluginError) -> clvm_exec_stream {
+        var process = clvm_exec_stream()
+        var err = [CChar](repeating: 0, count: 512)
+        let rc = withCStringArray(argv) { argvp in
+            withCStringArray(env) { envp in
+                cgroupFds.withUnsafeBufferPointer { fds in
+                    var spec = clvm_exec_spec(
+                        init_pidfd: initPidfd, cgroup_fds: fds.baseAddress, cgroup_count: fds.count,
+                        argv: argvp, envp: envp, stdin_data: nil, stdin_len: 0, has_stdin: stdin ? 1 : 0,
+                        timeout_ms: -1, max_output: 0, command_only_cgroups: CgroupLayout.commandOnlyCgroups)
+                    return clvm_exec_start(&spec, &process, &err, err.count)
+                }
+            }
+        }
+        guard rc == 0 else {
+            throw PluginError(.internal, "Entering the sandbox failed: \(Launcher.text(err)).")
+        }
+        return process
+    }
+}
