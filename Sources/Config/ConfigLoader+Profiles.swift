@@ -7,7 +7,7 @@ extension ConfigLoader {
     static let profileKeys = ["backend", "image", "resources", "network", "env", "ttl", "consumer", "labels",
                               "on_expire", "snapshots", "extends", "reach", "network_options", "exec",
                               "placement", "build"]
-    static let execKeys = ["timeout"]
+    static let profileExecKeys = ["timeout"]
     static let snapshotKeys = ["keep", "max_age"]
     static let resourceKeys = ["cpus", "memory", "pids", "disk"]
     static let ttlKeys = ["default", "max", "idle_reap", "expiry_warning"]
@@ -78,7 +78,7 @@ extension ConfigLoader {
         }
         if let execNode = node["exec"], !reader.isNull(execNode) {
             let fields = try reader.mapping(execNode, "\"exec\" in \(what)")
-            try reader.checkKeys(fields, allowed: execKeys, "in \"exec\" of \(what)")
+            try reader.checkKeys(fields, allowed: profileExecKeys, "in \"exec\" of \(what)")
             if let timeoutNode = execNode["timeout"], !reader.isNull(timeoutNode) {
                 profile.execTimeout = try reader.duration(timeoutNode, "\"timeout\" in \"exec\" of \(what)")
             }
