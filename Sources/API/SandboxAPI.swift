@@ -64,9 +64,13 @@ public final class SandboxAPI: Sendable {
                 let caller = try authenticate(request, access: route.access)
                 let context = RouteContext(request: request, caller: caller)
                 if route.holdsWorker {
-                    response = try longRequests.run(caller: caller.name) { () throws(APIError) in
-                        try run(route, params: params, context: context)
+                    // A streamed answer keeps its worker until the body ends: the place is held as long.
+                    let place = try longRequests.enter(caller: caller.name)
+                    do throws(APIError) { response = try run(route, params: params, context: context) } catch {
+                        place.leave()
+                        throw error
                     }
+                    if let stream = response.stream { stream.whenFinished { place.leave() } } else { place.leave() }
                 } else {
                     response = try run(route, params: params, context: context)
                 }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A response body produced while it is being sent: a handler returns a response carrying one, and
 /// after the head has gone out its `producer` runs on the handler's worker thread, writing the body
@@ -25,6 +26,8 @@ public final class HTTPBodyStream: Sendable, Equatable {
     }
 
     let producer: Producer
+    /// Run once the producer has returned (see `whenFinished`).
+    private let finishers = Mutex<[@Sendable () -> Void]>([])
     /// Most bytes waiting to be sent before `write` blocks.
     public let capacity: Int
     private let condition = NSCondition()
@@ -105,6 +108,12 @@ public final class HTTPBodyStream: Sendable, Equatable {
         condition.unlock()
     }
 
+    /// Calls `body` once the producer has returned (also when the client left first): for what a
+    /// handler holds for as long as its body streams, such as a place among the long requests.
+    public func whenFinished(_ body: @escaping @Sendable () -> Void) {
+        finishers.withLock { $0.append(body) }
+    }
+
     /// Runs the producer, then ends the body (the last chunk).
     func run() {
         producer(self)
@@ -113,5 +122,6 @@ public final class HTTPBodyStream: Sendable, Equatable {
         let wake = state.wake
         condition.unlock()
         wake?()
+        for finish in finishers.withLock({ list in defer { list = [] }; return list }) { finish() }
     }
 }

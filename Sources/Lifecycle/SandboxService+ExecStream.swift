@@ -46,7 +46,7 @@ extension SandboxService {
         do {
             let start = try backend.execStart(
                 ExecStartRequest(sandboxId: id, backendRef: sandbox.backendRef ?? id, argv: argv, env: env,
-                                 stdin: hasStdin, timeoutSeconds: timeoutSeconds),
+                                 stdin: hasStdin, timeoutSeconds: execTimeout(for: sandbox, requested: timeoutSeconds)),
                 timeout: backends.timeouts.other)
             let run = ExecStreamRun(backend: backend, ref: ExecHandleRef(sandboxId: id, handle: start.handle),
                                     sink: sink, control: control, callTimeout: backends.timeouts.other)

@@ -82,10 +82,7 @@ extension SandboxService {
         guard backend.supports(Capability.exec) else {
             throw SandboxerError(.backend, "Backend \(sandbox.backend) does not support exec.")
         }
-        // A request without a timeout gets its profile's (a profile since removed: the default), so no
-        // command runs unbounded and holds a worker of `serve` for ever.
-        let timeoutSeconds = timeoutSeconds
-            ?? (config.profiles[sandbox.profile]?.execTimeout ?? Profile.defaultExecTimeout).seconds
+        let timeoutSeconds = execTimeout(for: sandbox, requested: timeoutSeconds)
         var machine = SandboxMachine(sandbox)
         _ = try machine.activityStarted(at: now)
         guard try commit(machine) else {
@@ -120,5 +117,13 @@ extension SandboxService {
             }
             throw error.hostError
         }
+    }
+}
+
+extension SandboxService {
+    /// The timeout a command runs with: the request's, else its profile's `exec.timeout` (a profile
+    /// since removed: the default), so no command runs unbounded and holds a worker of `serve` for ever.
+    func execTimeout(for sandbox: Sandbox, requested: Int64?) -> Int64 {
+        requested ?? (config.profiles[sandbox.profile]?.execTimeout ?? Profile.defaultExecTimeout).seconds
     }
 }

@@ -118,4 +118,25 @@ struct HTTPServerFairnessTests {
         release.signal(); release.signal()
         group.wait()
     }
+
+    @Test func aPlaceIsHeldUntilLeftAndLeavingTwiceGivesBackOne() throws {
+        let gate = LongRequestGate(total: 1, perCaller: 1)
+        let place = try gate.enter(caller: "alice")
+        #expect(gate.running == 1)
+        #expect(throws: APIError.self) { _ = try gate.enter(caller: "bob") }
+        place.leave()
+        place.leave()
+        #expect(gate.running == 0)
+        let again = try gate.enter(caller: "bob")
+        again.leave()
+    }
+
+    @Test func aStreamedBodyRunsItsFinishersAfterTheProducer() {
+        let order = Mutex<[String]>([])
+        let stream = HTTPBodyStream { _ in order.withLock { $0.append("producer") } }
+        stream.whenFinished { order.withLock { $0.append("finished") } }
+        stream.run()
+        stream.run()  // finishers run once
+        #expect(order.withLock { $0 } == ["producer", "finished", "producer"])
+    }
 }
