@@ -17,6 +17,9 @@ final class ControlMaster: @unchecked Sendable {
     private let lock = NSCondition()
     private var state = MasterState()
     private var thread: Thread?
+    /// Another process's master answered `ssh -O check` once: a CLI command checks once, not per
+    /// remote command (should that master die, ssh itself says so with 255, or connects directly).
+    private var othersChecked = false
 
     static let ssh = "/usr/bin/ssh"
     static let setpriv = "/usr/bin/setpriv"
@@ -59,10 +62,15 @@ final class ControlMaster: @unchecked Sendable {
     /// Whether a master (ours or another process's) answers on the socket now.
     func isUp() -> Bool {
         lock.lock()
-        let ours = state.phase == .up
+        let known = state.phase == .up || othersChecked
         lock.unlock()
-        if ours && LocalFiles.exists(socketPath) { return true }
-        return LocalFiles.exists(socketPath) && check()
+        guard LocalFiles.exists(socketPath) else { return false }
+        if known { return true }
+        guard check() else { return false }
+        lock.lock()
+        othersChecked = true
+        lock.unlock()
+        return true
     }
 
     /// Waits until a master that was up has ended (keepalive gave up, or it was refused); false
