@@ -10,6 +10,7 @@
 #   ssh-master   `ssh host true` over an existing ControlMaster
 #   sandboxer    `sandboxer exec ID -- true`: a whole CLI process (config, store, plugin load) using that
 #                master, then the node helper's framed exec in the sandbox
+#   (note)       `sandboxer show ID`: the CLI process alone, no plugin and no remote call
 # Goal: sandboxer ≤ 1.5 × ssh-master (the fresh connection is the row's note).
 set -euo pipefail
 N=${1:-30}
@@ -78,6 +79,8 @@ median() {  # CMD...: the median wall time of N runs, in ms
 fresh=$(median ssh -F "$CFG" -o ControlPath=none byok-h1 true)
 master=$(median ssh -F "$CFG" byok-h1 true)
 cli=$(median "$BIN" exec "$ID" -- true)
+# What a CLI process costs before any remote work (config, store, no plugin): the part ssh never pays.
+floor=$(median "$BIN" show "$ID")
 "$BIN" destroy "$ID" >/dev/null
 bench_row "byok: sandboxer exec ID -- true (CLI)" "$cli ms" "ssh over master $master ms" "$(bench_ratio "$cli" "$master")" "<=" 1.5 \
-    "fresh ssh $fresh ms ($(bench_ratio "$cli" "$fresh")x)"
+    "fresh ssh $fresh ms ($(bench_ratio "$cli" "$fresh")x); sandboxer show $floor ms"

@@ -19,7 +19,7 @@ final class NodeClient: Sendable {
         guard LocalFiles.size(helperPath) != nil else {
             throw PluginError(.unavailable, "The byok node helper \(helperPath) is missing: build the product sandboxer-node (it ships next to libSandboxerBYOK.so) or set 'node_helper'.")
         }
-        helperHash = try LocalFiles.sha256(helperPath)
+        helperHash = try HashCache.sha256(helperPath, cacheFile: transport.config.dataDir + "/byok/node-helper.sha256")
     }
 
     /// The helper's path on a host.
