@@ -103,6 +103,24 @@ struct BYOKArtifactTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: h.nodeDir + "/sandboxes").isEmpty)
     }
 
+    @Test func aChangedHelperCopyOnTheHostIsReplacedBeforeItRuns() throws {
+        let hosts = try SSHHosts(count: 1)
+        defer { hosts.close() }
+        let h = hosts.hosts[0]
+        _ = try Self.plugin(hosts).inventory(InventoryRequest(hostId: "test-host"), call: .detached)
+        let bin = h.nodeDir + "/bin"
+        let name = try #require(try FileManager.default.contentsOfDirectory(atPath: bin).first { $0.hasPrefix("sandboxer-node-") })
+        // Someone replaces the copy: the next process's first command sees the hash differ, runs nothing
+        // of it, pushes the helper again and reruns the line.
+        let marker = hosts.dir + "/tampered-ran"
+        try Data("#!/bin/sh\ntouch \(marker)\n".utf8).write(to: URL(fileURLWithPath: bin + "/" + name))
+        let answer = try Self.plugin(hosts).inventory(InventoryRequest(hostId: "test-host"), call: .detached)
+        #expect(answer.unreachable == nil)
+        #expect(!FileManager.default.fileExists(atPath: marker), "the changed copy must never run")
+        let pushed = try Self.run("/usr/bin/sha256sum", [bin + "/" + name])
+        #expect(String(decoding: pushed.prefix(64), as: UTF8.self) == String(name.dropFirst("sandboxer-node-".count)))
+    }
+
     @Test func anArtifactWhoseBytesAreNotItsDigestIsRefused() throws {
         let hosts = try SSHHosts(count: 1)
         defer { hosts.close() }
