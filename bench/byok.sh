@@ -1,31 +1,32 @@
 #!/usr/bin/env bash
 # bench/byok.sh — `sandboxer exec ID -- true` on a BYOK sandbox against plain ssh to the same host,
-# measured in the same run:
+# measured in the same run, pushing the built node helper (sandboxer-node):
 #
-#   bench/byok.sh [N]      (default N=30; needs root, openssh-server, a debug or release build)
+#   bench/byok.sh [N]      (default N=30; needs root, openssh-server, busybox-static and a build of
+#                           sandboxer, SandboxerBYOK and sandboxer-node; exits 77 when it cannot run)
 #
-# Rows (median of N, milliseconds):
+# Rows (median of N, milliseconds), reported through bench_row (bench/lib.sh):
 #   ssh-fresh    `ssh host true` making a new connection each time (ControlPath=none)
 #   ssh-master   `ssh host true` over an existing ControlMaster
 #   sandboxer    `sandboxer exec ID -- true`: a whole CLI process (config, store, plugin load) using that
 #                master, then the node helper's framed exec in the sandbox
-# Goal: sandboxer ≤ 1.5 × ssh-master.
+#   (note)       `sandboxer show ID`: the CLI process alone, no plugin and no remote call
+# Goal: sandboxer ≤ 1.5 × ssh-master (the fresh connection is the row's note).
 set -euo pipefail
 N=${1:-30}
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 export PATH=/opt/swift/usr/bin:$PATH
+[ "$(id -u)" = 0 ] || { echo "bench/byok.sh needs root (network namespaces, the node helper's sandboxes)" >&2; exit 77; }
+[ -x /usr/sbin/sshd ] || { echo "bench/byok.sh needs openssh-server" >&2; exit 77; }
+[ -x /bin/busybox ] || { echo "bench/byok.sh needs busybox-static (the sandbox image)" >&2; exit 77; }
 BUILD=${BUILD:-.build/debug}
 BIN=$PWD/$BUILD/sandboxer
 LIB=$PWD/$BUILD/libSandboxerBYOK.so
-for f in "$BIN" "$LIB"; do [ -e "$f" ] || { echo "bench/byok.sh: $f is missing (swift build --product sandboxer --product SandboxerBYOK)" >&2; exit 1; }; done
-# The built helper once it takes --label (the plugin sends labels), else the tests' stand-in.
 HELPER=$PWD/$BUILD/sandboxer-node
-if [ ! -x "$HELPER" ] || "$HELPER" --node-dir "/tmp/byok-probe-$$" create --id probe --image "$(printf '0%.0s' $(seq 64))" \
-        --ttl-seconds 1 --label a=b 2>/dev/null | grep -q -- --label; then
-    HELPER=$PWD/Tests/Fixtures/BYOKHosts/fake-sandboxer-node.py
-fi
-rm -rf "/tmp/byok-probe-$$"
-echo "node helper: $HELPER" >&2
+for f in "$BIN" "$LIB" "$HELPER"; do
+    [ -e "$f" ] || { echo "bench/byok.sh: $f is missing (swift build --product sandboxer --product SandboxerBYOK --product sandboxer-node)" >&2; exit 77; }
+done
 
 TMP=$(mktemp -d /tmp/byok-bench.XXXXXX)
 MASTER=
@@ -68,18 +69,18 @@ MASTER=$!
 until ssh -F "$CFG" -O check byok-h1 2>/dev/null; do :; done
 
 median() {  # CMD...: the median wall time of N runs, in ms
-    local times=()
     for _ in $(seq "$N"); do
-        local t0 t1
-        t0=$(date +%s%N); "$@" >/dev/null 2>&1; t1=$(date +%s%N)
-        times+=($(( (t1 - t0) / 1000 )))
-    done
-    printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {printf "%.1f", a[int((NR+1)/2)]/1000}'
+        local t0=$EPOCHREALTIME
+        "$@" >/dev/null 2>&1
+        bench_ms_since "$t0" "$EPOCHREALTIME"
+    done | bench_median
 }
+"$BIN" exec "$ID" -- true >/dev/null  # the first exec pushes nothing, but warms the page cache
 fresh=$(median ssh -F "$CFG" -o ControlPath=none byok-h1 true)
 master=$(median ssh -F "$CFG" byok-h1 true)
 cli=$(median "$BIN" exec "$ID" -- true)
-if [ -n "${BYOK_BENCH_TRACE:-}" ]; then strace -f -tt -e trace=execve -o "$BYOK_BENCH_TRACE" "$BIN" exec "$ID" -- true; fi
+# What a CLI process costs before any remote work (config, store, no plugin): the part ssh never pays.
+floor=$(median "$BIN" show "$ID")
 "$BIN" destroy "$ID" >/dev/null
-printf '%-12s %8s ms\n' ssh-fresh "$fresh" ssh-master "$master" sandboxer "$cli"
-awk -v c="$cli" -v m="$master" -v f="$fresh" 'BEGIN {printf "sandboxer/ssh-master = %.2fx (goal <= 1.5x); sandboxer/ssh-fresh = %.2fx\n", c/m, c/f}'
+bench_row "byok: sandboxer exec ID -- true (CLI)" "$cli ms" "ssh over master $master ms" "$(bench_ratio "$cli" "$master")" "<=" 1.5 \
+    "fresh ssh $fresh ms ($(bench_ratio "$cli" "$fresh")x); sandboxer show $floor ms"

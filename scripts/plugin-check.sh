@@ -158,24 +158,18 @@ else
 fi
 
 # BYOK, against one sshd host in a network namespace (scripts/byok-test-host.sh), pushing the built
-# sandboxer-node (or, until it is built, the protocol's Python stand-in from the tests).
-if [ "$(id -u)" -eq 0 ] && [ -x /usr/sbin/sshd ] && [ -e "$build/libSandboxerBYOK.so" ]; then
+# sandboxer-node.
+if [ "$(id -u)" -eq 0 ] && [ -x /usr/sbin/sshd ] && [ -e "$build/libSandboxerBYOK.so" ] && [ -x "$build/sandboxer-node" ]; then
     scripts/byok-test-host.sh up "$work/byok-host"
     # shellcheck disable=SC1091
     (. "$work/byok-host/host.env"
      helper=$(cd "$build" && pwd)/sandboxer-node
-     # The plugin sends --label on create (docs/backends/byok-node-protocol.md): a helper without it
-     # cannot run BYOK yet, so the stand-in stands in.
-     if [ ! -x "$helper" ] || "$helper" --node-dir "$work/probe" create --id probe --image "$(printf '0%.0s' $(seq 64))" \
-             --ttl-seconds 1 --label a=b 2>/dev/null | grep -q -- --label; then
-         helper=$PWD/Tests/Fixtures/BYOKHosts/fake-sandboxer-node.py
-     fi
      install -m 0755 "$build/libSandboxerBYOK.so" "$work/"
      check BYOK "$work/libSandboxerBYOK.so" "{\"data_dir\": \"$work/byok\", \"identity_file\": \"$IDENTITY\", \"node_helper\": \"$helper\", \"hosts\": [{\"name\": \"h1\", \"address\": \"$ADDRESS\", \"user\": \"$USER_NAME\", \"host_key\": \"$HOST_KEY\", \"node_dir\": \"$NODE_DIR\"}]}"
      exit $status) || status=1
     scripts/byok-test-host.sh down "$work/byok-host"
 else
-    echo "plugin-check: skipping BYOK: needs root, openssh-server and the build" >&2
+    echo "plugin-check: skipping BYOK: needs root, openssh-server and the build (libSandboxerBYOK.so, sandboxer-node)" >&2
 fi
 
 exit $status

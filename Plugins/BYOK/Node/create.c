@@ -20,6 +20,8 @@ struct create_req {
     struct cg_limits lim;
     const char *env[NODE_MAX_ENV];
     int env_count;
+    const char *labels[NODE_MAX_LABELS];
+    int label_count;
 };
 
 /* Checks a K=V argument: a non-empty name without '=' and a bounded size (never echoes the value). */
@@ -59,13 +61,17 @@ static int parse(int argc, char **argv, struct create_req *r, struct node_err *e
             if (r->env_count >= NODE_MAX_ENV) return nfail(e, "invalid_request", "create takes at most %d --env entries.", NODE_MAX_ENV);
             if (env_valid(v, e) < 0) return -1;
             r->env[r->env_count++] = v;
+        } else if (!strcmp(k, "--label")) {
+            if (r->label_count >= NODE_MAX_LABELS) return nfail(e, "invalid_request", "create takes at most %d --label entries.", NODE_MAX_LABELS);
+            if (label_valid(v, e) < 0) return -1;
+            r->labels[r->label_count++] = v;
         } else return nfail(e, "invalid_request", "create does not know the option %.40s.", k);
     }
     if (!r->id || !r->image || r->ttl < 0) return nfail(e, "invalid_request", "create needs --id, --image and --ttl-seconds.");
     if (!valid_id(r->id)) return nfail(e, "invalid_request", "A sandbox id is 1 to 64 of a-z, 0-9 and '-'.");
     if (!valid_hex(r->image) || (r->snapshot && !valid_hex(r->snapshot)))
         return nfail(e, "invalid_request", "--image and --snapshot name blobs by their sha256 (64 lowercase hex digits).");
-    return 0;
+    return labels_canonical(r->labels, r->label_count, e);
 }
 
 /* The request's fingerprint: a retry of the very same create is answered with the same ref. */
@@ -77,6 +83,10 @@ static void fingerprint(const struct create_req *r, char out[65]) {
                      r->ttl, r->lim.memory_bytes, r->lim.pids, r->lim.cpus);
     sha256_update(&s, line, (size_t)n);
     for (int i = 0; i < r->env_count; i++) sha256_update(&s, r->env[i], strlen(r->env[i]) + 1);
+    /* Labels (sorted) after a separator no env entry can hold: a retry must carry the same proof of
+     * ownership, and moving an entry from env to labels must change the fingerprint. */
+    sha256_update(&s, "\0labels\0", 8);
+    for (int i = 0; i < r->label_count; i++) sha256_update(&s, r->labels[i], strlen(r->labels[i]) + 1);
     sha256_hex(&s, out);
 }
 
@@ -95,7 +105,7 @@ static int build(const struct node_ctx *c, const struct create_req *r, const str
     for (int i = 0; i < r->env_count; i++) { jb_raw(&env, r->env[i]); env.len++; /* keep the NUL */ }
     int rc = path_join(envf, p->dir, "env", e) < 0 ? -1 : write_file_atomic(envf, env.p ? env.p : "", env.len, 0600, e);
     jb_free(&env);
-    if (rc < 0) return -1;
+    if (rc < 0 || labels_save(p->dir, r->labels, r->label_count, e) < 0) return -1;
     /* Written before the init starts, so a crash right after still leaves evidence for destroy. */
     if (meta_save(p->dir, m, e) < 0) return -1;
     if (r->snapshot) {

@@ -33,7 +33,7 @@ static void jb_add(struct jbuf *b, const char *s, size_t n) {
 
 void jb_raw(struct jbuf *b, const char *s) { jb_add(b, s, strlen(s)); }
 
-void jb_strn(struct jbuf *b, const char *s, size_t n) {
+static void jb_escape(struct jbuf *b, const char *s, size_t n, int keep_utf8) {
     jb_add(b, "\"", 1);
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
@@ -44,11 +44,15 @@ void jb_strn(struct jbuf *b, const char *s, size_t n) {
         else if (c == '\t') jb_add(b, "\\t", 2);
         else if (c == '\r') jb_add(b, "\\r", 2);
         else if (c < 0x20 || c == 0x7f) { snprintf(esc, sizeof esc, "\\u%04x", c); jb_add(b, esc, 6); }
-        else if (c >= 0x80) jb_add(b, "?", 1); /* our messages are ASCII; never emit invalid UTF-8 */
+        else if (c >= 0x80 && !keep_utf8) jb_add(b, "?", 1); /* our messages are ASCII; never emit invalid UTF-8 */
         else jb_add(b, (const char *)&c, 1);
     }
     jb_add(b, "\"", 1);
 }
+
+void jb_strn(struct jbuf *b, const char *s, size_t n) { jb_escape(b, s, n, 0); }
+
+void jb_strn_utf8(struct jbuf *b, const char *s, size_t n) { jb_escape(b, s, n, 1); }
 
 void jb_str(struct jbuf *b, const char *s) { jb_strn(b, s, strlen(s)); }
 

@@ -28,6 +28,9 @@
 #define NODE_MAX_TTL_SECONDS (10LL * 366 * 24 * 3600)
 #define NODE_FRAME_MAX 65536
 #define NODE_PATH 4096
+#define NODE_MAX_LABELS 32
+#define NODE_MAX_LABEL_KEY 63
+#define NODE_MAX_LABEL_VALUE 256
 
 /** The sandbox's user namespace maps ids 0..65535 to host ids NODE_UID_BASE.. (as LocalVM). */
 #define NODE_UID_BASE 100000u
@@ -56,6 +59,7 @@ struct jbuf { char *p; size_t len, cap; };
 void jb_raw(struct jbuf *b, const char *s);
 void jb_str(struct jbuf *b, const char *s);          /* a quoted, escaped string */
 void jb_strn(struct jbuf *b, const char *s, size_t n);
+void jb_strn_utf8(struct jbuf *b, const char *s, size_t n); /* keeps bytes >= 0x80: the caller checked UTF-8 */
 void jb_i64(struct jbuf *b, long long v);
 void jb_key(struct jbuf *b, const char *k);          /* ",\"k\":" or "\"k\":" after "{" */
 void jb_free(struct jbuf *b);
@@ -110,6 +114,15 @@ struct node_meta {
 int meta_save(const char *dir, const struct node_meta *m, struct node_err *e);
 /** 1 loaded, 0 absent, -1 damaged (e filled). */
 int meta_load(const char *dir, struct node_meta *m, struct node_err *e);
+
+/* ---- labels.c: <node_dir>/sandboxes/<id>/labels ---- */
+/** Checks one --label K=V (bounded, UTF-8, no control characters); never echoes the value. */
+int label_valid(const char *kv, struct node_err *e);
+/** Sorts the labels (order never changes a fingerprint) and refuses a name given twice. */
+int labels_canonical(const char **kv, int count, struct node_err *e);
+int labels_save(const char *dir, const char *const *kv, int count, struct node_err *e);
+/** Appends "labels":{…} (empty when the sandbox has none) to an object being written. */
+void labels_json(struct jbuf *b, const char *dir);
 
 /* ---- cgroup.c ---- */
 #define NODE_CG_MAX 5

@@ -83,13 +83,17 @@ fail:
     return 0;
 }
 
-static void inventory_entry(struct jbuf *b, const char *id, pid_t pid, int alive, long long deadline) {
+static void inventory_entry(struct jbuf *b, const char *id, pid_t pid, int alive, long long deadline,
+                            long long created, const char *dir) {
     if (b->p[b->len - 1] != '[') jb_raw(b, ",");
     jb_raw(b, "{");
     jb_key(b, "id"); jb_str(b, id);
     jb_key(b, "pid"); jb_i64(b, pid);
     jb_key(b, "alive"); jb_raw(b, alive ? "true" : "false");
     jb_key(b, "deadline_unix_ms"); jb_i64(b, deadline);
+    if (created) { jb_key(b, "created_unix_ms"); jb_i64(b, created); }
+    if (dir) labels_json(b, dir);
+    else { jb_key(b, "labels"); jb_raw(b, "{}"); }
     jb_raw(b, "}");
 }
 
@@ -109,8 +113,9 @@ int verb_inventory(const struct node_ctx *c, int argc, char **argv) {
         struct node_meta m;
         if (sbx_paths(c, ent->d_name, &p, &e) < 0) continue;
         int rc = meta_load(p.dir, &m, &e);
-        if (rc == 1) inventory_entry(&b, ent->d_name, m.pid, proc_alive(m.pid, m.start_time), m.deadline_unix_ms);
-        else inventory_entry(&b, ent->d_name, 0, 0, 0); /* damaged or half-made: destroy can still clean it */
+        if (rc == 1)
+            inventory_entry(&b, ent->d_name, m.pid, proc_alive(m.pid, m.start_time), m.deadline_unix_ms, m.created_unix_ms, p.dir);
+        else inventory_entry(&b, ent->d_name, 0, 0, 0, 0, p.dir); /* damaged or half-made: destroy can still clean it */
     }
     if (d) closedir(d);
     /* Cgroups whose directory is gone (a destroy cut short) are leftovers too. */
@@ -123,7 +128,7 @@ int verb_inventory(const struct node_ctx *c, int argc, char **argv) {
             char path[NODE_PATH + 80];
             struct stat st;
             snprintf(path, sizeof path, "%s/sandboxes/%s", c->node_dir, ent->d_name);
-            if (valid_id(ent->d_name) && ent->d_type == DT_DIR && stat(path, &st) < 0) inventory_entry(&b, ent->d_name, 0, 0, 0);
+            if (valid_id(ent->d_name) && ent->d_type == DT_DIR && stat(path, &st) < 0) inventory_entry(&b, ent->d_name, 0, 0, 0, 0, NULL);
         }
         if (d) closedir(d);
     }

@@ -11,22 +11,22 @@ extension BYOKPlugin {
     func framed(_ h: BYOKHost, _ args: [String], input: Data, deadline: Date?, call: PluginCall,
                 onData: (Frame) -> Void) throws(PluginError) -> [String: JSONValue] {
         let node = try node()
-        try node.ensureHelper(h, call: call)
         var decoder = FrameDecoder()
         var status: Data?
         var protocolError: PluginError?
-        let result = try transport.run(h, node.command(h, args), input: input, keepStdinOpen: true,
-                                       deadline: deadline, call: call) { bytes in
-            do throws(PluginError) {
-                for frame in try decoder.push(bytes) {
-                    if frame.type == Frame.status { status = frame.payload } else { onData(frame) }
+        let result = try node.withHelper(h, call: call, { line throws(PluginError) in
+            try transport.run(h, line, input: input, keepStdinOpen: true, deadline: deadline, call: call) { bytes in
+                do throws(PluginError) {
+                    for frame in try decoder.push(bytes) {
+                        if frame.type == Frame.status { status = frame.payload } else { onData(frame) }
+                    }
+                    return true
+                } catch {
+                    protocolError = error
+                    return false
                 }
-                return true
-            } catch {
-                protocolError = error
-                return false
             }
-        }
+        }, verb: args)
         if let protocolError { throw protocolError }
         guard let status else {
             try SSHTransport.check(result, host: h)

@@ -17,6 +17,9 @@ final class ControlMaster: @unchecked Sendable {
     private let lock = NSCondition()
     private var state = MasterState()
     private var thread: Thread?
+    /// Another process's master answered on the socket once: a CLI command checks once, not per
+    /// remote command (should that master die, ssh itself says so with 255, or connects directly).
+    private var othersChecked = false
 
     static let ssh = "/usr/bin/ssh"
     static let setpriv = "/usr/bin/setpriv"
@@ -59,10 +62,15 @@ final class ControlMaster: @unchecked Sendable {
     /// Whether a master (ours or another process's) answers on the socket now.
     func isUp() -> Bool {
         lock.lock()
-        let ours = state.phase == .up
+        let known = state.phase == .up || othersChecked
         lock.unlock()
-        if ours && LocalFiles.exists(socketPath) { return true }
-        return LocalFiles.exists(socketPath) && check()
+        guard LocalFiles.exists(socketPath) else { return false }
+        if known { return true }
+        guard socketAnswers() else { return false }
+        lock.lock()
+        othersChecked = true
+        lock.unlock()
+        return true
     }
 
     /// Waits until a master that was up has ended (keepalive gave up, or it was refused); false
@@ -85,6 +93,27 @@ final class ControlMaster: @unchecked Sendable {
     func describe() -> (up: Bool, error: String?) {
         lock.lock(); defer { lock.unlock() }
         return (state.phase == .up, state.lastError)
+    }
+
+    /// Whether a process accepts connections on the control socket: a live master does, the socket
+    /// file a dead one left does not (ECONNREFUSED). A connect, not `ssh -O check`: no process to
+    /// start (≈ 20 ms on a loaded machine, more than the command it guards).
+    func socketAnswers() -> Bool {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        let path = Array(socketPath.utf8)
+        guard path.count < MemoryLayout.size(ofValue: addr.sun_path) else { return false }
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+            raw.copyBytes(from: path)
+            raw[path.count] = 0
+        }
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        return rc == 0
     }
 
     /// `ssh -O check`: the master answers on its socket.

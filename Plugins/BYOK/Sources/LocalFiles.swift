@@ -40,6 +40,19 @@ enum LocalFiles {
         }
     }
 
+    /// `writeAtomically` unless the file already holds exactly `data`, is ours, regular, and has
+    /// `mode`: every CLI process writes the same ssh files, and two fsyncs per start cost more than
+    /// the remote command they serve.
+    static func writeIfChanged(_ path: String, _ data: Data, mode: mode_t) throws(PluginError) {
+        var st = stat()
+        if lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_uid == geteuid(),
+           (st.st_mode & 0o7777) == mode, Int(st.st_size) == data.count,
+           FileManager.default.contents(atPath: path) == data {
+            return
+        }
+        try writeAtomically(path, data, mode: mode)
+    }
+
     /// Whether a file exists.
     static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 

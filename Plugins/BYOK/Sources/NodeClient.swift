@@ -19,7 +19,7 @@ final class NodeClient: Sendable {
         guard LocalFiles.size(helperPath) != nil else {
             throw PluginError(.unavailable, "The byok node helper \(helperPath) is missing: build the product sandboxer-node (it ships next to libSandboxerBYOK.so) or set 'node_helper'.")
         }
-        helperHash = try LocalFiles.sha256(helperPath)
+        helperHash = try HashCache.sha256(helperPath, cacheFile: transport.config.dataDir + "/byok/node-helper.sha256")
     }
 
     /// The helper's path on a host.
@@ -46,16 +46,49 @@ final class NodeClient: Sendable {
         verified.withLock { _ = $0.insert(host.name) }
     }
 
-    /// The helper's command line for one verb.
+    /// The helper's command line for one verb. Until this process has seen the helper run on the
+    /// host, the line checks the copy's sha256 itself before running it (one round trip, not two);
+    /// a missing or changed copy ends with `missingStatus` and `missingMarker` on stderr instead.
     func command(_ host: BYOKHost, _ verb: [String]) -> String {
-        ShellQuote.line([remoteHelper(host), "--node-dir", host.nodeDir] + verb)
+        let line = "exec " + ShellQuote.line([remoteHelper(host), "--node-dir", host.nodeDir] + verb)
+        if verified.withLock({ $0.contains(host.name) }) { return line }
+        let q = ShellQuote.word(remoteHelper(host))
+        return "case \"$(sha256sum < \(q) 2>/dev/null)\" in \(helperHash)*) \(line);; esac; echo \(Self.missingMarker) >&2; exit \(Self.missingStatus)"
+    }
+
+    /// How a `command` line says the host has no verified copy of the helper.
+    static let missingStatus: Int32 = 97
+    static let missingMarker = "sandboxer-node-copy-missing"
+
+    /// Whether a run of `command` found no verified helper copy (so nothing ran).
+    static func helperMissing(_ result: SSHTransport.Result) -> Bool {
+        result.status == missingStatus && String(decoding: result.stderr.prefix(4096), as: UTF8.self).contains(missingMarker)
+    }
+
+    /// Runs `command` for a verb; when the host lacks the helper, pushes it and runs the line once more.
+    /// `attempt` runs one line and returns its result.
+    func withHelper(_ host: BYOKHost, call: PluginCall,
+                    _ attempt: (String) throws(PluginError) -> SSHTransport.Result, verb: [String]) throws(PluginError) -> SSHTransport.Result {
+        var result = try attempt(command(host, verb))
+        if Self.helperMissing(result) {
+            verified.withLock { _ = $0.remove(host.name) }
+            try ensureHelper(host, call: call)
+            result = try attempt(command(host, verb))
+        }
+        // The copy ran (status 0 is the helper's own): later lines of this process skip the check.
+        if result.status == 0 { verified.withLock { _ = $0.insert(host.name) } }
+        return result
     }
 
     /// Runs one JSON verb; returns the success object or throws the helper's error.
     func verb(_ host: BYOKHost, _ args: [String], input: Data = Data(), timeout: TimeInterval = 60,
               call: PluginCall) throws(PluginError) -> [String: JSONValue] {
-        try ensureHelper(host, call: call)
-        let (result, out) = try transport.capture(host, command(host, args), input: input, timeout: timeout, call: call)
+        var out = Data()
+        let result = try withHelper(host, call: call, { line throws(PluginError) in
+            let (r, o) = try transport.capture(host, line, input: input, timeout: timeout, call: call)
+            out = o
+            return r
+        }, verb: args)
         return try Self.parse(out, status: result.status, stderr: result.stderr, host: host, verb: args.first ?? "")
     }
 

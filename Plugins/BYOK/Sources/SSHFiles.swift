@@ -92,8 +92,8 @@ struct SSHFiles: Sendable {
     func write(_ config: BYOKConfig) throws(PluginError) {
         try LocalFiles.mkdirs(dir, mode: 0o700)
         try LocalFiles.mkdirs(controlDir, mode: 0o700)
-        try LocalFiles.writeAtomically(configPath, Data(Self.configText(config, files: self).utf8), mode: 0o600)
-        try LocalFiles.writeAtomically(knownHostsPath, Data(Self.knownHostsText(config).utf8), mode: 0o600)
+        try LocalFiles.writeIfChanged(configPath, Data(Self.configText(config, files: self).utf8), mode: 0o600)
+        try LocalFiles.writeIfChanged(knownHostsPath, Data(Self.knownHostsText(config).utf8), mode: 0o600)
     }
 
     /// Checks an operator's identity file: a regular file of ours that only we can read (ssh would

@@ -4,26 +4,16 @@ import Testing
 
 /// Sets a CLI runner up on BYOK over fixture hosts.
 enum BYOKSetup {
-    /// The node helper the tests push: the built `sandboxer-node` when there is one, else the Python
-    /// stand-in of the protocol (Tests/Fixtures/BYOKHosts/fake-sandboxer-node.py).
-    /// The built helper is used once it takes `--label` (docs/backends/byok-node-protocol.md, the change
-    /// the byok branch asked for): the plugin sends labels on every create.
+    /// The node helper the tests push: the built `sandboxer-node`.
     /// `SANDBOXER_TEST_BYOK_NODE_HELPER` names another helper to push (for trying one by hand).
     static let nodeHelper: String = {
         if let chosen = ProcessInfo.processInfo.environment["SANDBOXER_TEST_BYOK_NODE_HELPER"], !chosen.isEmpty { return chosen }
-        let built = CLIRunner.productsDirectory + "/sandboxer-node"
-        if FileManager.default.isExecutableFile(atPath: built), builtHelperTakesLabels(built) { return built }
-        return repoRoot + "/Tests/Fixtures/BYOKHosts/fake-sandboxer-node.py"
+        return CLIRunner.productsDirectory + "/sandboxer-node"
     }()
 
-    /// Asks the built helper to parse a create with a label (it fails on the missing image, after parsing).
-    static func builtHelperTakesLabels(_ path: String) -> Bool {
-        let dir = NSTemporaryDirectory() + "byok-probe-\(UUID().uuidString.prefix(8))"
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let answer = (try? SSHHosts.sh([path, "--node-dir", dir, "create", "--id", "probe", "--image", String(repeating: "0", count: 64),
-                                        "--ttl-seconds", "1", "--label", "a=b"])) ?? ""
-        return !answer.contains("--label")
-    }
+    /// The protocol's Python stand-in, only for a test that needs a hook the real helper cannot
+    /// have (the pause inside create that lets a test kill the CLI at that very moment).
+    static let standIn = repoRoot + "/Tests/Fixtures/BYOKHosts/fake-sandboxer-node.py"
 
     static let repoRoot: String = {
         var dir = (#filePath as NSString).deletingLastPathComponent
@@ -39,22 +29,22 @@ enum BYOKSetup {
     static var unavailableReason: String? {
         if let reason = SSHHosts.unavailableReason { return reason }
         if !FileManager.default.fileExists(atPath: plugin) { return "libSandboxerBYOK.so is not built (swift build --product SandboxerBYOK)" }
-        if !Machine.hasTool("python3") && !FileManager.default.fileExists(atPath: CLIRunner.productsDirectory + "/sandboxer-node") {
-            return "needs sandboxer-node or python3 for its stand-in"
+        if !FileManager.default.isExecutableFile(atPath: nodeHelper) {
+            return "sandboxer-node is not built (swift build --product sandboxer-node)"
         }
         return nil
     }
 
     /// The backend config block (indented for `backends: byok: config:`).
     static func backend(_ hosts: SSHHosts, capacity: Int = 8, labels: [String: [String: String]] = [:],
-                        hostKeys: [String: String] = [:]) -> String {
+                        hostKeys: [String: String] = [:], helper: String = nodeHelper) -> String {
         """
         backends:
           byok:
             plugin: \(plugin)
             config:
               identity_file: \(hosts.identityFile)
-              node_helper: \(nodeHelper)
+              node_helper: \(helper)
               server_alive_interval: 1
               server_alive_count_max: 2
               connect_timeout_seconds: 3
@@ -65,11 +55,11 @@ enum BYOKSetup {
 
     /// A runner with `profiles` (YAML under `profiles:`) on BYOK over `hosts`.
     static func runner(_ hosts: SSHHosts, capacity: Int = 8, labels: [String: [String: String]] = [:],
-                       hostKeys: [String: String] = [:], profiles: String? = nil) throws -> CLIRunner {
+                       hostKeys: [String: String] = [:], profiles: String? = nil, helper: String = nodeHelper) throws -> CLIRunner {
         var cli = try CLIRunner()
         try cli.useConfig("""
             data_dir: @HOME@/data
-            \(backend(hosts, capacity: capacity, labels: labels, hostKeys: hostKeys))
+            \(backend(hosts, capacity: capacity, labels: labels, hostKeys: hostKeys, helper: helper))
             profiles:
             \(profiles ?? "  default:\n    backend: byok\n    ttl: {default: 1h, max: 24h}")
             """)

@@ -77,7 +77,9 @@ def main():
         ttl = int(opts.get("--ttl-seconds", "0"))
         if not os.path.exists(os.path.join(node, "blobs", image)):
             fail("invalid_request", "The image %s has not been pushed." % image)
-        request = {"image": image, "snapshot": opts.get("--snapshot"), "env": multi.get("--env", [])}
+        # Labels take part in the comparison, as in sandboxer-node (sorted: their order does not).
+        request = {"image": image, "snapshot": opts.get("--snapshot"), "env": multi.get("--env", []),
+                   "labels": sorted(multi.get("--label", []))}
         if os.path.exists(os.path.join(sbx(i), "meta.json")):
             m = meta(i)
             if m["request"] == request: out({"ok": True, "ref": i, "pid": m["pid"]})
