@@ -7,7 +7,7 @@ import Testing
 
 @Suite("LocalVM lifecycle", localVMAvailable)
 struct LocalVMLifecycleTests {
-    @Test("describe names localvm and its six capabilities")
+    @Test("describe names localvm and its seven capabilities")
     func describe() throws {
         let world = try LocalVMWorld()
         defer { world.finish() }
@@ -15,7 +15,7 @@ struct LocalVMLifecycleTests {
         let d = try JSONDecoder().decode(DescribeResponse.self, from: data)
         #expect(d.name == "localvm")
         #expect(Set(d.capabilities) == [Capability.lifecycle, Capability.exec, Capability.inventory, Capability.timeout,
-                                        Capability.snapshot, "sandboxer.reach/1"])
+                                        Capability.snapshot, "sandboxer.reach/1", Capability.execStream])
     }
 
     @Test("a sandbox is isolated: hostname, its own init, pids, root, network")

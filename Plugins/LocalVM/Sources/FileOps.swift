@@ -1,5 +1,6 @@
 import CLocalVM
 import Foundation
+import Basics
 import Glibc
 import PluginKit
 
@@ -78,8 +79,12 @@ enum FileOps {
         if n < 0 { throw failure("write to", path) }
     }
 
+    /// Reads to end of file (at most 16 MiB). Not FileManager's `contents(atPath:)`: for a file whose
+    /// size reads 0 (procfs: mountinfo, cgroup.procs) it returns only the first read, 4 KiB, so a host
+    /// with some thirty mounts hid the sandbox's own from destroy's unmount (found by the test suite).
     static func readText(_ path: String) -> String? {
-        FileManager.default.contents(atPath: path).map { String(decoding: $0, as: UTF8.self) }
+        guard case .success(let bytes) = BoundedFile.read(path, limit: 16 << 20, limitText: "16 MiB") else { return nil }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// rm -rf that never follows symlinks nor descends into a mount.
