@@ -86,6 +86,7 @@ struct LocalVMImageTests {
         // comes from outside the image and cannot be broken by it).
         let root = world.dataDir + "/broken-root"
         for d in ["", "/bin"] { #expect(mkdir(root + d, 0o755) == 0) }
+        try FileOps.writeAtomically(root + "/bin/sh", Data("not a program".utf8), mode: 0o644) // images need one
         try FileOps.writeAtomically(root + "/proc", Data("not a directory".utf8), mode: 0o644)
         #expect(clvm_shift_owners(root, 100_000, 65536) == 0)
         let id = "fail-\(UInt16.random(in: 0 ... .max))"
