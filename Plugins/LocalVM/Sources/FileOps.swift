@@ -79,7 +79,29 @@ enum FileOps {
     }
 
     static func readText(_ path: String) -> String? {
-        FileManager.default.contents(atPath: path).map { String(decoding: $0, as: UTF8.self) }
+        readAll(path).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// Largest file `readAll` reads (mountinfo of a busy host is well under 1 MiB).
+    static let maxReadBytes = 64 << 20
+
+    /// The whole file, read until EOF: FileManager's `contents(atPath:)` returns only the first
+    /// page of a /proc file such as mountinfo (size 0 in stat; measured: 4004 of 15117 bytes), and
+    /// destroy then missed the mounts listed after it. nil when it cannot be opened or read.
+    static func readAll(_ path: String) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var out: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while out.count < maxReadBytes {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 { return nil }
+            if n == 0 { break }
+            out.append(contentsOf: chunk[0..<n])
+        }
+        return out
     }
 
     /// rm -rf that never follows symlinks nor descends into a mount.
