@@ -25,6 +25,8 @@ let package = Package(
         .library(name: "GRPCClient", targets: ["GRPCClient"]),
         // LocalVM's port forwarder for published ports; ships next to libSandboxerLocalVM.so.
         .executable(name: "sandboxer-localvm-forward", targets: ["LocalVMForward"]),
+        // LocalVM's sandbox init (PID 1 of each sandbox), static; ships next to libSandboxerLocalVM.so.
+        .executable(name: "sandboxer-localvm-init", targets: ["LocalVMInit"]),
         .library(name: "SandboxerModal", type: .dynamic, targets: ["ModalEntry"]),
         .library(name: "SandboxerE2B", type: .dynamic, targets: ["E2BEntry"]),
         .library(name: "SandboxerFinHub", type: .dynamic, targets: ["FinHubEntry"]),
@@ -104,6 +106,8 @@ let package = Package(
         .target(name: "CLocalVM", path: "Plugins/LocalVM/CLocalVM"),
         .target(name: "LocalVM", dependencies: ["PluginKit", "CLocalVM", "Basics"], path: "Plugins/LocalVM/Sources"),
         .executableTarget(name: "LocalVMForward", path: "Plugins/LocalVM/Forward"),
+        .executableTarget(name: "LocalVMInit", dependencies: ["CLocalVM"], path: "Plugins/LocalVM/Init",
+                          linkerSettings: [.unsafeFlags(["-static-executable"])]),
 
         // A plugin for tests that can be told to fail, hang or answer garbage.
         .target(name: "TestPlugin", dependencies: ["PluginKit", "PluginABI", "Basics"], path: "Tests/Fixtures/TestPlugin"),

@@ -25,6 +25,7 @@ done
 echo "building (release)..." >&2
 swift build -c release --product sandboxer >&2
 swift build -c release --product SandboxerLocalVM >&2
+swift build -c release --product sandboxer-localvm-init >&2 # the C init, next to the plugin
 BIN=$(swift build -c release --show-bin-path)
 
 TMP=$(mktemp -d /tmp/localvm-ops.XXXXXX)

@@ -30,6 +30,7 @@ trap cleanup EXIT
 
 echo "building (release)..." >&2
 swift build -c release --product SandboxerLocalVM >&2
+swift build -c release --product sandboxer-localvm-init >&2 # the C init, next to the plugin
 swift build -c release --product sandboxer >&2 || echo "(the sandboxer CLI did not build; its row is skipped)" >&2
 BIN=$(swift build -c release --show-bin-path)
 

@@ -82,18 +82,20 @@ struct LocalVMImageTests {
     func failedCreate() throws {
         let world = try LocalVMWorld()
         defer { world.finish() }
-        // A pre-shifted root whose /bin/sh cannot be executed.
+        // A pre-shifted root whose /proc is a file, so mounting proc there fails (the init itself
+        // comes from outside the image and cannot be broken by it).
         let root = world.dataDir + "/broken-root"
         for d in ["", "/bin"] { #expect(mkdir(root + d, 0o755) == 0) }
-        try FileOps.writeAtomically(root + "/bin/sh", Data("not a program".utf8), mode: 0o644)
+        try FileOps.writeAtomically(root + "/bin/sh", Data("not a program".utf8), mode: 0o644) // images need one
+        try FileOps.writeAtomically(root + "/proc", Data("not a directory".utf8), mode: 0o644)
         #expect(clvm_shift_owners(root, 100_000, 65536) == 0)
         let id = "fail-\(UInt16.random(in: 0 ... .max))"
         do {
             try world.create(id, image: root)
-            Issue.record("create succeeded with a broken /bin/sh")
+            Issue.record("create succeeded with a file for /proc")
         } catch let error as PluginError {
             #expect(error.code == .internal)
-            #expect(error.message.contains("execve failed: Permission denied"), "\(error.message)")
+            #expect(error.message.contains("mount of /proc failed: Not a directory"), "\(error.message)")
         }
         #expect(!FileManager.default.fileExists(atPath: world.dataDir + "/sandboxes/\(id)"))
         for dir in CgroupLayout(parent: world.cgroupParent).dirs(id) { #expect(!FileManager.default.fileExists(atPath: dir)) }

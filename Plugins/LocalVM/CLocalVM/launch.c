@@ -255,7 +255,10 @@ static void init_child(const clvm_launch_spec *s, int errfd, int gofd, int ready
     int herr = 0, hstep = clvm_child_harden(&herr);
     if (hstep) { clvm_child_report(errfd, hstep, herr, 0); _exit(1); }
     clvm_child_reset_signals();
-    execve(s->argv[0], (char *const *)s->argv, (char *const *)s->envp);
+    if (s->init_fd)
+        syscall(SYS_execveat, *s->init_fd, "", (char *const *)s->argv, (char *const *)s->envp, AT_EMPTY_PATH);
+    else
+        execve(s->argv[0], (char *const *)s->argv, (char *const *)s->envp);
     clvm_child_report(errfd, CLVM_STEP_EXEC, errno, 0);
     _exit(127);
 }

@@ -79,12 +79,19 @@ enum FileOps {
         if n < 0 { throw failure("write to", path) }
     }
 
-    /// Reads to end of file (at most 16 MiB). Not FileManager's `contents(atPath:)`: for a file whose
-    /// size reads 0 (procfs: mountinfo, cgroup.procs) it returns only the first read, 4 KiB, so a host
-    /// with some thirty mounts hid the sandbox's own from destroy's unmount (found by the test suite).
     static func readText(_ path: String) -> String? {
-        guard case .success(let bytes) = BoundedFile.read(path, limit: 16 << 20, limitText: "16 MiB") else { return nil }
-        return String(decoding: bytes, as: UTF8.self)
+        readAll(path).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// Largest file `readAll` reads (mountinfo of a busy host is well under 1 MiB).
+    static let maxReadBytes = 64 << 20
+
+    /// The whole file, read until EOF: FileManager's `contents(atPath:)` returns only the first
+    /// page of a /proc file such as mountinfo (size 0 in stat; measured: 4004 of 15117 bytes), and
+    /// destroy then missed the mounts listed after it. nil when it cannot be opened or read.
+    static func readAll(_ path: String) -> [UInt8]? {
+        guard case .success(let bytes) = BoundedFile.read(path, limit: maxReadBytes, limitText: "64 MiB") else { return nil }
+        return bytes
     }
 
     /// rm -rf that never follows symlinks nor descends into a mount.

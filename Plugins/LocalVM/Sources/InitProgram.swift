@@ -1,7 +1,12 @@
+import CLocalVM
 import Foundation
+import Glibc
 
-/// The sandbox's init: `/bin/sh -c <script>` from the sandbox's own root, as PID 1 of its pid
-/// namespace.
+/// The sandbox's init, PID 1 of its pid namespace: `sandboxer-localvm-init` (C, static, shipped
+/// next to the plugin library; see CLocalVM/init_program.c), exec'd by fd after pivot_root, so it
+/// is no file of the sandbox and needs nothing of its rootfs. Where that program is missing (or not
+/// root's and read-only, like the plugin), the same behaviour comes from `/bin/sh -c <script>` of
+/// the sandbox's own root, described here:
 ///
 /// - It reaps: while it waits, busybox ash (like any POSIX sh `wait`) calls waitpid(-1), which
 ///   also collects orphans re-parented to it.
@@ -29,6 +34,31 @@ enum InitProgram {
     """
 
     static let argv = ["/bin/sh", "-c", script, name]
+
+    /// The file name of the C init next to the plugin library.
+    static let programName = "sandboxer-localvm-init"
+
+    /// An O_PATH fd of the C init, opened on first use (once per process), or nil for the shell init.
+    static let programFd: Int32? = {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        guard clvm_own_image_path(&buffer, buffer.count) == 0 else { return nil }
+        let own = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let dir = (own as NSString).deletingLastPathComponent
+        let path = dir + "/" + programName
+        // Only a program as trusted as the plugin itself: root's, not writable by others.
+        var st = stat(), parent = stat()
+        guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_uid == 0, st.st_mode & 0o022 == 0,
+              stat(dir, &parent) == 0, parent.st_mode & 0o022 == 0 else { return nil }
+        var err = [CChar](repeating: 0, count: 256)
+        let fd = clvm_init_image(path, &err, err.count)
+        return fd >= 0 ? fd : nil
+    }()
+
+    /// What the launcher runs: the C init's fd with its argv, or the shell init.
+    static func resolve() -> (fd: Int32?, argv: [String]) {
+        if let fd = programFd { return (fd, [name]) }
+        return (nil, argv)
+    }
 
     /// Default PATH inside sandboxes.
     static let path = "/usr/sbin:/usr/bin:/sbin:/bin"

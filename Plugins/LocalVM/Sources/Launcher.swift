@@ -26,7 +26,9 @@ enum Launcher {
                        idmap: String? = nil) throws(PluginError) -> Int32 {
         var pid: pid_t = 0
         var err = [CChar](repeating: 0, count: 512)
-        let rc = withCStringArray(InitProgram.argv) { argv in
+        let program = InitProgram.resolve()
+        let initFd = program.fd ?? -1
+        let rc = withCStringArray(program.argv) { argv in
             withCStringArray(InitProgram.env) { envp in
                 cgroupFds.withUnsafeBufferPointer { fds in
                     sandboxDir.withCString { dir in
@@ -39,8 +41,11 @@ enum Launcher {
                                                 var spec = clvm_launch_spec(
                                                     sandbox_dir: dir, lower_dir: lower, hostname: host, id_map: map,
                                                     cgroup_fds: fds.baseAddress, cgroup_count: fds.count, argv: argv,
-                                                    envp: envp, net: net, layer_dir: layer, idmap: idmapLine)
-                                                return clvm_launch(&spec, &pid, &err, err.count)
+                                                    envp: envp, net: net, layer_dir: layer, idmap: idmapLine, init_fd: nil)
+                                                return withUnsafePointer(to: initFd) { fd in
+                                                    if program.fd != nil { spec.init_fd = fd }
+                                                    return clvm_launch(&spec, &pid, &err, err.count)
+                                                }
                                             }
                                         }
                                     }

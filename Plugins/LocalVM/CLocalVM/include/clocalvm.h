@@ -66,6 +66,10 @@ typedef struct clvm_launch_spec {
      *  <sandbox_dir>/layers (both must exist, empty). NULL: no idmapped mounts; the sandbox runs
      *  in the on-disk range itself. Appended: zero means off. */
     const char *idmap;
+    /** An fd (from `clvm_init_image`) of the init program to run with execveat(AT_EMPTY_PATH)
+     *  instead of argv[0] from the new root, so the init need not be a file in the sandbox.
+     *  Appended: NULL means argv[0]. */
+    const int *init_fd;
 } clvm_launch_spec;
 
 /**
@@ -269,6 +273,21 @@ int clvm_exec_stream_signal(const clvm_exec_stream *s, int sig);
 
 /** Kills the command if it still runs, reaps the helper and closes every descriptor. */
 void clvm_exec_stream_close(clvm_exec_stream *s);
+
+/**
+ * The sandbox init's program as an O_PATH fd for `clvm_launch_spec.init_fd`, opened once per process
+ * (later calls return the same fd, whatever path they pass). Returns the fd (CLOEXEC), or -1 with
+ * one sentence in `err`.
+ */
+int clvm_init_image(const char *path, char *err, size_t err_len);
+
+/**
+ * The init itself (run by `sandboxer-localvm-init`): PID 1 of a sandbox. Reaps every child,
+ * exits 0 on SIGTERM, SIGINT or SIGHUP, closes fd 3 once those are handled (the launcher's ready
+ * handshake) and exits 0 when the deadline in /run/sandboxer/deadline (Unix seconds) has passed,
+ * re-reading it at least every 60 s and at once on SIGUSR1. Never returns.
+ */
+void clvm_init_main(void) __attribute__((noreturn));
 
 #ifdef __cplusplus
 }
