@@ -25,7 +25,7 @@ import Testing
         let r = try cli.run(["plugin", "check", lib, "--config", #"{"state_dir": "\#(cli.home)/state"}"#])
         #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
         let lines = r.stdout.split(separator: "\n").map(String.init)
-        #expect(lines.count == 27, "\(lines)")
+        #expect(lines.count == 31, "\(lines)")  // 27 + the four exec-stream rules
         #expect(lines.first?.hasPrefix("pass  load.entry ") == true)
         #expect(lines.allSatisfy { $0.hasPrefix("pass  ") || $0.hasPrefix("skip  ") }, "\(lines)")
         #expect(lines.contains { $0.hasPrefix("skip  snapshot.take ") && $0.hasSuffix("sandboxer.snapshot/1 is not declared") })
@@ -35,7 +35,7 @@ import Testing
         #expect(json.status == 0)
         let report = try json.object()
         #expect(report["passed"] as? Bool == true)
-        #expect((report["rules"] as? [[String: Any]])?.count == 27)
+        #expect((report["rules"] as? [[String: Any]])?.count == 31)
         #expect((report["plugin"] as? [String: Any])?["name"] as? String == "test")
     }
 

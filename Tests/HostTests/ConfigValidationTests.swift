@@ -50,7 +50,7 @@ import Testing
     @Test(arguments: [
         // Typo protection, with the allowed keys.
         (["backends:": "backend:"],
-         "unknownKey: config.yaml:1:1: Unknown key \"backend\" at the top level (did you mean \"backends\"?); allowed keys are data_dir, host_id, backends, profiles, server, webhooks, retention, builders, images."),
+         "unknownKey: config.yaml:1:1: Unknown key \"backend\" at the top level (did you mean \"backends\"?); allowed keys are data_dir, host_id, backends, profiles, server, webhooks, retention, builders, images, exec."),
         (["    network: none": "    netwrk: none"],
          "unknownKey: config.yaml:8:5: Unknown key \"netwrk\" in profile \"default\" (did you mean \"network\"?); allowed keys are backend, image, resources, network, env, ttl, consumer, labels, on_expire, snapshots, extends, reach, network_options, exec, placement, build."),
         (["    network: none": "    gpu: 1"],

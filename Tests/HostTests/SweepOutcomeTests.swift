@@ -45,7 +45,7 @@ import Testing
             "ghosts":[{"backend":"fake","id":"sbx-00000000000000aa","outcome":"failed","state":"destroyed"},\
             {"backend":"fake","id":"sbx-00000000000000aa","outcome":"skipped","state":"destroyed"}],"in_flight":[],\
             "orphans":[{"backend":"fake","backend_ref":"ref-o1","labels":{},"outcome":"destroyed","sandbox_id":"sbx-00000000000000bb"},\
-            {"backend":"fake","backend_ref":"ref-o2","labels":{},"outcome":"\(Self.message)","sandbox_id":null}],"stuck":[]}
+            {"backend":"fake","backend_ref":"ref-o2","labels":{},"outcome":"\(Self.message)","sandbox_id":null}],"stuck":[],"unreachable":[]}
 
             """)
     }

@@ -84,7 +84,9 @@ final class RemotePluginChannel: PluginChannel, @unchecked Sendable {
         let connection = try connection(for: operation)
         let id = context.nextCallId()
         guard let pending = connection.register(id) else {
-            throw BackendError(.unavailable, "The plugin \(plugin.name) (backend \(backend)) stopped before the call was sent; try again.",
+            // The runner died between the liveness check and the send: say how (a crash, usually).
+            let how = connection.endClause ?? "stopped"
+            throw BackendError(.unavailable, "The plugin \(plugin.name) (backend \(backend)) \(how) before the call was sent; its runner will be restarted; try again.",
                                backend: backend, operation: operation)
         }
         var header = RunnerHeader(.call, id: id)

@@ -94,6 +94,11 @@ final class RunnerConnection: @unchecked Sendable {
         }
     }
 
+    /// Why the runner is gone, as a clause ("crashed with SIGSEGV"), or nil while it runs.
+    var endClause: String? {
+        state.withLock { s in s.stopReason.map { _ in "was stopped" } ?? s.exit.map(\.phrase) }
+    }
+
     /// Registers a call before its frame is sent; nil when the runner is already gone (with why).
     func register(_ id: UInt64) -> Pending? {
         let pending = Pending()
