@@ -37,37 +37,6 @@ struct exec_fds {
     int fail_w;    /* failed step records (CLOEXEC: EOF once B has exec'd) */
 };
 
-/* B: look argv[0] up in PATH (from envp) like execvp, using only the stack. Returns errno. */
-static int exec_search(const char *const *argv, const char *const *envp) {
-    const char *file = argv[0];
-    if (strchr(file, '/')) {
-        execve(file, (char *const *)argv, (char *const *)envp);
-        return errno;
-    }
-    const char *path = "/usr/sbin:/usr/bin:/sbin:/bin";
-    for (const char *const *e = envp; *e; e++)
-        if (strncmp(*e, "PATH=", 5) == 0) { path = *e + 5; break; }
-    size_t flen = strlen(file);
-    int result = ENOENT;
-    char buf[4096];
-    const char *p = path;
-    for (;;) {
-        const char *colon = strchr(p, ':');
-        size_t dlen = colon ? (size_t)(colon - p) : strlen(p);
-        if (dlen + 1 + flen + 1 <= sizeof buf) {
-            size_t n = 0;
-            if (dlen == 0) { buf[n++] = '.'; } else { memcpy(buf, p, dlen); n = dlen; }
-            buf[n++] = '/';
-            memcpy(buf + n, file, flen + 1);
-            execve(buf, (char *const *)argv, (char *const *)envp);
-            if (errno == EACCES) result = EACCES;
-            else if (errno != ENOENT && errno != ENOTDIR) return errno;
-        }
-        if (!colon) break;
-        p = colon + 1;
-    }
-    return result;
-}
 
 static void exec_b(const clvm_exec_spec *s, const struct exec_fds *f) {
     /* The cgroups only the command joins (see clvm_exec_spec). Permission comes from the opener of
@@ -93,7 +62,7 @@ static void exec_b(const clvm_exec_spec *s, const struct exec_fds *f) {
     int herr = 0, hstep = clvm_child_harden(&herr);
     if (hstep) { clvm_child_report(f->fail_w, hstep, herr, 0); _exit(127); }
     clvm_child_reset_signals();
-    int e = exec_search(s->argv, s->envp);
+    int e = clvm_exec_search(s->argv, s->envp);
     clvm_child_report(f->fail_w, CLVM_STEP_EXEC, e, 0);
     _exit(127);
 }
@@ -177,26 +146,8 @@ static void close_if(int *fd) { if (*fd >= 0) { close(*fd); *fd = -1; } }
 
 int clvm_exec(const clvm_exec_spec *s, clvm_exec_result *res, char *err, size_t err_len) {
     memset(res, 0, sizeof *res);
-    int outp[2] = { -1, -1 }, errp[2] = { -1, -1 }, inp[2] = { -1, -1 }, statp[2] = { -1, -1 },
-        failp[2] = { -1, -1 };
-    int ok = pipe2(outp, O_CLOEXEC) == 0 && pipe2(errp, O_CLOEXEC) == 0 && pipe2(statp, O_CLOEXEC) == 0 &&
-             pipe2(failp, O_CLOEXEC) == 0;
-    if (ok) {
-        if (s->has_stdin) {
-            /* A socket, not a pipe: send(MSG_NOSIGNAL) never raises SIGPIPE in the host. */
-            ok = socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, inp) == 0;
-        } else {
-            inp[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
-            ok = inp[0] >= 0;
-        }
-    }
-    if (!ok) {
-        snprintf(err, err_len, "pipe2: %s", strerror(errno));
-        int *all[] = { &outp[0], &outp[1], &errp[0], &errp[1], &statp[0], &statp[1], &failp[0], &failp[1],
-                       &inp[0], &inp[1] };
-        for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) close_if(all[i]);
-        return -1;
-    }
+    int outp[2], errp[2], inp[2], statp[2], failp[2];
+    if (clvm_exec_pipes(s->has_stdin, outp, errp, inp, statp, failp, err, err_len) < 0) return -1;
     struct exec_fds f = {
         clvm_hoist_fd(inp[0]), clvm_hoist_fd(outp[1]), clvm_hoist_fd(errp[1]), statp[1], clvm_hoist_fd(failp[1]),
     };

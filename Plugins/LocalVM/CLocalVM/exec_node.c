@@ -25,36 +25,6 @@
 
 struct stream_fds { int in_r, out_w, err_w, status_w, fail_w; };
 
-/* B: execvp with envp's PATH, using only the stack. Returns errno. */
-static int stream_exec_search(const char *const *argv, const char *const *envp) {
-    const char *file = argv[0];
-    if (strchr(file, '/')) {
-        execve(file, (char *const *)argv, (char *const *)envp);
-        return errno;
-    }
-    const char *path = "/usr/sbin:/usr/bin:/sbin:/bin";
-    for (const char *const *e = envp; *e; e++)
-        if (strncmp(*e, "PATH=", 5) == 0) { path = *e + 5; break; }
-    size_t flen = strlen(file);
-    int result = ENOENT;
-    char buf[4096];
-    for (const char *p = path;;) {
-        const char *colon = strchr(p, ':');
-        size_t dlen = colon ? (size_t)(colon - p) : strlen(p);
-        if (dlen + 1 + flen + 1 <= sizeof buf) {
-            size_t n = 0;
-            if (dlen == 0) { buf[n++] = '.'; } else { memcpy(buf, p, dlen); n = dlen; }
-            buf[n++] = '/';
-            memcpy(buf + n, file, flen + 1);
-            execve(buf, (char *const *)argv, (char *const *)envp);
-            if (errno == EACCES) result = EACCES;
-            else if (errno != ENOENT && errno != ENOTDIR) return errno;
-        }
-        if (!colon) break;
-        p = colon + 1;
-    }
-    return result;
-}
 
 static void stream_b(const clvm_exec_spec *s, const char *cwd, const struct stream_fds *f) {
     for (size_t i = 0; i < s->command_only_cgroups && i < s->cgroup_count; i++) {
@@ -74,7 +44,7 @@ static void stream_b(const clvm_exec_spec *s, const char *cwd, const struct stre
     int herr = 0, hstep = clvm_child_harden(&herr);
     if (hstep) { clvm_child_report(f->fail_w, hstep, herr, 0); _exit(127); }
     clvm_child_reset_signals();
-    int e = stream_exec_search(s->argv, s->envp);
+    int e = clvm_exec_search(s->argv, s->envp);
     clvm_child_report(f->fail_w, CLVM_STEP_EXEC, e, 0);
     _exit(127);
 }

@@ -30,26 +30,8 @@ static void close_fd(int *fd) { if (*fd >= 0) { close(*fd); *fd = -1; } }
 int clvm_exec_start(const clvm_exec_spec *s, clvm_exec_stream *out, char *err, size_t err_len) {
     memset(out, 0, sizeof *out);
     out->command_pidfd = out->stdin_fd = out->stdout_fd = out->stderr_fd = out->status_fd = -1;
-    int outp[2] = { -1, -1 }, errp[2] = { -1, -1 }, inp[2] = { -1, -1 }, statp[2] = { -1, -1 },
-        failp[2] = { -1, -1 };
-    int ok = pipe2(outp, O_CLOEXEC) == 0 && pipe2(errp, O_CLOEXEC) == 0 && pipe2(statp, O_CLOEXEC) == 0 &&
-             pipe2(failp, O_CLOEXEC) == 0;
-    if (ok) {
-        if (s->has_stdin) {
-            /* A socket, not a pipe: send(MSG_NOSIGNAL) never raises SIGPIPE in the host. */
-            ok = socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, inp) == 0;
-        } else {
-            inp[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
-            ok = inp[0] >= 0;
-        }
-    }
-    if (!ok) {
-        snprintf(err, err_len, "pipe2: %s", strerror(errno));
-        int *all[] = { &outp[0], &outp[1], &errp[0], &errp[1], &statp[0], &statp[1], &failp[0], &failp[1],
-                       &inp[0], &inp[1] };
-        for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) close_fd(all[i]);
-        return -1;
-    }
+    int outp[2], errp[2], inp[2], statp[2], failp[2];
+    if (clvm_exec_pipes(s->has_stdin, outp, errp, inp, statp, failp, err, err_len) < 0) return -1;
     (void)fcntl(outp[0], F_SETPIPE_SZ, CLVM_STREAM_PIPE_BYTES);
     (void)fcntl(errp[0], F_SETPIPE_SZ, CLVM_STREAM_PIPE_BYTES);
     int in_r = clvm_hoist_fd(inp[0]), out_w = clvm_hoist_fd(outp[1]), err_w = clvm_hoist_fd(errp[1]);

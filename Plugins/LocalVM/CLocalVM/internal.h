@@ -194,6 +194,16 @@ int clvm_hoist_fd(int fd);
 /** Parent: read exactly len bytes unless EOF comes first; returns bytes read or -1. */
 ssize_t clvm_read_full(int fd, void *buf, size_t len);
 
+/* Looks argv[0] up in envp's PATH like execvp and execs it (stack only: for a child before execve).
+ * Returns errno when nothing could be exec'd. */
+int clvm_exec_search(const char *const *argv, const char *const *envp);
+
+/* The pipes of one exec: stdout, stderr, status and failure pipes (CLOEXEC) and stdin (a socketpair
+ * with `has_stdin`, else /dev/null in inp[0], inp[1] = -1). 0, or -1 with a sentence in `err` and
+ * every descriptor closed (all set to -1). */
+int clvm_exec_pipes(int has_stdin, int outp[2], int errp[2], int inp[2], int statp[2], int failp[2],
+                    char *err, size_t err_len);
+
 /* Child (exec.c): the helper that enters the sandbox and runs the command as clvm_exec does; shared
  * with clvm_exec_start so a streamed command gets exactly the same set-up. Never returns. */
 struct clvm_exec_spec;

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/inotify.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <signal.h>
@@ -258,4 +259,61 @@ int clvm_finish_spawn(long mid, ssize_t got_pid, int32_t pid, ssize_t got_err, c
     }
     *out_pid = pid;
     return 0;
+}
+
+/* Looks argv[0] up in PATH (from envp) like execvp and execs it, using only the stack (it runs in a
+ * child of a multi-threaded host, before execve). Returns errno when nothing could be exec'd. */
+int clvm_exec_search(const char *const *argv, const char *const *envp) {
+    const char *file = argv[0];
+    if (strchr(file, '/')) {
+        execve(file, (char *const *)argv, (char *const *)envp);
+        return errno;
+    }
+    const char *path = "/usr/sbin:/usr/bin:/sbin:/bin";
+    for (const char *const *e = envp; *e; e++)
+        if (strncmp(*e, "PATH=", 5) == 0) { path = *e + 5; break; }
+    size_t flen = strlen(file);
+    int result = ENOENT;
+    char buf[4096];
+    const char *p = path;
+    for (;;) {
+        const char *colon = strchr(p, ':');
+        size_t dlen = colon ? (size_t)(colon - p) : strlen(p);
+        if (dlen + 1 + flen + 1 <= sizeof buf) {
+            size_t n = 0;
+            if (dlen == 0) { buf[n++] = '.'; } else { memcpy(buf, p, dlen); n = dlen; }
+            buf[n++] = '/';
+            memcpy(buf + n, file, flen + 1);
+            execve(buf, (char *const *)argv, (char *const *)envp);
+            if (errno == EACCES) result = EACCES;
+            else if (errno != ENOENT && errno != ENOTDIR) return errno;
+        }
+        if (!colon) break;
+        p = colon + 1;
+    }
+    return result;
+}
+
+int clvm_exec_pipes(int has_stdin, int outp[2], int errp[2], int inp[2], int statp[2], int failp[2],
+                    char *err, size_t err_len) {
+    int *all[] = { &outp[0], &outp[1], &errp[0], &errp[1], &statp[0], &statp[1], &failp[0], &failp[1],
+                   &inp[0], &inp[1] };
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) *all[i] = -1;
+    int ok = pipe2(outp, O_CLOEXEC) == 0 && pipe2(errp, O_CLOEXEC) == 0 && pipe2(statp, O_CLOEXEC) == 0 &&
+             pipe2(failp, O_CLOEXEC) == 0;
+    if (ok) {
+        if (has_stdin) {
+            /* A socket, not a pipe: send(MSG_NOSIGNAL) never raises SIGPIPE in the host. */
+            ok = socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, inp) == 0;
+        } else {
+            inp[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+            ok = inp[0] >= 0;
+        }
+    }
+    if (ok) return 0;
+    snprintf(err, err_len, "pipe2: %s", strerror(errno));
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+        if (*all[i] >= 0) { close(*all[i]); *all[i] = -1; }
+    }
+    return -1;
 }
