@@ -30,6 +30,9 @@ extension SandboxService {
         }
         if let snapshot { try checkRestorable(snapshot, on: profile) }
         let backend = snapshot == nil ? try backends.backend(named: sandbox.backend) : try snapshotBackend(sandbox.backend)
+        // A profile with `build:` boots its built image, as create does; built (or failed) before the
+        // old instance is touched, so a failed build leaves the sandbox as it was.
+        let boot = snapshot == nil ? try imageToBoot(profile, options: CreateOptions(profile: profile.name)) : nil
 
         let process = ProcessIdentity.current()
         var machine = SandboxMachine(sandbox)
@@ -56,7 +59,9 @@ extension SandboxService {
         let seconds = TTLRules.remaining(intent, now: now) + SandboxMachine.backstopGraceSeconds
         let response: CreateResponse
         do {
-            response = try provision(backendRequest(intent, profile: profile, timeoutSeconds: seconds), from: snapshot, on: backend)
+            var request = backendRequest(intent, profile: profile, timeoutSeconds: seconds)
+            request.imageArtifact = boot?.artifact
+            response = try provision(request, from: snapshot, on: backend)
         } catch {
             var failed = SandboxMachine(intent)
             let action = try failed.createFailed("The recreate could not make a new instance: \(error.message)", at: now)

@@ -70,13 +70,18 @@ import Testing
         #expect(builds(cli).count == 1)
         #expect(workDirs(cli).isEmpty, "the build's work dir was left behind")
 
+        var ids: [String] = []
         for _ in 0..<2 {
             let created = try cli.run(["create", "--profile", "web", "--json"])
             #expect(created.status == 0, "\(created.stderr)")
+            if let id = try created.object()["id"] as? String { ids.append(id) }
         }
+        // A recreate boots the built image too (not the profile's image name).
+        let recreated = try cli.run(["recreate", try #require(ids.first)])
+        #expect(recreated.status == 0, "\(recreated.stderr)")
         #expect(builds(cli).count == 1, "a create rebuilt a cached image")
         let booted = boots(cli)
-        #expect(booted.count == 2)
+        #expect(booted.count == 3)
         #expect(booted.allSatisfy { $0.contains(" rootfs-tar \(digest) \(path)") }, "\(booted)")
         let listed = try cli.run(["images", "--json"]).array()
         #expect(listed.count == 1)
