@@ -228,3 +228,8 @@ def assert_error(response: requests.Response, status: int) -> dict:
     assert set(body["error"]) == {"code", "message"}, body
     assert isinstance(body["error"]["code"], str) and body["error"]["message"], body
     return body["error"]
+
+
+def exec_view(result: dict) -> dict:
+    """The text fields of a whole-buffer exec answer (it also carries stdout_b64/stderr_b64 and truncation flags)."""
+    return {k: result[k] for k in ("exit_code", "stdout", "stderr", "timed_out")}

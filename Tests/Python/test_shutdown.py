@@ -12,7 +12,7 @@ import time
 import pytest
 import requests
 
-from conftest import SANDBOXER, fake_config, needs_localvm, server_env
+from conftest import exec_view, SANDBOXER, fake_config, needs_localvm, server_env
 
 
 class InFlight(threading.Thread):
@@ -65,7 +65,7 @@ def test_sigterm_finishes_a_long_exec(localvm_server, http):
     assert not exec_call.is_alive(), "the exec request never finished"
     assert exec_call.error is None, repr(exec_call.error)
     assert exec_call.response.status_code == 200, exec_call.response.text
-    assert exec_call.response.json() == {"exit_code": 0, "stdout": "done\n", "stderr": "", "timed_out": False}
+    assert exec_view(exec_call.response.json()) == {"exit_code": 0, "stdout": "done\n", "stderr": "", "timed_out": False}
 
     rc = localvm_server.terminate()
     assert rc == 0, localvm_server.stderr_text()

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 from datetime import datetime, timedelta
 
 import pytest
 
-from conftest import assert_error, needs_localvm
+from conftest import exec_view, assert_error, needs_localvm
 
 pytestmark = needs_localvm
 
@@ -31,13 +32,16 @@ def test_walkthrough_requests(localvm_server, http):
     r = http.post(f"{base}/v1/sandboxes/{sid}/exec", json={"argv": ["hostname"]})
     assert r.status_code == 200, r.text
     result = r.json()
-    assert result == {"exit_code": 0, "stdout": f"{sid}\n", "stderr": "", "timed_out": False}
+    assert exec_view(result) == {"exit_code": 0, "stdout": f"{sid}\n", "stderr": "", "timed_out": False}
+    # The exact bytes ride along in base64, and nothing was cut.
+    assert result["stdout_b64"] == base64.b64encode(f"{sid}\n".encode()).decode() and result["stderr_b64"] == ""
+    assert result.get("stdout_truncated") in (None, False) and result.get("stderr_truncated") in (None, False)
 
     # A non-zero exit is a result, not an error.
     r = http.post(f"{base}/v1/sandboxes/{sid}/exec",
                   json={"argv": ["sh", "-c", "echo out; echo err >&2; exit 7"]})
     assert r.status_code == 200, r.text
-    assert r.json() == {"exit_code": 7, "stdout": "out\n", "stderr": "err\n", "timed_out": False}
+    assert exec_view(r.json()) == {"exit_code": 7, "stdout": "out\n", "stderr": "err\n", "timed_out": False}
 
     # stdin and env reach the command.
     r = http.post(f"{base}/v1/sandboxes/{sid}/exec",
