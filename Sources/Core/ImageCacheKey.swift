@@ -73,42 +73,7 @@ public struct ImageCacheKey: Sendable, Equatable {
     /// lie), or nil: HCL's `timestamp()` and `uuidv4()`, and legacy JSON's `{{timestamp}}`,
     /// `{{isotime}}` and `{{uuid}}`.
     public static func nondeterministicCall(in text: String) -> String? {
-        let bytes = Array(text.utf8)
-        for name in ["timestamp", "uuidv4"] {
-            var from = 0
-            while let at = find(Array(name.utf8), in: bytes, from: from) {
-                from = at + 1
-                let before = at > 0 ? bytes[at - 1] : 0x20
-                if isIdentifier(before) { continue }
-                var i = at + name.utf8.count
-                while i < bytes.count, bytes[i] == 0x20 || bytes[i] == 0x09 { i += 1 }
-                if i < bytes.count, bytes[i] == UInt8(ascii: "(") { return "\(name)()" }
-            }
-        }
-        // Legacy JSON templates: `{{name` then anything but an identifier character (`}}`, a space,
-        // or an argument such as `{{isotime \"2006\"}}`).
-        let compact = bytes.filter { $0 != 0x20 && $0 != 0x09 }
-        for legacy in ["timestamp", "isotime", "uuid"] {
-            let needle = Array("{{\(legacy)".utf8)
-            var from = 0
-            while let at = find(needle, in: compact, from: from) {
-                from = at + 1
-                let next = at + needle.count
-                if next >= compact.count || !isIdentifier(compact[next]) { return "{{\(legacy)}}" }
-            }
-        }
-        return nil
-    }
-
-    static func isIdentifier(_ b: UInt8) -> Bool {
-        (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x5F || b == 0x2E
-    }
-
-    static func find(_ needle: [UInt8], in haystack: [UInt8], from: Int) -> Int? {
-        guard !needle.isEmpty, haystack.count >= needle.count, from <= haystack.count - needle.count else { return nil }
-        for i in from...(haystack.count - needle.count) where haystack[i] == needle[0] {
-            if Array(haystack[i..<(i + needle.count)]) == needle { return i }
-        }
-        return nil
+        // The builder applies the same rule before it runs a template: one definition for both sides.
+        BuildTemplateRules.nondeterministicCalls(in: text).first
     }
 }
