@@ -34,13 +34,17 @@ public struct Image: Sendable, Equatable {
     public var updatedAt: Date
     /// When a create last booted it (nil: never); `prune-images` evicts the least recently used.
     public var lastUsedAt: Date?
+    /// How many sandboxes not destroyed or failed booted it (read from the store, never written):
+    /// while above zero, `image-rm` refuses without force and `prune-images` keeps it.
+    public var pins: Int
 
     package init(id: String, profile: String, builder: String, cacheKey: String, state: ImageState,
                  artifacts: [BuildArtifact] = [], sizeBytes: Int64 = 0, logPath: String? = nil, error: String? = nil,
-                 owner: ProcessIdentity? = nil, createdAt: Date, updatedAt: Date, lastUsedAt: Date? = nil) {
+                 owner: ProcessIdentity? = nil, createdAt: Date, updatedAt: Date, lastUsedAt: Date? = nil, pins: Int = 0) {
         self.id = id; self.profile = profile; self.builder = builder; self.cacheKey = cacheKey; self.state = state
         self.artifacts = artifacts; self.sizeBytes = sizeBytes; self.logPath = logPath; self.error = error
         self.owner = owner; self.createdAt = createdAt; self.updatedAt = updatedAt; self.lastUsedAt = lastUsedAt
+        self.pins = pins
     }
 }
 
@@ -65,6 +69,7 @@ extension Image {
             "log_path": logPath.map { .string($0) } ?? .null, "error": error.map { .string($0) } ?? .null,
             "created_at": .string(RFC3339.format(createdAt)), "updated_at": .string(RFC3339.format(updatedAt)),
             "last_used_at": lastUsedAt.map { .string(RFC3339.format($0)) } ?? .null,
+            "pins": .number(Double(pins)),
         ])
     }
 }

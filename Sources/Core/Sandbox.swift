@@ -58,13 +58,17 @@ public struct Sandbox: Sendable, Equatable {
     /// The `info` object the backend returned from its last create or restore, bounded by
     /// `BackendInfo.bounded`; nil when it returned none.
     public var backendInfo: JSONValue?
+    /// The built image (`img-…`) whose artifact its create or last recreate booted: while the sandbox
+    /// is not destroyed or failed, it pins that image (`image-rm` refuses, `prune-images` keeps it).
+    /// Nil for a named image or a snapshot restore; the store clears it when the sandbox ends.
+    public var imageId: String?
 
     public init(id: String, profile: String, backend: String, state: SandboxState, ttlSeconds: Int64,
                 maxTTLSeconds: Int64, idleReapSeconds: Int64?, createdAt: Date, readyAt: Date?, updatedAt: Date,
                 expiresAt: Date?, labels: [String: String], backendRef: String?, reason: TerminationReason?,
                 idempotencyKey: String?, request: CreateIntent, hostId: String, expiryWarningSeconds: Int64? = nil,
                 warnedExpiresAt: Date? = nil, lastActivity: String? = nil, sourceSnapshot: String? = nil,
-                backendInfo: JSONValue? = nil) {
+                backendInfo: JSONValue? = nil, imageId: String? = nil) {
         self.id = id; self.profile = profile; self.backend = backend; self.state = state
         self.ttlSeconds = ttlSeconds; self.maxTTLSeconds = maxTTLSeconds; self.idleReapSeconds = idleReapSeconds
         self.createdAt = createdAt; self.readyAt = readyAt; self.updatedAt = updatedAt; self.expiresAt = expiresAt
@@ -73,6 +77,7 @@ public struct Sandbox: Sendable, Equatable {
         self.expiryWarningSeconds = expiryWarningSeconds; self.warnedExpiresAt = warnedExpiresAt
         self.lastActivity = lastActivity; self.sourceSnapshot = sourceSnapshot
         self.backendInfo = backendInfo
+        self.imageId = imageId
     }
 
     /// When the `expiry_warning` for the current deadline is due; nil when none is configured or it went out.

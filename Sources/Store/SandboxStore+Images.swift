@@ -73,7 +73,7 @@ extension SandboxStore {
 
     private func selectImages(_ clause: String, _ values: [SQLValue], doing: String) throws(StoreError) -> [Image] {
         try locked { () throws(StoreError) in
-            try connection.rows("SELECT \(Self.imageColumns) FROM images \(clause)", values, doing: doing) {
+            try connection.rows("SELECT \(Self.imageColumns), \(Self.pinsColumn) FROM images \(clause)", values, doing: doing) {
                 (row) throws(StoreError) -> Image in try Self.decodeImage(row, path: path)
             }
         }
@@ -116,6 +116,7 @@ extension SandboxStore {
                      cacheKey: try row.text("cache_key"), state: state, artifacts: artifacts,
                      sizeBytes: try row.int64("size_bytes"), logPath: try row.optionalText("log_path"),
                      error: try row.optionalText("error"), owner: owner, createdAt: try row.date("created_at"),
-                     updatedAt: try row.date("updated_at"), lastUsedAt: try row.optionalDate("last_used_at"))
+                     updatedAt: try row.date("updated_at"), lastUsedAt: try row.optionalDate("last_used_at"),
+                     pins: Int(try row.int64("pins")))
     }
 }

@@ -164,6 +164,13 @@ extension SandboxStore {
         CREATE UNIQUE INDEX images_live_cache_key ON images (cache_key) WHERE state IN ('building', 'ready');
         CREATE INDEX images_created ON images (created_at, id);
         """,
+        // 7: the built image a sandbox booted (docs/images.md, "Pinning"): set by the create or recreate
+        // intent, NULL once the sandbox is destroyed or failed. No foreign key: `image-rm --force` may
+        // remove a pinned image, and a row naming it must still be writable.
+        """
+        ALTER TABLE sandboxes ADD COLUMN image_id TEXT;
+        CREATE INDEX sandboxes_image ON sandboxes (image_id, state) WHERE image_id IS NOT NULL;
+        """,
     ]
 
     /// Brings the schema up to `migrations.count`, one transaction per script; returns the version.

@@ -23,7 +23,8 @@ extension SandboxStore {
     static let sandboxColumns = """
         id, profile, backend, state, ttl_seconds, max_ttl_seconds, idle_reap_seconds, created_at, ready_at, \
         updated_at, expires_at, labels, backend_ref, reason, idempotency_key, request, host_id, idle_at, \
-        expiry_warning_seconds, warned_expires_at, last_activity, source_snapshot, warn_at, owner, backend_info
+        expiry_warning_seconds, warned_expires_at, last_activity, source_snapshot, warn_at, owner, backend_info, \
+        image_id
         """
 
     /// Bound values for `sandboxColumns`, including the derived `idle_at`, `warn_at` and `owner`.
@@ -43,6 +44,8 @@ extension SandboxStore {
             // A column copy of the owner label, so a consumer's listings walk an index of its own rows.
             .text(sandbox.labels[SandboxLabels.owner]),
             .text(BackendInfo.text(sandbox.backendInfo)),
+            // An ended sandbox pins nothing: the state change that ends it clears the pin with it.
+            .text(sandbox.state.isTerminal ? nil : sandbox.imageId),
         ]
     }
 
@@ -86,7 +89,8 @@ extension SandboxStore {
             hostId: try row.text("host_id"), expiryWarningSeconds: try row.optionalInt64("expiry_warning_seconds"),
             warnedExpiresAt: try row.optionalDate("warned_expires_at"),
             lastActivity: try row.optionalText("last_activity"), sourceSnapshot: try row.optionalText("source_snapshot"),
-            backendInfo: BackendInfo.parse(try row.optionalText("backend_info")))
+            backendInfo: BackendInfo.parse(try row.optionalText("backend_info")),
+            imageId: try row.optionalText("image_id"))
     }
 
     /// Labels as canonical JSON text (sorted keys), so equal label sets store equal text.

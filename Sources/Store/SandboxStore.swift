@@ -83,6 +83,7 @@ public final class SandboxStore: @unchecked Sendable {
                     throw StoreError(code: .conflict,
                                      message: "Sandbox \(sandbox.id) was not inserted: a sandbox with \(which) already exists.")
                 }
+                try checkPinnedImageExists(sandbox)
                 try writeLabels(of: sandbox, replacing: false)
                 try appendEvents([event])
             }
