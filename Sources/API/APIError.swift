@@ -28,7 +28,7 @@ struct APIError: Error, Sendable {
         case .usage: status = 400
         case .invalidArgument: status = 422
         case .notFound: status = 404
-        case .conflict: status = 409
+        case .conflict, .imageInUse: status = 409
         case .unavailable, .plugin: status = 503
         case .backend: status = 502
         case .config, .store, .internal: status = 500

@@ -30,9 +30,11 @@ extension SandboxAPI {
 
     func showImage(_ c: RouteContext, _ image: Image) -> HTTPResponse { json(200, image.jsonValue) }
 
-    /// `DELETE /v1/images/{id}`: removes the image and its files (409 while a live process builds it).
+    /// `DELETE /v1/images/{id}` (`?force=true`): removes the image and its files (409 while a live
+    /// process builds it, and 409 `image_in_use` while live sandboxes booted it, unless forced).
     func deleteImage(_ c: RouteContext, _ image: Image) throws(APIError) -> HTTPResponse {
-        let removed = try call { () throws(SandboxerError) in try service.removeImage(image.id) }
+        let force = try flag(c.request, "force")
+        let removed = try call { () throws(SandboxerError) in try service.removeImage(image.id, force: force) }
         return json(200, removed.jsonValue)
     }
 
@@ -49,7 +51,8 @@ extension SandboxAPI {
         let decisions = try call { () throws(SandboxerError) in try service.pruneImages(apply: apply, maxBytes: budget) }
         return json(200, .object(["apply": .bool(apply), "images": .array(decisions.map { d in
             .object(["id": .string(d.image.id), "profile": .string(d.image.profile), "state": .string(d.image.state.rawValue),
-                     "size_bytes": .number(Double(d.image.sizeBytes)), "remove": .bool(d.remove), "reason": .string(d.reason)])
+                     "size_bytes": .number(Double(d.image.sizeBytes)), "remove": .bool(d.remove), "reason": .string(d.reason),
+                     "pins": .number(Double(d.pins))])
         })]))
     }
 

@@ -73,6 +73,7 @@ public struct SandboxMachine: Sendable {
     public mutating func abandonRecreate(restoring previous: Sandbox, message: String, at now: Date) {
         guard sandbox.state == .provisioning else { return }
         sandbox.request = previous.request
+        sandbox.imageId = previous.imageId   // the old instance still runs: it keeps its image pinned
         move(to: previous.state == .active ? .ready : previous.state, at: now)
         record(.recreateFailed, ["message": .string(message)], at: now)
     }

@@ -25,6 +25,8 @@ public struct SandboxerError: Error, Sendable, Equatable, CustomStringConvertibl
         case store
         /// A bug or an unexpected condition.
         case `internal`
+        /// A built image is still booted by live sandboxes, so it is not removed without force (HTTP 409).
+        case imageInUse = "image_in_use"
     }
 
     public var code: Code

@@ -88,7 +88,8 @@ extension SandboxService {
             ttlSeconds: grant.seconds, maxTTLSeconds: profile.ttl.max.seconds, idleReapSeconds: profile.ttl.idleReap?.seconds,
             createdAt: created, readyAt: nil, updatedAt: created, expiresAt: nil, labels: labels, backendRef: nil,
             reason: nil, idempotencyKey: scopedKey, request: intent, hostId: hostId,
-            expiryWarningSeconds: profile.ttl.expiryWarning?.seconds, sourceSnapshot: snapshot?.id)
+            expiryWarningSeconds: profile.ttl.expiryWarning?.seconds, sourceSnapshot: snapshot?.id,
+            imageId: boot?.image.id)   // the intent pins the image it boots (docs/images.md, "Pinning")
         var createdData: EventData = ["profile": .string(profile.name), "backend": .string(profile.backend),
                                       "ttl": .string(DurationText.format(grant.seconds))]
         if let snapshot { createdData["from_snapshot"] = .string(snapshot.id) }
@@ -100,6 +101,7 @@ extension SandboxService {
                let earlier = try storeCall({ () throws(StoreError) in try store.get(idempotencyKey: scopedKey) }) {
                 return try replay(earlier, options: options)
             }
+            if error.code == .notFound, let boot { throw imageRemovedMeanwhile(boot.image, profile: profile.name) }
             throw SandboxerError(.store, error.message)
         }
         FaultPoint.reach("create.after-intent")

@@ -11,9 +11,12 @@ public struct ImagePruneDecision: Sendable {
     public var image: Image
     /// True when the image is (or, dry-run, would be) removed.
     public var remove: Bool
-    /// Why: `in_use` (a profile's current image), `building`, `within_budget`, `over_budget`
-    /// (least recently used beyond `images.max_bytes`), `unused` (no budget set), `failed`.
+    /// Why: `in_use` (a profile's current image), `pinned` (live sandboxes booted it), `building`,
+    /// `within_budget`, `over_budget` (least recently used beyond `images.max_bytes`), `unused` (no
+    /// budget set), `failed`, `changed` (with apply: it changed, or a sandbox pinned it, meanwhile).
     public var reason: String
+    /// How many live sandboxes booted it (`image.pins` when planned).
+    public var pins: Int { image.pins }
 }
 
 // Pruning the images cache (docs/images.md, "Pruning"): images profiles use are kept; failed rows
@@ -23,13 +26,18 @@ extension SandboxService {
     public func pruneImages(apply: Bool, maxBytes: Int64? = nil) throws(SandboxerError) -> [ImagePruneDecision] {
         let all = try images()
         let inUse = imagesInUse(all)
+        // Images live sandboxes booted stay whatever their state or age: their recreate needs them.
+        let pinned = Set(all.filter { $0.pins > 0 && !inUse.contains($0.id) && $0.state != .building }.map(\.id))
         let budget = maxBytes ?? config.images.maxBytes
         var decisions: [ImagePruneDecision] = []
-        var used: Int64 = all.filter { inUse.contains($0.id) }.reduce(0) { $0 + $1.sizeBytes }
-        let unused = all.filter { $0.state == .ready && !inUse.contains($0.id) }
+        var used: Int64 = all.filter { inUse.contains($0.id) || pinned.contains($0.id) }.reduce(0) { $0 + $1.sizeBytes }
+        let unused = all.filter { $0.state == .ready && !inUse.contains($0.id) && !pinned.contains($0.id) }
             .sorted { ($0.lastUsedAt ?? $0.createdAt) > ($1.lastUsedAt ?? $1.createdAt) }
         for image in all where inUse.contains(image.id) {
             decisions.append(ImagePruneDecision(image: image, remove: false, reason: "in_use"))
+        }
+        for image in all where pinned.contains(image.id) {
+            decisions.append(ImagePruneDecision(image: image, remove: false, reason: "pinned"))
         }
         for image in unused {
             if let budget, used + image.sizeBytes <= budget {
@@ -39,7 +47,7 @@ extension SandboxService {
                 decisions.append(ImagePruneDecision(image: image, remove: true, reason: budget == nil ? "unused" : "over_budget"))
             }
         }
-        for image in all where image.state != .ready {
+        for image in all where image.state != .ready && !pinned.contains(image.id) {
             decisions.append(ImagePruneDecision(image: image, remove: image.state == .failed,
                                                 reason: image.state == .failed ? "failed" : "building"))
         }
@@ -48,8 +56,11 @@ extension SandboxService {
         for decision in decisions {
             guard decision.remove else { done.append(decision); continue }
             let image = decision.image
-            guard try storeCall({ () throws(StoreError) in try store.deleteImage(id: image.id, expecting: [image.state]) }) else {
-                done.append(ImagePruneDecision(image: image, remove: false, reason: "changed"))
+            // Conditional on no pin: a create that pinned it since the plan keeps it.
+            guard try storeCall({ () throws(StoreError) in try store.deleteUnpinnedImage(id: image.id, expecting: [image.state]) }) else {
+                var now = image
+                now.pins = (try? store.pins(imageId: image.id).count) ?? image.pins
+                done.append(ImagePruneDecision(image: now, remove: false, reason: now.pins > 0 ? "pinned" : "changed"))
                 continue
             }
             removeUnreferencedArtifacts(image.artifacts)

@@ -92,20 +92,41 @@ extension SandboxService {
         throw SandboxerError(.unavailable, "Gave up waiting for the build of profile '\(profile.name)' after \(Int(deadline + 60)) s.")
     }
 
-    /// Removes an image: its row, and its artifact files unless another ready image shares them.
-    /// A building image cannot be removed while its process runs.
-    public func removeImage(_ id: String) throws(SandboxerError) -> Image {
-        let image = try self.image(id)
+    /// Removes an image: its row, and its artifact files unless another image row shares them.
+    /// A building image cannot be removed while its process runs, nor one that live sandboxes booted
+    /// (`image_in_use`) unless `force`: those sandboxes keep running, but their recreate builds again.
+    /// The returned image's `pins` counts the sandboxes that used it when it was removed.
+    public func removeImage(_ id: String, force: Bool = false) throws(SandboxerError) -> Image {
+        var image = try self.image(id)
         if image.state == .building, let owner = image.owner, owner.isAlive {
             throw SandboxerError(.conflict, "Image \(id) is being built by process \(owner.pid); wait for it or stop that process.")
         }
-        guard try storeCall({ () throws(StoreError) in try store.deleteImage(id: id, expecting: [image.state]) }) else {
+        if force {
+            image.pins = try storeCall { () throws(StoreError) in try store.pins(imageId: id) }.count
+            guard try storeCall({ () throws(StoreError) in try store.deleteImage(id: id, expecting: [image.state]) }) else {
+                throw SandboxerError(.conflict, "Image \(id) changed while it was being removed; try again.")
+            }
+        } else if !(try storeCall({ () throws(StoreError) in try store.deleteUnpinnedImage(id: id, expecting: [image.state]) })) {
+            let pins = try storeCall { () throws(StoreError) in try store.pins(imageId: id) }
+            if pins.count > 0 { throw imageInUse(image, pins) }
             throw SandboxerError(.conflict, "Image \(id) changed while it was being removed; try again.")
         }
         removeUnreferencedArtifacts(image.artifacts)
         if let log = image.logPath { unlink(log) }
         removeWorkDirectory(image.id)
         return image
+    }
+
+    /// The refusal of removing an image live sandboxes booted: how many, one of them, and the way out.
+    func imageInUse(_ image: Image, _ pins: ImagePins) -> SandboxerError {
+        let who = pins.count == 1 ? "1 live sandbox (\(pins.example ?? "-"))"
+            : "\(pins.count) live sandboxes (for example \(pins.example ?? "-"))"
+        return SandboxerError(.imageInUse, "Image \(image.id) of profile '\(image.profile)' is in use by \(who), which booted it; destroy \(pins.count == 1 ? "it" : "them") first, or remove the image anyway with --force (HTTP: ?force=true): \(pins.count == 1 ? "that sandbox keeps" : "those sandboxes keep") running, but \(pins.count == 1 ? "its" : "their") recreate will then build the image again.")
+    }
+
+    /// A create or recreate whose chosen image was removed before its intent could pin it.
+    func imageRemovedMeanwhile(_ image: Image, profile: String) -> SandboxerError {
+        SandboxerError(.conflict, "The image \(image.id) of profile '\(profile)' was removed (image-rm or prune-images) while this request was starting; nothing was changed. Try again: the image will be built again.")
     }
 
     /// The artifact kinds the profile's backend boots. A backend that boots none cannot use a built

@@ -35,12 +35,22 @@ extension SandboxService {
         let boot = snapshot == nil ? try imageToBoot(profile, options: CreateOptions(profile: profile.name)) : nil
 
         let process = ProcessIdentity.current()
-        var machine = SandboxMachine(sandbox)
+        // The intent pins the image the new instance boots (none for a snapshot restore).
+        var pinning = sandbox
+        pinning.imageId = boot?.image.id
+        var machine = SandboxMachine(pinning)
         try machine.beginRecreate(fromSnapshot: snapshot?.id, owner: process, at: now)
         guard try commit(machine) else {
             throw SandboxerError(.conflict, "Sandbox \(id) changed while the recreate was starting; try again.")
         }
         let intent = machine.sandbox
+        if let boot, try storeCall({ () throws(StoreError) in try store.image(id: boot.image.id) }) == nil {
+            // A prune removed the image between the build lookup and the pin: nothing was touched yet.
+            var back = SandboxMachine(intent)
+            back.abandonRecreate(restoring: sandbox, message: "Its image \(boot.image.id) was removed meanwhile.", at: now)
+            _ = try? commit(back)
+            throw imageRemovedMeanwhile(boot.image, profile: profile.name)
+        }
         FaultPoint.reach("recreate.after-intent")
         if let ref = sandbox.backendRef {
             do {

@@ -267,7 +267,10 @@ import Testing
         #expect(left.map { $0["id"] as? String } == [currentId])
         #expect(FileManager.default.fileExists(atPath: currentFile))
         #expect(try FileManager.default.contentsOfDirectory(atPath: cli.home + "/data/images/sha256").count == 1)
-        #expect(try cli.run(["create", "--profile", "web", "--no-build"]).status == 0)
+        let booted = try cli.run(["create", "--profile", "web", "--no-build", "--json"])
+        #expect(booted.status == 0)
+        // The sandbox pins the image (ImagePinEndToEndTests); once it is gone the image can go.
+        #expect(try cli.run(["destroy", try #require(try booted.object()["id"] as? String)]).status == 0)
 
         let removed = try cli.run(["image-rm", currentId])
         #expect(removed.status == 0, "\(removed.stderr)")

@@ -14,8 +14,9 @@ struct PruneImagesCommand: Command {
         options: [.init(name: "apply", help: "Remove the images the plan lists."),
                   .init(name: "max-bytes", value: "SIZE", help: "Size budget for images no profile uses (default: images.max_bytes; none: remove them all).")],
         discussion: """
-        Images profiles use (the current image of each profile with a build) are kept; failed builds are removed;
-        other images are kept, most recently used first, while they fit the budget.
+        Images profiles use (the current image of each profile with a build) are kept, and so are images live
+        sandboxes booted (reason pinned); failed builds are removed; other images are kept, most recently used
+        first, while they fit the budget.
         """)
 
     let invocation: Invocation
@@ -33,7 +34,8 @@ struct PruneImagesCommand: Command {
         if json {
             emit(.object(["apply": .bool(apply), "images": .array(decisions.map { d in
                 .object(["id": .string(d.image.id), "profile": .string(d.image.profile), "state": .string(d.image.state.rawValue),
-                         "size_bytes": .number(Double(d.image.sizeBytes)), "remove": .bool(d.remove), "reason": .string(d.reason)])
+                         "size_bytes": .number(Double(d.image.sizeBytes)), "remove": .bool(d.remove), "reason": .string(d.reason),
+                         "pins": .number(Double(d.pins))])
             })]))
             return 0
         }
@@ -43,6 +45,11 @@ struct PruneImagesCommand: Command {
                       d.remove ? (apply ? "removed" : "remove") : "keep")
         }
         console.print(table.rendered)
+        let pinned = decisions.filter { !$0.remove && $0.pins > 0 }
+        if !pinned.isEmpty {
+            let sandboxes = pinned.reduce(0) { $0 + $1.pins }
+            console.err("Kept \(pinned.count) image(s) that \(sandboxes) live sandbox(es) booted (PINS in 'sandboxer images'); they can go once those sandboxes are destroyed.\n")
+        }
         if !apply { console.err("Dry run: nothing was changed. Run 'sandboxer prune-images --apply' to act.\n") }
         return 0
     }
