@@ -27,13 +27,15 @@ struct CLIRunner {
 
     static var binary: String { productsDirectory + "/sandboxer" }
 
-    /// A private data directory (and so a private store) for one test.
+    /// A private data directory (and so a private store) for one test, removed when the test's last
+    /// copy of this runner goes away (`TestHome`).
     let home: String
+    private let homeDirectory: TestHome
     var environment: [String: String]
 
     init() throws {
-        home = NSTemporaryDirectory() + "sandboxer-e2e-" + UUID().uuidString.prefix(8).lowercased()
-        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        homeDirectory = try TestHome(prefix: "sandboxer-e2e-")
+        home = homeDirectory.path
         var env = ProcessInfo.processInfo.environment
         env["SANDBOXER_HOME"] = home + "/data"
         env.removeValue(forKey: "SANDBOXER_CONFIG")

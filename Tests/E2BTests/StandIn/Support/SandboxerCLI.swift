@@ -25,12 +25,15 @@ struct SandboxerCLI {
     let home: String
     let hostId: String
     var environment: [String: String]
+    /// Removes `home` when the test's last copy of this value goes away (pass or fail).
+    private let homeCleanup: HomeCleanup
 
     /// A private home and store; `profiles` is YAML indented under `profiles:`.
     init(standIn: StandIn, profiles: String? = nil, maxTimeout: String = "24h", key: String? = nil) throws {
         let plugin = try LoadedE2B.libraryCopy.get()
         home = NSTemporaryDirectory() + "e2b-e2e-" + UUID().uuidString.prefix(8).lowercased()
         try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        homeCleanup = HomeCleanup(home)
         hostId = "e2e-" + UUID().uuidString.prefix(8).lowercased()
         let config = """
             data_dir: \(home)/data
@@ -104,4 +107,15 @@ final class Drain: @unchecked Sendable {
         }
     }
     func wait() -> Data { done.wait(); return data }
+}
+
+/// Removes a test's home when the last holder goes away. The e2b backend makes plain files only (no
+/// mounts), so a recursive removal is safe; `SANDBOXER_TEST_KEEP_HOMES=1` keeps homes for a post-mortem.
+final class HomeCleanup: Sendable {
+    let path: String
+    init(_ path: String) { self.path = path }
+    deinit {
+        guard ProcessInfo.processInfo.environment["SANDBOXER_TEST_KEEP_HOMES"] != "1" else { return }
+        try? FileManager.default.removeItem(atPath: path)
+    }
 }
