@@ -91,25 +91,27 @@ import Testing
         #expect(try cli.run(["image-rm", old]).status == 0, "the image the sandbox no longer runs stayed pinned")
     }
 
-    /// kill -9 of a create paused after the backend made the sandbox (its row still `provisioning`):
-    /// while the process lives the image is pinned; once it is gone, the next command reconciles the
-    /// row (failed, instance destroyed) and the image is free again, not pinned forever.
-    @Test func aCreateKilledMidWayPinsWhileAliveAndIsReconciledAfter() throws {
+    /// kill -9 of a create paused at each step after its intent (the row still `provisioning`; from
+    /// `create.after-backend` on, the backend has made the sandbox): while the process lives the image
+    /// is pinned; once it is gone, the next command reconciles the row (failed, instance destroyed)
+    /// and the image is free again, not pinned forever.
+    @Test(arguments: ["create.after-intent", "create.after-backend", "create.before-commit"])
+    func aCreateKilledMidWayPinsWhileAliveAndIsReconciledAfter(_ step: String) throws {
         var cli = try Images.runner()
         let id = try #require(try cli.run(["build", "web", "--json"]).object()["id"] as? String)
         let fifo = cli.home + "/pause.fifo"
         #expect(mkfifo(fifo, 0o600) == 0)
         let running = try cli.start(["create", "--profile", "web"],
-                                    extraEnv: ["SANDBOXER_TEST_PAUSE": "create.after-backend", "SANDBOXER_TEST_PAUSE_FIFO": fifo])
+                                    extraEnv: ["SANDBOXER_TEST_PAUSE": step, "SANDBOXER_TEST_PAUSE_FIFO": fifo])
         try? running.input.fileHandleForWriting.close()
         let exited = DispatchSemaphore(value: 0), woke = DispatchSemaphore(value: 0)
         let hasExited = LockedBox(false)
         Thread.detachNewThread { running.process.waitUntilExit(); hasExited.set(true); exited.signal(); woke.signal() }
         let reached = FIFOReader.read(fifo, woke: woke, writerExited: { hasExited.get() })
-        guard reached == "create.after-backend" else {
+        guard reached == step else {
             kill(running.process.processIdentifier, SIGKILL)
             let out = try running.finish()
-            Issue.record("the create never reached create.after-backend (read '\(reached ?? "-")'; exit \(out.status): \(out.stderr))")
+            Issue.record("the create never reached \(step) (read '\(reached ?? "-")'; exit \(out.status): \(out.stderr))")
             return
         }
         // Paused: the intent row is provisioning with a live owner, and pins the image.
