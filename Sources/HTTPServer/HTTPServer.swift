@@ -25,8 +25,9 @@ public final class HTTPServer: Sendable {
     /// `isPriority` picks requests (cheap, never blocking: health checks, metrics) that run on the
     /// reserved priority threads, so they answer at once even while every worker is busy.
     /// `inlineHandler`, when given, is offered each non-priority request on the event-loop thread
-    /// first; it must answer at once without blocking (a cache hit) or return nil, and the request
-    /// then runs on a worker as usual. It saves the hand-off to a worker and back for cheap reads.
+    /// first; it must answer at once without blocking (a cache hit) and never with a streamed body
+    /// (that is produced on a worker), or return nil, and the request then runs on a worker as
+    /// usual. It saves the hand-off to a worker and back for cheap reads.
     /// `accessLogFlush` runs on the loop thread after each round of events that logged something, so
     /// an `AccessLogBuffer` behind `accessLog` can write a round's lines at once.
     public init(configuration: HTTPServerConfiguration,
