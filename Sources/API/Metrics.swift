@@ -18,12 +18,11 @@ public final class Metrics: Sendable {
 
     struct State {
         var counters: [String: [String: Double]] = [:]          // metric → label set text → value
-        var latencyCounts: [String: [Int]] = [:]                  // route → bucket counts
-        var latencySum: [String: Double] = [:]
-        var latencyTotal: [String: Int] = [:]
     }
 
     private let state = Mutex(State())
+    /// Requests by method/route/status and their latency: sharded, label text built at scrape time.
+    private let requests = RequestMetrics(buckets: buckets)
 
     public init() {}
 
@@ -33,22 +32,11 @@ public final class Metrics: Sendable {
         state.withLock { $0.counters[name, default: [:]][key, default: 0] += by }
     }
 
-    /// Records one answered request: its count by method/route/status and its latency, under one lock
-    /// (two separate updates per request were the server's main point of contention).
+    /// Records one answered request: its count by method/route/status and its latency. Per-thread
+    /// shards keyed by values: one global lock and label text built per request were the server's
+    /// main point of contention (see docs/performance.md, "HTTP hot path").
     public func recordRequest(method: String, route: String, status: Int, seconds: Double) {
-        let key = Self.labelText(["method": method, "route": route, "status": String(status)])
-        state.withLock { s in
-            s.counters["sandboxer_http_requests_total", default: [:]][key, default: 0] += 1
-            Self.addLatency(&s, route: route, seconds: seconds)
-        }
-    }
-
-    private static func addLatency(_ s: inout State, route: String, seconds: Double) {
-        if s.latencyCounts[route] == nil { s.latencyCounts[route] = [Int](repeating: 0, count: buckets.count) }
-        // Mutated in place: copying the bucket array on every request showed up under the lock.
-        for (i, bound) in buckets.enumerated() where seconds <= bound { s.latencyCounts[route]![i] += 1 }
-        s.latencySum[route, default: 0] += seconds
-        s.latencyTotal[route, default: 0] += 1
+        requests.record(method: method, route: route, status: status, seconds: seconds)
     }
 
     static func labelText(_ labels: [String: String]) -> String {
@@ -70,7 +58,12 @@ public final class Metrics: Sendable {
             out += "# HELP \(gauge.name) \(gauge.help)\n# TYPE \(gauge.name) gauge\n"
             for (labels, value) in gauge.samples { out += "\(gauge.name)\(Self.labelText(labels)) \(Self.number(value))\n" }
         }
-        let s = state.withLock { $0 }
+        var s = state.withLock { $0 }
+        let r = requests.snapshot()
+        for (key, count) in r.requests {
+            let labels = Self.labelText(["method": key.method, "route": key.route, "status": String(key.status)])
+            s.counters["sandboxer_http_requests_total", default: [:]][labels, default: 0] += Double(count)
+        }
         let help = [
             "sandboxer_creates_total": "Sandboxes created through this server, by profile and outcome.",
             "sandboxer_destroys_total": "Sandboxes destroyed through this server, by reason.",
@@ -86,14 +79,14 @@ public final class Metrics: Sendable {
         }
         let h = "sandboxer_http_request_duration_seconds"
         out += "# HELP \(h) HTTP request latency, by route.\n# TYPE \(h) histogram\n"
-        for route in s.latencyCounts.keys.sorted() {
-            let counts = s.latencyCounts[route]!
+        for route in r.latencyCounts.keys.sorted() {
+            let counts = r.latencyCounts[route] ?? []
             for (i, bound) in Self.buckets.enumerated() {
                 out += "\(h)_bucket\(Self.labelText(["route": route, "le": Self.number(bound)])) \(counts[i])\n"
             }
-            out += "\(h)_bucket\(Self.labelText(["route": route, "le": "+Inf"])) \(s.latencyTotal[route] ?? 0)\n"
-            out += "\(h)_sum\(Self.labelText(["route": route])) \(Self.number(s.latencySum[route] ?? 0))\n"
-            out += "\(h)_count\(Self.labelText(["route": route])) \(s.latencyTotal[route] ?? 0)\n"
+            out += "\(h)_bucket\(Self.labelText(["route": route, "le": "+Inf"])) \(r.latencyTotal[route] ?? 0)\n"
+            out += "\(h)_sum\(Self.labelText(["route": route])) \(Self.number(r.latencySum[route] ?? 0))\n"
+            out += "\(h)_count\(Self.labelText(["route": route])) \(r.latencyTotal[route] ?? 0)\n"
         }
         return out
     }

@@ -17,7 +17,9 @@ extension SandboxAPI {
 
     func openAPI(_ c: RouteContext) -> HTTPResponse { HTTPResponse.json(200, openAPIJSON) }
 
-    func show(_ c: RouteContext, _ sandbox: Sandbox) -> HTTPResponse { json(200, sandbox.jsonValue) }
+    func show(_ c: RouteContext, _ sandbox: Sandbox) -> HTTPResponse {
+        HTTPResponse.json(200, sandboxCache.json(for: sandbox))
+    }
 
     func destroy(_ c: RouteContext, _ sandbox: Sandbox) throws(APIError) -> HTTPResponse {
         let s = try call { () throws(SandboxerError) in try service.destroy(sandbox.id) }

@@ -28,6 +28,8 @@ public final class SandboxAPI: Sendable {
     package let longPolls = LongPollGate()
     /// Bounds requests that hold a worker for long (exec), in total and per token.
     package let longRequests: LongRequestGate
+    /// Sandboxes read by id with their rendered JSON, exact against every store write (see the type).
+    let sandboxCache = SandboxJSONCache()
 
     /// Fails, with one line naming the problem, when the embedded OpenAPI document does not parse:
     /// `serve` then stops before it listens rather than serve a broken contract.
@@ -145,7 +147,7 @@ public final class SandboxAPI: Sendable {
     /// The sandbox `id` if `caller` may see it; a consumer gets 404 for another's sandbox (the same
     /// answer as for no sandbox, so ids of others cannot be probed). Private: only `run` resolves ids.
     private func visibleSandbox(_ id: String, caller: Caller) throws(APIError) -> Sandbox {
-        let sandbox = try call { () throws(SandboxerError) in try service.get(id) }
+        let sandbox = try cachedSandbox(id)
         guard caller.isOperator || sandbox.labels[SandboxLabels.owner] == caller.name else {
             throw APIError.notFound("No sandbox with id '\(id)'.")
         }

@@ -148,6 +148,7 @@ extension HTTPEventLoop {
             perform(connection.state.responded(response, now: now), on: connection)
         }
         pumpStreams()
+        drainInlineAnswers()
     }
 
     /// At the shutdown deadline: answer every request still being handled 503, close the rest, and
@@ -196,6 +197,7 @@ extension HTTPEventLoop {
     func finish() {
         closeListener()
         for connection in Array(connections.values) { closeConnection(connection) }
+        flushAccessLog()
         inbox.withLock { inbox in
             inbox.closed = true
             inbox.completions = []
@@ -218,6 +220,14 @@ extension HTTPEventLoop {
 
     func updateInterest(_ connection: Connection) {
         var wanted: UInt32 = connection.state.wantsRead ? EPOLLIN.rawValue : 0
+        if connection.state.wantsRead {
+            connection.inputWaiting = false
+        } else if connection.interest & EPOLLIN.rawValue != 0, !connection.inputWaiting {
+            // Reading pauses while a handler runs, but EPOLLIN stays registered until input really
+            // arrives (then `handle` sets `inputWaiting` and it comes off): a request/response
+            // round trip then needs no epoll_ctl at all instead of two.
+            wanted |= EPOLLIN.rawValue
+        }
         if connection.stream != nil { wanted |= EPOLLRDHUP.rawValue }
         if connection.outputOffset < connection.output.count { wanted |= EPOLLOUT.rawValue }
         guard wanted != connection.interest else { return }

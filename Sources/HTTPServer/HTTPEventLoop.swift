@@ -23,6 +23,9 @@ final class HTTPEventLoop: @unchecked Sendable {
         let counted: Bool
         /// The peer's address without its port (nil for unix sockets), for the per-client limit.
         let client: String?
+        /// Input arrived while the state machine does not read: EPOLLIN must come off now (it is
+        /// otherwise left registered while a handler runs, see `updateInterest`).
+        var inputWaiting = false
         /// The body being streamed to this connection (see HTTPEventLoop+Streams.swift).
         var stream: HTTPBodyStream?
 
@@ -46,6 +49,13 @@ final class HTTPEventLoop: @unchecked Sendable {
     let handler: @Sendable (HTTPRequest) -> HTTPResponse
     let isPriority: @Sendable (HTTPRequest) -> Bool
     let accessLog: @Sendable (AccessLogEntry) -> Void
+    let accessLogFlush: @Sendable () -> Void
+    let inlineHandler: (@Sendable (HTTPRequest) -> HTTPResponse?)?
+    /// Requests answered on this thread by `inlineHandler`, delivered by `drainInlineAnswers` after the
+    /// current event (a loop, not recursion: pipelined requests cannot deepen the stack).
+    var inlineAnswers: [(UInt64, HTTPResponse)] = []
+    /// Something was logged in this round of events: flush the access log before waiting again.
+    var loggedThisRound = false
     let pool: HTTPWorkerPool
     let priorityPool: HTTPWorkerPool
     let epollFD: Int32
@@ -82,7 +92,9 @@ final class HTTPEventLoop: @unchecked Sendable {
     init(listener: ListeningSocket, configuration: HTTPServerConfiguration,
          handler: @escaping @Sendable (HTTPRequest) -> HTTPResponse,
          isPriority: @escaping @Sendable (HTTPRequest) -> Bool,
-         accessLog: @escaping @Sendable (AccessLogEntry) -> Void) throws(HTTPServerError) {
+         accessLog: @escaping @Sendable (AccessLogEntry) -> Void,
+         accessLogFlush: @escaping @Sendable () -> Void = {},
+         inlineHandler: (@Sendable (HTTPRequest) -> HTTPResponse?)? = nil) throws(HTTPServerError) {
         self.listener = listener
         self.configuration = configuration
         self.limits = HTTPConnectionState.Limits(
@@ -91,6 +103,8 @@ final class HTTPEventLoop: @unchecked Sendable {
         self.handler = handler
         self.isPriority = isPriority
         self.accessLog = accessLog
+        self.accessLogFlush = accessLogFlush
+        self.inlineHandler = inlineHandler
         self.epollFD = try SystemCall.retrying { epoll_create1(Int32(EPOLL_CLOEXEC)) }.orThrow(.io, "epoll_create1")
         do {
             self.wakeFD = try SystemCall.retrying { eventfd(0, Int32(EFD_NONBLOCK | EFD_CLOEXEC)) }.orThrow(.io, "eventfd")
@@ -143,9 +157,12 @@ final class HTTPEventLoop: @unchecked Sendable {
                 } else if let connection = connections[fd] {
                     handle(connection, events: event.events)
                 }
+                drainInlineAnswers()
             }
             let now = Self.now()
             if now.monotonic >= nextDeadline { runTimers(now: now) }
+            drainInlineAnswers()
+            flushAccessLog()
             if shuttingDown {
                 if connections.isEmpty { break }
                 if now.monotonic >= shutdownDeadline {
@@ -183,6 +200,9 @@ final class HTTPEventLoop: @unchecked Sendable {
             } else if events & EPOLLHUP.rawValue != 0 {
                 // The peer is gone entirely while its handler runs: nothing can be delivered.
                 closeConnection(connection)
+            } else {
+                connection.inputWaiting = true
+                updateInterest(connection)
             }
         }
     }
@@ -213,8 +233,13 @@ final class HTTPEventLoop: @unchecked Sendable {
             switch action {
             case .dispatch(let request):
                 let id = connection.state.id
+                let priority = isPriority(request)
+                if !priority, let inlineHandler, let response = inlineHandler(request) {
+                    inlineAnswers.append((id, response))
+                    continue
+                }
                 let handler = self.handler
-                (isPriority(request) ? priorityPool : pool).submit { [self] in
+                (priority ? priorityPool : pool).submit { [self] in
                     let response = handler(request)
                     complete(id, response)
                     // A streamed body is produced on this worker, after the head was handed over.
@@ -224,6 +249,7 @@ final class HTTPEventLoop: @unchecked Sendable {
                 connection.output.append(contentsOf: bytes)
             case .log(let entry):
                 accessLog(entry)
+                loggedThisRound = true
             case .closeGracefully:
                 connection.closeWhenFlushed = true
             case .closeNow:
@@ -237,6 +263,26 @@ final class HTTPEventLoop: @unchecked Sendable {
         guard connections[connection.fd] === connection else { return }
         updateInterest(connection)
         if let deadline = connection.state.deadline { nextDeadline = min(nextDeadline, deadline) }
+    }
+
+    /// Delivers the answers `inlineHandler` gave, as `drainInbox` does a worker's (and any that
+    /// delivering them produced: the next pipelined request may be answered inline too).
+    func drainInlineAnswers() {
+        var index = 0
+        while index < inlineAnswers.count {
+            let (id, response) = inlineAnswers[index]
+            index += 1
+            guard let fd = fdByID[id], let connection = connections[fd], connection.state.isHandling else { continue }
+            perform(connection.state.responded(response, now: Self.now()), on: connection)
+        }
+        inlineAnswers.removeAll(keepingCapacity: true)
+    }
+
+    /// Hands the round's access-log lines on (one write for the round, not one per request).
+    func flushAccessLog() {
+        guard loggedThisRound else { return }
+        loggedThisRound = false
+        accessLogFlush()
     }
 
     /// Sends queued output; when it has all gone, half-closes if asked and tells the state machine.

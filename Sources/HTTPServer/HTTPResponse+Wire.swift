@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Synchronization
 
 extension HTTPResponse {
     /// Headers the server owns: a handler's values for these are dropped so framing stays correct.
@@ -9,28 +10,46 @@ extension HTTPResponse {
     /// and `Connection: close` or `keep-alive` as decided), blank line, and the body unless omitted.
     func wireBytes(version: String, headOnly: Bool, keepAlive: Bool, requestID: String, date: String) -> [UInt8] {
         let status = (100...599).contains(self.status) ? self.status : 500
-        var text = "\(version == "HTTP/1.0" ? "HTTP/1.0" : "HTTP/1.1") \(status) \(Self.reasonPhrase(status))\r\n"
+        let bodyless = status < 200 || status == 204 || status == 304
+        let withBody = !headOnly && !bodyless && stream == nil
+        // Built as bytes in one buffer sized up front: string interpolation per header line was a
+        // visible share of each response (docs/performance.md, "HTTP hot path").
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(160 + headers.count * 48 + (withBody ? body.count : 0))
+        bytes.append(contentsOf: (version == "HTTP/1.0" ? "HTTP/1.0 " : "HTTP/1.1 ").utf8)
+        bytes.append(contentsOf: String(status).utf8)
+        bytes.append(32)
+        bytes.append(contentsOf: Self.reasonPhrase(status).utf8)
+        bytes.append(contentsOf: Self.crlf)
         for (name, value) in headers where !Self.serverOwned.contains(where: { HTTPHeaders.sameName($0, name) }) {
             // A CR or LF in a handler's header would split the response: never let one through.
             guard Self.isSafeField(name, value) else { continue }
-            text += "\(name): \(value)\r\n"
+            Self.appendField(&bytes, name, value)
         }
-        let bodyless = status < 200 || status == 204 || status == 304
         if stream != nil, !bodyless {
             // Streamed: chunked on HTTP/1.1; an HTTP/1.0 body ends with the connection.
-            if version != "HTTP/1.0" { text += "Transfer-Encoding: chunked\r\n" }
-        } else if !bodyless { text += "Content-Length: \(body.count)\r\n" }
-        text += "Date: \(date)\r\n"
-        text += "X-Request-Id: \(requestID)\r\n"
+            if version != "HTTP/1.0" { Self.appendField(&bytes, "Transfer-Encoding", "chunked") }
+        } else if !bodyless { Self.appendField(&bytes, "Content-Length", String(body.count)) }
+        Self.appendField(&bytes, "Date", date)
+        Self.appendField(&bytes, "X-Request-Id", requestID)
         if !keepAlive {
-            text += "Connection: close\r\n"
+            Self.appendField(&bytes, "Connection", "close")
         } else if version == "HTTP/1.0" {
-            text += "Connection: keep-alive\r\n"
+            Self.appendField(&bytes, "Connection", "keep-alive")
         }
-        text += "\r\n"
-        var bytes = Array(text.utf8)
-        if !headOnly, !bodyless, stream == nil { bytes.append(contentsOf: body) }
+        bytes.append(contentsOf: Self.crlf)
+        if withBody { bytes.append(contentsOf: body) }
         return bytes
+    }
+
+    private static let crlf: [UInt8] = [13, 10]
+
+    private static func appendField(_ bytes: inout [UInt8], _ name: String, _ value: String) {
+        bytes.append(contentsOf: name.utf8)
+        bytes.append(58)
+        bytes.append(32)
+        bytes.append(contentsOf: value.utf8)
+        bytes.append(contentsOf: crlf)
     }
 
     private static func isSafeField(_ name: String, _ value: String) -> Bool {
@@ -38,9 +57,21 @@ extension HTTPResponse {
             && value.utf8.allSatisfy { $0 == 9 || ($0 >= 32 && $0 != 127) }
     }
 
+    /// The last Date header made, by whole second: every response of the same second reuses it.
+    private static let lastDate = Mutex<(second: Int, text: String)>((Int.min, ""))
+
     /// An IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) for the Date header, from Unix seconds.
+    /// Formatted once per second (the value only changes then).
     static func httpDate(_ unixSeconds: Double) -> String {
-        var t = time_t(unixSeconds.rounded(.down))
+        let second = Int(unixSeconds.rounded(.down))
+        if let cached = lastDate.withLock({ $0.second == second ? $0.text : nil }) { return cached }
+        let text = formatHTTPDate(second)
+        lastDate.withLock { $0 = (second, text) }
+        return text
+    }
+
+    private static func formatHTTPDate(_ second: Int) -> String {
+        var t = time_t(second)
         var parts = tm()
         gmtime_r(&t, &parts)
         let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]

@@ -15,6 +15,8 @@ public final class HTTPServer: Sendable {
     private let handler: @Sendable (HTTPRequest) -> HTTPResponse
     private let isPriority: @Sendable (HTTPRequest) -> Bool
     private let accessLog: @Sendable (AccessLogEntry) -> Void
+    private let accessLogFlush: @Sendable () -> Void
+    private let inlineHandler: (@Sendable (HTTPRequest) -> HTTPResponse?)?
     private let phase = Mutex(Phase.idle)
     /// Signalled when the loop has exited; `done` is only read and written while it is held.
     private let finished = NSCondition()
@@ -22,14 +24,24 @@ public final class HTTPServer: Sendable {
 
     /// `isPriority` picks requests (cheap, never blocking: health checks, metrics) that run on the
     /// reserved priority threads, so they answer at once even while every worker is busy.
+    /// `inlineHandler`, when given, is offered each non-priority request on the event-loop thread
+    /// first; it must answer at once without blocking (a cache hit) and never with a streamed body
+    /// (that is produced on a worker), or return nil, and the request then runs on a worker as
+    /// usual. It saves the hand-off to a worker and back for cheap reads.
+    /// `accessLogFlush` runs on the loop thread after each round of events that logged something, so
+    /// an `AccessLogBuffer` behind `accessLog` can write a round's lines at once.
     public init(configuration: HTTPServerConfiguration,
                 handler: @escaping @Sendable (HTTPRequest) -> HTTPResponse,
                 isPriority: @escaping @Sendable (HTTPRequest) -> Bool = { _ in false },
-                accessLog: @escaping @Sendable (AccessLogEntry) -> Void = { _ in }) {
+                accessLog: @escaping @Sendable (AccessLogEntry) -> Void = { _ in },
+                accessLogFlush: @escaping @Sendable () -> Void = {},
+                inlineHandler: (@Sendable (HTTPRequest) -> HTTPResponse?)? = nil) {
         self.configuration = configuration
         self.handler = handler
         self.isPriority = isPriority
         self.accessLog = accessLog
+        self.accessLogFlush = accessLogFlush
+        self.inlineHandler = inlineHandler
     }
 
     /// Binds and listens; returns the bound address (port 0 → the real port). Throws on bind failure.
@@ -44,7 +56,8 @@ public final class HTTPServer: Sendable {
             let loop: HTTPEventLoop
             do throws(HTTPServerError) {
                 loop = try HTTPEventLoop(listener: listener, configuration: configuration,
-                                         handler: handler, isPriority: isPriority, accessLog: accessLog)
+                                         handler: handler, isPriority: isPriority, accessLog: accessLog,
+                                         accessLogFlush: accessLogFlush, inlineHandler: inlineHandler)
             } catch {
                 SystemCall.close(listener.fd)
                 if let path = listener.unixPath { unlink(path) }

@@ -51,6 +51,9 @@ final class SQLiteConnection {
         sqlite3_close_v2(db)
     }
 
+    /// Rows inserted, updated or deleted through this handle since it was opened (triggers included).
+    var totalChanges: Int64 { sqlite3_total_changes64(db) }
+
     /// Runs one or more SQL statements that bind nothing (pragmas, migration scripts).
     func execute(_ sql: String, doing: String) throws(StoreError) {
         var errorMessage: UnsafeMutablePointer<CChar>?

@@ -248,6 +248,14 @@ public final class SandboxStore: @unchecked Sendable {
         return try body()
     }
 
+    /// Runs `body` holding the lock only if it is free right now; nil (nothing run) when another thread
+    /// holds it. For callers that must not wait (the HTTP server's event-loop thread).
+    func lockedIfFree<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T? {
+        guard lock.try() else { return nil }
+        defer { lock.unlock() }
+        return try body()
+    }
+
     func selectSandboxes(_ clause: String, _ values: [SQLValue], doing: String) throws(StoreError) -> [Sandbox] {
         try connection.rows("SELECT \(Self.sandboxColumns) FROM sandboxes \(clause)", values, doing: doing) {
             (row) throws(StoreError) -> Sandbox in try Self.decodeSandbox(row, path: path)

@@ -49,8 +49,11 @@ struct ServeCommand: Command {
         var configuration = HTTPServerConfiguration()
         configuration.listen = address
         let console = self.console
+        // One write per round of the event loop rather than one per request (docs/performance.md).
+        let accessLog = AccessLogBuffer { console.err($0) }
         let server = HTTPServer(configuration: configuration, handler: { api.handle($0) },
-                                isPriority: { api.isPriority($0) }, accessLog: { console.err($0.line + "\n") })
+                                isPriority: { api.isPriority($0) }, accessLog: { accessLog.append($0) },
+                                accessLogFlush: { accessLog.flush() }, inlineHandler: { api.handleInline($0) })
         let bound: ListenAddress
         do { bound = try server.start() } catch { throw SandboxerError(.config, error.description) }
         stop.onTrigger { server.shutdown() }
