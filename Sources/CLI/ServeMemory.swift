@@ -5,7 +5,8 @@ import CMallocShims
 ///
 /// Measured (docs/performance.md, "serve's memory"): with the default of 8 arenas per core, each
 /// thread that ever mallocs ends up with its own arena, and what a burst of requests frees in it
-/// stays resident (+2.9 MB after 1,000 creates, +2.8 MB after listing them); two arenas halve that.
+/// stays resident (about +3 MB after 1,000 creates, and 3-4 MB more after listing them); two arenas
+/// more than halve that.
 /// The hot path's small allocations come from glibc's per-thread cache (tcache) and rarely reach
 /// an arena's lock.
 enum ServeMemory {
