@@ -47,6 +47,8 @@ let package = Package(
         .target(name: "CHTTPShims", path: "Sources/CHTTPShims"),
         // prctl(PR_SET_PDEATHSIG) and closing inherited descriptors, for the plugin runner child.
         .target(name: "CPluginRunner", path: "Sources/CPluginRunner"),
+        // mallopt(M_ARENA_MAX) and malloc_trim for `serve`'s memory: not exported by Glibc's Swift module.
+        .target(name: "CMallocShims", path: "Sources/CMallocShims"),
 
         // MARK: Generic layers (nothing of sandboxer)
         // Text quoting, RFC 3339, SHA-256/HMAC, bounded file reads, the one syscall Result path, the test
@@ -98,7 +100,7 @@ let package = Package(
         .target(name: "PluginCheck", dependencies: ["Backends", "Core", "PluginABI", "PluginProtocol", "Basics"], path: "Sources/PluginCheck"),
         // The command line: commands, tables, `serve`.
         .target(name: "CLI", dependencies: ["API", "Lifecycle", "Webhooks", "Store", "Config", "Core", "Backends",
-                                            "HTTPServer", "Basics", "PluginProtocol", "PluginCheck"], path: "Sources/CLI"),
+                                            "HTTPServer", "Basics", "PluginProtocol", "PluginCheck", "CMallocShims"], path: "Sources/CLI"),
         .executableTarget(name: "sandboxer", dependencies: ["CLI"], path: "Sources/sandboxer"),
 
         // MARK: Plugins

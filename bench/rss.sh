@@ -2,10 +2,15 @@
 # bench/rss.sh — memory of `sandboxer serve`: resident set idle, and its growth with 1,000 live rows.
 #
 #   idle             VmRSS of a release `serve` (fake TestPlugin backend) after start and one request
-#   1,000 live rows  growth of VmRSS after 1,000 creates and a full list through the API
+#   1,000 live rows  growth of VmRSS after 1,000 creates and a full list through the API (includes
+#                    the one-off load of the in-process plugin, printed apart on stderr)
+#   10,000 GETs      VmRSS after 10,000 more requests (single sandboxes, list pages, health, metrics,
+#                    unknown methods) against VmRSS after 1,000 of the same, measured just before:
+#                    nothing may grow per request
 #
-# The baselines are the budgets the issue sets (25 MB idle, +10 MB per 1,000 rows): a ratio <= 1
-# meets them. Both figures are printed in MB.
+# The baselines of the first two are the budgets the issue sets (25 MB idle, +10 MB per 1,000 rows):
+# a ratio <= 1 meets them. Figures are in MB. On stderr: where the idle RSS is (bench/smaps-summary.py:
+# shared library pages vs private memory), and serve's thread count idle and after the run.
 #
 #   bench/rss.sh          (needs python3)
 set -euo pipefail
@@ -49,8 +54,10 @@ done
 [ -n "$listen" ] || { echo "rss.sh: serve did not start: $(cat "$TMP/serve.log")" >&2; exit 1; }
 rss_mb() { awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$SERVE_PID/status"; }
 
-read -r IDLE GROWN < <(python3 - "$listen" "$SERVE_PID" <<'PYTHON'
-import http.client, json, sys
+echo "idle serve, where its resident memory is (kB):" >&2
+THREADS_IDLE=$(ls "/proc/$SERVE_PID/task" | wc -l)
+read -r IDLE PLUGIN GROWN WARM AFTER < <(python3 - "$listen" "$SERVE_PID" <<'PYTHON'
+import http.client, json, subprocess, sys
 host, port = sys.argv[1].rsplit(":", 1)
 pid = sys.argv[2]
 def rss():
@@ -64,9 +71,15 @@ def call(method, path, body=None):
     return resp.status, data
 assert call("GET", "/healthz")[0] == 200
 idle = rss()
-for _ in range(1000):
+summary = subprocess.run([sys.executable, "bench/smaps-summary.py", pid], capture_output=True, text=True).stdout.splitlines()
+print("\n".join("    " + line for line in summary[:14] + summary[-1:]), file=sys.stderr)
+ids = []
+for n in range(1000):
     status, data = call("POST", "/v1/sandboxes", {})
     assert status == 201, data[:200]
+    ids.append(json.loads(data)["id"])
+    if n == 0:
+        plugin = rss()  # the first create loads the plugin in process: a one-off, not per row
 cursor = None
 while True:
     status, data = call("GET", "/v1/sandboxes?limit=500" + (f"&cursor={cursor}" if cursor else ""))
@@ -74,10 +87,34 @@ while True:
     cursor = json.loads(data).get("next_cursor")
     if not cursor:
         break
-print(f"{idle:.1f} {rss():.1f}")
+grown = rss()
+def gets(count, offset):
+    for i in range(offset, offset + count):
+        if i % 100 == 0:
+            status, _ = call("GET", "/metrics")
+        elif i % 10 == 0:
+            status, _ = call(f"M{i}", "/v1/nowhere")  # an invented method: counted, never kept
+            assert status >= 400
+            continue
+        elif i % 10 == 1:
+            status, _ = call("GET", "/v1/sandboxes?limit=20")
+        elif i % 10 == 2:
+            status, _ = call("GET", "/healthz")
+        else:
+            status, _ = call("GET", f"/v1/sandboxes/{ids[i % len(ids)]}")
+        assert status == 200, status
+gets(1000, 0)
+warm = rss()
+gets(10000, 1000)
+print(f"{idle:.1f} {plugin:.1f} {grown:.1f} {warm:.1f} {rss():.1f}")
 PYTHON
 )
+THREADS_AFTER=$(ls "/proc/$SERVE_PID/task" | wc -l)
 DELTA=$(awk -v a="$GROWN" -v b="$IDLE" 'BEGIN { printf "%.1f", a - b }')
-echo "serve RSS: idle $IDLE MB, with 1,000 live rows $GROWN MB (+$DELTA MB)" >&2
+PLUGIN_DELTA=$(awk -v a="$PLUGIN" -v b="$IDLE" 'BEGIN { printf "%.1f", a - b }')
+ROWS_DELTA=$(awk -v a="$GROWN" -v b="$PLUGIN" 'BEGIN { printf "%.1f", a - b }')
+echo "serve RSS: idle $IDLE MB ($THREADS_IDLE threads before the first request), with 1,000 live rows $GROWN MB (+$DELTA MB: first create, loading the plugin, +$PLUGIN_DELTA; the other 999 and the list +$ROWS_DELTA)" >&2
+echo "serve RSS: after 1,000 GETs $WARM MB, after 10,000 more $AFTER MB ($THREADS_AFTER threads)" >&2
 bench_row "serve RSS idle" "$IDLE MB" "budget 25 MB" "$(bench_ratio "$IDLE" 25)" "<=" 1.0
 bench_row "serve RSS growth per 1,000 live rows" "+$DELTA MB" "budget +10 MB" "$(bench_ratio "$DELTA" 10)" "<=" 1.0
+bench_row "serve RSS after 10,000 GETs" "$AFTER MB" "after 1,000: $WARM MB" "$(bench_ratio "$AFTER" "$WARM")" "<=" 1.02

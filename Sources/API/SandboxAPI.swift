@@ -81,7 +81,7 @@ public final class SandboxAPI: Sendable {
             }
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
-        metrics.recordRequest(method: request.method, route: routeName, status: response.status, seconds: seconds)
+        metrics.recordRequest(method: Metrics.methodLabel(request.method), route: routeName, status: response.status, seconds: seconds)
         return response
     }
 

@@ -28,6 +28,7 @@ struct ServeCommand: Command {
         if environment["SANDBOXER_CLOCK_OFFSET"] != nil {
             throw SandboxerError(.usage, "SANDBOXER_CLOCK_OFFSET is a debugging aid for one-shot commands; unset it to run serve.")
         }
+        ServeMemory.limitArenas(environment: environment)  // before any thread of ours mallocs
         let stop = StopSignal()
         ShutdownSignals.install { _ in stop.trigger() }
 
@@ -57,6 +58,7 @@ struct ServeCommand: Command {
         let bound: ListenAddress
         do { bound = try server.start() } catch { throw SandboxerError(.config, error.description) }
         stop.onTrigger { server.shutdown() }
+        ServeMemory.releaseFreedMemory()  // what start-up allocated and dropped
         console.err("sandboxer: serving on \(bound) (host \(service.hostId), sweep every \(interval))\n")
         if json { emit(.object(["listen": .string(bound.description), "host_id": .string(service.hostId)])) }
 
