@@ -33,7 +33,8 @@ struct clvm_mount_attr {
 };
 
 /* The throwaway child of idmap_userns: holds its user namespace open until the pipe closes. It
- * shares the intermediate's memory (CLONE_VM), so it only reads the pipe and exits. */
+ * shares the intermediate's memory (CLONE_VM), errno included (the same TLS), so it makes only
+ * calls that do not fail here (close of its own fd, a read that ends with EOF) and exits. */
 static int userns_holder(void *arg) {
     const int *p = arg;
     char c;
