@@ -9,7 +9,10 @@
 #             has no --overlay, so the closest is a read-only bind of the rootfs plus a tmpfs /tmp:
 #             no overlay to mount, which favours the baseline.
 #   plugin    the LocalVM plugin's create through the C ABI (dlopen of the release .so): sandbox
-#             ready (init exec'd and its signal traps set); destroy follows, not timed.
+#             ready (init exec'd and its signal traps set).
+#   destroy   the plugin's destroy of that ready sandbox through the C ABI, to its answer (the
+#             directory's removal runs after the answer, in the plugin's background trash thread).
+#             Goal: at most 2x bwrap (issue 16's destroy row, without the CLI's start).
 #   cli       `sandboxer create --profile default --json`, process start to exit (ready);
 #             destroy follows, not timed. Skipped when the CLI cannot create yet.
 # Goal: cli at most 3x bwrap.
@@ -42,6 +45,7 @@ cat > "$TMP/driver.c" <<'C'
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 static void lg(void *c, int32_t l, const char *m, const uint8_t *j, size_t n) { (void)c; (void)l; (void)m; (void)j; (void)n; }
 static int64_t now_ms(void *c) { (void)c; struct timespec t; clock_gettime(CLOCK_REALTIME, &t); return t.tv_sec * 1000LL + t.tv_nsec / 1000000; }
 static int32_t sec(void *c, const char *n, uint8_t **o, size_t *l) { (void)c; (void)n; (void)o; (void)l; return SBX_NOT_FOUND; }
@@ -74,8 +78,10 @@ int main(int argc, char **argv) {
         double t1 = mono();
         snprintf(req, sizeof req, "{\"sandbox_id\":\"bench%d\",\"backend_ref\":\"bench%d\"}", i + 1, i + 1);
         if (call(p, inst, "destroy", req)) return 1;
-        if (i >= 0) printf("%.3f\n", t1 - t0);
+        double t2 = mono();
+        if (i >= 0) printf("%.3f %.3f\n", t1 - t0, t2 - t1);
     }
+    p->instance_destroy(inst); /* empties the trash: nothing of the sandboxes outlives the driver */
     return 0;
 }
 C
@@ -85,7 +91,9 @@ median() { sort -n | awk '{ a[NR] = $1 } END { if (NR % 2) printf "%.2f", a[(NR 
 ms_since() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f\n", (b - a) * 1000 }'; }
 
 mkdir -m 755 "$TMP/data"
-PLUGIN=$("$TMP/driver" "$BIN/libSandboxerLocalVM.so" "$TMP/data" "$N" | median)
+"$TMP/driver" "$BIN/libSandboxerLocalVM.so" "$TMP/data" "$N" > "$TMP/plugin.txt"
+PLUGIN=$(awk '{ print $1 }' "$TMP/plugin.txt" | median)
+DESTROY=$(awk '{ print $2 }' "$TMP/plugin.txt" | median)
 BASE="$TMP/data/images/busybox/rootfs" # built by the driver's warm-up create
 
 : > "$TMP/bwrap.txt"
@@ -131,12 +139,14 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 echo "localvm bench, N=$N, medians in ms"
 printf '  bwrap  (ro-bind rootfs, /bin/true to exit)  %8s\n' "$BWRAP"
 printf '  plugin (create via C ABI, to ready)         %8s   %sx bwrap\n' "$PLUGIN" "$(ratio "$PLUGIN" "$BWRAP")"
+printf '  plugin (destroy via C ABI, to its answer)   %8s   %sx bwrap\n' "$DESTROY" "$(ratio "$DESTROY" "$BWRAP")"
 if [ -n "$CLI" ]; then
     printf '  cli    (sandboxer create --json, to exit)   %8s   %sx bwrap  (goal <= 3x)\n' "$CLI" "$(ratio "$CLI" "$BWRAP")"
 else
     echo "  cli    not measured (the sandboxer CLI cannot create yet)"
 fi
 bench_row "localvm create→ready via the C ABI" "$PLUGIN ms" "bwrap $BWRAP ms" "$(ratio "$PLUGIN" "$BWRAP")" "<=" 1.0
+bench_row "localvm destroy via the C ABI" "$DESTROY ms" "bwrap $BWRAP ms" "$(ratio "$DESTROY" "$BWRAP")" "<=" 2
 if [ -n "$CLI" ]; then
     bench_row "sandboxer create (CLI, start to exit)" "$CLI ms" "bwrap $BWRAP ms" "$(ratio "$CLI" "$BWRAP")" "<=" 3
 fi

@@ -82,6 +82,10 @@ final class LocalVMWorld: Sendable {
             #expect(!FileManager.default.fileExists(atPath: h), "cgroup parent \(h) left behind")
             _ = rmdir(h)
         }
+        // Destroyed sandboxes' directories (and mounts under them) are removed in the background:
+        // wait for that, then prove it.
+        #expect(throws: Never.self) { try plugin.trash.drain() }
+        #expect(plugin.trash.entries.isEmpty, "destroyed sandboxes left in the trash")
         #expect(LocalVMPlugin.mountPoints(under: dataDir).isEmpty)
         #expect(plugin.leases.ids().isEmpty, "network leases left behind")
         _ = clvm_remove_tree(dataDir)

@@ -32,19 +32,27 @@ struct clvm_mount_attr {
     uint64_t attr_set, attr_clr, propagation, userns_fd;
 };
 
+/* The throwaway child of idmap_userns: holds its user namespace open until the pipe closes. It
+ * shares the intermediate's memory (CLONE_VM), errno included (the same TLS), so it makes only
+ * calls that do not fail here (close of its own fd, a read that ends with EOF) and exits. */
+static int userns_holder(void *arg) {
+    const int *p = arg;
+    char c;
+    close(p[1]); /* its own copy (no CLONE_FILES): else the read below never sees EOF */
+    while (read(p[0], &c, 1) < 0 && errno == EINTR) {}
+    _exit(0);
+}
+
 /* A user namespace whose maps are `map` (for uids and gids), as an fd: a throwaway child is
- * cloned into it, its maps written, its namespace opened, and the child let go. -1 with errno. */
+ * cloned into it, its maps written, its namespace opened, and the child let go. -1 with errno.
+ * The child shares the caller's memory and runs on `stack` below (it is reaped before this frame
+ * ends): a fork-like clone would copy the page tables of the whole host process, once per create. */
 static int idmap_userns(const char *map, int *step) {
     int p[2];
     if (pipe2(p, O_CLOEXEC) < 0) { *step = CLVM_STEP_IDMAP_USERNS; return -1; }
-    long pid = clvm_raw_clone(CLONE_NEWUSER | SIGCHLD);
+    char stack[16384] __attribute__((aligned(16)));
+    long pid = clone(userns_holder, stack + sizeof stack, CLONE_VM | CLONE_NEWUSER | SIGCHLD, p);
     if (pid < 0) { *step = CLVM_STEP_IDMAP_USERNS; close(p[0]); close(p[1]); return -1; }
-    if (pid == 0) {
-        char c;
-        close(p[1]);
-        while (read(p[0], &c, 1) < 0 && errno == EINTR) {}
-        _exit(0);
-    }
     close(p[0]);
     char path[64];
     int fd = -1, saved = 0;

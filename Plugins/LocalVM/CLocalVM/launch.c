@@ -1,7 +1,10 @@
 /*
  * launch.c — starts a sandbox init: clvm_launch.
  *
- * Process layout: the caller raw-clones an intermediate; the intermediate clones the init into new
+ * Process layout: the caller clones an intermediate that shares its address space and runs on a
+ * stack of its own while the calling thread is suspended (CLONE_VM | CLONE_VFORK, as posix_spawn
+ * does: no copy of the host's page tables, which a plain fork-like clone makes and which grows with
+ * the host); the intermediate clones the init into new
  * user, pid, mount, uts, ipc and net namespaces, moves it into its cgroups and writes its uid/gid
  * maps (it is still root of the host), creates its veth pair for a bridged network, releases it
  * through a pipe, reports its pid and exits. So the
@@ -21,6 +24,7 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/mman.h>
 #include <sys/statfs.h>
 #include <sys/wait.h>
 
@@ -282,7 +286,10 @@ static int write_file(const char *path, const char *text) {
     return rc;
 }
 
-/* The intermediate: clone the init, wire it up from outside, release it, report its pid. */
+/* The intermediate: clone the init, wire it up from outside, release it, report its pid.
+ * It shares the caller's memory (CLONE_VM) while the calling thread is suspended (CLONE_VFORK), so
+ * it touches nothing but its own stack, the spec and the pipes (errno lands in the suspended
+ * thread's TLS, which nobody reads meanwhile), and it never waits for the caller. */
 static void intermediate(const clvm_launch_spec *s, const struct net_paths *paths, int errfd, int go_r, int go_w,
                          int report_w, int ready_w) {
     if (s->idmap) {
@@ -350,6 +357,44 @@ static void intermediate(const clvm_launch_spec *s, const struct net_paths *path
     _exit(0);
 }
 
+/* What the intermediate gets through clone(2)'s single argument. */
+struct intermediate_args {
+    const clvm_launch_spec *spec;
+    const struct net_paths *paths;
+    int errfd, go_r, go_w, report_w, ready_w;
+};
+
+static int intermediate_entry(void *arg) {
+    const struct intermediate_args *a = arg;
+    intermediate(a->spec, a->paths, a->errfd, a->go_r, a->go_w, a->report_w, a->ready_w);
+    return 1; /* not reached: intermediate always _exits */
+}
+
+/* The intermediate's stack: its frames (netlink buffers of 4 KiB are the largest) and the init's
+ * until it execs (the init's copy of memory includes it). A guard page below catches overflow. */
+#define INTERMEDIATE_STACK (256 * 1024)
+#define STACK_GUARD 4096
+
+/* Clones the intermediate with CLONE_VM | CLONE_VFORK on a fresh stack: returns once it exited
+ * (or failed to start). The pid, or -1 with errno. */
+static long clone_intermediate(struct intermediate_args *a) {
+    char *stack = mmap(NULL, INTERMEDIATE_STACK + STACK_GUARD, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
+    if (stack == MAP_FAILED) return -1;
+    if (mprotect(stack, STACK_GUARD, PROT_NONE) < 0) {
+        int saved = errno;
+        munmap(stack, INTERMEDIATE_STACK + STACK_GUARD);
+        errno = saved;
+        return -1;
+    }
+    long mid = clone(intermediate_entry, stack + STACK_GUARD + INTERMEDIATE_STACK,
+                     CLONE_VM | CLONE_VFORK | SIGCHLD, a);
+    int saved = errno;
+    munmap(stack, INTERMEDIATE_STACK + STACK_GUARD); /* the intermediate is gone: nobody runs on it */
+    errno = saved;
+    return mid;
+}
+
 int clvm_launch(const clvm_launch_spec *s, pid_t *out_pid, char *err, size_t err_len) {
     int errp[2], gop[2], rep[2], readyp[2];
     if (pipe2(errp, O_CLOEXEC) < 0) { snprintf(err, err_len, "pipe2: %s", strerror(errno)); return -1; }
@@ -371,7 +416,7 @@ int clvm_launch(const clvm_launch_spec *s, pid_t *out_pid, char *err, size_t err
     errp[1] = clvm_hoist_fd(errp[1]);
     struct net_paths paths;
     memset(&paths, 0, sizeof paths);
-    /* 12 KiB of paths: on the heap (the children get a copy of it with the address space). */
+    /* 12 KiB of paths: on the heap (the intermediate shares it; the init gets a copy). */
     struct clvm_idmap_paths *idmap_paths = NULL;
     if (s->idmap) {
         idmap_paths = calloc(1, sizeof *idmap_paths);
@@ -398,11 +443,11 @@ int clvm_launch(const clvm_launch_spec *s, pid_t *out_pid, char *err, size_t err
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    long mid = clvm_raw_clone(SIGCHLD);
-    if (mid == 0) intermediate(s, &paths, errp[1], gop[0], gop[1], rep[1], readyp[1]);
+    struct intermediate_args args = { s, &paths, errp[1], gop[0], gop[1], rep[1], readyp[1] };
+    long mid = clone_intermediate(&args);
     int clone_errno = errno;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
-    free(idmap_paths); /* the intermediate has its own copy */
+    free(idmap_paths); /* the intermediate has exited (CLONE_VFORK); the init has its own copy */
     close(errp[1]); close(gop[0]); close(gop[1]); close(rep[1]); close(readyp[1]);
     if (mid < 0) {
         close(errp[0]); close(rep[0]); close(readyp[0]);

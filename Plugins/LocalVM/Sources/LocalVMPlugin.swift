@@ -21,6 +21,8 @@ public final class LocalVMPlugin: SandboxerPlugin {
     let networkTag: String
     /// Streamed commands (`sandboxer.exec-stream/1`) by handle.
     let execStreams = ExecStreamTable()
+    /// Directories of destroyed sandboxes, removed in the background (see TrashBin).
+    let trash: TrashBin
 
     /// Builds an instance from the backend config (`data_dir`, optional `uid_base`, `cgroup_parent`,
     /// `network_pool`, `forward_helper`). A pool that overlaps a route or address of the host is
@@ -33,7 +35,14 @@ public final class LocalVMPlugin: SandboxerPlugin {
         self.uids = UidPool(dataDir: self.config.dataDir, base: self.config.uidPoolBase, slices: self.config.uidPoolSlices)
         self.networkTag = Self.networkTag(dataDir: self.config.dataDir, cgroupParent: self.config.cgroupParent)
         try HostNetwork.checkPool(self.config.networkPool) { $0.hasPrefix("sandboxer:") }
+        self.trash = TrashBin(dataDir: self.config.dataDir)
+        // What an earlier process over this data dir left in the trash (it exited or crashed first).
+        if !trash.entries.isEmpty { trash.scheduleDrain() }
     }
+
+    /// An orderly end (serve shutdown, the end of a CLI command): the trash is emptied first, so
+    /// nothing of a destroyed sandbox outlives the process that destroyed it.
+    deinit { try? trash.drain() }
 
     /// Where one sandbox lives on disk, after checking its id is safe to use in paths.
     func layout(_ sandboxId: String) throws(PluginError) -> SandboxLayout {

@@ -1,3 +1,4 @@
+import CLocalVM
 import Foundation
 import Testing
 
@@ -74,13 +75,18 @@ struct LocalVMLeakScan {
     }
 
     /// Everything on the host that belongs to no ready row: processes (zombies ignored), mounts, cgroups,
-    /// links (`links`: every link seen during the test), leases, sandbox dirs, snapshot dirs of rows
-    /// that are not ready, and staging files (`.tmp-*`).
+    /// links (`links`: every link seen during the test), leases, sandbox dirs, the backend's trash (once
+    /// its background removal is done), snapshot dirs of rows that are not ready, and staging files (`.tmp-*`).
     func leaks(links: [String: String]) throws -> [String] {
         let fm = FileManager.default
         let live = Set(try rows().filter { $0.state == "ready" }.map(\.id))
         let readySnapshots = Set(try snapshotRows().filter { $0.state == "ready" }.map(\.id))
         var found: [String] = []
+        // Destroyed sandboxes' directories (and the mounts under them) are removed in the background
+        // (the plugin's trash): wait for that first (inotify, bounded); anything still there is a leak.
+        if clvm_wait_dir_empty(backendDir + "/trash", 10_000) != 0 {
+            for entry in (try? fm.contentsOfDirectory(atPath: backendDir + "/trash")) ?? [] { found.append("trash/\(entry)") }
+        }
         // Processes in this backend's cgroups (the pids hierarchy holds every sandbox process).
         for pid in (try? fm.contentsOfDirectory(atPath: "/proc")) ?? [] where Int(pid) != nil {
             guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),

@@ -144,7 +144,7 @@ int clvm_pidfd_wait_exit(int pidfd, int timeout_ms);
 
 /**
  * Kills every process of the cgroup v2 directory `dir` (`cgroup.kill`) and waits, watching
- * `cgroup.events` with inotify, until it reports `populated 0`, at most `timeout_ms`.
+ * `cgroup.events` with poll(POLLPRI), until it reports `populated 0`, at most `timeout_ms`.
  * Returns 0 when empty, 1 on timeout, -1 on error (errno set).
  */
 int clvm_cgroup_kill_wait(const char *dir, int timeout_ms);
@@ -288,6 +288,13 @@ int clvm_init_image(const char *path, char *err, size_t err_len);
  * re-reading it at least every 60 s and at once on SIGUSR1. Never returns.
  */
 void clvm_init_main(void) __attribute__((noreturn));
+
+/**
+ * Waits, watching `dir` with inotify, until it has no entries (or does not exist), at most
+ * `timeout_ms`: how a test waits for a background removal (the LocalVM trash) without sleeping.
+ * Returns 0 when empty, 1 on timeout, -1 on error (errno set).
+ */
+int clvm_wait_dir_empty(const char *dir, int timeout_ms);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,101 @@
+import CLocalVM
+import Foundation
+import Glibc
+import PluginKit
+import Testing
+@testable import LocalVM
+
+/// Destroy answers before the sandbox's directory is removed: it goes to `<data_dir>/trash` and a
+/// background thread removes it. These prove the removal still happens, completely, whoever ends first.
+@Suite("LocalVM trash")
+struct LocalVMTrashTests {
+    /// A scratch data dir with a tree that looks like a sandbox's (files, nested dirs, a symlink out).
+    static func scratch() throws -> (dataDir: String, tree: String) {
+        let dataDir = NSTemporaryDirectory() + "localvm-trash-\(getpid())-\(UInt32.random(in: 0 ... .max))"
+        try FileOps.mkdirs(dataDir + "/sandboxes/s1/upper/etc", mode: 0o755)
+        try FileOps.writeText(dataDir + "/sandboxes/s1/upper/etc/hostname", "s1\n")
+        try FileOps.writeText(dataDir + "/sandboxes/s1/meta.json", "{}")
+        #expect(symlink("/etc", dataDir + "/sandboxes/s1/upper/link") == 0)
+        return (dataDir, dataDir + "/sandboxes/s1")
+    }
+
+    @Test("discard moves the tree out at once and the background removal empties the trash")
+    func discardThenRemoved() throws {
+        let (dataDir, tree) = try Self.scratch()
+        defer { _ = clvm_remove_tree(dataDir) }
+        let trash = TrashBin(dataDir: dataDir)
+        try trash.discard(tree, sandboxId: "s1")
+        #expect(!FileOps.exists(tree))
+        trash.waitIdle()
+        #expect(trash.entries.isEmpty, "\(trash.entries)")
+        #expect(FileOps.exists("/etc/hostname"), "the symlink was not followed")
+    }
+
+    @Test("a mount under the discarded dir moves with it and is detached before removal", .enabled(if: getuid() == 0))
+    func mountUnderDiscardedDir() throws {
+        let (dataDir, tree) = try Self.scratch()
+        defer { _ = clvm_remove_tree(dataDir) }
+        try FileOps.mkdirs(tree + "/ctl", mode: 0o755)
+        try #require(mount("tmpfs", tree + "/ctl", "tmpfs", 0, "size=64k") == 0)
+        try FileOps.writeText(tree + "/ctl/deadline", "1\n")
+        let trash = TrashBin(dataDir: dataDir)
+        try trash.discard(tree, sandboxId: "s1")
+        #expect(LocalVMPlugin.mountPoints(under: tree).isEmpty)
+        try trash.drain()
+        #expect(trash.entries.isEmpty, "\(trash.entries)")
+        #expect(LocalVMPlugin.mountPoints(under: dataDir).isEmpty, "\(LocalVMPlugin.mountPoints(under: dataDir))")
+    }
+
+    @Test("drain alone (no thread) removes every entry, two of the same id included")
+    func drainRemovesAll() throws {
+        let (dataDir, tree) = try Self.scratch()
+        defer { _ = clvm_remove_tree(dataDir) }
+        let trash = TrashBin(dataDir: dataDir)
+        // Entries made by hand with discard's naming (`<id>.<nonce>`), so no background thread runs.
+        try FileOps.mkdirs(trash.dir, mode: 0o700)
+        #expect(rename(tree, trash.dir + "/s1.1") == 0)
+        try FileOps.mkdirs(tree + "/upper", mode: 0o755)
+        #expect(rename(tree, trash.dir + "/s1.2") == 0)
+        #expect(trash.entries.count == 2)
+        try trash.drain()
+        #expect(trash.entries.isEmpty, "\(trash.entries)")
+    }
+
+    @Test("an instance's start finishes what an earlier process left in the trash")
+    func leftoverRemovedAtStart() throws {
+        let (dataDir, tree) = try Self.scratch()
+        defer { _ = clvm_remove_tree(dataDir) }
+        try FileOps.mkdirs(dataDir + "/trash", mode: 0o700)
+        #expect(rename(tree, dataDir + "/trash/s1.dead") == 0) // as a crash right after the rename leaves it
+        let plugin = try LocalVMPlugin(config: .object(["data_dir": .string(dataDir),
+                                                        "cgroup_parent": .string("sbxtrash-\(getpid())")]),
+                                       host: .standalone())
+        plugin.trash.waitIdle()
+        #expect(plugin.trash.entries.isEmpty, "\(plugin.trash.entries)")
+    }
+
+    @Test("wait for an empty dir: returns at once when empty or absent, times out while an entry stays")
+    func waitDirEmpty() throws {
+        let (dataDir, _) = try Self.scratch()
+        defer { _ = clvm_remove_tree(dataDir) }
+        #expect(clvm_wait_dir_empty(dataDir + "/absent", 1000) == 0)
+        #expect(clvm_wait_dir_empty(dataDir + "/sandboxes", 0) == 1)
+        try FileOps.mkdirs(dataDir + "/empty", mode: 0o755)
+        #expect(clvm_wait_dir_empty(dataDir + "/empty", 1000) == 0)
+    }
+
+    @Test("destroy answers with the sandbox dir gone; the trash is empty once drained", .enabled(if: localVMSkipReason == nil))
+    func destroyUsesTrash() throws {
+        let world = try LocalVMWorld()
+        defer { world.finish() }
+        try world.create("t1")
+        _ = try world.sh("t1", "echo data > /root-file; mkdir -p /a/b/c && echo x > /a/b/c/f")
+        try world.destroy("t1")
+        #expect(!FileOps.exists(world.dataDir + "/sandboxes/t1"))
+        try world.plugin.trash.drain()
+        #expect(world.plugin.trash.entries.isEmpty)
+        // The id is free again at once, even while a removal could still run.
+        try world.create("t1")
+        try world.destroy("t1")
+    }
+}
