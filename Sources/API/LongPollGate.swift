@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import HTTPServer
 import YAMLSubset
 import Lifecycle
@@ -26,7 +27,7 @@ package final class LongPollGate: Sendable {
     let interval: Double
 
     // NSCondition carries no value; `state` is only read or written while it is held.
-    private let condition = NSCondition()
+    private let condition = Condition()
     nonisolated(unsafe) private var state = State()  // guarded by `condition` (reason: NSCondition has no payload)
 
     package init(limit: Int = 2, interval: Double = 0.2) {

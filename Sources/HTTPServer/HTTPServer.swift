@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Basics
 import Glibc
 import Synchronization
 
@@ -17,7 +18,7 @@ public final class HTTPServer: Sendable {
     private let accessLog: @Sendable (AccessLogEntry) -> Void
     private let phase = Mutex(Phase.idle)
     /// Signalled when the loop has exited; `done` is only read and written while it is held.
-    private let finished = NSCondition()
+    private let finished = Condition()
     nonisolated(unsafe) private var done = false  // guarded by `finished` (reason: NSCondition carries no value)
 
     /// `isPriority` picks requests (cheap, never blocking: health checks, metrics) that run on the
@@ -51,7 +52,7 @@ public final class HTTPServer: Sendable {
                 throw error
             }
             phase = .running(loop)
-            let thread = Thread { [self] in
+            let thread = PosixThread { [self] in
                 loop.run()
                 markFinished()
             }

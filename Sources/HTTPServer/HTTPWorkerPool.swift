@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Glibc
+import Basics
 
 /// A fixed set of threads that run handlers. Handlers may block for minutes (a long exec), so they
 /// never run on the event loop; with every worker busy, further requests wait in the queue while the
@@ -11,12 +13,12 @@ final class HTTPWorkerPool: Sendable {
     }
 
     // NSCondition is Sendable in swift-corelibs-foundation; `state` is only touched while it is held.
-    private let condition = NSCondition()
+    private let condition = Condition()
     nonisolated(unsafe) private var state = State()  // guarded by `condition` (reason: NSCondition has no payload)
 
     init(threads: Int, name: String = "http-worker") {
         for index in 0..<max(1, threads) {
-            let thread = Thread { [self] in run() }
+            let thread = PosixThread { [self] in run() }
             thread.name = "\(name)-\(index)"
             thread.stackSize = 1 << 20
             thread.start()
