@@ -1,9 +1,9 @@
 import Glibc
 
 extension String {
-    /// printf-style formatting through the C library (what `String(format:)` did for numbers):
+    /// printf-style formatting of numbers through the C library (what `String(format:)` did):
     /// `%g`, `%.1f`, `%016llx` and the like give the same bytes. Takes no `%@`; pass strings as
-    /// interpolation instead.
+    /// interpolation instead (a String is no C vararg without Foundation).
     public init(cFormat format: String, _ arguments: CVarArg...) {
         self = withVaList(arguments) { list in
             var buffer = [CChar](repeating: 0, count: 128)

@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Basics
+import Glibc
 import PluginKit
 
 /// A fake backend for tests of the host's lifecycle logic: no root, no VMs, state in plain files.
