@@ -26,8 +26,8 @@ final class TestPlugin: SandboxerPlugin {
         self.config = try TestPluginConfig(config)
         self.store = TestPluginStore(dir: self.config.stateDir)
         self.host = host
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: store.dir, isDirectory: &isDir), isDir.boolValue else {
+        var isDir = false
+        guard FileManager.default.fileExists(atPath: store.dir, isDirectory: &isDir), isDir else {
             throw PluginError(.invalidRequest, "The test plugin's state_dir \(store.dir) is not a directory.")
         }
     }
