@@ -50,19 +50,22 @@ let package = Package(
         // mallopt(M_ARENA_MAX) and malloc_trim for `serve`'s memory: not exported by Glibc's Swift module.
         .target(name: "CMallocShims", path: "Sources/CMallocShims"),
 
+        // pipe2, posix_spawn_file_actions_addchdir_np and pthread_setname_np for Basics (hidden by Glibc's module).
+        .target(name: "CBasics", path: "Sources/CBasics"),
+
         // MARK: Generic layers (nothing of sandboxer)
         // Text quoting, RFC 3339, SHA-256/HMAC, bounded file reads, the one syscall Result path, the test
         // pause hook (FaultPoint, inert unless SANDBOXER_TEST_PAUSE is set).
-        .target(name: "Basics", path: "Sources/Basics"),
+        .target(name: "Basics", dependencies: ["CBasics"], path: "Sources/Basics"),
         // HTTP/1.1 server: parser, connection state machine, epoll loop, worker pool.
         .target(name: "HTTPServer", dependencies: ["Basics", "CHTTPShims"], path: "Sources/HTTPServer"),
         // The strict YAML subset the config file is written in.
         .target(name: "YAMLSubset", dependencies: ["Basics"], path: "Sources/YAMLSubset"),
         // A small synchronous HTTP(S) client over libcurl (webhook deliveries).
-        .target(name: "HTTPClient", dependencies: ["CCurl"], path: "Sources/HTTPClient"),
+        .target(name: "HTTPClient", dependencies: ["CCurl", "Basics"], path: "Sources/HTTPClient"),
         // A strict hand-written protobuf wire codec, and gRPC over HTTP/2 through libcurl (Modal).
         .target(name: "ProtobufWire", path: "Sources/ProtobufWire"),
-        .target(name: "GRPCClient", dependencies: ["CCurl"], path: "Sources/GRPCClient"),
+        .target(name: "GRPCClient", dependencies: ["CCurl", "Basics"], path: "Sources/GRPCClient"),
 
         // MARK: The plugin contract
         // The public contract: one C header, nothing else. contrib/ holds a C helper that plugin

@@ -8,9 +8,11 @@
 #   c           a C program printing one line: the cost of exec and a process on this machine.
 #   swift       a Swift program printing one line (libswiftCore and its runtime start).
 #   foundation  the same importing Foundation and reading the environment (libFoundation + ICU).
+#   essentials  the same importing only FoundationEssentials (what the CLI links since lean-cli).
 #   version     `sandboxer version` (release): no config, store or plugin is touched.
-# The row is version / foundation: what the CLI adds above the start every Swift executable that
-# links Foundation pays on this machine (the bound; see docs/performance.md). Goal: at most 1.3x.
+# Two rows: version / foundation (kept for orientation: the bound before the CLI dropped Foundation;
+# goal at most 1.3x), and version / essentials, the row issue 16 cares about now: what the CLI adds
+# above the start of a Swift executable linking what it links (see docs/performance.md).
 set -euo pipefail
 N=${1:-30}
 cd "$(dirname "$0")/.."
@@ -30,21 +32,33 @@ echo 'print("sandboxer 0")' > "$TMP/swift.swift"
 swiftc -O -o "$TMP/swift" "$TMP/swift.swift" >&2
 printf 'import Foundation\nprint(ProcessInfo.processInfo.environment.isEmpty ? "" : "sandboxer 0")\n' > "$TMP/foundation.swift"
 swiftc -O -o "$TMP/foundation" "$TMP/foundation.swift" >&2
+printf 'import FoundationEssentials\nprint(ProcessInfo.processInfo.environment.isEmpty ? "" : "sandboxer 0")\n' > "$TMP/essentials.swift"
+swiftc -O -o "$TMP/essentials" "$TMP/essentials.swift" >&2
 
-# time_median CMD...: median milliseconds of N runs (one warm-up first).
-time_median() {
+# Interleaved rounds: each round runs every program once, so load that comes and goes on this
+# shared machine falls on all rows alike (one warm-up each first). time_ms NAME CMD... appends one.
+time_ms() {
+    local name=$1; shift
+    local t0=$EPOCHREALTIME
     "$@" >/dev/null
-    for _ in $(seq "$N"); do
-        local t0=$EPOCHREALTIME
-        "$@" >/dev/null
-        bench_ms_since "$t0" "$EPOCHREALTIME"
-    done | bench_median
+    bench_ms_since "$t0" "$EPOCHREALTIME" >> "$TMP/$name.ms"
 }
-C=$(time_median "$TMP/c")
-SWIFT=$(time_median "$TMP/swift")
-FOUNDATION=$(time_median "$TMP/foundation")
-VERSION=$(time_median "$BIN/sandboxer" version)
+for run in warm $(seq "$N"); do
+    time_ms c "$TMP/c"
+    time_ms swift "$TMP/swift"
+    time_ms foundation "$TMP/foundation"
+    time_ms essentials "$TMP/essentials"
+    time_ms version "$BIN/sandboxer" version
+    if [ "$run" = warm ]; then rm -f "$TMP"/*.ms; fi
+done
+C=$(bench_median < "$TMP/c.ms")
+SWIFT=$(bench_median < "$TMP/swift.ms")
+FOUNDATION=$(bench_median < "$TMP/foundation.ms")
+ESSENTIALS=$(bench_median < "$TMP/essentials.ms")
+VERSION=$(bench_median < "$TMP/version.ms")
 
-echo "cli start, N=$N, medians in ms: c $C, swift $SWIFT, swift+Foundation $FOUNDATION, sandboxer version $VERSION"
+echo "cli start, N=$N, medians in ms: c $C, swift $SWIFT, swift+Foundation $FOUNDATION, swift+FoundationEssentials $ESSENTIALS, sandboxer version $VERSION"
 bench_row "sandboxer version (start to exit)" "$VERSION ms" "Foundation hello $FOUNDATION ms" \
     "$(bench_ratio "$VERSION" "$FOUNDATION")" "<=" 1.3 "C hello $C ms, Swift hello $SWIFT ms"
+bench_row "sandboxer version vs Essentials hello" "$VERSION ms" "Essentials hello $ESSENTIALS ms" \
+    "$(bench_ratio "$VERSION" "$ESSENTIALS")" "<=" 1.3 "links FoundationEssentials only (ldd); Foundation hello $FOUNDATION ms"

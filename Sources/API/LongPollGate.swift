@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import HTTPServer
 import YAMLSubset
 import Lifecycle
@@ -25,9 +26,9 @@ package final class LongPollGate: Sendable {
     /// How often a waiting request looks for new events (each look is one indexed `seq > ?` query).
     let interval: Double
 
-    // NSCondition carries no value; `state` is only read or written while it is held.
-    private let condition = NSCondition()
-    nonisolated(unsafe) private var state = State()  // guarded by `condition` (reason: NSCondition has no payload)
+    // Condition carries no value; `state` is only read or written while it is held.
+    private let condition = Condition()
+    nonisolated(unsafe) private var state = State()  // guarded by `condition` (reason: Condition has no payload)
 
     package init(limit: Int = 2, interval: Double = 0.2) {
         self.limit = limit

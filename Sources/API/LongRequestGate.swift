@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import Synchronization
 
 /// Bounds requests that hold an HTTP worker for long (exec): at most `total` at once, and at most

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import HTTPServer
 import YAMLSubset
 import Lifecycle
@@ -44,8 +45,8 @@ public final class Metrics: Sendable {
         let body = labels.keys.sorted().map { key in
             let raw = labels[key]!
             let needsEscape = raw.utf8.contains { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\"") || $0 == 10 }
-            let value = !needsEscape ? raw : raw.replacingOccurrences(of: "\\", with: "\\\\")
-                .replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n")
+            let value = !needsEscape ? raw : raw.replacing("\\", with: "\\\\")
+                .replacing("\"", with: "\\\"").replacing("\n", with: "\\n")
             return "\(key)=\"\(value)\""
         }
         return "{" + body.joined(separator: ",") + "}"

@@ -1,4 +1,6 @@
-import Foundation
+import Dispatch
+import FoundationEssentials
+import Glibc
 import HTTPServer
 import YAMLSubset
 import Lifecycle
@@ -119,7 +121,7 @@ public final class SandboxAPI: Sendable {
         unauthorized.headers = [("WWW-Authenticate", "Bearer realm=\"sandboxer\"")]
         guard let header = request.headers["Authorization"], header.count > 7,
               header.prefix(7).lowercased() == "bearer " else { throw unauthorized }
-        let digest = SHA256.hash(Array(header.dropFirst(7).trimmingCharacters(in: .whitespaces).utf8))
+        let digest = SHA256.hash(Array(header.dropFirst(7).trimmingSpaces().utf8))
         var found: ServerSettings.Token? = nil
         // Compare against every token so the time taken does not reveal which one matched.
         for token in settings.tokens {

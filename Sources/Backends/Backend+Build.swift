@@ -1,5 +1,7 @@
 import Dispatch
-import Foundation
+import FoundationEssentials
+import Glibc
+import Basics
 import Core
 import PluginProtocol
 
@@ -62,10 +64,10 @@ extension Backend {
             }
             return CancellableOutcome(result: Result { () throws(BackendError) in try instance.interpret(reply, operation: operation) }, stoppedInTime: nil)
         }
-        let cause = why == .timeout ? "The call did not finish within \(String(format: "%g", timeout ?? 0)) s; the host cancelled it"
+        let cause = why == .timeout ? "The call did not finish within \(String(cFormat: "%g", timeout ?? 0)) s; the host cancelled it"
                                     : "The host cancelled the call"
-        let after = run.stoppedInTime ? "and the plugin stopped within \(String(format: "%g", stopGrace)) s."
-                                      : "but the plugin had not stopped \(String(format: "%g", stopGrace)) s later; the host stopped waiting."
+        let after = run.stoppedInTime ? "and the plugin stopped within \(String(cFormat: "%g", stopGrace)) s."
+                                      : "but the plugin had not stopped \(String(cFormat: "%g", stopGrace)) s later; the host stopped waiting."
         return CancellableOutcome(result: .failure(BackendError(why, "\(cause) \(after)", backend: name, operation: operation)),
                                   stoppedInTime: run.stoppedInTime)
     }
@@ -74,9 +76,9 @@ extension Backend {
     package static func contractBreach(_ r: BuildResponse, outputDir: String) -> String? {
         guard r.artifacts.count <= 256 else { return "\(r.artifacts.count) artifacts (at most 256)." }
         guard r.logPath.isEmpty || r.logPath.hasPrefix("/") else { return "log_path \(r.logPath.prefix(200)) is not absolute." }
-        let root = (outputDir as NSString).standardizingPath + "/"
+        let root = (outputDir).standardizingPath + "/"
         for a in r.artifacts {
-            let path = (a.path as NSString).standardizingPath
+            let path = (a.path).standardizingPath
             guard a.path.hasPrefix("/"), path.hasPrefix(root) else {
                 return "the artifact \(a.path.prefix(200)) is not inside output_dir \(outputDir)."
             }

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import Core
 import Config
 import PluginProtocol
@@ -55,7 +56,7 @@ extension BackendRegistry {
     func builderConfig(_ entry: BackendConfig) -> JSONValue {
         var object = entry.config.objectValue ?? [:]
         if object["data_dir"] == nil {
-            let dir = (config.dataDir as NSString).appendingPathComponent("builders/\(entry.name)")
+            let dir = (config.dataDir).appendingPathComponent("builders/\(entry.name)")
             // Made here (its parent too), so a builder may expect its data_dir to exist.
             try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true,
                                                      attributes: [.posixPermissions: 0o700])

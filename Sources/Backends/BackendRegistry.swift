@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import Core
 import Config
 import PluginProtocol
@@ -81,7 +82,7 @@ public final class BackendRegistry: Sendable {
     func pluginConfig(_ entry: BackendConfig) -> JSONValue {
         var object = entry.config.objectValue ?? [:]
         if object["data_dir"] == nil {
-            object["data_dir"] = .string((config.dataDir as NSString).appendingPathComponent("backends/\(entry.name)"))
+            object["data_dir"] = .string((config.dataDir).appendingPathComponent("backends/\(entry.name)"))
         }
         return .object(object)
     }

@@ -1,4 +1,7 @@
-import Foundation
+import Dispatch
+import FoundationEssentials
+import Glibc
+import Basics
 import Synchronization
 import PluginProtocol
 
@@ -21,7 +24,7 @@ extension PluginInstance {
         let callId = context.nextCallId()
         let mailbox = Mailbox()
         let done = mailbox.done
-        let thread = Thread { [self] in
+        let thread = PosixThread { [self] in
             let reply = self.invokeNow(operation, request, callId: callId)
             let abandoned = mailbox.state.withLock { state in
                 state.outcome = reply

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import PluginProtocol
 
 /// Who a backend's plugin is: what its table said when it was loaded (in this process or in its runner).
@@ -49,8 +50,7 @@ extension PluginChannel {
                                backend: backend, operation: operation)
         }
         if outcome.code == PluginError.successCode {
-            let parsed = try? JSONSerialization.jsonObject(with: outcome.bytes, options: [])
-            guard parsed is [String: Any] else {
+            guard JSONValue.isObject(outcome.bytes) else {
                 throw BackendError(.garbage, "The plugin's response is not a JSON object (\(outcome.bytes.count) bytes).", backend: backend, operation: operation)
             }
             return outcome.bytes

@@ -1,5 +1,6 @@
 import Dispatch
-import Foundation
+import FoundationEssentials
+import Glibc
 import Core
 import Config
 import PluginProtocol
@@ -53,7 +54,7 @@ final class PluginInstance: PluginChannel, @unchecked Sendable {
         let outcome: PluginReply
         if let timeout {
             let mailbox = Mailbox()
-            let thread = Thread { [self] in
+            let thread = PosixThread { [self] in
                 let result = self.invokeNow(operation, request, callId: callId)
                 let abandoned = mailbox.state.withLock { state in
                     state.outcome = result
@@ -99,6 +100,6 @@ final class PluginInstance: PluginChannel, @unchecked Sendable {
     }
 
     static func seconds(_ t: Double) -> String {
-        String(format: "%g", t)
+        String(cFormat: "%g", t)
     }
 }

@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Glibc
+import Basics
 import Core
 
 extension PluginIsolation {
@@ -8,8 +10,8 @@ extension PluginIsolation {
     /// a runner that may be restarted; the cost of a runner is measured by bench/plugin-ipc.sh.
     public static func `default`(forPlugin path: String, executable: String? = PluginIsolation.runningExecutable) -> PluginIsolation {
         guard let executable else { return .process }
-        let pluginDir = (resolved(path) as NSString).deletingLastPathComponent
-        let exeDir = (resolved(executable) as NSString).deletingLastPathComponent
+        let pluginDir = (resolved(path)).deletingLastPathComponent
+        let exeDir = (resolved(executable)).deletingLastPathComponent
         return pluginDir == exeDir ? .inProcess : .process
     }
 

@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Glibc
+import Basics
 
 /// Caps on what the host takes from a plugin, so a buggy or hostile plugin cannot flood the
 /// terminal, the log or the store (docs/plugins.md, "What the host does with answers").
@@ -21,7 +23,7 @@ public enum PluginLimits {
         }
         let text = String(decoding: bytes.prefix(keep), as: UTF8.self)
             .split(whereSeparator: \.isNewline).joined(separator: " ")
-            .trimmingCharacters(in: .whitespaces)
+            .trimmingSpaces()
         return total > keep ? text + "… (\(total - keep) bytes cut)" : text
     }
 

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Core
 import Config
 import PluginProtocol
@@ -82,8 +82,8 @@ public enum PluginLoader {
         if st.st_mode & unsafeBits != 0 {
             throw PluginLoadError(.insecurePermissions, "Cannot load plugin \(path): the file is writable by group or others (mode \(octal(st.st_mode))); make it writable only by its owner (chmod go-w).")
         }
-        var dirs = [(resolved as NSString).deletingLastPathComponent]
-        let givenDir = (path as NSString).deletingLastPathComponent
+        var dirs = [(resolved).deletingLastPathComponent]
+        let givenDir = (path).deletingLastPathComponent
         if givenDir != dirs[0] { dirs.append(givenDir) }
         for dir in dirs {
             var dst = stat()

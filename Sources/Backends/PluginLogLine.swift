@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Glibc
+import Core
 import PluginProtocol
 
 /// One line a plugin logged through the host's `log` callback, attributed to its backend.
@@ -29,17 +31,13 @@ public struct PluginLogLine: Sendable, Equatable {
     /// text. Metadata that is not a JSON object is shown whole under the key `metadata`.
     public var metadata: [(key: String, value: String)] {
         guard let text = metadataJSON, !text.isEmpty else { return [] }
-        guard let object = (try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])) as? [String: Any] else {
+        guard case .object(let object)? = JSONValue.parse(Data(text.utf8)) else {
             return [("metadata", text)]
         }
         return object.keys.sorted().map { key in
-            let value = object[key]
-            if let string = value as? String { return (key, string) }
-            if let value, JSONSerialization.isValidJSONObject([value]),
-               let data = try? JSONSerialization.data(withJSONObject: [value], options: [.sortedKeys]) {
-                return (key, String(decoding: data.dropFirst().dropLast(), as: UTF8.self))
-            }
-            return (key, "\(value ?? "null")")
+            let value = object[key] ?? .null
+            if case .string(let string) = value { return (key, string) }
+            return (key, String(value.rendered(pretty: false).dropLast()))
         }
     }
 

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import PluginABI
 
 /// What one plugin call gave back, copied out of the plugin's buffer within the host's caps.

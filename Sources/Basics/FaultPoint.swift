@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -25,7 +25,7 @@ public enum FaultPoint {
 
         init?(_ env: [String: String]) {
             pause = Set((env["SANDBOXER_TEST_PAUSE"] ?? "").split(separator: ",").map {
-                $0.trimmingCharacters(in: .whitespaces)
+                $0.trimmingSpaces()
             }.filter { !$0.isEmpty })
             fifo = env["SANDBOXER_TEST_PAUSE_FIFO"].flatMap { $0.isEmpty ? nil : $0 }
             trace = env["SANDBOXER_TEST_TRACE"] == "1"

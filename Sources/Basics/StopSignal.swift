@@ -1,4 +1,6 @@
-import Foundation
+import Dispatch
+import FoundationEssentials
+import Glibc
 import Synchronization
 
 /// A one-shot stop signal that threads can wait on with a deadline (shutdown, `events --follow`,

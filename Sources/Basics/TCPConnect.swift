@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -49,7 +49,7 @@ public enum TCPConnect {
                 if expired { break addresses }  // the deadline covers every address
             }
         }
-        let what = timedOut ? "did not answer within \(String(format: "%g", timeout)) s" : "refused the connection (\(lastError))"
+        let what = timedOut ? "did not answer within \(String(cFormat: "%g", timeout)) s" : "refused the connection (\(lastError))"
         return .failure(Failure(message: "\(target) \(what).", timedOut: timedOut))
     }
 

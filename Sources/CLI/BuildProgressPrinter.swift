@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Lifecycle
 import Config
 import Core
@@ -28,7 +28,7 @@ final class BuildProgressPrinter: Sendable {
     var callback: BuildProgress {
         let console = console, label = label, terminal = terminal
         return { [self] line in
-            let text = line.replacingOccurrences(of: "\n", with: " ")
+            let text = line.replacing("\n", with: " ")
             if terminal {
                 // \r and erase-line: the one status line is rewritten; cut so it never wraps.
                 shown.store(true, ordering: .relaxed)

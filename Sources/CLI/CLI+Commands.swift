@@ -27,7 +27,7 @@ extension CLI {
         let width = commands.map { $0.spec.name.count }.max() ?? 0
         var lines = ["sandboxer \(version): disposable sandboxes on pluggable backends, with one TTL model.", "",
                      "Usage: sandboxer COMMAND [OPTIONS]", "", "Commands:"]
-        for c in commands.map({ $0.spec }) { lines.append("  " + c.name.padding(toLength: width + 2, withPad: " ", startingAt: 0) + c.summary) }
+        for c in commands.map({ $0.spec }) { lines.append("  " + c.name.paddedWithSpaces(toLength: width + 2) + c.summary) }
         lines += ["", "Every command takes --help, --json, --verbose and --config FILE (before or after the command).",
                   "Exit codes: 0 ok, 1 failure, 2 usage, 3 a backend refused or failed, 4 a backend is unavailable",
                   "(retry later); exec exits with the command's own code. Data: $SANDBOXER_HOME (default ~/.local/share/sandboxer)."]

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import API
 import Lifecycle
 import Webhooks
@@ -31,11 +32,11 @@ public enum CLI {
             self.readChunk = readChunk
         }
         public static let standard = Console(
-            out: { FileHandle.standardOutput.write($0) },
-            err: { FileHandle.standardError.write(Data($0.utf8)) },
-            readInput: { FileHandle.standardInput.readDataToEndOfFile() },
-            errBytes: { FileHandle.standardError.write($0) },
-            readChunk: { let d = FileHandle.standardInput.availableData; return d.isEmpty ? nil : d })
+            out: { FileIO.writeAll(1, $0) },
+            err: { FileIO.writeAll(2, $0) },
+            readInput: { FileIO.readToEnd(0) },
+            errBytes: { FileIO.writeAll(2, $0) },
+            readChunk: { let d = FileIO.readChunk(0); return d.isEmpty ? nil : d })
         func print(_ text: String) { out(Data(text.utf8)) }
     }
 

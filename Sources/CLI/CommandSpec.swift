@@ -53,7 +53,7 @@ struct CommandSpec: Sendable {
         let all = options + Self.globalOptions.filter { global in !options.contains { $0.name == global.name } }
         let width = all.map { optionLabel($0).count }.max() ?? 0
         for o in all {
-            lines.append("  " + optionLabel(o).padding(toLength: width + 2, withPad: " ", startingAt: 0) + o.help)
+            lines.append("  " + optionLabel(o).paddedWithSpaces(toLength: width + 2) + o.help)
         }
         return lines.joined(separator: "\n") + "\n"
     }

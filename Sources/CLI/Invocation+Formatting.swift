@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import API
 import Lifecycle
 import Webhooks
@@ -17,6 +18,6 @@ extension Invocation {
         var value = Double(n)
         var unit = 0
         while value >= 1024 && unit < units.count - 1 { value /= 1024; unit += 1 }
-        return unit == 0 ? "\(n) B" : String(format: "%.1f %@", value, units[unit])
+        return unit == 0 ? "\(n) B" : String(cFormat: "%.1f", value) + " " + units[unit]
     }
 }

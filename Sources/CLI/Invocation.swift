@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import API
 import Lifecycle
 import Webhooks
@@ -28,7 +29,7 @@ struct Invocation {
             config = Config(dataDir: "", backends: [:], profiles: [:], source: "(not loaded)")
             return
         }
-        let exeDir = ((CommandLine.arguments.first.flatMap { Self.resolveExecutable($0) }) as NSString?)?.deletingLastPathComponent
+        let exeDir = CommandLine.arguments.first.flatMap { Self.resolveExecutable($0) }?.deletingLastPathComponent
             ?? FileManager.default.currentDirectoryPath
         do {
             config = try ConfigLoader.load(explicitPath: parsed.value("config"), environment: environment,

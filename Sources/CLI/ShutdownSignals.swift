@@ -1,4 +1,5 @@
-import Foundation
+import Dispatch
+import FoundationEssentials
 import API
 import Lifecycle
 import Webhooks
@@ -31,7 +32,7 @@ public enum ShutdownSignals {
         var set = shutdownSet()
         pthread_sigmask(SIG_BLOCK, &set, nil)
         let ready = DispatchSemaphore(value: 0)
-        let thread = Thread {
+        let thread = PosixThread {
             var set = shutdownSet()
             waiter.withLock { $0 = pthread_self() }
             ready.signal()

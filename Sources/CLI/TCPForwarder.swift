@@ -1,4 +1,5 @@
-import Foundation
+import Dispatch
+import FoundationEssentials
 import Glibc
 import Synchronization
 import Core
@@ -70,7 +71,7 @@ final class TCPForwarder: Sendable {
     /// Starts the accept loop on its own thread.
     func start() {
         relays.enter()
-        Thread.detachNewThread { [self] in
+        PosixThread.detachNewThread { [self] in
             acceptLoop()
             relays.leave()
         }
@@ -114,7 +115,7 @@ final class TCPForwarder: Sendable {
             }
             guard admitted else { close(client); continue }
             relays.enter()
-            Thread.detachNewThread { [self] in
+            PosixThread.detachNewThread { [self] in
                 serve(client)
                 relays.leave()
             }
@@ -141,7 +142,7 @@ final class TCPForwarder: Sendable {
             let child: ChildProcess
             do {
                 child = try spawnLock.withLock { _ throws(SandboxerError) in
-                    try ChildProcess.spawn(argv, stdio: .descriptors(stdin: toChild[0], stdout: fromChild[1]))
+                    try ChildProcess.spawnVia(argv, stdio: .descriptors(stdin: toChild[0], stdout: fromChild[1]))
                 }
             } catch {
                 report("sandboxer: port-forward: \(error.message)")
@@ -160,7 +161,7 @@ final class TCPForwarder: Sendable {
     /// Copies client→upstream on a second thread and upstream→client here; returns when both end.
     private func relay(client: Int32, upRead: Int32, upWrite: Int32, upIsSocket: Bool) {
         let done = DispatchSemaphore(value: 0)
-        Thread.detachNewThread {
+        PosixThread.detachNewThread {
             Self.copy(from: client, to: upWrite)
             // The client finished sending: pass the end of stream on.
             if upIsSocket { shutdown(upWrite, Int32(SHUT_WR)) } else { close(upWrite) }

@@ -21,7 +21,7 @@ struct Table {
         var widths = headers.map(\.count)
         for row in rows { for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) } }
         func line(_ cells: [String]) -> String {
-            cells.enumerated().map { i, c in i == cells.count - 1 ? c : c.padding(toLength: widths[i], withPad: " ", startingAt: 0) }
+            cells.enumerated().map { i, c in i == cells.count - 1 ? c : c.paddedWithSpaces(toLength: widths[i]) }
                 .joined(separator: "  ")
         }
         return ([line(headers)] + rows.map(line)).joined(separator: "\n") + "\n"

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import Basics
 import PluginProtocol
 
@@ -95,7 +96,7 @@ package enum ExplainView {
             rows.append(("ended", ended))
         }
         let width = rows.map(\.0.count).max() ?? 0
-        let lines = rows.map { $0.0.padding(toLength: width + 2, withPad: " ", startingAt: 0) + $0.1 }
+        let lines = rows.map { $0.0.paddedWithSpaces(toLength: width + 2) + $0.1 }
         return e.summary + "\n\n" + lines.joined(separator: "\n") + "\n"
     }
 }

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import Basics
 import PluginProtocol
 
@@ -203,7 +204,7 @@ extension Explanation {
                 return "\(id) was marked failed at \(at) (reason backend_vanished): its backend resource vanished "
                     + "(reap-stale found it gone)."
             }
-            let message = (ending?.message ?? "its create failed").trimmingCharacters(in: CharacterSet(charactersIn: ". "))
+            let message = (ending?.message ?? "its create failed").trimming { $0 == "." || $0 == " " }
             return "\(id) failed at \(at) (reason \(s.reason?.rawValue ?? "failed")): \(message)."
         }
     }

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import PluginProtocol
 
 // Reading values that rows written before values were typed hold as strings: the store keeps rows

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import Basics
 import PluginProtocol
 
@@ -12,7 +13,7 @@ public enum SandboxID {
 package enum PrefixedHexID {
     package static func make(_ prefix: String) -> String {
         var rng = SystemRandomNumberGenerator()
-        return prefix + String(format: "%016llx", rng.next() as UInt64)
+        return prefix + String(cFormat: "%016llx", rng.next() as UInt64)
     }
 
     package static func isWellFormed(_ id: String, prefix: String) -> Bool {

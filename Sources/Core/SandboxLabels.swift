@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import Basics
 import PluginProtocol
 
@@ -13,7 +14,7 @@ package enum LabelRules {
     package static func validate(_ labels: [String: String]) throws(SandboxerError) {
         for (key, value) in labels {
             let okKey = !key.isEmpty && key.count <= 63 && key.unicodeScalars.allSatisfy {
-                CharacterSet.alphanumerics.contains($0) && $0.isASCII || "._-/".unicodeScalars.contains($0)
+                $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0)) || "._-/".unicodeScalars.contains($0)
             }
             guard okKey else {
                 throw SandboxerError(.invalidArgument, "Invalid label key \(key.quotedForMessage): use 1 to 63 characters from a-z, A-Z, 0-9, '.', '_', '-' and '/'.")

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import PluginProtocol
 
 /// What the host writes in a snapshot's row before it calls the backend to capture it: the process

@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Glibc
+import Basics
 
 /// The state of one call while libcurl runs it: headers and trailers as they arrive, the body cut
 /// into messages and handed on, the first failure, and the cancellation check.
@@ -63,7 +65,7 @@ final class GRPCCallCollector {
             failure = failure ?? GRPCStatus(code: .resourceExhausted, message: "The server's headers and trailers exceeded the client's limit of \(maxHeaderBytes) bytes.")
             return false
         }
-        let text = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let text = String(decoding: line, as: UTF8.self).trimmed()
         if text.hasPrefix("HTTP/") {
             let status = Int(text.split(separator: " ").dropFirst().first ?? "") ?? 0
             // Interim answers (an h2c upgrade's 101) are followed by the real one.
@@ -81,7 +83,7 @@ final class GRPCCallCollector {
         if text.isEmpty { headerBlockDone = true; return true }
         guard let colon = text.firstIndex(of: ":") else { return true }
         let name = text[..<colon].lowercased()
-        let value = String(text[text.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
+        let value = String(text[text.index(after: colon)...]).trimmingSpaces()
         if headerBlockDone { trailers.append((name, value)) } else { headers.append((name, value)) }
         return true
     }

@@ -1,3 +1,4 @@
+import Basics
 import CCurl
 
 /// Turning what libcurl and the collector saw into the call's outcome or its status.
@@ -28,7 +29,7 @@ extension GRPCClient {
 
     /// The status for a call that got no gRPC status because the transport failed.
     private func transportStatus(_ result: CURLcode, detail: String, path: String, timeout: Double?) -> GRPCStatus {
-        var reason = detail.trimmingCharacters(in: .whitespacesAndNewlines)
+        var reason = detail.trimmed()
         if reason.isEmpty { reason = String(cString: curl_easy_strerror(result)) }
         while reason.hasSuffix(".") { reason.removeLast() }
         switch result {

@@ -1,5 +1,6 @@
 import CCurl
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Running one call on the client's curl handle.
 extension GRPCClient {

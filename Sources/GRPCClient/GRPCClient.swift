@@ -1,5 +1,7 @@
 import CCurl
-import Foundation
+import FoundationEssentials
+import Glibc
+import Basics
 
 /// A gRPC client over libcurl's HTTP/2: unary and server-streaming calls on raw message bytes.
 ///
@@ -17,8 +19,8 @@ public final class GRPCClient: @unchecked Sendable {
     public let configuration: GRPCClientConfiguration
     let target: GRPCTarget
     let handle: UnsafeMutableRawPointer
-    let callLock = NSLock()
-    private let statsLock = NSLock()
+    let callLock = Lock()
+    private let statsLock = Lock()
     private var opened = 0
     /// Whether the last cleartext call left an HTTP/2 connection to reuse (guarded by `callLock`).
     var reuseH2C = false

@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Glibc
+import Basics
 
 /// Reading `grpc-status` and `grpc-message` off the wire.
 extension GRPCStatus {
@@ -7,7 +9,7 @@ extension GRPCStatus {
     static func fromHeaders(status: String?, message: String?) -> GRPCStatus? {
         guard let status else { return nil }
         let text = percentDecoded(message ?? "")
-        guard let number = Int(status.trimmingCharacters(in: .whitespaces)), let code = Code(rawValue: number) else {
+        guard let number = Int(status.trimmingSpaces()), let code = Code(rawValue: number) else {
             let shown = status.count <= 16 ? status : String(status.prefix(16)) + "…"
             let note = "The server sent an invalid grpc-status '\(shown)'."
             return GRPCStatus(code: .unknown, message: text.isEmpty ? note : "\(note) Its message: \(text)", fromServer: true)

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Glibc
 
 /// The server a client talks to: `https://host[:port]` (HTTP/2 over TLS), or `http://host[:port]`

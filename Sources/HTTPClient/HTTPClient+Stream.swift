@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 extension HTTPClient {
     /// Performs `request` and hands the response body to `onBody` as it arrives, with the

@@ -1,5 +1,7 @@
 import CCurl
-import Foundation
+import FoundationEssentials
+import Glibc
+import Basics
 
 /// A small synchronous HTTP/1.1 client over libcurl's easy API (http and https only, no redirects;
 /// TLS peers and host names are always verified).
@@ -44,7 +46,7 @@ public struct HTTPClient: Sendable {
         } catch where error.code == .aborted && isCancelled != nil {
             var cancelled = error
             cancelled.code = .cancelled
-            cancelled.message = error.message.replacingOccurrences(of: "was stopped by its caller", with: "was cancelled")
+            cancelled.message = error.message.replacing("was stopped by its caller", with: "was cancelled")
             throw cancelled
         }
     }
@@ -189,10 +191,10 @@ public struct HTTPClient: Sendable {
         case CURLE_URL_MALFORMAT, CURLE_UNSUPPORTED_PROTOCOL: code = .invalidRequest
         default: code = .transport
         }
-        var reason = detail.trimmingCharacters(in: .whitespacesAndNewlines)
+        var reason = detail.trimmed()
         if reason.isEmpty { reason = String(cString: curl_easy_strerror(result)) }
         // curl's detail can quote the URL it was given; keep only what names the origin.
-        if reason.contains(request.url) { reason = reason.replacingOccurrences(of: request.url, with: origin) }
+        if reason.contains(request.url) { reason = reason.replacing(request.url, with: origin) }
         while reason.hasSuffix(".") { reason.removeLast() }
         let what = code == .timeout ? "timed out" : "failed"
         return HTTPClientError(code: code, message: "The \(request.method) request to \(origin) \(what): \(reason).",

@@ -1,5 +1,7 @@
 import CCurl
-import Foundation
+import FoundationEssentials
+import Glibc
+import Basics
 
 /// Idle curl easy handles kept between requests, so later requests reuse their open connections
 /// (an easy handle keeps its connection cache across `curl_easy_reset`).
@@ -8,7 +10,7 @@ import Foundation
 /// request at a time: `take` hands it out, `give` returns it.
 public final class HTTPConnectionPool: @unchecked Sendable {
     // @unchecked: `idle` is only touched while `lock` is held; the handles in it belong to no thread.
-    private let lock = NSLock()
+    private let lock = Lock()
     private var idle: [UnsafeMutableRawPointer] = []
     /// At most this many idle handles (and so idle connections per server) are kept.
     public let maxIdle: Int

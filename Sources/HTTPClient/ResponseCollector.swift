@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Glibc
+import Basics
 
 /// Gathers one response's headers and body from libcurl's callbacks, within a size limit.
 ///
@@ -45,7 +47,7 @@ final class ResponseCollector {
     /// One header line. A status line starts a new response (after 1xx or a proxy's CONNECT):
     /// only the final response's headers are kept.
     func header(_ line: UnsafeRawBufferPointer) {
-        let text = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let text = String(decoding: line, as: UTF8.self).trimmed()
         if text.hasPrefix("HTTP/") {
             headers.removeAll()
             let parts = text.split(separator: " ", maxSplits: 2)
@@ -53,6 +55,6 @@ final class ResponseCollector {
             return
         }
         guard let colon = text.firstIndex(of: ":") else { return }
-        headers.append((String(text[..<colon]), String(text[text.index(after: colon)...]).trimmingCharacters(in: .whitespaces)))
+        headers.append((String(text[..<colon]), String(text[text.index(after: colon)...]).trimmingSpaces()))
     }
 }

@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Glibc
+import Basics
 import Synchronization
 
 /// A response body produced while it is being sent: a handler returns a response carrying one, and
@@ -30,8 +32,8 @@ public final class HTTPBodyStream: Sendable, Equatable {
     private let finishers = Mutex<[@Sendable () -> Void]>([])
     /// Most bytes waiting to be sent before `write` blocks.
     public let capacity: Int
-    private let condition = NSCondition()
-    nonisolated(unsafe) private var state = State()  // guarded by `condition` (reason: NSCondition has no payload)
+    private let condition = Condition()
+    nonisolated(unsafe) private var state = State()  // guarded by `condition` (reason: Condition has no payload)
 
     public init(capacity: Int = 256 << 10, producer: @escaping Producer) {
         self.capacity = max(1, capacity)

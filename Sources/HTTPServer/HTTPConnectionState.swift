@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// One connection's protocol state as a pure state machine: the event loop reports what happened
 /// (bytes arrived, a handler answered, output drained, time passed) and performs the returned

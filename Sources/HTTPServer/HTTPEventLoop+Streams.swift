@@ -1,5 +1,5 @@
 import CHTTPShims
-import Foundation
+import FoundationEssentials
 import Glibc
 
 // Streamed bodies on the loop thread: after a streamed response's head is written, the connection

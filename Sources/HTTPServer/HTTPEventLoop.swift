@@ -1,5 +1,5 @@
 import CHTTPShims
-import Foundation
+import FoundationEssentials
 import Glibc
 import Synchronization
 

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// One complete HTTP request as the server hands it to the handler.
 public struct HTTPRequest: Sendable, Equatable {

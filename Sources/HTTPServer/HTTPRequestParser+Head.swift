@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 extension HTTPRequestParser {
     /// Parses a request line and header fields (CRLF-separated, without the final blank line) and

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// An incremental, pure HTTP/1.1 request parser: bytes in, complete requests (or one protocol error)
 /// out. No sockets and no clock, so it can be fed byte by byte in tests and by a fuzzer.

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import Basics
 
 /// A response as a handler returns it. The server adds Content-Length, Date, Connection and

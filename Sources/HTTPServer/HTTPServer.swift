@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Basics
 import Glibc
 import Synchronization
 
@@ -19,8 +20,8 @@ public final class HTTPServer: Sendable {
     private let inlineHandler: (@Sendable (HTTPRequest) -> HTTPResponse?)?
     private let phase = Mutex(Phase.idle)
     /// Signalled when the loop has exited; `done` is only read and written while it is held.
-    private let finished = NSCondition()
-    nonisolated(unsafe) private var done = false  // guarded by `finished` (reason: NSCondition carries no value)
+    private let finished = Condition()
+    nonisolated(unsafe) private var done = false  // guarded by `finished` (reason: Condition carries no value)
 
     /// `isPriority` picks requests (cheap, never blocking: health checks, metrics) that run on the
     /// reserved priority threads, so they answer at once even while every worker is busy.
@@ -64,7 +65,7 @@ public final class HTTPServer: Sendable {
                 throw error
             }
             phase = .running(loop)
-            let thread = Thread { [self] in
+            let thread = PosixThread { [self] in
                 loop.run()
                 markFinished()
             }

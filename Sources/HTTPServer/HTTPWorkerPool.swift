@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Glibc
+import Basics
 
 /// A bounded set of threads that run handlers. Handlers may block for minutes (a long exec), so they
 /// never run on the event loop; with every worker busy, further requests wait in the queue while the
@@ -19,9 +21,9 @@ final class HTTPWorkerPool: Sendable {
         var idle = 0
     }
 
-    // NSCondition is Sendable in swift-corelibs-foundation; `state` is only touched while it is held.
-    private let condition = NSCondition()
-    nonisolated(unsafe) private var state = State()  // guarded by `condition` (reason: NSCondition has no payload)
+    // `state` is only touched while `condition` is held.
+    private let condition = Condition()
+    nonisolated(unsafe) private var state = State()  // guarded by `condition` (reason: Condition has no payload)
     private let limit: Int
     private let name: String
 
@@ -65,7 +67,7 @@ final class HTTPWorkerPool: Sendable {
     }
 
     private func startThread(_ index: Int) {
-        let thread = Thread { [self] in run() }
+        let thread = PosixThread { [self] in run() }
         thread.name = "\(name)-\(index)"
         thread.stackSize = 1 << 20
         thread.start()

@@ -1,4 +1,7 @@
-import Foundation
+import Dispatch
+import FoundationEssentials
+import Glibc
+import Basics
 import Synchronization
 
 /// Runs work items on at most `width` threads at once and keeps their results in input order.
@@ -14,7 +17,7 @@ enum BoundedParallel {
         let done = DispatchGroup()
         for _ in 0..<min(width, items.count) {
             done.enter()
-            let thread = Thread {
+            let thread = PosixThread {
                 defer { done.leave() }
                 while true {
                     let index = next.add(1, ordering: .relaxed).oldValue

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Core
 import Basics
 import PluginProtocol
@@ -63,19 +63,19 @@ struct ImageInputs: Sendable {
     /// Every regular file of a template (the file itself, or the files under a directory), with its
     /// path relative to the template (the file name for a single file).
     static func templateFiles(_ template: String) throws(SandboxerError) -> [(path: String, bytes: [UInt8])] {
-        var isDirectory: ObjCBool = false
+        var isDirectory = false
         guard FileManager.default.fileExists(atPath: template, isDirectory: &isDirectory) else {
             throw SandboxerError(.config, "The template \(template) does not exist.")
         }
         var relative: [String] = []
-        if isDirectory.boolValue {
-            guard let walker = FileManager.default.enumerator(atPath: template) else {
+        if isDirectory {
+            guard let walked = try? FileManager.default.subpathsOfDirectory(atPath: template) else {
                 throw SandboxerError(.config, "The template directory \(template) cannot be read.")
             }
-            while let next = walker.nextObject() as? String {
-                var isDir: ObjCBool = false
+            for next in walked {
+                var isDir = false
                 let full = template + "/" + next
-                if FileManager.default.fileExists(atPath: full, isDirectory: &isDir), !isDir.boolValue { relative.append(next) }
+                if FileManager.default.fileExists(atPath: full, isDirectory: &isDir), !isDir { relative.append(next) }
                 guard relative.count <= maxTemplateFiles else {
                     throw SandboxerError(.config, "The template directory \(template) holds more than \(maxTemplateFiles) files.")
                 }
@@ -84,7 +84,7 @@ struct ImageInputs: Sendable {
         }
         var total = 0
         var out: [(path: String, bytes: [UInt8])] = []
-        for name in isDirectory.boolValue ? relative : [""] {
+        for name in isDirectory ? relative : [""] {
             let full = name.isEmpty ? template : template + "/" + name
             let bytes: [UInt8]
             switch BoundedFile.read(full, limit: maxTemplateFileBytes, limitText: "\(maxTemplateFileBytes >> 20) MiB") {
@@ -95,25 +95,16 @@ struct ImageInputs: Sendable {
             guard total <= maxTemplateBytes else {
                 throw SandboxerError(.config, "The template \(template) is larger than \(maxTemplateBytes >> 20) MiB.")
             }
-            out.append((name.isEmpty ? (template as NSString).lastPathComponent : name, bytes))
+            out.append((name.isEmpty ? (template).lastPathComponent : name, bytes))
         }
         return out
     }
 
     /// sha256 hex of a file's bytes, read in chunks.
     static func fileDigest(_ path: String, what: String) throws(SandboxerError) -> String {
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw SandboxerError(.config, "Cannot read \(what), \(path).")
-        }
-        defer { try? handle.close() }
         var hasher = SHA256()
-        while true {
-            let chunk: Data
-            do { chunk = try handle.read(upToCount: 1 << 20) ?? Data() } catch {
-                throw SandboxerError(.config, "Cannot read \(what), \(path): \(error.localizedDescription)")
-            }
-            if chunk.isEmpty { break }
-            hasher.update(chunk)
+        if let failure = FileIO.forEachChunk(path, { hasher.update($0) }) {
+            throw SandboxerError(.config, "Cannot read \(what), \(path): \(failure).")
         }
         return SHA256.hex(hasher.finalize())
     }

@@ -1,4 +1,7 @@
-import Foundation
+import Dispatch
+import FoundationEssentials
+import Glibc
+import Basics
 import Core
 import Backends
 import PluginProtocol
@@ -210,7 +213,7 @@ final class ExecStreamRun: Sendable {
     /// Runs `body` on a thread of its own; the semaphore is signalled when it returns.
     private func spawn(_ name: String, _ body: @escaping @Sendable () -> Void) -> DispatchSemaphore {
         let done = DispatchSemaphore(value: 0)
-        let thread = Thread { body(); done.signal() }
+        let thread = PosixThread { body(); done.signal() }
         thread.name = name
         thread.start()
         return done

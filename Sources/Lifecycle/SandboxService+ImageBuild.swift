@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import Core
 import Config
 import Store
@@ -17,16 +18,16 @@ extension SandboxService {
     static let maxCopiedLogBytes = 16 << 20
 
     /// `<data_dir>/images`: `sha256/<hex>` holds the artifacts, `logs/<id>.log` the build logs.
-    var imagesDirectory: String { (config.dataDir as NSString).appendingPathComponent("images") }
+    var imagesDirectory: String { (config.dataDir).appendingPathComponent("images") }
 
     /// `<data_dir>/builds/<image id>`: a build's work directory (its `output` is the builder's output_dir).
     func workDirectory(_ imageId: String) -> String {
-        (config.dataDir as NSString).appendingPathComponent("builds/\(imageId)")
+        (config.dataDir).appendingPathComponent("builds/\(imageId)")
     }
 
     /// `<data_dir>/images/logs/<image id>.log`: the host's log of a build, kept after it.
     func buildLogPath(_ imageId: String) -> String {
-        (imagesDirectory as NSString).appendingPathComponent("logs/\(imageId).log")
+        (imagesDirectory).appendingPathComponent("logs/\(imageId).log")
     }
 
     func removeWorkDirectory(_ imageId: String) {
@@ -39,9 +40,9 @@ extension SandboxService {
                   deadline: Double, progress: BuildProgress?) throws(SandboxerError) -> Image {
         let buildId = ImageID.buildId(of: row.id)
         let work = workDirectory(row.id)
-        let output = (work as NSString).appendingPathComponent("output")
+        let output = (work).appendingPathComponent("output")
         let logPath = row.logPath ?? buildLogPath(row.id)
-        let logs = (logPath as NSString).deletingLastPathComponent
+        let logs = (logPath).deletingLastPathComponent
         var image = row
         image.logPath = logPath
         let step = BuildStep()
@@ -64,7 +65,7 @@ extension SandboxService {
             }
             _ = FileManager.default.createFile(atPath: logPath, contents: Data(), attributes: [.posixPermissions: 0o600])
         } catch {
-            try fail("Cannot make the build's directories: \(error.localizedDescription)")
+            try fail("Cannot make the build's directories: \(error.reasonText)")
         }
         appendLog(logPath, "build \(buildId) of profile \(row.profile) with builder \(spec.builder), cache key \(row.cacheKey)\n")
         var vars = inputs.vars
@@ -119,13 +120,13 @@ extension SandboxService {
         if let bootKinds, !reported.contains(where: { bootKinds.contains($0.kind) }) {
             throw SandboxerError(.config, "The build made \(Set(reported.map(\.kind)).sorted().joined(separator: ", ")), but the profile's backend boots only \(bootKinds.joined(separator: ", ")).")
         }
-        let store = (imagesDirectory as NSString).appendingPathComponent("sha256")
+        let store = (imagesDirectory).appendingPathComponent("sha256")
         do {
             try FileManager.default.createDirectory(atPath: store, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
-            throw SandboxerError(.internal, "Cannot make \(store): \(error.localizedDescription)")
+            throw SandboxerError(.internal, "Cannot make \(store): \(error.reasonText)")
         }
-        let root = (outputDir as NSString).resolvingSymlinksInPath + "/"
+        let root = (outputDir).resolvingSymlinksInPath + "/"
         var out: [BuildArtifact] = []
         for artifact in reported {
             guard !artifact.kind.isEmpty, artifact.kind.utf8.count <= 64,
@@ -134,14 +135,14 @@ extension SandboxService {
             }
             var info = stat()
             guard artifact.path.hasPrefix("/"), lstat(artifact.path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG,
-                  (artifact.path as NSString).resolvingSymlinksInPath.hasPrefix(root) else {
+                  (artifact.path).resolvingSymlinksInPath.hasPrefix(root) else {
                 throw SandboxerError(.backend, "The artifact \(String(artifact.path.prefix(512)).quotedForMessage) is not a regular file inside the build's output_dir.")
             }
             let hex = try ImageInputs.fileDigest(artifact.path, what: "the artifact")
             guard artifact.digest == "sha256:" + hex else {
                 throw SandboxerError(.backend, "The artifact \(artifact.path) has digest sha256:\(hex), not the \(artifact.digest.prefix(80)) the builder reported.")
             }
-            let target = (store as NSString).appendingPathComponent(hex)
+            let target = (store).appendingPathComponent(hex)
             if FileManager.default.fileExists(atPath: target) {
                 unlink(artifact.path)   // the same bytes are already stored
             } else if rename(artifact.path, target) != 0 {
@@ -182,17 +183,13 @@ extension SandboxService {
     }
 
     func appendLog(_ path: String, _ text: String) {
-        guard let handle = FileHandle(forWritingAtPath: path) else { return }
-        defer { try? handle.close() }
-        _ = try? handle.seekToEnd()
-        try? handle.write(contentsOf: Data(text.utf8))
+        FileIO.append(Data(text.utf8), toExisting: path)
     }
 
     /// Appends the builder's own log (bounded) to the host's, since the builder's may live in the work dir.
     func copyBuilderLog(_ path: String, into logPath: String) {
-        guard path.hasPrefix("/"), path != logPath, let handle = FileHandle(forReadingAtPath: path) else { return }
-        defer { try? handle.close() }
-        guard let bytes = try? handle.read(upToCount: Self.maxCopiedLogBytes), !bytes.isEmpty else { return }
+        guard path.hasPrefix("/"), path != logPath,
+              let bytes = FileIO.readPrefix(path, limit: Self.maxCopiedLogBytes), !bytes.isEmpty else { return }
         appendLog(logPath, "--- builder log \(path) ---\n" + String(decoding: bytes, as: UTF8.self) + "\n--- end of builder log ---\n")
     }
 }

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import Core
 import Config
 import Store
@@ -217,7 +218,7 @@ extension SandboxService {
             if live.state == .ready && artifactsPresent(live) { return nil }
             if live.state == .building, live.owner?.isAlive == true { return live }
         }
-        Thread.detachNewThread { [self] in _ = try? ensureImage(profile: name) }
+        PosixThread.detachNewThread { [self] in _ = try? ensureImage(profile: name) }
         // The thread inserts the row after reading the same inputs: a bounded poll of the row. A
         // quick build may already be ready: the answer is still the row (the client then sees it ready).
         let until = Date().addingTimeInterval(10)

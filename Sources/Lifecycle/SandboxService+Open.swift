@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import Core
 import Config
 import Store
@@ -16,11 +17,11 @@ extension SandboxService {
             try FileManager.default.createDirectory(atPath: config.dataDir, withIntermediateDirectories: true,
                                                     attributes: [.posixPermissions: 0o700])
         } catch {
-            throw SandboxerError(.store, "Cannot create the data directory \(config.dataDir): \(error.localizedDescription)")
+            throw SandboxerError(.store, "Cannot create the data directory \(config.dataDir): \(error.reasonText)")
         }
         let store: SandboxStore
         do {
-            store = try SandboxStore(path: (config.dataDir as NSString).appendingPathComponent("sandboxer.db"))
+            store = try SandboxStore(path: (config.dataDir).appendingPathComponent("sandboxer.db"))
         } catch {
             throw SandboxerError(.store, error.message)
         }
@@ -36,13 +37,13 @@ extension SandboxService {
 
     /// The host id kept in `<data_dir>/host-id`, made on first use.
     static func loadHostId(dataDir: String) throws(SandboxerError) -> String {
-        let path = (dataDir as NSString).appendingPathComponent("host-id")
+        let path = (dataDir).appendingPathComponent("host-id")
         if let text = try? String(contentsOfFile: path, encoding: .utf8) {
-            let id = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            let id = text.trimmed()
             if !id.isEmpty { return id }
         }
         var rng = SystemRandomNumberGenerator()
-        let id = "host-" + String(format: "%012llx", (rng.next() as UInt64) & 0xffff_ffff_ffff)
+        let id = "host-" + String(cFormat: "%012llx", (rng.next() as UInt64) & 0xffff_ffff_ffff)
         // Write to a temp file then link it into place: two first commands agree on one id.
         let tmp = path + ".\(getpid())"
         do {
@@ -54,9 +55,9 @@ extension SandboxService {
         } catch let error as SandboxerError {
             throw error
         } catch {
-            throw SandboxerError(.store, "Cannot write the host id to \(path): \(error.localizedDescription)")
+            throw SandboxerError(.store, "Cannot write the host id to \(path): \(error.reasonText)")
         }
-        let stored = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        let stored = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmed()
         return stored?.isEmpty == false ? stored! : id
     }
 }

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import Core
 import Basics
 
@@ -69,7 +70,7 @@ public final class SweepLoop: Sendable {
     /// Starts the loop on its own thread: a round at once, then one every interval. The wait is on
     /// the stop signal, so shutdown never waits out a whole interval.
     public func start() {
-        let thread = Thread { [self] in
+        let thread = PosixThread { [self] in
             repeat { sweepOnce() } while !stop.wait(seconds: interval)
         }
         thread.name = "expiry-sweep"

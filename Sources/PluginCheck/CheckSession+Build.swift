@@ -1,5 +1,5 @@
 import Basics
-import Foundation
+import FoundationEssentials
 import Glibc
 import Backends
 import PluginProtocol
@@ -14,7 +14,7 @@ extension CheckSession {
             for rule in Self.buildRules { record(.skip, rule, "\(Capability.build) is not declared") }
             return
         }
-        var template = Array((NSTemporaryDirectory() + "sandboxer-check-build.XXXXXX").utf8CString)
+        var template = Array((temporaryDirectoryPath() + "sandboxer-check-build.XXXXXX").utf8CString)
         guard let made = mkdtemp(&template) else {
             for rule in Self.buildRules { record(.skip, rule, "cannot make a temp dir: \(String(cString: strerror(errno)))") }
             return
@@ -93,7 +93,7 @@ extension CheckSession {
             problems.append("log_path \(response.logPath) does not exist")
         }
         if problems.isEmpty {
-            let list = response.artifacts.map { "\(($0.path as NSString).lastPathComponent) (\($0.kind), \($0.sizeBytes) bytes)" }
+            let list = response.artifacts.map { "\(($0.path).lastPathComponent) (\($0.kind), \($0.sizeBytes) bytes)" }
             record(.pass, "build.artifact", "built \(list.joined(separator: ", ")) in output_dir, digests right")
         } else {
             record(.fail, "build.artifact", problems.prefix(3).joined(separator: "; "))
@@ -115,7 +115,7 @@ extension CheckSession {
         case (.success, _):
             record(.fail, "build.cancel", "the build finished within \(options.buildCancelAfter) s; the cancel template must run until it is cancelled")
         case (.failure, true?):
-            record(.pass, "build.cancel", "cancelled after \(String(format: "%g", options.buildCancelAfter)) s, the build stopped within \(String(format: "%g", options.buildStopGrace)) s")
+            record(.pass, "build.cancel", "cancelled after \(String(cFormat: "%g", options.buildCancelAfter)) s, the build stopped within \(String(cFormat: "%g", options.buildStopGrace)) s")
         case (.failure(let error), _):
             record(.fail, "build.cancel", "\(Self.describe(error)); a cancelled build MUST stop everything it started and answer")
         }

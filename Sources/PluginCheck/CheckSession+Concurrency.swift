@@ -1,4 +1,7 @@
-import Foundation
+import Dispatch
+import FoundationEssentials
+import Glibc
+import Basics
 import Core
 import Backends
 import PluginProtocol
@@ -20,7 +23,7 @@ extension CheckSession {
         let done = DispatchGroup()
         for _ in 0..<threads {
             done.enter()
-            let thread = Thread {
+            let thread = PosixThread {
                 for _ in 0..<calls {
                     let (reply, result) = backend.probe(operation, body, timeout: timeout)
                     if let reply { replies.note(operation, reply) }

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import Core
 import Backends
 import PluginProtocol
@@ -173,7 +174,7 @@ final class ReplyLog: Sendable {
         if reply.oversized { return "'\(operation)' answered \(reply.length) bytes, more than the host accepts" }
         if reply.code == 0 {
             guard String(validating: reply.bytes, as: UTF8.self) != nil else { return "'\(operation)' answered bytes that are not UTF-8" }
-            guard (try? JSONSerialization.jsonObject(with: reply.bytes)) is [String: Any] else {
+            guard JSONValue.isObject(reply.bytes) else {
                 return "'\(operation)' answered bytes that are not a JSON object"
             }
             return nil

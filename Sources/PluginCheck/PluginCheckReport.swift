@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import Basics
 import PluginProtocol
 
@@ -31,8 +32,8 @@ public struct RuleResult: Sendable, Equatable {
 
     /// The text line: outcome, rule and detail in columns.
     public var line: String {
-        let outcome = self.outcome.rawValue.padding(toLength: 6, withPad: " ", startingAt: 0)
-        let rule = self.rule.count < Self.ruleWidth ? self.rule.padding(toLength: Self.ruleWidth, withPad: " ", startingAt: 0)
+        let outcome = self.outcome.rawValue.paddedWithSpaces(toLength: 6)
+        let rule = self.rule.count < Self.ruleWidth ? self.rule.paddedWithSpaces(toLength: Self.ruleWidth)
                                                     : self.rule + "  "
         return outcome + rule + detail
     }

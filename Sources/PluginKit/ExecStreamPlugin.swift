@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// A Swift backend that also streams exec output (`sandboxer.exec-stream/1`): conform to this as
 /// well as `SandboxerPlugin`, declare `Capability.execStream`, and `PluginDispatch` routes the six

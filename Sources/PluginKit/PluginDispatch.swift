@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import PluginProtocol
 
 /// Decodes a JSON request, calls the typed operation, encodes the response.

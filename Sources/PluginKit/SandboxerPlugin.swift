@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 @_exported import PluginProtocol
 
 /// A backend written in Swift: conform one type, then export it with `PluginExport.entry`.

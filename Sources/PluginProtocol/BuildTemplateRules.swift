@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Rules of the build contract that both sides apply to a template's text: pure functions, no I/O,
 /// so the host (before it computes a cache key) and a builder (before it runs one) agree.

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// A JSON document as a value: what backend configs and free-form plugin fields carry.
 public enum JSONValue: Sendable, Equatable, Hashable {

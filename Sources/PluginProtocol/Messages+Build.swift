@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 // The messages of capability `sandboxer.build/1` (operation `build`), and the fields through which a
 // backend says which built artifacts it boots and a create names the artifact to boot. The host owns

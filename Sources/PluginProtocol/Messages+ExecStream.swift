@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 // The messages of capability `sandboxer.exec-stream/1`: a command whose output is read while it runs.
 // `exec_start` answers a handle; the host then reads each output stream by offset (`exec_read`),

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 // The messages of capability `sandboxer.reach/1`: the operation `endpoints`, and the optional
 // `network_options` of a create request. The host turns endpoints into the reachability

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 // The messages of capability `sandboxer.snapshot/1`: `snapshot`, `restore` and `delete_snapshot`.
 // The host owns a snapshot's lifecycle (ids, retention, deletion); the backend only stores bytes

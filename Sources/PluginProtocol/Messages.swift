@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 // The JSON messages of ABI v1, shared by the host and Swift plugins so the wire format has one
 // definition. Keys are snake_case; readers ignore unknown keys, so fields may be appended.

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import Core
 import Basics
 
@@ -34,8 +35,8 @@ public struct PageCursor: Sendable, Equatable {
     /// The text a client passes back: base64url of `MILLISECONDS:ID`, so nobody mistakes it for an offset.
     public var token: String {
         Data("\(createdAt):\(id)".utf8).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+            .replacing("+", with: "-").replacing("/", with: "_")
+            .replacing("=", with: "")
     }
 
     /// Reads a token made by `token`; nil for anything else. A forged cursor only moves where a page
@@ -43,7 +44,7 @@ public struct PageCursor: Sendable, Equatable {
     public init?(token: String) {
         guard !token.isEmpty, token.utf8.count <= Self.maxTokenLength,
               token.utf8.allSatisfy({ $0.isBase64URL }) else { return nil }
-        var base64 = token.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        var base64 = token.replacing("-", with: "+").replacing("_", with: "/")
         base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
         guard let data = Data(base64Encoded: base64), let text = String(data: data, encoding: .utf8),
               let colon = text.firstIndex(of: ":"), let milliseconds = Int64(text[..<colon]) else { return nil }

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import Core
 import Basics
 
@@ -38,7 +39,7 @@ public final class SandboxStore: @unchecked Sendable {
     /// The schema version after opening (the migrations this code knows, all applied).
     public let schemaVersion: Int
 
-    private let lock = NSLock()
+    private let lock = Lock()
     /// Internal (not private) so `SandboxStore+…` files can run their own queries; always under `locked`.
     let connection: SQLiteConnection
 
@@ -143,7 +144,7 @@ public final class SandboxStore: @unchecked Sendable {
         let doing = "Updating \(what.lowercased()) \(id)"
         let sorted = states.sorted()   // equal sets give equal SQL: one cached statement
         let assignments = columns.split(separator: ",").dropFirst()
-            .map { "\($0.trimmingCharacters(in: .whitespacesAndNewlines)) = ?" }.joined(separator: ", ")
+            .map { "\($0.trimmed()) = ?" }.joined(separator: ", ")
         let sql = """
             UPDATE \(table) SET \(assignments) WHERE id = ? \
             AND state IN (\(Array(repeating: "?", count: sorted.count).joined(separator: ", ")))

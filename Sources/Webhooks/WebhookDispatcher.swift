@@ -1,4 +1,6 @@
-import Foundation
+import Dispatch
+import FoundationEssentials
+import Glibc
 import Core
 import Config
 import Store
@@ -66,7 +68,7 @@ public final class WebhookDispatcher: Sendable {
     /// Set once by `stop()`: no worker starts another attempt.
     private let stopping = Mutex(false)
     /// Wakes sleeping workers early (new work, or stop).
-    private let wakeup = NSCondition()
+    private let wakeup = Condition()
     /// Signalled as each worker exits; `stop()` waits on it.
     private let exited = DispatchGroup()
 
@@ -120,7 +122,7 @@ public final class WebhookDispatcher: Sendable {
         for sink in sinks {
             guard !isStopping else { return }
             exited.enter()
-            let thread = Thread { [self] in
+            let thread = PosixThread { [self] in
                 defer { exited.leave() }
                 while !isStopping {
                     pass(sink)
@@ -210,7 +212,7 @@ public final class WebhookDispatcher: Sendable {
             log("sandboxer: \(what) Giving up: it is dead-lettered (sandboxer webhook-failures lists it, --retry sends it again).\n")
         case .pending?:
             outcome.result = .retry(at: retryAt, error: error)
-            log("sandboxer: \(what) Retrying in \(String(format: "%.1f", delay))s.\n")
+            log("sandboxer: \(what) Retrying in \(String(cFormat: "%.1f", delay))s.\n")
         case .delivered?, nil:
             outcome.result = .superseded
         }

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import Core
 import Config
 import Store
@@ -31,7 +32,7 @@ public enum WebhookSignature {
         var matched = false
         for candidate in header.split(separator: ",") {
             // Every candidate is compared (in constant time), so timing does not tell which one matched.
-            if SHA256.constantTimeEqual(Array(candidate.trimmingCharacters(in: .whitespaces).utf8), expected) { matched = true }
+            if SHA256.constantTimeEqual(Array(candidate.trimmingSpaces().utf8), expected) { matched = true }
         }
         return matched
     }

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import CLI
 
 // A thin main: everything lives in Host so both fronts share one code path.

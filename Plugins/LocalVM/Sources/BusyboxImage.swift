@@ -1,5 +1,6 @@
 import CLocalVM
-import Foundation
+import FoundationEssentials
+import Basics
 import Glibc
 import PluginKit
 
@@ -31,10 +32,10 @@ enum BusyboxImage {
         _ = chmod(rootfs + "/bin/busybox", 0o755)
         let list = try ImageStore.run(binary, ["--list-full"], what: "listing of busybox applets")
         for line in String(decoding: list, as: UTF8.self).split(separator: "\n") {
-            let path = String(line).trimmingCharacters(in: .whitespaces)
+            let path = String(line).trimmingSpaces()
             guard !path.isEmpty, !path.contains(".."), path != "bin/busybox" else { continue }
             let target = rootfs + "/" + path
-            let dir = (target as NSString).deletingLastPathComponent
+            let dir = (target).deletingLastPathComponent
             try FileOps.mkdirs(dir)
             if symlink("/bin/busybox", target) != 0 && errno != EEXIST { throw FileOps.failure("symlink", target) }
         }

@@ -1,4 +1,6 @@
-import Foundation
+import Dispatch
+import FoundationEssentials
+import Basics
 import Glibc
 import PluginKit
 
@@ -16,7 +18,7 @@ extension CgroupLayout {
 
     /// The freezer state of the sandbox (`THAWED`, `FREEZING`, `FROZEN`), nil without a freezer cgroup.
     func freezerState(_ id: String) -> String? {
-        FileOps.readText(freezerStateFile(id)).map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+        FileOps.readText(freezerStateFile(id)).map { $0.trimmed() }
     }
 
     /// Freezes every task of the sandbox and waits until the kernel reports `FROZEN`.

@@ -1,5 +1,6 @@
 import CLocalVM
-import Foundation
+import FoundationEssentials
+import Basics
 import Glibc
 import PluginKit
 
@@ -42,7 +43,7 @@ struct CgroupLayout: Sendable {
     /// Creates the sandbox's cgroups and writes its limits.
     func create(_ id: String, limits: ResourceLimits) throws(PluginError) {
         for dir in dirs(id) {
-            let parentDir = (dir as NSString).deletingLastPathComponent
+            let parentDir = (dir).deletingLastPathComponent
             // A concurrent destroy may remove an empty parent between the two mkdirs: try twice.
             var created = false
             for _ in 0..<2 where !created {

@@ -1,5 +1,6 @@
 import CLocalVM
-import Foundation
+import FoundationEssentials
+import Basics
 import Glibc
 import PluginKit
 
@@ -17,9 +18,9 @@ final class ExecStreamSession: @unchecked Sendable {
     private let cancelFd: Int32
     private let cancelWriteFd: Int32
 
-    private let lock = NSLock()
+    private let lock = Lock()
     /// Serialises waits for the status (only one thread polls the status pipe at a time).
-    private let waitLock = NSLock()
+    private let waitLock = Lock()
     private var process: clvm_exec_stream
     private var status: Int32?
     private var exitedAt: Double?
@@ -154,7 +155,7 @@ final class ExecStreamSession: @unchecked Sendable {
     private func poll(waitMs: Int) -> Int32? {
         if let known = lock.withLock({ status }) { return known }
         // Another thread already waits: let it report; this one answers from what is known.
-        guard waitMs > 0 ? { waitLock.lock(); return true }() : waitLock.try() else { return nil }
+        guard waitMs > 0 ? { waitLock.lock(); return true }() : waitLock.tryLock() else { return nil }
         defer { waitLock.unlock() }
         if let known = lock.withLock({ status }) { return known }
         let (fd, alive) = lock.withLock { (process.status_fd, !released) }

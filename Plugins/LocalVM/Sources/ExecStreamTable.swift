@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Basics
 import Glibc
 import PluginKit
 
@@ -13,7 +14,7 @@ final class ExecStreamTable: @unchecked Sendable {
     /// Seconds without any call naming a handle before it is released.
     let idleLimit: Double
 
-    private let lock = NSLock()
+    private let lock = Lock()
     private var sessions: [String: ExecStreamSession] = [:]
     private var reaperStarted = false
 
@@ -21,7 +22,7 @@ final class ExecStreamTable: @unchecked Sendable {
 
     /// Adds a session made by `make` (called only when there is room).
     func add(_ make: (String) throws(PluginError) -> ExecStreamSession) throws(PluginError) -> String {
-        let handle = "xs-" + (0..<2).map { _ in String(format: "%08x", UInt32.random(in: 0...UInt32.max)) }.joined()
+        let handle = "xs-" + (0..<2).map { _ in String(cFormat: "%08x", UInt32.random(in: 0...UInt32.max)) }.joined()
         let full = lock.withLock { sessions.count >= Self.maxSessions }
         if full {
             throw PluginError(.quota, "This localvm instance already runs \(Self.maxSessions) streamed commands; release some first.")
@@ -31,7 +32,7 @@ final class ExecStreamTable: @unchecked Sendable {
             sessions[handle] = session
             if !reaperStarted {
                 reaperStarted = true
-                let thread = Thread { [weak self] in self?.reapForever() }
+                let thread = PosixThread { [weak self] in self?.reapForever() }
                 thread.name = "localvm-exec-reaper"
                 thread.start()
             }
@@ -70,7 +71,7 @@ final class ExecStreamTable: @unchecked Sendable {
     /// Once a second: kills commands past their timeout and releases idle handles.
     private func reapForever() {
         while true {
-            Thread.sleep(forTimeInterval: 1)  // a housekeeping period, not a wait for an event
+            PosixThread.sleep(forTimeInterval: 1)  // a housekeeping period, not a wait for an event
             let now = ExecStreamSession.monotonic()
             let all = lock.withLock { Array(sessions.values) }
             for session in all {

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Basics
 import Glibc
 import PluginKit
 
@@ -11,7 +12,7 @@ final class ExecStreamWindow: @unchecked Sendable {
     /// Most bytes held unacknowledged (also the most one read answers).
     static let capacity = ExecStreamLimits.maxReadBytes
 
-    private let lock = NSLock()
+    private let lock = Lock()
     private var fd: Int32
     /// Stream offset of `held`'s first byte.
     private var base: Int64 = 0

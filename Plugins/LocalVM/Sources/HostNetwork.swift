@@ -1,5 +1,6 @@
 import CLocalVM
-import Foundation
+import FoundationEssentials
+import Basics
 import Glibc
 import PluginKit
 
@@ -51,7 +52,7 @@ enum HostNetwork {
     /// The alias (IFLA_IFALIAS) of a link, "" when it has none or does not exist.
     static func alias(of link: String) -> String {
         guard LocalVMConfig.isSafeName(link, maxLength: 15) else { return "" }
-        return (FileOps.readText("/sys/class/net/\(link)/ifalias") ?? "").trimmingCharacters(in: .newlines)
+        return (FileOps.readText("/sys/class/net/\(link)/ifalias") ?? "").trimmingNewlines()
     }
 
     /// Names of the host's links.

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import PluginKit
 
 /// An IPv4 network written as CIDR (`10.231.0.0/16`); addresses are host-order integers.

@@ -1,5 +1,5 @@
 import Basics
-import Foundation
+import FoundationEssentials
 import Glibc
 import PluginKit
 
@@ -29,7 +29,7 @@ extension ImageStore {
         }
         let key = "artifact-" + hex + (config.uidBase == 100_000 ? "" : "-u\(config.uidBase)")
         let lower = try cached(key: key) { (rootfs) throws(PluginError) in
-            let copy = (rootfs as NSString).deletingLastPathComponent + "/artifact.tar"
+            let copy = (rootfs).deletingLastPathComponent + "/artifact.tar"
             let (digest, size) = try Self.copyHashing(artifact.path, to: copy)
             guard digest == artifact.digest, size == artifact.sizeBytes else {
                 throw PluginError(.invalidRequest, "The image artifact \(artifact.path) has digest \(digest) and \(size) bytes, not the \(artifact.digest) and \(artifact.sizeBytes) bytes the request names; it changed after the build.")

@@ -1,5 +1,6 @@
 import CLocalVM
-import Foundation
+import FoundationEssentials
+import Basics
 import Glibc
 import PluginKit
 
@@ -95,46 +96,24 @@ struct ImageStore: Sendable {
         return String(h, radix: 16).leftPadded(to: 16)
     }
 
-    /// Runs a host tool to completion; returns its standard output.
+    /// Runs a host tool to completion; returns its standard output (at most `outputLimit` bytes:
+    /// more is an error, not a silently cut answer).
     @discardableResult
-    static func run(_ tool: String, _ args: [String], what: String) throws(PluginError) -> Data {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = args
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        do { try process.run() } catch {
-            throw PluginError(.internal, "The \(what) could not start \(tool): \(error.localizedDescription).")
+    static func run(_ tool: String, _ args: [String], what: String, outputLimit: Int = 16 << 20) throws(PluginError) -> Data {
+        let captured: ChildProcess.Captured
+        switch ChildProcess.run(ChildProcess.Options([tool] + args), stdoutLimit: outputLimit, stderrLimit: 300) {
+        case .success(let done): captured = done
+        case .failure(let error): throw PluginError(.internal, "The \(what) could not start \(tool): \(error.message)")
         }
-        // Read stderr on another thread so neither pipe can fill up and block the tool.
-        let errBox = DataBox()
-        let reader = Thread { errBox.data = err.fileHandleForReading.readDataToEndOfFile() }
-        reader.start()
-        let output = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        while !errBox.done { errBox.wait() }
-        guard process.terminationStatus == 0 else {
-            let text = String(decoding: errBox.data.prefix(300), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            throw PluginError(.internal, "The \(what) failed (\(tool) exited with \(process.terminationStatus)): \(text)")
+        guard captured.status.succeeded else {
+            let text = String(decoding: captured.stderr, as: UTF8.self).trimmed()
+            throw PluginError(.internal, "The \(what) failed (\(tool) \(captured.status)): \(text)")
         }
-        return output
+        guard !captured.stdoutTruncated else {
+            throw PluginError(.internal, "The \(what) printed more than \(outputLimit) bytes (\(tool)); the plugin refused it.")
+        }
+        return Data(captured.stdout)
     }
-}
-
-/// Output of a reader thread, handed over under a condition lock.
-final class DataBox: @unchecked Sendable {
-    // @unchecked: every access goes through `cond`.
-    private let cond = NSCondition()
-    private var _data = Data()
-    private var _done = false
-    var data: Data {
-        get { cond.lock(); defer { cond.unlock() }; return _data }
-        set { cond.lock(); _data = newValue; _done = true; cond.broadcast(); cond.unlock() }
-    }
-    var done: Bool { cond.lock(); defer { cond.unlock() }; return _done }
-    func wait() { cond.lock(); if !_done { cond.wait() }; cond.unlock() }
 }
 
 extension String {

@@ -1,5 +1,6 @@
 import CLocalVM
-import Foundation
+import FoundationEssentials
+import Basics
 import Glibc
 
 /// The sandbox's init, PID 1 of its pid namespace: `sandboxer-localvm-init` (C, static, shipped
@@ -43,7 +44,7 @@ enum InitProgram {
         var buffer = [CChar](repeating: 0, count: 4096)
         guard clvm_own_image_path(&buffer, buffer.count) == 0 else { return nil }
         let own = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        let dir = (own as NSString).deletingLastPathComponent
+        let dir = (own).deletingLastPathComponent
         let path = dir + "/" + programName
         // Only a program as trusted as the plugin itself: root's, not writable by others.
         var st = stat(), parent = stat()

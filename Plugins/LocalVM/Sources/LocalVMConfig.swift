@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import PluginKit
 
 /// The LocalVM backend's configuration, read from the host config's backend object.

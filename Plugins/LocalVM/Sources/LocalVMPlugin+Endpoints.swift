@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import PluginKit
 
 /// Capability `sandboxer.reach/1`: the `endpoints` operation, and the request fields the shared

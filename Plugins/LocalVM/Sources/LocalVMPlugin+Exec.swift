@@ -1,5 +1,5 @@
 import CLocalVM
-import Foundation
+import FoundationEssentials
 import Glibc
 import PluginKit
 

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import PluginKit
 
 /// Everything the network of one bridged sandbox holds on the host, recorded in

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import PluginKit
 
 /// The pool sandbox networks are carved from: one /30 per sandbox (host .1, sandbox .2).

@@ -1,5 +1,6 @@
 import CLocalVM
-import Foundation
+import FoundationEssentials
+import Basics
 import Glibc
 import PluginKit
 
@@ -27,7 +28,7 @@ enum PortForwarder {
             var buffer = [CChar](repeating: 0, count: 4096)
             if clvm_own_image_path(&buffer, buffer.count) == 0 {
                 let own = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-                path = (own as NSString).deletingLastPathComponent + "/" + helperName
+                path = (own).deletingLastPathComponent + "/" + helperName
             }
         }
         guard let path else {
@@ -38,7 +39,7 @@ enum PortForwarder {
             throw PluginError(.unavailable, "Published ports need the program \(path) (product \(helperName), built and shipped next to the plugin), which is missing or not executable.")
         }
         var dir = stat()
-        let parent = (path as NSString).deletingLastPathComponent
+        let parent = (path).deletingLastPathComponent
         guard st.st_uid == 0, st.st_mode & 0o022 == 0, stat(parent, &dir) == 0, dir.st_mode & 0o022 == 0 else {
             throw PluginError(.unavailable, "Published ports need \(path) owned by root and not writable by group or others (nor its directory).")
         }

@@ -1,5 +1,5 @@
 import CLocalVM
-import Foundation
+import FoundationEssentials
 import Glibc
 
 /// A host process named by pid and start time, so a reused pid is never mistaken for it.

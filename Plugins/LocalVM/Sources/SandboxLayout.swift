@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import PluginKit
 
 /// The on-disk layout of one sandbox under `<data_dir>/sandboxes/<id>/`.

@@ -1,4 +1,6 @@
-import Foundation
+import Dispatch
+import FoundationEssentials
+import Glibc
 import PluginKit
 
 /// What `<data_dir>/sandboxes/<id>/meta.json` records about one sandbox.

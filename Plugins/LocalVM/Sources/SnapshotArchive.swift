@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Basics
 import Glibc
 import PluginKit
 
@@ -46,28 +47,27 @@ enum SnapshotArchive {
     static func run(_ tool: String, _ args: [String], stdin: Int32?, stdout: Int32?, what: String) throws(PluginError) {
         let errFd = try unlinkedTempFile()
         defer { close(errFd) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = args
-        process.standardInput = stdin.map { FileHandle(fileDescriptor: $0, closeOnDealloc: false) } ?? FileHandle.nullDevice
-        process.standardOutput = stdout.map { FileHandle(fileDescriptor: $0, closeOnDealloc: false) } ?? FileHandle.nullDevice
-        process.standardError = FileHandle(fileDescriptor: errFd, closeOnDealloc: false)
-        do { try process.run() } catch {
-            throw PluginError(.internal, "The \(what) could not start \(tool): \(error.localizedDescription).")
+        var options = ChildProcess.Options([tool] + args)
+        options.stdin = stdin.map { .descriptor($0) } ?? .null
+        options.stdout = stdout.map { .descriptor($0) } ?? .null
+        options.stderr = .descriptor(errFd)
+        let child: ChildProcess
+        switch ChildProcess.spawn(options) {
+        case .success(let started): child = started
+        case .failure(let error): throw PluginError(.internal, "The \(what) could not start \(tool): \(error.message)")
         }
-        process.waitUntilExit()
-        guard process.terminationReason == .exit, process.terminationStatus == 0 else {
+        let status = child.wait()
+        guard status.succeeded else {
             var bytes = [UInt8](repeating: 0, count: 400)
             let n = pread(errFd, &bytes, bytes.count, 0)
-            let text = String(decoding: bytes.prefix(max(0, n)), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            let how = process.terminationReason == .exit ? "exited with \(process.terminationStatus)" : "was killed by signal \(process.terminationStatus)"
-            throw PluginError(.internal, "The \(what) failed (\(tool) \(how)): \(text)")
+            let text = String(decoding: bytes.prefix(max(0, n)), as: UTF8.self).trimmed()
+            throw PluginError(.internal, "The \(what) failed (\(tool) \(status)): \(text)")
         }
     }
 
     /// An open, already unlinked, close-on-exec file under the temp directory.
     static func unlinkedTempFile() throws(PluginError) -> Int32 {
-        var template = Array((NSTemporaryDirectory() + "/sandboxer-localvm-XXXXXX").utf8CString)
+        var template = Array((temporaryDirectoryPath() + "/sandboxer-localvm-XXXXXX").utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { buffer in buffer.baseAddress.map { mkstemp($0) } ?? -1 }
         let path = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         if fd < 0 { throw FileOps.failure("mkstemp", path) }

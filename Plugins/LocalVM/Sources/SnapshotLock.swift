@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Basics
 import Glibc
 import PluginKit
 
@@ -13,7 +14,7 @@ import PluginKit
 /// of the in-process lock ever opens it.
 final class SnapshotLock: @unchecked Sendable {
     // @unchecked: `busy` is only read and written with `cond` locked.
-    private let cond = NSCondition()
+    private let cond = Condition()
     private var busy = Set<String>()
 
     static let shared = SnapshotLock()

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import PluginKit
 
 /// What `<data_dir>/snapshots/<snapshot_id>.json` records about one snapshot. A snapshot exists

@@ -1,5 +1,6 @@
+import Basics
 import CLocalVM
-import Foundation
+import FoundationEssentials
 import Glibc
 import PluginKit
 
@@ -18,8 +19,8 @@ final class TrashBin: @unchecked Sendable {
 
     /// `<data_dir>/trash`
     let dir: String
-    private let state = NSCondition()
-    private let removal = NSLock()
+    private let state = Condition()
+    private let removal = Lock()
     private var running = false
     private var again = false
 
@@ -47,7 +48,7 @@ final class TrashBin: @unchecked Sendable {
             return true
         }
         guard start else { return }
-        let thread = Thread { [self] in
+        let thread = PosixThread { [self] in
             while true {
                 try? drain()
                 let more = state.withLock { () -> Bool in

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Basics
 import Glibc
 import PluginKit
 
@@ -67,7 +68,7 @@ struct UidPool: Sendable {
         FileOps.list(dir).compactMap { name in
             guard name != "lock", !name.hasPrefix("."), !name.contains(".tmp-"), LocalVMConfig.isSafeName(name, maxLength: 64),
                   let text = FileOps.readText(path(name)),
-                  let slice = UInt32(text.trimmingCharacters(in: .whitespacesAndNewlines)), slice < slices
+                  let slice = UInt32(text.trimmed()), slice < slices
             else { return nil }
             return (name, slice)
         }.sorted { $0.0 < $1.0 }

@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Glibc
+import Basics
 import Core
 import PluginProtocol
 
@@ -10,7 +12,7 @@ public enum PluginIPCBench {
 
     public static func main(_ arguments: [String]) -> Int32 {
         guard arguments.count >= 2, let calls = arguments.count > 2 ? Int(arguments[2]) : 2000, calls > 0 else {
-            FileHandle.standardError.write(Data("usage: sandboxer \(subcommand) PLUGIN.so STATE_DIR [CALLS]\n".utf8))
+            FileIO.writeAll(2, Data("usage: sandboxer \(subcommand) PLUGIN.so STATE_DIR [CALLS]\n".utf8))
             return 2
         }
         let context = PluginHostContext(now: { Date() }, secret: { _ in nil }, logLine: { _ in })
@@ -23,7 +25,7 @@ public enum PluginIPCBench {
                                             deadlines: BackendDeadlines(), maxResponseBytes: PluginLimits.defaultResponseBytes,
                                             context: context, runner: PluginRunnerSettings())
         } catch {
-            FileHandle.standardError.write(Data("sandboxer: \(error.message)\n".utf8))
+            FileIO.writeAll(2, Data("sandboxer: \(error.message)\n".utf8))
             return 1
         }
         defer { isolated.stopRunner() }
@@ -33,14 +35,14 @@ public enum PluginIPCBench {
         for _ in 0..<3 { _ = time(inProcess, batch); _ = time(isolated, batch) }  // warm-up
         for _ in 0..<rounds {
             guard let x = time(inProcess, batch), let y = time(isolated, batch) else {
-                FileHandle.standardError.write(Data("sandboxer: a describe call failed\n".utf8))
+                FileIO.writeAll(2, Data("sandboxer: a describe call failed\n".utf8))
                 return 1
             }
             a.append(x)
             b.append(y)
         }
         let inMedian = median(a), outMedian = median(b)
-        print(String(format: "in_process_us=%.1f process_us=%.1f added_us=%.1f calls=%d", inMedian, outMedian, outMedian - inMedian, rounds * batch))
+        print(String(cFormat: "in_process_us=%.1f process_us=%.1f added_us=%.1f calls=%ld", inMedian, outMedian, outMedian - inMedian, rounds * batch))
         return 0
     }
 

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Basics
 import Glibc
 import CPluginRunner
 
@@ -26,7 +27,7 @@ public enum PluginRunner {
             i += 2
         }
         guard fd >= 0, parent > 0 else {
-            FileHandle.standardError.write(Data("sandboxer: \(subcommand) is started by the host, not by hand.\n".utf8))
+            FileIO.writeAll(2, Data("sandboxer: \(subcommand) is started by the host, not by hand.\n".utf8))
             return 2
         }
         // Die with the host. Checked after setting it: a host that died before would go unnoticed.

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Basics
 import Glibc
 import Core
 
@@ -29,8 +30,8 @@ public struct PluginRunnerSettings: Sendable {
     /// in SwiftPM's products directory), else nil.
     public static let defaultExecutable: String? = {
         guard let exe = PluginIsolation.runningExecutable else { return nil }
-        if (exe as NSString).lastPathComponent == "sandboxer" { return exe }
-        let sibling = ((exe as NSString).deletingLastPathComponent as NSString).appendingPathComponent("sandboxer")
+        if (exe).lastPathComponent == "sandboxer" { return exe }
+        let sibling = ((exe).deletingLastPathComponent).appendingPathComponent("sandboxer")
         return access(sibling, X_OK) == 0 ? sibling : nil
     }()
 

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Basics
 import Glibc
 import Synchronization
 
@@ -31,7 +32,7 @@ extension RemotePluginChannel {
         // Until the hello is answered, reads time out: a plugin stuck in instance_create must not hang the host.
         setReceiveTimeout(process.fd, seconds: helloTimeout)
         let reader = RunnerFrameReader(fd: process.fd, maxFrameBytes: hello.maxResponseBytes + RunnerWire.maxHeaderBytes + 8)
-        let connection = RunnerConnection(process: process, backend: hello.backend, pluginName: (hello.path as NSString).lastPathComponent,
+        let connection = RunnerConnection(process: process, backend: hello.backend, pluginName: (hello.path).lastPathComponent,
                                           context: context, maxResponseBytes: hello.maxResponseBytes, onExit: onExit)
         var answer: (header: RunnerHeader, payload: Data)?
         do {

@@ -1,4 +1,6 @@
-import Foundation
+import Dispatch
+import FoundationEssentials
+import Basics
 import Glibc
 import Core
 import PluginProtocol
@@ -126,7 +128,7 @@ final class RemotePluginChannel: PluginChannel, @unchecked Sendable {
         connection.send(RunnerHeader(.cancel, id: id))
         let grace = settings.cancelGrace, terminate = settings.terminateGrace
         let reason = "The plugin \(plugin.name) (backend \(backend)) was stopped because a '\(operation)' call did not return within \(PluginInstance.seconds(timeout)) s; its runner will be restarted."
-        let watcher = Thread {
+        let watcher = PosixThread {
             let nanos = Int(max(0, min(grace, 1e6)) * 1e9)
             if pending.returned.wait(timeout: .now() + .nanoseconds(nanos)) == .success { return }
             connection.stop(reason: reason, teardown: .gracefulShutDown(allowed: terminate))
@@ -150,7 +152,7 @@ final class RemotePluginChannel: PluginChannel, @unchecked Sendable {
             case .stopped:
                 throw BackendError(.unavailable, "The backend \(backend) is stopped: the host is shutting down.", backend: backend, operation: operation)
             case .refuse(let retryIn):
-                throw BackendError(.unavailable, "The plugin \(plugin.name) (backend \(backend)) keeps crashing; its runner restarts in \(String(format: "%.1f", retryIn)) s.",
+                throw BackendError(.unavailable, "The plugin \(plugin.name) (backend \(backend)) keeps crashing; its runner restarts in \(String(cFormat: "%.1f", retryIn)) s.",
                                    backend: backend, operation: operation)
             case .start:
                 do throws(PluginLoadError) {

@@ -1,4 +1,6 @@
-import Foundation
+import Dispatch
+import FoundationEssentials
+import Basics
 import Glibc
 import Synchronization
 
@@ -76,7 +78,7 @@ final class RunnerConnection: @unchecked Sendable {
     /// Starts the reader thread (after the hello, which the starter reads itself).
     func startReading(_ reader: RunnerFrameReader) {
         exited.enter()  // here, not in init: a group dropped while entered crashes, and a failed start drops it
-        let thread = Thread { [self] in readLoop(reader) }
+        let thread = PosixThread { [self] in readLoop(reader) }
         thread.name = "sandboxer-runner-\(backend)"
         thread.start()
     }

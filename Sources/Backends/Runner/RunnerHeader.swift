@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import PluginProtocol
 
 /// The JSON header of one frame between the host and a plugin runner (docs/plugins.md, "Isolation").

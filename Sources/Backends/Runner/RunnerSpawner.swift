@@ -1,4 +1,6 @@
-import Foundation
+import Dispatch
+import FoundationEssentials
+import Basics
 import Glibc
 import Synchronization
 
@@ -19,7 +21,7 @@ final class RunnerSpawner: Sendable {
     private let wake = DispatchSemaphore(value: 0)
 
     private init() {
-        let thread = Thread { [self] in
+        let thread = PosixThread { [self] in
             while true {
                 wake.wait()
                 let job = jobs.withLock { $0.isEmpty ? nil : $0.removeFirst() }
@@ -51,43 +53,22 @@ final class RunnerSpawner: Sendable {
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds) == 0 else {
             return .failure(RunnerWire.Failure("socketpair failed: \(String(cString: strerror(errno)))"))
         }
-        var childEnd = fds[1]
-        if childEnd == 3 {
-            // dup2(3, 3) would leave close-on-exec set; move it out of the way first.
-            childEnd = fcntl(fds[1], F_DUPFD_CLOEXEC, 10)
-            close(fds[1])
-        }
-        defer { close(childEnd) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, 2, 1)
-        posix_spawn_file_actions_adddup2(&actions, childEnd, 3)
+        defer { close(fds[1]) }
         // The host blocks SIGTERM/SIGINT (one sigwait thread takes them) and ignores SIGPIPE; the
-        // runner must start with the defaults or it would shrug off the teardown's SIGTERM.
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        posix_spawnattr_setsigmask(&attributes, &empty)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for signal in [SIGPIPE, SIGTERM, SIGINT] { sigaddset(&defaults, signal) }
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        let argv = [executable, PluginRunner.subcommand, "--fd", "3", "--parent", String(getpid())]
-        var cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
-        var cEnv: [UnsafeMutablePointer<CChar>?] = environment.map { strdup($0) } + [nil]
-        defer { for p in cArgs + cEnv { free(p) } }
-        var pid: pid_t = 0
-        let status = posix_spawn(&pid, executable, &actions, &attributes, &cArgs, &cEnv)
-        guard status == 0 else {
+        // runner starts with the defaults (ChildProcess resets them) or it would shrug off the teardown's SIGTERM.
+        var options = ChildProcess.Options([executable, PluginRunner.subcommand, "--fd", "3", "--parent", String(getpid())])
+        options.environment = environment
+        options.stdin = .null
+        options.stdout = .descriptor(2)
+        options.descriptors = [(child: 3, parent: fds[1])]
+        options.defaultSignals = [SIGPIPE, SIGTERM, SIGINT]
+        switch ChildProcess.spawn(options) {
+        case .success(let child):
+            return .success(RunnerProcess(pid: child.pid, fd: fds[0]))
+        case .failure(let error):
             close(fds[0])
-            return .failure(RunnerWire.Failure("cannot start the plugin runner \(executable): \(String(cString: strerror(status)))"))
+            return .failure(RunnerWire.Failure("cannot start the plugin runner \(executable): \(String(cString: strerror(error.errorNumber)))"))
         }
-        return .success(RunnerProcess(pid: pid, fd: fds[0]))
     }
 
     /// Our environment without what a plugin must not see: the host's secrets (plugins ask for them

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Glibc
 
 /// The framing between host and plugin runner: `[u32 length][u32 header length][header JSON][payload]`,

@@ -1,4 +1,7 @@
-import Foundation
+import Dispatch
+import FoundationEssentials
+import Glibc
+import Basics
 import Synchronization
 
 /// The runner's threads for plugin calls: each call runs on its own thread, as in process, but
@@ -22,7 +25,7 @@ final class RunnerWorkerPool: Sendable {
         if wakeOne {
             wake.signal()
         } else {
-            let thread = Thread { [self] in work() }
+            let thread = PosixThread { [self] in work() }
             // Plugins may recurse deeply (JSON, Swift runtime): give them the usual 8 MiB.
             thread.stackSize = 8 << 20
             thread.start()

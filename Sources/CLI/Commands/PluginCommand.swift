@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import Lifecycle
 import Core
 import Backends
@@ -28,7 +29,7 @@ struct PluginCommand: Command {
         }
         // Relative to the working directory, as a shell user means it; the loader wants it absolute.
         var path = parsed.arguments[1]
-        if !path.hasPrefix("/") { path = (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(path) }
+        if !path.hasPrefix("/") { path = (FileManager.default.currentDirectoryPath).appendingPathComponent(path) }
         let config = try Self.pluginCheckConfig(parsed)
         let threshold = PluginLogLevel.threshold(verbose: parsed.has("verbose"), environment: environment)
         var options = PluginCheck.Options(
@@ -37,7 +38,7 @@ struct PluginCommand: Command {
             log: { line in if threshold.shows(line.level) { console.err("sandboxer: \(line.rendered)\n") } })
         // Templates are handed to the plugin, which wants absolute paths.
         func absolute(_ p: String) -> String {
-            p.hasPrefix("/") ? p : (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(p)
+            p.hasPrefix("/") ? p : (FileManager.default.currentDirectoryPath).appendingPathComponent(p)
         }
         options.buildTemplate = parsed.value("build-template").map(absolute)
         options.buildCancelTemplate = parsed.value("build-cancel-template").map(absolute)

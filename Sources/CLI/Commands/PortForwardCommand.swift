@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Glibc
 import Lifecycle
 import Config
@@ -111,14 +111,14 @@ struct PortForwardCommand: Command {
     func runLocalForward(_ argv: [String], local: Int, id: String, remote: Int, endpoint: ReachEndpoint,
                          service: SandboxService, stop: StopSignal) throws(SandboxerError) -> Int32 {
         let port = local != 0 ? local : try Self.freePort()
-        let command = argv.map { $0.replacingOccurrences(of: EndpointVia.localPortPlaceholder, with: String(port)) }
-        let child = try ChildProcess.spawn(command, stdio: .quiet)
+        let command = argv.map { $0.replacing(EndpointVia.localPortPlaceholder, with: String(port)) }
+        let child = try ChildProcess.spawnVia(command, stdio: .quiet)
         defer { child.terminate() }
         // Ready once its port accepts a connection (the command gives no other sign).
         let deadline = Date().addingTimeInterval(15)
         var ready = false
         while !ready && Date() < deadline && !stop.wait(seconds: 0.05) {
-            if child.exited() != nil { break }
+            if child.poll() != nil { break }
             if case .success(let fd) = TCPConnect.connect(host: "127.0.0.1", port: port, timeout: 1) { close(fd); ready = true }
         }
         guard ready else {
@@ -126,7 +126,7 @@ struct PortForwardCommand: Command {
             throw SandboxerError(.unavailable, "The endpoint's local_forward command \(command[0].quotedForMessage) did not listen on 127.0.0.1:\(port) within 15 s.")
         }
         announce(port: port, id: id, remote: remote, endpoint: endpoint)
-        let ended = watch(id, service: service, stop: stop) { child.exited() != nil ? "The endpoint's local_forward command exited" : nil }
+        let ended = watch(id, service: service, stop: stop) { child.poll() != nil ? "The endpoint's local_forward command exited" : nil }
         return finish(ended, id: id)
     }
 

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import Lifecycle
 import Config
 import Core
@@ -54,7 +55,7 @@ struct ReachCommand: Command {
             let address = (e.host.contains(":") ? "[\(e.host)]" : e.host) + ":\(e.port)" + (e.via == nil ? "" : " (via)")
             var auth = e.auth.scheme.rawValue + (e.auth.name.map { " \($0)" } ?? "")
             if let secret = r.secret { auth += "=" + secret } else if let ref = e.auth.secretRef { auth += " (secret \(ref))" }
-            let probe = r.probe.map { p in p.reachable ? "ok " + String(format: "%.1fms", p.latencyMs ?? 0) + (p.status.map { " \($0)" } ?? "")
+            let probe = r.probe.map { p in p.reachable ? "ok " + String(cFormat: "%.1fms", p.latencyMs ?? 0) + (p.status.map { " \($0)" } ?? "")
                                                        : "unreachable" } ?? ""
             if probed {
                 table.add(e.name, e.kind.rawValue, String(e.targetPort), address, auth, e.expiresAt ?? "-", probe, e.url ?? "-")

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import API
 import Lifecycle
 import Webhooks
@@ -30,9 +31,9 @@ struct ShowCommand: Command {
             case .object(let o):
                 // Labels are strings; a backend's info may hold any JSON, shown compact.
                 value = o.keys.sorted().map { key in
-                    "\(key)=\(o[key]?.stringValue ?? o[key]!.rendered(pretty: false).trimmingCharacters(in: .newlines))"
+                    "\(key)=\(o[key]?.stringValue ?? o[key]!.rendered(pretty: false).trimmingNewlines())"
                 }.joined(separator: ",")
-            default: value = fields[key]!.rendered(pretty: false).trimmingCharacters(in: .whitespacesAndNewlines)
+            default: value = fields[key]!.rendered(pretty: false).trimmed()
             }
             table.add(key, value)
         }

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import Basics
 import Core
 
@@ -10,7 +11,7 @@ struct TokenHashCommand: Command {
     let invocation: Invocation
 
     func run() throws(SandboxerError) -> Int32 {
-        let token = String(decoding: console.readInput(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let token = String(decoding: console.readInput(), as: UTF8.self).trimmed()
         guard !token.isEmpty else { throw SandboxerError(.usage, "token-hash reads a token on standard input; it got none.") }
         console.print(SHA256.hex(SHA256.hash(Array(token.utf8))) + "\n")
         return 0

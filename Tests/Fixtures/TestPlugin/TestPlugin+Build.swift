@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Glibc
 import Basics
 import PluginKit
@@ -31,9 +31,9 @@ extension TestPlugin {
         store.note("build.log", "\(request.buildId) \(request.cacheKey) \(request.vars["marker"] ?? "-")")
         host.log(.info, "step 1/3: read template", metadata: meta)
         if let fifo = config.readyFifo { TestPluginStore.signal(fifo: fifo, request.buildId) }
-        if let gate = config.build.gateFifo, let handle = FileHandle(forReadingAtPath: gate) {
-            _ = handle.availableData   // blocks until the test writes a line (or closes)
-            try? handle.close()
+        if let gate = config.build.gateFifo, case let fd = open(gate, O_RDONLY | O_CLOEXEC), fd >= 0 {
+            _ = FileIO.readChunk(fd)   // blocks until the test writes a line (or closes)
+            close(fd)
         }
         let template = (try? String(contentsOfFile: request.template, encoding: .utf8))
             ?? ((try? FileManager.default.contentsOfDirectory(atPath: request.template)) ?? []).joined(separator: "\n")

@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Basics
+import Glibc
 import PluginKit
 
 /// A fake backend for tests of the host's lifecycle logic: no root, no VMs, state in plain files.
@@ -24,8 +26,8 @@ final class TestPlugin: SandboxerPlugin {
         self.config = try TestPluginConfig(config)
         self.store = TestPluginStore(dir: self.config.stateDir)
         self.host = host
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: store.dir, isDirectory: &isDir), isDir.boolValue else {
+        var isDir = false
+        guard FileManager.default.fileExists(atPath: store.dir, isDirectory: &isDir), isDir else {
             throw PluginError(.invalidRequest, "The test plugin's state_dir \(store.dir) is not a directory.")
         }
     }

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Basics
 import Glibc
 import PluginKit
 
@@ -59,7 +60,7 @@ struct TestPluginStore: Sendable {
             encoder.outputFormatting = [.sortedKeys]
             try encoder.encode(record).write(to: URL(fileURLWithPath: path(record.backendRef)), options: .atomic)
         } catch {
-            throw PluginError(.unavailable, "The test plugin cannot write its state in \(dir): \(error.localizedDescription)")
+            throw PluginError(.unavailable, "The test plugin cannot write its state in \(dir): \(error.reasonText)")
         }
     }
 

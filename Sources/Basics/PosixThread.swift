@@ -1,0 +1,53 @@
+import CBasics
+import Glibc
+
+/// A detached thread started over pthread (what Foundation's `Thread` was for us): set `name` and
+/// `stackSize`, then `start()`; the body runs once and the thread ends with it.
+public final class PosixThread: @unchecked Sendable {
+    // @unchecked: `name` and `stackSize` are set before `start()` by the creating thread only;
+    // the new thread reads them once, after pthread_create has published them.
+    /// The thread's name as the kernel shows it (`/proc/PID/task/TID/comm`, at most 15 bytes).
+    public var name: String?
+    /// Stack size in bytes; 0 keeps the pthread default.
+    public var stackSize: Int = 0
+    private let body: @Sendable () -> Void
+
+    public init(_ body: @escaping @Sendable () -> Void) {
+        self.body = body
+    }
+
+    /// Starts the thread. A failure to create one is fatal (as it was with Foundation's `Thread`):
+    /// the process is out of memory or threads.
+    public func start() {
+        var attributes = pthread_attr_t()
+        pthread_attr_init(&attributes)
+        defer { pthread_attr_destroy(&attributes) }
+        pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
+        if stackSize > 0 { pthread_attr_setstacksize(&attributes, stackSize) }
+        let context = Unmanaged.passRetained(self).toOpaque()
+        var thread = pthread_t()
+        let status = pthread_create(&thread, &attributes, { raw in
+            let me = Unmanaged<PosixThread>.fromOpaque(raw!).takeRetainedValue()
+            if let name = me.name { _ = cbasics_set_thread_name(name) }
+            me.body()
+            return nil
+        }, context)
+        if status != 0 {
+            Unmanaged<PosixThread>.fromOpaque(context).release()
+            fatalError("Cannot start a thread: \(String(cString: strerror(status))).")
+        }
+    }
+
+    /// Starts `body` on a new unnamed thread.
+    public static func detachNewThread(_ body: @escaping @Sendable () -> Void) {
+        PosixThread(body).start()
+    }
+
+    /// Sleeps the calling thread (for housekeeping periods, never to wait for an event).
+    public static func sleep(forTimeInterval seconds: Double) {
+        guard seconds > 0 else { return }
+        var request = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - seconds.rounded(.down)) * 1e9))
+        var remaining = timespec()
+        while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
+    }
+}

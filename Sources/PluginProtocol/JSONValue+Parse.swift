@@ -1,0 +1,14 @@
+import FoundationEssentials
+import Glibc
+
+extension JSONValue {
+    /// The JSON document in `bytes` (any value at the top, as `JSONSerialization` with fragments
+    /// allowed), or nil when it is not JSON.
+    public static func parse(_ bytes: Data) -> JSONValue? {
+        try? JSONDecoder().decode(JSONValue.self, from: bytes)
+    }
+
+    /// True when `bytes` is a JSON document whose top value is an object (a syntax check that
+    /// builds nothing: `JSONSyntax`).
+    public static func isObject(_ bytes: Data) -> Bool { JSONSyntax.isObject(bytes) }
+}
