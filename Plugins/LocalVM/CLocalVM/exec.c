@@ -24,6 +24,9 @@
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
 
 /* After the command exits, how long to keep reading output that background processes may still
  * hold open before returning what was captured. */
@@ -35,6 +38,12 @@ struct exec_fds {
     int err_w;     /* stderr of B */
     int status_w;  /* A -> caller: B's pid, then B's wait status */
     int fail_w;    /* failed step records (CLOEXEC: EOF once B has exec'd) */
+    int cg_procs;  /* fast cgroup mode without clone3: the v2 cgroup's cgroup.procs, for A (or -1) */
+};
+
+/* struct clone_args of clone3 (linux/sched.h), spelled out: that header clashes with some glibcs'. */
+struct clvm_clone_args {
+    uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup;
 };
 
 
@@ -73,11 +82,19 @@ static void exec_a(const clvm_exec_spec *s, const struct exec_fds *f) {
      * out of the sandbox's memory cgroup (B joins it), so the sandbox's OOM kills never pick A. */
     int oom = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
     if (oom >= 0) { (void)clvm_write_all(oom, "0", 1); close(oom); }
-    for (size_t i = s->command_only_cgroups; i < s->cgroup_count; i++) {
+    /* In the fast mode the last fd is the v2 cgroup A was cloned into (or, without clone3, joins
+     * through cg_procs); the others are v1 `tasks` files, where "0" moves just this thread. */
+    size_t end = s->cgroup_count;
+    if (s->cgroup_fast && end > s->command_only_cgroups) end--;
+    for (size_t i = s->command_only_cgroups; i < end; i++) {
         if (clvm_write_all(s->cgroup_fds[i], "0", 1) < 0) {
             clvm_child_report(f->fail_w, CLVM_STEP_CGROUP, errno, (int)i);
             _exit(1);
         }
+    }
+    if (f->cg_procs >= 0 && clvm_write_all(f->cg_procs, "0", 1) < 0) {
+        clvm_child_report(f->fail_w, CLVM_STEP_CGROUP, errno, (int)end);
+        _exit(1);
     }
     if (setns(s->init_pidfd, CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC |
                                  CLONE_NEWNET | CLONE_NEWCGROUP) < 0) {
@@ -104,6 +121,37 @@ static void exec_a(const clvm_exec_spec *s, const struct exec_fds *f) {
     int32_t s32 = st;
     (void)clvm_write_all(f->status_w, &s32, sizeof s32);
     _exit(0);
+}
+
+long clvm_exec_spawn_helper(const clvm_exec_spec *s, int in_r, int out_w, int err_w, int status_w, int fail_w) {
+    struct exec_fds f = { in_r, out_w, err_w, status_w, fail_w, -1 };
+    int into = s->cgroup_fast && s->cgroup_count > s->command_only_cgroups ? s->cgroup_fds[s->cgroup_count - 1] : -1;
+    /* Every signal blocked, so no host handler runs in the child; A resets them before exec. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    long a = -1;
+    int fallback = into < 0;
+    if (into >= 0) {
+        struct clvm_clone_args ca;
+        memset(&ca, 0, sizeof ca);
+        ca.flags = CLONE_INTO_CGROUP;
+        ca.exit_signal = SIGCHLD;
+        ca.cgroup = (uint64_t)into;
+        a = syscall(SYS_clone3, &ca, sizeof ca);
+        /* A kernel without clone3 or CLONE_INTO_CGROUP: A joins that cgroup by a write instead. */
+        if (a < 0 && (errno == ENOSYS || errno == E2BIG || errno == EINVAL)) {
+            f.cg_procs = openat(into, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+            fallback = f.cg_procs >= 0;
+        }
+    }
+    if (fallback) a = clvm_raw_clone(SIGCHLD);
+    if (a == 0) exec_a(s, &f);
+    int saved = errno;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (f.cg_procs >= 0) close(f.cg_procs);
+    errno = saved;
+    return a;
 }
 
 static int64_t now_ms(void) {
@@ -149,16 +197,11 @@ int clvm_exec(const clvm_exec_spec *s, clvm_exec_result *res, char *err, size_t 
     int outp[2], errp[2], inp[2], statp[2], failp[2];
     if (clvm_exec_pipes(s->has_stdin, outp, errp, inp, statp, failp, err, err_len) < 0) return -1;
     struct exec_fds f = {
-        clvm_hoist_fd(inp[0]), clvm_hoist_fd(outp[1]), clvm_hoist_fd(errp[1]), statp[1], clvm_hoist_fd(failp[1]),
+        clvm_hoist_fd(inp[0]), clvm_hoist_fd(outp[1]), clvm_hoist_fd(errp[1]), statp[1], clvm_hoist_fd(failp[1]), -1,
     };
 
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    long a = clvm_raw_clone(SIGCHLD);
-    if (a == 0) exec_a(s, &f);
+    long a = clvm_exec_spawn_helper(s, f.in_r, f.out_w, f.err_w, f.status_w, f.fail_w);
     int clone_errno = errno;
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
     close(f.in_r); close(f.out_w); close(f.err_w); close(f.status_w); close(f.fail_w);
     if (a < 0) {
         snprintf(err, err_len, "clone: %s", strerror(clone_errno));
@@ -288,10 +331,4 @@ void clvm_exec_result_free(clvm_exec_result *r) {
     free(r->out); free(r->err);
     r->out = r->err = NULL;
     r->out_len = r->err_len = 0;
-}
-
-void clvm_exec_helper_main(const clvm_exec_spec *s, int in_r, int out_w, int err_w, int status_w, int fail_w) {
-    struct exec_fds f = { in_r, out_w, err_w, status_w, fail_w };
-    exec_a(s, &f);
-    _exit(1); /* not reached: exec_a always exits */
 }

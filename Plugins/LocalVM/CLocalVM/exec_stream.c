@@ -37,13 +37,8 @@ int clvm_exec_start(const clvm_exec_spec *s, clvm_exec_stream *out, char *err, s
     int in_r = clvm_hoist_fd(inp[0]), out_w = clvm_hoist_fd(outp[1]), err_w = clvm_hoist_fd(errp[1]);
     int fail_w = clvm_hoist_fd(failp[1]);
 
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    long a = clvm_raw_clone(SIGCHLD);
-    if (a == 0) clvm_exec_helper_main(s, in_r, out_w, err_w, statp[1], fail_w);
+    long a = clvm_exec_spawn_helper(s, in_r, out_w, err_w, statp[1], fail_w);
     int clone_errno = errno;
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
     close(in_r); close(out_w); close(err_w); close(statp[1]); close(fail_w);
     if (a < 0) {
         snprintf(err, err_len, "clone: %s", strerror(clone_errno));

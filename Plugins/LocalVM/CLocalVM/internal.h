@@ -204,10 +204,10 @@ int clvm_exec_search(const char *const *argv, const char *const *envp);
 int clvm_exec_pipes(int has_stdin, int outp[2], int errp[2], int inp[2], int statp[2], int failp[2],
                     char *err, size_t err_len);
 
-/* Child (exec.c): the helper that enters the sandbox and runs the command as clvm_exec does; shared
- * with clvm_exec_start so a streamed command gets exactly the same set-up. Never returns. */
+/* Parent (exec.c): clones helper A, which enters the sandbox and runs the command as clvm_exec does
+ * (shared with clvm_exec_start, so a streamed command gets exactly the same set-up), with every signal
+ * blocked, and in the fast cgroup mode straight into the sandbox's v2 cgroup. A's pid, or -1 with errno. */
 struct clvm_exec_spec;
-void clvm_exec_helper_main(const struct clvm_exec_spec *s, int in_r, int out_w, int err_w, int status_w, int fail_w)
-    __attribute__((noreturn));
+long clvm_exec_spawn_helper(const struct clvm_exec_spec *s, int in_r, int out_w, int err_w, int status_w, int fail_w);
 
 #endif

@@ -77,7 +77,7 @@ enum Launcher {
     /// Largest output kept per stream.
     static let maxOutput = 64 << 20
 
-    /// Runs argv inside the sandbox of `initPidfd`.
+    /// Runs argv inside the sandbox of `initPidfd`; `cgroupFds` come from `CgroupLayout.openExecTargets`.
     static func exec(initPidfd: Int32, cgroupFds: [Int32], argv: [String], env: [String], stdin: Data?,
                      timeoutMs: Int64?, maxOutput: Int = Launcher.maxOutput) throws(PluginError) -> ExecOutcome {
         var result = clvm_exec_result()
@@ -92,7 +92,7 @@ enum Launcher {
                             argv: argvp, envp: envp,
                             stdin_data: raw.bindMemory(to: UInt8.self).baseAddress, stdin_len: raw.count,
                             has_stdin: stdin == nil ? 0 : 1, timeout_ms: timeoutMs ?? -1, max_output: maxOutput,
-                            command_only_cgroups: CgroupLayout.commandOnlyCgroups)
+                            command_only_cgroups: CgroupLayout.commandOnlyCgroups, cgroup_fast: 1)
                         return clvm_exec(&spec, &result, &err, err.count)
                     }
                 }

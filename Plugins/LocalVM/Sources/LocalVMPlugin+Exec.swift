@@ -30,7 +30,7 @@ extension LocalVMPlugin {
             throw PluginError(.conflict, "The sandbox \(request.sandboxId) is not running (its init has exited).")
         }
         defer { close(pidfd) }
-        let fds = try cgroups.openProcs(request.sandboxId)
+        let fds = try cgroups.openExecTargets(request.sandboxId)
         defer { fds.forEach { close($0) } }
 
         var env: [String: String] = ["PATH": InitProgram.path, "HOME": "/root"]

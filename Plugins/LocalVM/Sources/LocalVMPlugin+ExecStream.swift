@@ -24,7 +24,7 @@ extension LocalVMPlugin: ExecStreamPlugin {
             throw PluginError(.conflict, "The sandbox \(request.sandboxId) is not running (its init has exited).")
         }
         defer { close(pidfd) }
-        let fds = try cgroups.openProcs(request.sandboxId)
+        let fds = try cgroups.openExecTargets(request.sandboxId)
         defer { fds.forEach { close($0) } }
         var env: [String: String] = ["PATH": InitProgram.path, "HOME": "/root"]
         env.merge(meta.env) { _, new in new }
@@ -75,7 +75,8 @@ extension LocalVMPlugin: ExecStreamPlugin {
 }
 
 extension Launcher {
-    /// Starts argv inside the sandbox of `initPidfd` and returns its pipes (clvm_exec_start).
+    /// Starts argv inside the sandbox of `initPidfd` and returns its pipes (clvm_exec_start); `cgroupFds`
+    /// come from `CgroupLayout.openExecTargets`.
     static func start(initPidfd: Int32, cgroupFds: [Int32], argv: [String], env: [String],
                       stdin: Bool) throws(PluginError) -> clvm_exec_stream {
         var process = clvm_exec_stream()
@@ -86,7 +87,8 @@ extension Launcher {
                     var spec = clvm_exec_spec(
                         init_pidfd: initPidfd, cgroup_fds: fds.baseAddress, cgroup_count: fds.count,
                         argv: argvp, envp: envp, stdin_data: nil, stdin_len: 0, has_stdin: stdin ? 1 : 0,
-                        timeout_ms: -1, max_output: 0, command_only_cgroups: CgroupLayout.commandOnlyCgroups)
+                        timeout_ms: -1, max_output: 0, command_only_cgroups: CgroupLayout.commandOnlyCgroups,
+                        cgroup_fast: 1)
                     return clvm_exec_start(&spec, &process, &err, err.count)
                 }
             }

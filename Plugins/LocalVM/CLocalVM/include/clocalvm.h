@@ -103,6 +103,14 @@ typedef struct clvm_exec_spec {
      *  sandbox's memory cgroup the OOM killer could pick it over the command (and lowering its own
      *  oom_score_adj needs CAP_SYS_RESOURCE, which a host may not have). */
     size_t command_only_cgroups;
+    /** 0: every `cgroup_fds` entry is a `cgroup.procs` fd, joined by writing "0" to it. 1: the fast
+     *  way (measured in docs/performance.md, "LocalVM exec"): the entries are cgroup v1 `tasks` fds,
+     *  except the last, an O_DIRECTORY fd of the v2 cgroup that the helper is cloned straight into
+     *  (clone3 CLONE_INTO_CGROUP). A write to `cgroup.procs` moves a whole thread group and so takes
+     *  the kernel's threadgroup lock for writing, which waits for an RCU grace period (16–35 ms
+     *  under this machine's load); moving the (single) calling thread through `tasks` takes no such
+     *  lock, and neither does CLONE_INTO_CGROUP. Zero-initialised callers keep the old way. */
+    int cgroup_fast;
 } clvm_exec_spec;
 
 /** The outcome of `clvm_exec`; release with `clvm_exec_result_free`. */
