@@ -22,8 +22,10 @@ for tool in bwrap nsenter python3; do command -v $tool >/dev/null || { echo "cli
 
 TMP=$(mktemp -d /tmp/cli-ab.XXXXXX)
 chmod 755 "$TMP"
-# B's sandboxer runs next to A's plugin (the plugin path resolves against the executable's directory).
-mkdir "$TMP/b"; cp "$B/sandboxer" "$TMP/b/"; ln -s "$A/libSandboxerLocalVM.so" "$A/sandboxer-localvm-init" "$TMP/b/"
+# B's sandboxer runs next to a copy of A's plugin (the plugin path resolves against the executable's
+# directory). A copy, not a symlink: a plugin whose real path is outside the executable's directory
+# runs in a plugin-runner process (PluginIsolation.default), which would cost B a second process start.
+mkdir "$TMP/b"; cp "$B/sandboxer" "$A/libSandboxerLocalVM.so" "$A/sandboxer-localvm-init" "$TMP/b/"
 export SANDBOXER_HOME="$TMP/home"
 mkdir -m 755 -p "$SANDBOXER_HOME"
 cleanup() {
