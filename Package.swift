@@ -40,9 +40,10 @@ let package = Package(
         // SQLite from the system (Debian: libsqlite3-dev).
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
                        providers: [.apt(["libsqlite3-dev"])]),
-        // libcurl from the system (Debian: libcurl4-openssl-dev): HTTP(S) and HTTP/2 clients.
-        .systemLibrary(name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl",
-                       providers: [.apt(["libcurl4-openssl-dev"])]),
+        // libcurl from the system (Debian: libcurl4-openssl-dev for the header, libcurl4 at run time):
+        // HTTP(S) and HTTP/2 clients. Not linked: loaded with dlopen on the first HTTP call, so commands
+        // that make none do not pay for libcurl's ~30 shared objects at start.
+        .target(name: "CCurl", path: "Sources/CCurl", linkerSettings: [.linkedLibrary("dl")]),
         // epoll, eventfd and accept4 for the HTTP server: not exported by Glibc's Swift module.
         .target(name: "CHTTPShims", path: "Sources/CHTTPShims"),
         // prctl(PR_SET_PDEATHSIG) and closing inherited descriptors, for the plugin runner child.

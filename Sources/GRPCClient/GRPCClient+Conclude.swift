@@ -30,7 +30,7 @@ extension GRPCClient {
     /// The status for a call that got no gRPC status because the transport failed.
     private func transportStatus(_ result: CURLcode, detail: String, path: String, timeout: Double?) -> GRPCStatus {
         var reason = detail.trimmed()
-        if reason.isEmpty { reason = String(cString: curl_easy_strerror(result)) }
+        if reason.isEmpty { reason = String(cString: ccurl_easy_strerror(result)) }
         while reason.hasSuffix(".") { reason.removeLast() }
         switch result {
         case CURLE_OPERATION_TIMEDOUT:

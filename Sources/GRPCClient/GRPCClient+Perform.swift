@@ -27,9 +27,9 @@ extension GRPCClient {
         lines += ["content-type: application/grpc", "te: trailers", "grpc-accept-encoding: identity", "Accept:", "Expect:"]
         if let timeout = options.timeout { lines.append("grpc-timeout: \(GRPCTimeout.headerValue(seconds: timeout))") }
         var list: UnsafeMutablePointer<curl_slist>? = nil
-        defer { curl_slist_free_all(list) }
+        defer { ccurl_slist_free_all(list) }
         for line in lines {
-            guard let appended = curl_slist_append(list, line) else {
+            guard let appended = ccurl_slist_append(list, line) else {
                 throw GRPCStatus(code: .resourceExhausted, message: "Out of memory building the headers of the call to \(path).")
             }
             list = appended
@@ -66,14 +66,14 @@ extension GRPCClient {
         var errorBuffer = [CChar](repeating: 0, count: Int(ccurl_error_size()) + 1)
         let result: CURLcode = errorBuffer.withUnsafeMutableBufferPointer { errorPointer in
             withExtendedLifetime(collector) {
-                curl_easy_reset(handle)   // options only: the connection cache survives a reset
+                ccurl_easy_reset(handle)   // options only: the connection cache survives a reset
                 var set = configure(url: target.origin + path, headers: headers, body: frame, timeout: options.timeout,
                                     errorBuffer: errorPointer.baseAddress, context: Unmanaged.passUnretained(collector).toOpaque())
                 let version = target.isTLS ? Int(CURL_HTTP_VERSION_2TLS) : priorKnowledge ? Int(CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE) : Int(CURL_HTTP_VERSION_2_0)
                 if set == CURLE_OK { set = ccurl_set_long(handle, CURLOPT_HTTP_VERSION, version) }
                 if set == CURLE_OK && fresh { set = ccurl_set_long(handle, CURLOPT_FRESH_CONNECT, 1) }
                 guard set == CURLE_OK else { return set }
-                return curl_easy_perform(handle)
+                return ccurl_easy_perform(handle)
             }
         }
         var connects = 0

@@ -27,12 +27,16 @@ public final class GRPCClient: @unchecked Sendable {
 
     /// libcurl before 8.0.0 cannot reuse an h2c connection made with prior knowledge.
     static let priorKnowledgeReuseIsBroken: Bool = {
-        guard let info = curl_version_info(CURLVERSION_FIRST) else { return true }
+        guard ccurl_load() == 0, let info = ccurl_version_info() else { return true }
         return info.pointee.version_num < 0x08_00_00
     }()
 
-    /// libcurl's process-wide set-up, run once before the first handle.
-    private static let globalInit: CURLcode = ccurl_global_init()
+    /// Loads libcurl and runs its process-wide set-up on the first client (once per process, in
+    /// `ccurl_load`); the status says why when libcurl is missing.
+    static func loadLibrary() -> GRPCStatus? {
+        guard ccurl_load() != 0 else { return nil }
+        return GRPCStatus(code: .internal, message: String(cString: ccurl_load_error()))
+    }
 
     /// A client for the server at `url` (`https://host[:port]`, or `http://` to loopback only).
     public init(url: String, configuration: GRPCClientConfiguration = GRPCClientConfiguration()) throws(GRPCStatus) {
@@ -42,14 +46,15 @@ public final class GRPCClient: @unchecked Sendable {
               configuration.maxHeaderBytes > 0, configuration.connectTimeout > 0 else {
             throw GRPCStatus(code: .invalidArgument, message: "The gRPC client's limits must be positive and the message limit below 4 GiB.")
         }
-        guard Self.globalInit == CURLE_OK, let handle = curl_easy_init() else {
+        if let missing = Self.loadLibrary() { throw missing }
+        guard let handle = ccurl_easy_init() else {
             throw GRPCStatus(code: .internal, message: "libcurl could not be initialised for the gRPC client of \(target.origin).")
         }
         self.configuration = configuration
         self.handle = handle
     }
 
-    deinit { curl_easy_cleanup(handle) }
+    deinit { ccurl_easy_cleanup(handle) }
 
     /// How many connections the client's calls have opened so far (1 while one is reused).
     public var connectionsOpened: Int {

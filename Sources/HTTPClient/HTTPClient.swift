@@ -19,9 +19,21 @@ public struct HTTPClient: Sendable {
         self.pool = pool
     }
 
-    /// libcurl's process-wide set-up, run once before the first handle (Swift runs a global's
-    /// initializer exactly once, thread-safely).
-    private static let globalInit: CURLcode = ccurl_global_init()
+    /// Loads libcurl and runs its process-wide set-up on the first request (`ccurl_load` does it once
+    /// per process, thread-safely); nil when ready, else why not.
+    static func loadLibrary() -> HTTPClientError? {
+        guard ccurl_load() != 0 else { return nil }
+        return HTTPClientError(code: .libraryMissing, message: String(cString: ccurl_load_error()))
+    }
+
+    /// The error for a libcurl that cannot be loaded from `file` (a soname or a path); nil when it can.
+    /// Tests point it at a missing file; the clients always load `libcurl.so.4`.
+    static func checkLibrary(_ file: String) -> HTTPClientError? {
+        var message = [CChar](repeating: 0, count: 512)
+        guard ccurl_check_library(file, &message, message.count) != 0 else { return nil }
+        return HTTPClientError(code: .libraryMissing, message: String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) },
+                                                                      as: UTF8.self))
+    }
 
     /// POSTs `body`; any status is a response, only a failure to get one is an error.
     public func post(url: String, headers: [(name: String, value: String)] = [], body: [UInt8],
@@ -54,19 +66,20 @@ public struct HTTPClient: Sendable {
     /// Runs one transfer, feeding `collector`; the response's body is what the collector kept.
     func perform(_ request: HTTPClientRequest, collector: ResponseCollector) throws(HTTPClientError) -> HTTPClientResponse {
         let origin = try Self.validate(request)
-        guard Self.globalInit == CURLE_OK, let handle = pool?.take() ?? curl_easy_init() else {
+        if let missing = Self.loadLibrary() { throw missing }
+        guard let handle = pool?.take() ?? ccurl_easy_init() else {
             throw HTTPClientError(code: .transport, message: "libcurl could not be initialised for the \(request.method) request to \(origin).")
         }
         var reusable = false
         defer {
-            if let pool, reusable { pool.give(handle) } else { curl_easy_cleanup(handle) }
+            if let pool, reusable { pool.give(handle) } else { ccurl_easy_cleanup(handle) }
         }
 
         var list: UnsafeMutablePointer<curl_slist>? = nil
-        defer { curl_slist_free_all(list) }
+        defer { ccurl_slist_free_all(list) }
         // An empty "Expect:" stops curl from waiting for 100 Continue before larger bodies.
         for line in request.headers.map({ "\($0.name): \($0.value)" }) + ["Expect:"] {
-            guard let appended = curl_slist_append(list, line) else {
+            guard let appended = ccurl_slist_append(list, line) else {
                 throw HTTPClientError(code: .transport, message: "Out of memory building the headers of the request to \(origin).")
             }
             list = appended
@@ -112,7 +125,7 @@ public struct HTTPClient: Sendable {
                 }
                 apply(Self.setMethod(handle, request))
                 guard set == CURLE_OK else { return set }
-                return curl_easy_perform(handle)
+                return ccurl_easy_perform(handle)
             }
         }
         if collector.overflowed {
@@ -192,7 +205,7 @@ public struct HTTPClient: Sendable {
         default: code = .transport
         }
         var reason = detail.trimmed()
-        if reason.isEmpty { reason = String(cString: curl_easy_strerror(result)) }
+        if reason.isEmpty { reason = String(cString: ccurl_easy_strerror(result)) }
         // curl's detail can quote the URL it was given; keep only what names the origin.
         if reason.contains(request.url) { reason = reason.replacing(request.url, with: origin) }
         while reason.hasSuffix(".") { reason.removeLast() }

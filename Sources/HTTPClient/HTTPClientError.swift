@@ -22,6 +22,8 @@ public struct HTTPClientError: Error, Sendable, Equatable, CustomStringConvertib
         case transport
         /// The request's `isCancelled` said so before the exchange finished.
         case cancelled
+        /// libcurl (loaded on the first request) is not installed or not usable.
+        case libraryMissing = "library_missing"
     }
 
     public var code: Code

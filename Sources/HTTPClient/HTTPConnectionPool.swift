@@ -17,14 +17,14 @@ public final class HTTPConnectionPool: @unchecked Sendable {
 
     public init(maxIdle: Int = 8) { self.maxIdle = max(1, maxIdle) }
 
-    deinit { for handle in idle { curl_easy_cleanup(handle) } }
+    deinit { for handle in idle { ccurl_easy_cleanup(handle) } }
 
     /// An idle handle, reset to default options, or nil when none is idle.
     func take() -> UnsafeMutableRawPointer? {
         lock.lock()
         let handle = idle.popLast()
         lock.unlock()
-        if let handle { curl_easy_reset(handle) }
+        if let handle { ccurl_easy_reset(handle) }
         return handle
     }
 
@@ -36,7 +36,7 @@ public final class HTTPConnectionPool: @unchecked Sendable {
             lock.unlock()
         } else {
             lock.unlock()
-            curl_easy_cleanup(handle)
+            ccurl_easy_cleanup(handle)
         }
     }
 

@@ -47,7 +47,18 @@ final class SQLiteConnection {
         csqlite_disable_dqs(db)
     }
 
+    /// Closing leaves the write-ahead log for the next connection instead of checkpointing it.
+    func keepWALOnClose() { csqlite_keep_wal_on_close(db) }
+
     deinit {
+        // The checkpoint on close is off (keepWALOnClose): sync the log once if this connection changed
+        // rows, so a command's commits are on disk when it exits, as the checkpoint made them before.
+        // Through an fd of our own: SQLite's own sync would also fsync the directory, which the first
+        // commit into a new log already did.
+        if sqlite3_total_changes(db) > 0 {
+            let fd = open(path + "-wal", O_RDONLY | O_CLOEXEC)
+            if fd >= 0 { _ = fdatasync(fd); close(fd) }
+        }
         cache.removeAll()   // statements must be finalized before the handle closes
         sqlite3_close_v2(db)
     }

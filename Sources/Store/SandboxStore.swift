@@ -62,6 +62,9 @@ public final class SandboxStore: @unchecked Sendable {
         }
         try connection.execute("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
                                doing: "Configuring the connection")
+        // A CLI command is usually the last connection to close: keep the WAL instead of checkpointing it
+        // (and fsyncing twice) on every exit; see csqlite_keep_wal_on_close.
+        connection.keepWALOnClose()
         schemaVersion = try Self.migrate(connection)
         storeId = try connection.rows("SELECT value FROM store_meta WHERE key = 'store_id'", [],
                                       doing: "Reading the store id") { $0.text(0) }.first ?? ""

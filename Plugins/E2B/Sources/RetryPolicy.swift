@@ -23,7 +23,7 @@ struct RetryPolicy: Sendable {
     static func isRetryable(_ error: HTTPClientError) -> Bool {
         switch error.code {
         case .connect, .transport, .timeout, .resolve: return true
-        case .invalidRequest, .tls, .responseTooLarge, .aborted, .cancelled: return false
+        case .invalidRequest, .tls, .responseTooLarge, .aborted, .cancelled, .libraryMissing: return false
         }
     }
 

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# bench/cli-ab.sh — the CLI rows of issue 16 for two builds of `sandboxer`, in interleaved rounds, each
+# against the bare-tool baseline measured in the same rounds:
+#
+#   create    `sandboxer create --json`, start to exit (sandbox ready)    vs bwrap --unshare-all start  (goal <= 3x)
+#   exec      `sandboxer exec ID -- true`, start to exit                  vs nsenter -a -t INIT true    (goal <= 5x)
+#   destroy   `sandboxer destroy ID` of a ready sandbox, start to exit   vs bwrap start                (goal <= 2x)
+#   list      `sandboxer list` of a store with one live sandbox           (orientation, no goal)
+#
+# For before/after comparisons on a shared machine: round k runs A then B (then B then A in the next
+# round), so load changes hit both alike. Both builds use the same LocalVM plugin (A's directory).
+#
+#   bench/cli-ab.sh A_DIR B_DIR [N]    (dirs holding `sandboxer`; A_DIR also libSandboxerLocalVM.so and
+#                                       sandboxer-localvm-init; default N=20; root, bubblewrap, nsenter,
+#                                       busybox-static, python3)
+set -euo pipefail
+A=$(cd "$1" && pwd); B=$(cd "$2" && pwd); N=${3:-20}
+cd "$(dirname "$0")/.."
+. bench/lib.sh
+[ "$(id -u)" = 0 ] || { echo "bench/cli-ab.sh needs root" >&2; exit 77; }
+for tool in bwrap nsenter python3; do command -v $tool >/dev/null || { echo "cli-ab.sh needs $tool" >&2; exit 77; }; done
+
+TMP=$(mktemp -d /tmp/cli-ab.XXXXXX)
+chmod 755 "$TMP"
+# B's sandboxer runs next to a copy of A's plugin (the plugin path resolves against the executable's
+# directory). A copy, not a symlink: a plugin whose real path is outside the executable's directory
+# runs in a plugin-runner process (PluginIsolation.default), which would cost B a second process start.
+mkdir "$TMP/b"; cp "$B/sandboxer" "$A/libSandboxerLocalVM.so" "$A/sandboxer-localvm-init" "$TMP/b/"
+export SANDBOXER_HOME="$TMP/home"
+mkdir -m 755 -p "$SANDBOXER_HOME"
+cleanup() {
+    "$A/sandboxer" list --json 2>/dev/null | python3 -c '
+import json, sys
+for s in json.load(sys.stdin): print(s["id"])' 2>/dev/null | while read -r id; do "$A/sandboxer" destroy "$id" >/dev/null 2>&1 || true; done
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+json_id() { python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])'; }
+
+# Warm-up: builds the busybox image, migrates the store, pages both binaries in.
+for bin in "$A/sandboxer" "$TMP/b/sandboxer"; do id=$("$bin" create --json | json_id); "$bin" destroy "$id" >/dev/null; done
+BASE=$(find "$SANDBOXER_HOME" -type d -path '*/images/busybox/rootfs' -prune | head -n1)
+keep=$("$A/sandboxer" create --json | json_id)
+INIT=$("$A/sandboxer" show "$keep" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["info"]["init_pid"])')
+
+# timed FILE CMD...: wall ms to FILE, and CPU ms (user + system of the command and the children it
+# waited for) to FILE.cpu: on a loaded machine the wall time is mostly run-queue wait, CPU is the work.
+TIMEFORMAT='%3U %3S'
+timed() {
+    local f=$1; shift
+    local t0=$EPOCHREALTIME
+    { time "$@" >"$TMP/out" 2>/dev/null; } 2>"$TMP/cpu"
+    local t1=$EPOCHREALTIME
+    bench_ms_since "$t0" "$t1" >> "$TMP/$f"
+    awk '{ printf "%.3f\n", ($1 + $2) * 1000 }' "$TMP/cpu" >> "$TMP/$f.cpu"
+}
+one_round() { # $1 = a|b, $2 = binary
+    local v=$1 bin=$2 id
+    timed "create.$v" "$bin" create --json; id=$(json_id < "$TMP/out")
+    timed "exec.$v" "$bin" exec "$keep" -- true
+    timed "list.$v" "$bin" list
+    timed "destroy.$v" "$bin" destroy "$id"
+}
+for i in $(seq "$N"); do
+    timed bwrap bwrap --unshare-all --hostname bench --ro-bind "$BASE" / --proc /proc --dev /dev --tmpfs /tmp \
+        --new-session --die-with-parent -- /bin/true
+    timed nsenter nsenter -a -t "$INIT" true
+    if [ $((i % 2)) = 1 ]; then one_round a "$A/sandboxer"; one_round b "$TMP/b/sandboxer"
+    else one_round b "$TMP/b/sandboxer"; one_round a "$A/sandboxer"; fi
+done
+BW=$(bench_median < "$TMP/bwrap"); NS=$(bench_median < "$TMP/nsenter")
+echo "N=$N, load $(cut -d' ' -f1 /proc/loadavg), medians in ms; bwrap $BW, nsenter $NS" >&2
+for v in a b; do
+    name=$([ $v = a ] && echo "A $A" || echo "B $B")
+    echo "$name" >&2
+    c=$(bench_median < "$TMP/create.$v"); e=$(bench_median < "$TMP/exec.$v")
+    d=$(bench_median < "$TMP/destroy.$v"); l=$(bench_median < "$TMP/list.$v")
+    bench_row "cli create ($v)" "$c ms" "bwrap $BW ms" "$(bench_ratio "$c" "$BW")" "<=" 3
+    bench_row "cli exec ($v)" "$e ms" "nsenter $NS ms" "$(bench_ratio "$e" "$NS")" "<=" 5
+    bench_row "cli destroy ($v)" "$d ms" "bwrap $BW ms" "$(bench_ratio "$d" "$BW")" "<=" 2
+    bench_row "cli list ($v)" "$l ms" "bwrap $BW ms" "$(bench_ratio "$l" "$BW")" "<=" 1000 "orientation"
+done
+echo "CPU ms (user + system, median of N): command  A  B  B/A" >&2
+for op in bwrap nsenter; do printf '  %-8s %8s\n' "$op" "$(bench_median < "$TMP/$op.cpu")" >&2; done
+for op in create exec destroy list; do
+    a=$(bench_median < "$TMP/$op.a.cpu"); b=$(bench_median < "$TMP/$op.b.cpu")
+    printf '  %-8s %8s %8s %6s\n' "$op" "$a" "$b" "$(bench_ratio "$b" "$a")" >&2
+done
