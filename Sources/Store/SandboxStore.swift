@@ -255,7 +255,7 @@ public final class SandboxStore: @unchecked Sendable {
     /// Runs `body` holding the lock only if it is free right now; nil (nothing run) when another thread
     /// holds it. For callers that must not wait (the HTTP server's event-loop thread).
     func lockedIfFree<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T? {
-        guard lock.try() else { return nil }
+        guard lock.tryLock() else { return nil }
         defer { lock.unlock() }
         return try body()
     }
