@@ -1,4 +1,5 @@
 import FoundationEssentials
+import Dispatch
 import HTTPServer
 import Store
 import Core
