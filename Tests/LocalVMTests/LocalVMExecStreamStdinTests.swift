@@ -59,6 +59,39 @@ import Testing
         #expect(try run.wait().exitCode == 0)
     }
 
+    @Test("a command that stops reading its input ends the writes with closed, not the process with SIGPIPE")
+    func writeAfterReaderLeft() throws {
+        let world = try LocalVMWorld()
+        defer { world.finish() }
+        let id = "xs-\(UInt16.random(in: 0 ... .max))"
+        try world.create(id)
+        let run = try Run(world, id, ["head", "-c", "1"], stdin: true)
+        defer { try? run.release() }
+        let piece = Data(repeating: 0x78, count: ExecStreamLimits.maxWriteBytes)
+        var closed = false
+        // The stdin pipe holds 1 MiB; head reads one buffer and exits, so a later write meets EPIPE.
+        for _ in 0..<16 where !closed { closed = try run.write(piece).closed }
+        #expect(closed, "16 MiB went into the standard input of a command that exited")
+        #expect(try run.readAll("stdout") == Data("x".utf8))
+        #expect(try run.wait().exitCode == 0)
+    }
+
+    @Test("whole-buffer exec passes a large input through cat, and survives a command that stops reading")
+    func wholeBufferLargeInput() throws {
+        let world = try LocalVMWorld()
+        defer { world.finish() }
+        let id = "xs-\(UInt16.random(in: 0 ... .max))"
+        try world.create(id)
+        let input = String(repeating: "0123456789abcdef", count: 256 << 10)  // 4 MiB, far past any pipe
+        let echoed = try world.exec(id, ["cat"], stdin: input)
+        #expect(echoed.exitCode == 0)
+        #expect(echoed.out.utf8.count == input.utf8.count)
+        #expect(echoed.out == input)
+        let first = try world.exec(id, ["head", "-c", "1"], stdin: input)
+        #expect(first.exitCode == 0)
+        #expect(first.out == "0")
+    }
+
     /// One read's result, handed from the reading thread to the watching one.
     final class ReadBox: @unchecked Sendable {
         // @unchecked: both fields are touched only with `lock` held.
