@@ -1,5 +1,6 @@
 import Dispatch
 import FoundationEssentials
+import Dispatch
 import HTTPServer
 import Store
 import Core

@@ -112,15 +112,11 @@ import Testing
         #expect(try run.wait().exitCode == 0)
     }
 
-    // Disabled: when it runs beside the suite's other streamed execs, a plugin call of this test
-    // blocks until the 120 s idle reaper releases the handle (not_found). Reproduced on 2026-11-30
-    // (exec-path branch, see docs/performance.md "LocalVM exec"): the test thread slept in read(2) in
-    // ExecStreamWindow.fill on its command's stdout pipe although the pipe's fdinfo showed O_NONBLOCK;
-    // a poll-guarded read and then preadv2(RWF_NOWAIT) there did not end the hang (a stand-alone test
-    // doing write "a" / read still took 120 s), so the blocking point is not found yet. Streamed stdin
-    // stays covered end to end by ExecStreamEndToEndTests.
-    @Test("standard input is streamed in pieces and closed",
-          .disabled("a plugin call hangs when run beside the other streamed-exec tests; see the comment above"))
+    // This test hung (2026-11-30) until the idle reaper released its handle: busybox `cat` copied a
+    // socket stdin with sendfile, which sleeps for input while holding the stdout pipe's mutex, so the
+    // plugin's read of that pipe slept on the mutex despite O_NONBLOCK. Standard input is a pipe
+    // now; LocalVMExecStreamStdinTests holds the deterministic regression test.
+    @Test("standard input is streamed in pieces and closed")
     func stdinStreamed() throws {
         let world = try LocalVMWorld()
         defer { world.finish() }

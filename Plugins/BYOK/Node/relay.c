@@ -145,7 +145,7 @@ static void read_status(struct relay *x, uint8_t *bytes, size_t *len) {
 }
 
 static void feed_stdin(struct relay *x) {
-    ssize_t w = send(x->s->stdin_fd, x->pend, x->pend_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    ssize_t w = clvm_pipe_write(x->s->stdin_fd, x->pend, x->pend_len);
     if (w > 0) {
         memmove(x->pend, x->pend + w, x->pend_len - (size_t)w);
         x->pend_len -= (size_t)w;
@@ -163,6 +163,7 @@ int relay_run(clvm_node_exec *s, long long timeout_ms, int *status, int *timed_o
     x.pend = pend;
     fcntl(s->stdout_fd, F_SETFL, O_NONBLOCK);
     fcntl(s->stderr_fd, F_SETFL, O_NONBLOCK);
+    if (s->stdin_fd >= 0) fcntl(s->stdin_fd, F_SETFL, O_NONBLOCK);
     uint8_t stat_bytes[8];
     size_t stat_len = 0;
     int64_t deadline = timeout_ms > 0 ? now_mono_ms() + timeout_ms : -1, exited_at = -1;
@@ -170,7 +171,7 @@ int relay_run(clvm_node_exec *s, long long timeout_ms, int *status, int *timed_o
     for (;;) {
         if (x.have_status && s->stdout_fd < 0 && s->stderr_fd < 0) break;
         if (!x.have_status && s->status_fd < 0) break; /* the exec helper died without a status */
-        if (x.got_end && x.pend_len == 0 && s->stdin_fd >= 0) { shutdown(s->stdin_fd, SHUT_WR); close_stdin(&x); }
+        if (x.got_end && x.pend_len == 0 && s->stdin_fd >= 0) close_stdin(&x);
         int64_t now = now_mono_ms();
         int timeout = -1;
         if (x.have_status) {

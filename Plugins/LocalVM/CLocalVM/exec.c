@@ -213,7 +213,8 @@ int clvm_exec(const clvm_exec_spec *s, clvm_exec_result *res, char *err, size_t 
     fcntl(out_fd, F_SETFL, O_NONBLOCK);
     fcntl(err_fd, F_SETFL, O_NONBLOCK);
     size_t in_off = 0;
-    if (in_fd >= 0 && s->stdin_len == 0) { shutdown(in_fd, SHUT_WR); close_if(&in_fd); }
+    if (in_fd >= 0) fcntl(in_fd, F_SETFL, O_NONBLOCK);
+    if (in_fd >= 0 && s->stdin_len == 0) close_if(&in_fd);
 
     struct buf out = { 0, 0, 0, s->max_output }, errb = { 0, 0, 0, s->max_output };
     uint8_t stat_bytes[8];
@@ -262,10 +263,10 @@ int clvm_exec(const clvm_exec_spec *s, clvm_exec_result *res, char *err, size_t 
             if (p[i_in].revents & (POLLERR | POLLHUP)) {
                 close_if(&in_fd);
             } else {
-                ssize_t w = send(in_fd, s->stdin_data + in_off, s->stdin_len - in_off, MSG_NOSIGNAL | MSG_DONTWAIT);
+                ssize_t w = clvm_pipe_write(in_fd, s->stdin_data + in_off, s->stdin_len - in_off);
                 if (w > 0) in_off += (size_t)w;
                 else if (w < 0 && errno != EAGAIN && errno != EINTR) close_if(&in_fd);
-                if (in_fd >= 0 && in_off == s->stdin_len) { shutdown(in_fd, SHUT_WR); close_if(&in_fd); }
+                if (in_fd >= 0 && in_off == s->stdin_len) close_if(&in_fd);
             }
         }
         if (i_stat >= 0 && p[i_stat].revents) {

@@ -91,7 +91,8 @@ int clvm_node_exec_start(const clvm_exec_spec *s, const char *cwd, clvm_node_exe
     int outp[2] = { -1, -1 }, errp[2] = { -1, -1 }, inp[2] = { -1, -1 }, statp[2] = { -1, -1 }, failp[2] = { -1, -1 };
     int ok = pipe2(outp, O_CLOEXEC) == 0 && pipe2(errp, O_CLOEXEC) == 0 && pipe2(statp, O_CLOEXEC) == 0 &&
              pipe2(failp, O_CLOEXEC) == 0;
-    if (ok && s->has_stdin) ok = socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, inp) == 0;
+    /* A pipe, not a socket: see clvm_exec_pipes (sendfile from a socket stdin deadlocks the relay). */
+    if (ok && s->has_stdin) ok = pipe2(inp, O_CLOEXEC) == 0;
     else if (ok) ok = (inp[0] = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;
     if (!ok) {
         snprintf(err, err_len, "pipe2: %s", strerror(errno));

@@ -34,6 +34,7 @@ int clvm_exec_start(const clvm_exec_spec *s, clvm_exec_stream *out, char *err, s
     if (clvm_exec_pipes(s->has_stdin, outp, errp, inp, statp, failp, err, err_len) < 0) return -1;
     (void)fcntl(outp[0], F_SETPIPE_SZ, CLVM_STREAM_PIPE_BYTES);
     (void)fcntl(errp[0], F_SETPIPE_SZ, CLVM_STREAM_PIPE_BYTES);
+    if (inp[1] >= 0) (void)fcntl(inp[1], F_SETPIPE_SZ, CLVM_STREAM_PIPE_BYTES);
     int in_r = clvm_hoist_fd(inp[0]), out_w = clvm_hoist_fd(outp[1]), err_w = clvm_hoist_fd(errp[1]);
     int fail_w = clvm_hoist_fd(failp[1]);
 

@@ -298,8 +298,11 @@ int clvm_exec_pipes(int has_stdin, int outp[2], int errp[2], int inp[2], int sta
              pipe2(failp, O_CLOEXEC) == 0;
     if (ok) {
         if (has_stdin) {
-            /* A socket, not a pipe: send(MSG_NOSIGNAL) never raises SIGPIPE in the host. */
-            ok = socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, inp) == 0;
+            /* A pipe, not a socket: a command that copies a socket stdin with sendfile (busybox cat)
+             * sleeps for input while holding its stdout pipe's mutex, and the host's read of that
+             * pipe then sleeps on the mutex whatever O_NONBLOCK says, so the input never comes (a
+             * deadlock). sendfile refuses a pipe source at once. Writers use clvm_pipe_write. */
+            ok = pipe2(inp, O_CLOEXEC) == 0;
         } else {
             inp[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
             ok = inp[0] >= 0;

@@ -72,6 +72,9 @@ final class ExecStreamSession: @unchecked Sendable {
     /// Seconds since a call last named this handle.
     func idleSeconds(now: Double) -> Double { lock.withLock { now - lastUsed } }
 
+    /// The command's host pid (for tests that watch it in /proc).
+    var commandPid: Int32 { lock.withLock { process.command_pid } }
+
     /// Reads one output stream (see `ExecStreamWindow.read`).
     func read(_ request: ExecReadRequest) throws(PluginError) -> ExecStreamWindow.Chunk {
         touch()
@@ -101,7 +104,7 @@ final class ExecStreamSession: @unchecked Sendable {
             let until = Self.monotonic() + Double(min(waitMs, ExecStreamLimits.maxWaitMs)) / 1000
             while accepted < data.count {
                 let n = data.withUnsafeBytes { raw in
-                    send(process.stdin_fd, raw.baseAddress! + accepted, data.count - accepted, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
+                    clvm_pipe_write(process.stdin_fd, raw.baseAddress! + accepted, data.count - accepted)
                 }
                 if n > 0 { accepted += n; continue }
                 if n < 0, errno == EINTR { continue }
@@ -125,7 +128,6 @@ final class ExecStreamSession: @unchecked Sendable {
 
     private func closeStdin() {
         if process.stdin_fd >= 0 {
-            _ = shutdown(process.stdin_fd, Int32(SHUT_WR))
             Glibc.close(process.stdin_fd)
             process.stdin_fd = -1
         }

@@ -214,7 +214,7 @@ uint64_t clvm_kept_capabilities(void);
 typedef struct clvm_node_exec {
     /** The exec helper (the caller's child); `clvm_node_exec_end` reaps it. */
     pid_t helper_pid;
-    /** The command's stdin (a socket: send with MSG_NOSIGNAL), or -1 when `has_stdin` was 0. */
+    /** The command's stdin (a pipe: write with clvm_pipe_write), or -1 when `has_stdin` was 0. */
     int stdin_fd;
     /** Read ends of the command's stdout and stderr. */
     int stdout_fd;
@@ -249,7 +249,8 @@ typedef struct clvm_exec_stream {
     pid_t command_pid;
     /** pidfd of the command, or -1. */
     int command_pidfd;
-    /** Standard input (a non-blocking socket; shut down SHUT_WR for end of file), or -1 for /dev/null. */
+    /** Standard input (the write end of a non-blocking pipe: write it with clvm_pipe_write, close it for
+     *  end of file), or -1 for /dev/null. */
     int stdin_fd;
     /** Read ends of standard output and error, non-blocking. */
     int stdout_fd;
@@ -263,7 +264,7 @@ typedef struct clvm_exec_stream {
 /**
  * Starts argv inside the sandbox of `init_pidfd` exactly as `clvm_exec` does, but returns at once
  * with the pipes instead of capturing them (`timeout_ms`, `max_output` and `stdin_data` are not
- * used: the caller enforces those; `has_stdin` 1 makes standard input a socket it writes). Returns 0
+ * used: the caller enforces those; `has_stdin` 1 makes standard input a pipe it writes). Returns 0
  * once the command has exec'd (or execve failed: see `exec_errno`), -1 with a message in `err` when
  * the sandbox could not be entered; nothing is left running then.
  */
@@ -281,6 +282,12 @@ int clvm_exec_stream_signal(const clvm_exec_stream *s, int sig);
 
 /** Kills the command if it still runs, reaps the helper and closes every descriptor. */
 void clvm_exec_stream_close(clvm_exec_stream *s);
+
+/**
+ * write(2) to a command's standard input pipe without raising SIGPIPE in the caller (the plugin may
+ * run in a process that does not ignore it): a closed reader is -1 with errno EPIPE. Retries EINTR.
+ */
+ssize_t clvm_pipe_write(int fd, const void *buf, size_t len);
 
 /**
  * The sandbox init's program as an O_PATH fd for `clvm_launch_spec.init_fd`, opened once per process
