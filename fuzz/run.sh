@@ -11,18 +11,25 @@ work=${FUZZ_WORK:-$(mktemp -d /tmp/sandboxer-fuzz.XXXXXX)}
 mkdir -p "$work/new"
 # The harness is built against the whole HTTPServer target (every file of Sources/HTTPServer, no list to
 # keep in sync), with its dependencies built the way SwiftPM would: Basics as a module, the C shims
-# compiled by clang behind a module map.
+# compiled by clang behind module maps.
 src="$root/Sources"
 mkdir -p "$work/modules/shims"
 clang -c -O1 -fsanitize=address -I "$src/CHTTPShims/include" "$src/CHTTPShims/chttp_shims.c" -o "$work/modules/chttp_shims.o"
 printf 'module CHTTPShims {\n    header "%s"\n    export *\n}\n' "$src/CHTTPShims/include/chttp_shims.h" \
     > "$work/modules/shims/module.modulemap"
+# Basics' own C helpers (CBasics), likewise.
+mkdir -p "$work/modules/cbasics"
+clang -c -O1 -fsanitize=address -I "$src/CBasics/include" "$src/CBasics/cbasics.c" -o "$work/modules/cbasics.o"
+printf 'module CBasics {\n    header "%s"\n    export *\n}\n' "$src/CBasics/include/cbasics.h" \
+    > "$work/modules/cbasics/module.modulemap"
 swiftc -parse-as-library -O -g -sanitize=address -package-name sandboxer -module-name Basics -emit-module -emit-module-path "$work/modules/Basics.swiftmodule" \
+    -Xcc -fmodule-map-file="$work/modules/cbasics/module.modulemap" \
     -emit-library -static -o "$work/modules/libBasics.a" "$src"/Basics/*.swift
 swiftc -sanitize=fuzzer,address -parse-as-library -O -g -package-name sandboxer -module-name HTTPServerFuzz \
     -I "$work/modules" -Xcc -fmodule-map-file="$work/modules/shims/module.modulemap" \
+    -Xcc -fmodule-map-file="$work/modules/cbasics/module.modulemap" \
     "$here/HTTPRequestParserFuzz.swift" "$src"/HTTPServer/*.swift \
-    "$work/modules/libBasics.a" "$work/modules/chttp_shims.o" \
+    "$work/modules/libBasics.a" "$work/modules/cbasics.o" "$work/modules/chttp_shims.o" \
     -o "$work/http-request-fuzzer"
 
 # Swift's own crash backtracer would add ~30 s per finding; libFuzzer prints the stack itself.
