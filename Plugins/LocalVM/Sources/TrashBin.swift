@@ -3,6 +3,7 @@ import CLocalVM
 import FoundationEssentials
 import Glibc
 import PluginKit
+import Synchronization
 
 /// Directories of destroyed sandboxes waiting to be removed, under `<data_dir>/trash/`.
 ///
@@ -59,6 +60,7 @@ final class TrashBin: @unchecked Sendable {
             return true
         }
         guard start else { return }
+        Self.drainAtExit(self)
         let thread = PosixThread { [self] in
             while true {
                 try? drain()
@@ -99,4 +101,22 @@ final class TrashBin: @unchecked Sendable {
 
     /// Names still in the trash (tests: empty after `drain`).
     var entries: [String] { FileOps.list(dir) }
+}
+
+extension TrashBin {
+    /// Bins that scheduled a background removal in this process. A CLI command can end with
+    /// `exit()` while its plugin instance is still referenced (its deinit, which drains, never runs),
+    /// racing the background thread: at exit, each is drained synchronously, so a command leaves no
+    /// trash behind (found by the kill -9 fault tests: "trash/sbx-…" after the next command).
+    private static let pendingAtExit = Mutex<[ObjectIdentifier: TrashBin]>([:])
+    private static let exitHook: Void = { atexit { TrashBin.drainPending() } }()
+
+    static func drainAtExit(_ bin: TrashBin) {
+        _ = exitHook
+        pendingAtExit.withLock { $0[ObjectIdentifier(bin)] = bin }
+    }
+
+    private static func drainPending() {
+        for bin in pendingAtExit.withLock({ Array($0.values) }) { try? bin.drain() }
+    }
 }
