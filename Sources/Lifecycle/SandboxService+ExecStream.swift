@@ -30,19 +30,8 @@ extension SandboxService {
         guard let backend = found as? any ExecStreamBackend, found.supports(Capability.execStream) else {
             throw SandboxerError(.backend, "Backend \(sandbox.backend) does not stream exec output (\(Capability.execStream)).")
         }
-        var machine = SandboxMachine(sandbox)
-        _ = try machine.activityStarted(at: now)
-        guard try commit(machine) else {
-            throw SandboxerError(.conflict, "Sandbox \(id) changed before the command could start; try again.")
-        }
-        defer {
-            // Back to ready; if a sweep or a destroy moved it meanwhile, that change stands.
-            if let current = try? get(id), current.state == .active {
-                var after = SandboxMachine(current)
-                _ = after.activityEnded(at: now)
-                _ = try? commit(after)
-            }
-        }
+        try beginActivity(sandbox)
+        defer { endActivity(id) }
         var hasStdin = false
         if case .none = stdin {} else { hasStdin = true }
         let result: Result<ExecStreamOutcome, BackendError>

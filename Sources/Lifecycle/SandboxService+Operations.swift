@@ -84,11 +84,7 @@ extension SandboxService {
             throw SandboxerError(.backend, "Backend \(sandbox.backend) does not support exec.")
         }
         let timeoutSeconds = execTimeout(for: sandbox, requested: timeoutSeconds)
-        var machine = SandboxMachine(sandbox)
-        _ = try machine.activityStarted(at: now)
-        guard try commit(machine) else {
-            throw SandboxerError(.conflict, "Sandbox \(id) changed before the command could start; try again.")
-        }
+        try beginActivity(sandbox)
         let request = ExecRequest(sandboxId: id, backendRef: sandbox.backendRef ?? id, argv: argv, env: env,
                                   stdinB64: stdin?.base64EncodedString(), timeoutSeconds: timeoutSeconds,
                                   maxOutputBytes: config.exec.maxOutputBytes)
@@ -100,12 +96,7 @@ extension SandboxService {
         } catch {
             result = .failure(error)
         }
-        // Back to ready; if a sweep or a destroy moved it meanwhile, that change stands.
-        if let current = try? get(id), current.state == .active {
-            var after = SandboxMachine(current)
-            _ = after.activityEnded(at: now)
-            _ = try? commit(after)
-        }
+        endActivity(id)
         switch result {
         case .success(let response): return Self.capped(response, at: config.exec.maxOutputBytes)
         case .failure(let error):

@@ -1,0 +1,26 @@
+import FoundationEssentials
+import Core
+
+extension SandboxStore {
+    /// The columns a command's start or end changes: the state, `updated_at` and the idle deadline
+    /// derived from it, and what last reset the idle clock.
+    static let activityColumns = "id, state, updated_at, idle_at, last_activity"
+
+    /// Writes only what a command's start or end changes when the row's state is in `expecting`.
+    ///
+    /// `update` writes every column from the caller's copy of the row, which is right for a state
+    /// machine step but wrong for activity: commands run concurrently with each other and with
+    /// extends, and a full-row write from a copy read a moment earlier would undo an extend's new
+    /// deadline, or fail because another command moved the row from ready to active first (a 409
+    /// for the second of two concurrent execs). False when the state did not match.
+    public func updateActivity(_ sandbox: Sandbox, expecting: Set<SandboxState>, events: [SandboxEvent] = []) throws(StoreError) -> Bool {
+        let updatedAt = sandbox.updatedAt.millisecondsSince1970
+        let values: [SQLValue] = [
+            .text(sandbox.id), .text(sandbox.state.rawValue), .integer(updatedAt),
+            .integer(Self.idleAt(updatedAt: updatedAt, idleReapSeconds: sandbox.idleReapSeconds)),
+            .text(sandbox.lastActivity),
+        ]
+        return try conditionalUpdate(table: "sandboxes", what: "Sandbox", columns: Self.activityColumns, values: values,
+                                     states: expecting.map(\.rawValue), events: events)
+    }
+}
