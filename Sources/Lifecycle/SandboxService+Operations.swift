@@ -60,18 +60,39 @@ extension SandboxService {
     public func extendTTL(_ id: String, duration: String, by who: String) throws(SandboxerError) -> ExtendOutcome {
         let seconds: Int64
         do { seconds = try TTLDuration.parse(duration).seconds } catch { throw SandboxerError(.invalidArgument, error.message) }
-        let sandbox = try get(id)
-        var machine = SandboxMachine(sandbox)
-        let ext = try machine.extend(bySeconds: seconds, by: who, at: now)
-        guard try commit(machine) else {
-            throw SandboxerError(.conflict, "Sandbox \(id) changed while it was being extended; try again.")
+        return try extend(try get(id), bySeconds: seconds, by: who)
+    }
+
+    /// Extends `read` (the row as the caller read it) by `seconds`. Another extend or a command may
+    /// change the row between the read and the write: the write is conditioned on the state and the
+    /// deadline it started from, and on a mismatch the row is read again (a bounded number of times),
+    /// so concurrent extends add up instead of one undoing the other.
+    func extend(_ read: Sandbox, bySeconds seconds: Int64, by who: String) throws(SandboxerError) -> ExtendOutcome {
+        var sandbox = read
+        var attempt = 0
+        while true {
+            var machine = SandboxMachine(sandbox)
+            let ext = try machine.extend(bySeconds: seconds, by: who, at: now)
+            let written = try storeCall { () throws(StoreError) in
+                try store.update(machine.sandbox, expecting: [machine.startState], ifExpiresAt: sandbox.expiresAt, events: machine.events)
+            }
+            if written { return pushed(machine.sandbox, ext) }
+            attempt += 1
+            guard attempt < 8 else {
+                throw SandboxerError(.conflict, "Sandbox \(sandbox.id) kept changing while it was being extended; try again.")
+            }
+            sandbox = try get(sandbox.id)
         }
+    }
+
+    /// The extend's answer, after pushing the new deadline to the backend as its backstop.
+    private func pushed(_ sandbox: Sandbox, _ ext: TTLRules.Extension) -> ExtendOutcome {
         var warning: String? = nil
         if let backend = try? backends.backend(named: sandbox.backend) {
-            warning = pushBackstop(machine.sandbox, backend: backend,
-                                   seconds: TTLRules.remaining(machine.sandbox, now: now) + SandboxMachine.backstopGraceSeconds)
+            warning = pushBackstop(sandbox, backend: backend,
+                                   seconds: TTLRules.remaining(sandbox, now: now) + SandboxMachine.backstopGraceSeconds)
         }
-        return ExtendOutcome(sandbox: machine.sandbox, from: ext.from, to: ext.to, capped: ext.capped, backstopWarning: warning)
+        return ExtendOutcome(sandbox: sandbox, from: ext.from, to: ext.to, capped: ext.capped, backstopWarning: warning)
     }
 
     /// Runs `argv` in the sandbox. A non-zero exit is a result, not an error.

@@ -23,4 +23,16 @@ extension SandboxStore {
         return try conditionalUpdate(table: "sandboxes", what: "Sandbox", columns: Self.activityColumns, values: values,
                                      states: expecting.map(\.rawValue), events: events)
     }
+
+    /// `update`, when the row's state is in `expecting` AND its deadline is still `expiresAt`: an
+    /// extend computes the new deadline from the one it read, so a concurrent extend must make it
+    /// read again rather than be overwritten. False when either did not match.
+    public func update(_ sandbox: Sandbox, expecting: Set<SandboxState>, ifExpiresAt expiresAt: Date?,
+                       events: [SandboxEvent]) throws(StoreError) -> Bool {
+        try conditionalUpdate(table: "sandboxes", what: "Sandbox", columns: Self.sandboxColumns, values: try Self.sandboxValues(sandbox),
+                              states: expecting.map(\.rawValue), events: events,
+                              andWhere: ("expires_at IS ?", .integer(expiresAt?.millisecondsSince1970))) { () throws(StoreError) in
+            try writeLabels(of: sandbox, replacing: true)
+        }
+    }
 }

@@ -144,7 +144,8 @@ public final class SandboxStore: @unchecked Sendable {
     /// `also` and the events, in one transaction. False (nothing written) when the state did not match;
     /// `.notFound` when no row has the id. `values` are bound in `columns` order, the id first.
     func conditionalUpdate(table: String, what: String, columns: String, values: [SQLValue], states: [String],
-                           events: [SandboxEvent], also: () throws(StoreError) -> Void = {}) throws(StoreError) -> Bool {
+                           events: [SandboxEvent], andWhere: (clause: String, value: SQLValue)? = nil,
+                           also: () throws(StoreError) -> Void = {}) throws(StoreError) -> Bool {
         guard case .text(let id)? = values.first else {
             throw StoreError(code: .other, message: "\(what) update without an id (a bug in the store).")
         }
@@ -154,12 +155,13 @@ public final class SandboxStore: @unchecked Sendable {
             .map { "\($0.trimmed()) = ?" }.joined(separator: ", ")
         let sql = """
             UPDATE \(table) SET \(assignments) WHERE id = ? \
-            AND state IN (\(Array(repeating: "?", count: sorted.count).joined(separator: ", ")))
+            AND state IN (\(Array(repeating: "?", count: sorted.count).joined(separator: ", ")))\
+            \(andWhere.map { " AND " + $0.clause } ?? "")
             """
         return try locked { () throws(StoreError) in
             try connection.transaction(doing: doing) { () throws(StoreError) -> Bool in
-                let changed = try connection.run(sql, Array(values.dropFirst()) + [.text(id)] + sorted.map(SQLValue.text),
-                                                 doing: doing)
+                let changed = try connection.run(sql, Array(values.dropFirst()) + [.text(id)] + sorted.map(SQLValue.text)
+                                                 + (andWhere.map { [$0.value] } ?? []), doing: doing)
                 guard changed == 1 else {
                     let exists = try connection.rows("SELECT 1 FROM \(table) WHERE id = ?", [.text(id)], doing: doing) { _ in true }
                     guard !exists.isEmpty else {
@@ -270,7 +272,7 @@ public final class SandboxStore: @unchecked Sendable {
         }
     }
 
-    private func writeLabels(of sandbox: Sandbox, replacing: Bool) throws(StoreError) {
+    func writeLabels(of sandbox: Sandbox, replacing: Bool) throws(StoreError) {
         let doing = "Writing the labels of sandbox \(sandbox.id)"
         if replacing {
             try connection.run("DELETE FROM sandbox_labels WHERE sandbox_id = ?", [.text(sandbox.id)], doing: doing)

@@ -58,3 +58,4 @@ import Testing
         #expect(try f.service.expire(apply: false).map(\.rule) == [.idle])
     }
 }
+
