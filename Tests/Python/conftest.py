@@ -197,11 +197,21 @@ def auth_server(serve, tmp_path) -> Server:
 
 
 @pytest.fixture
-def localvm_server(serve) -> Server:
+def localvm_server(serve):
     """The embedded default config (LocalVM namespace sandboxes), no tokens."""
     if not (IS_ROOT and HAS_BUSYBOX):
         pytest.skip("LocalVM sandboxes need root and /bin/busybox")
-    return serve(None)
+    server = serve(None)
+    yield server
+    # Sandboxes outlive serve by design, so a test that failed half-way would leave its namespaces
+    # and the mounts that keep its tmp dir busy: destroy whatever is still live before serve stops.
+    if server.proc.poll() is not None:
+        return  # the test stopped serve itself (and owns what it left)
+    with requests.Session() as session:
+        listed = session.get(f"{server.url}/v1/sandboxes", timeout=30)
+        for sandbox in listed.json().get("sandboxes", []) if listed.status_code == 200 else []:
+            if sandbox.get("state") in ("provisioning", "ready", "active"):
+                session.delete(f"{server.url}/v1/sandboxes/{sandbox['id']}", timeout=60)
 
 
 @pytest.fixture
