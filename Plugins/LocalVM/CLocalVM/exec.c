@@ -47,32 +47,34 @@ struct clvm_clone_args {
 };
 
 
-static void exec_b(const clvm_exec_spec *s, const struct exec_fds *f) {
+/* B: joins the cgroups only the command joins, starts its session, takes its stdio, is fenced, execs.
+ * Shared with the node helper (exec_node.c), which also names a working directory. */
+void clvm_exec_child_b(const clvm_exec_spec *s, const char *cwd, int in_r, int out_w, int err_w, int fail_w) {
     /* The cgroups only the command joins (see clvm_exec_spec). Permission comes from the opener of
      * the fd (the host), so the sandbox's uid may move itself. */
     for (size_t i = 0; i < s->command_only_cgroups && i < s->cgroup_count; i++) {
         if (clvm_write_all(s->cgroup_fds[i], "0", 1) < 0) {
-            clvm_child_report(f->fail_w, CLVM_STEP_CGROUP, errno, (int)i);
+            clvm_child_report(fail_w, CLVM_STEP_CGROUP, errno, (int)i);
             _exit(127);
         }
     }
-    if (setsid() < 0) { clvm_child_report(f->fail_w, CLVM_STEP_SETSID, errno, 0); _exit(127); }
-    if (dup2(f->in_r, 0) < 0 || dup2(f->out_w, 1) < 0 || dup2(f->err_w, 2) < 0) {
-        clvm_child_report(f->fail_w, CLVM_STEP_STDIO, errno, 0);
+    if (setsid() < 0) { clvm_child_report(fail_w, CLVM_STEP_SETSID, errno, 0); _exit(127); }
+    if (dup2(in_r, 0) < 0 || dup2(out_w, 1) < 0 || dup2(err_w, 2) < 0) {
+        clvm_child_report(fail_w, CLVM_STEP_STDIO, errno, 0);
         _exit(127);
     }
-    if (chdir("/") < 0) { clvm_child_report(f->fail_w, CLVM_STEP_CHDIR, errno, 0); _exit(127); }
+    if (chdir(cwd ? cwd : "/") < 0) { clvm_child_report(fail_w, CLVM_STEP_CHDIR, errno, 0); _exit(127); }
     if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
-        clvm_child_report(f->fail_w, CLVM_STEP_STDIO, errno, 1);
+        clvm_child_report(fail_w, CLVM_STEP_STDIO, errno, 1);
         _exit(127);
     }
     /* The same fence as the init's: entered through setns, the command would otherwise hold every
      * capability of the sandbox's user namespace. */
     int herr = 0, hstep = clvm_child_harden(&herr);
-    if (hstep) { clvm_child_report(f->fail_w, hstep, herr, 0); _exit(127); }
+    if (hstep) { clvm_child_report(fail_w, hstep, herr, 0); _exit(127); }
     clvm_child_reset_signals();
     int e = clvm_exec_search(s->argv, s->envp);
-    clvm_child_report(f->fail_w, CLVM_STEP_EXEC, e, 0);
+    clvm_child_report(fail_w, CLVM_STEP_EXEC, e, 0);
     _exit(127);
 }
 
@@ -105,21 +107,25 @@ static void exec_a(const clvm_exec_spec *s, const struct exec_fds *f) {
     if (step) { clvm_child_report(f->fail_w, step, err, 0); _exit(1); }
     long b = clvm_raw_clone(SIGCHLD);
     if (b < 0) { clvm_child_report(f->fail_w, CLVM_STEP_FORK, errno, 0); _exit(1); }
-    if (b == 0) exec_b(s, f);
+    if (b == 0) clvm_exec_child_b(s, NULL, f->in_r, f->out_w, f->err_w, f->fail_w);
+    clvm_exec_child_a_wait(b, f->status_w);
+}
+
+void clvm_exec_child_a_wait(long b, int status_w) {
     /* A lives as long as the command and is a copy of the host: keep only the status pipe, or every
      * descriptor the host had open at clone time (client sockets, lock files, other sandboxes' pipes)
      * stays open until the command ends. B closes its own copies at exec (CLOEXEC above). */
-    unsigned keep = (unsigned)f->status_w;
+    unsigned keep = (unsigned)status_w;
     if (keep > 3) (void)syscall(SYS_close_range, 3U, keep - 1, 0U);
     (void)syscall(SYS_close_range, keep + 1 > 3 ? keep + 1 : 3U, ~0U, 0U);
     int32_t p32 = (int32_t)b;
-    (void)clvm_write_all(f->status_w, &p32, sizeof p32);
+    (void)clvm_write_all(status_w, &p32, sizeof p32);
     int st = 0;
     while (waitpid((pid_t)b, &st, 0) < 0) {
         if (errno != EINTR) { st = 0x7f00; break; } /* cannot happen: B is our child */
     }
     int32_t s32 = st;
-    (void)clvm_write_all(f->status_w, &s32, sizeof s32);
+    (void)clvm_write_all(status_w, &s32, sizeof s32);
     _exit(0);
 }
 

@@ -26,29 +26,6 @@
 struct stream_fds { int in_r, out_w, err_w, status_w, fail_w; };
 
 
-static void stream_b(const clvm_exec_spec *s, const char *cwd, const struct stream_fds *f) {
-    for (size_t i = 0; i < s->command_only_cgroups && i < s->cgroup_count; i++) {
-        if (clvm_write_all(s->cgroup_fds[i], "0", 1) < 0) { clvm_child_report(f->fail_w, CLVM_STEP_CGROUP, errno, (int)i); _exit(127); }
-    }
-    if (setsid() < 0) { clvm_child_report(f->fail_w, CLVM_STEP_SETSID, errno, 0); _exit(127); }
-    if (dup2(f->in_r, 0) < 0 || dup2(f->out_w, 1) < 0 || dup2(f->err_w, 2) < 0) {
-        clvm_child_report(f->fail_w, CLVM_STEP_STDIO, errno, 0);
-        _exit(127);
-    }
-    if (chdir(cwd ? cwd : "/") < 0) { clvm_child_report(f->fail_w, CLVM_STEP_CHDIR, errno, 0); _exit(127); }
-    if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
-        clvm_child_report(f->fail_w, CLVM_STEP_STDIO, errno, 1);
-        _exit(127);
-    }
-    /* The same fence as exec.c's command and the init: capabilities, no_new_privs, seccomp. */
-    int herr = 0, hstep = clvm_child_harden(&herr);
-    if (hstep) { clvm_child_report(f->fail_w, hstep, herr, 0); _exit(127); }
-    clvm_child_reset_signals();
-    int e = clvm_exec_search(s->argv, s->envp);
-    clvm_child_report(f->fail_w, CLVM_STEP_EXEC, e, 0);
-    _exit(127);
-}
-
 static void stream_a(const clvm_exec_spec *s, const char *cwd, const struct stream_fds *f) {
     /* A lives as long as the command: it must not hold the caller's standard streams (a relay's
      * stdout would not reach EOF while it lives). B gets its own below. */
@@ -71,20 +48,8 @@ static void stream_a(const clvm_exec_spec *s, const char *cwd, const struct stre
     if (step) { clvm_child_report(f->fail_w, step, err, 0); _exit(1); }
     long b = clvm_raw_clone(SIGCHLD);
     if (b < 0) { clvm_child_report(f->fail_w, CLVM_STEP_FORK, errno, 0); _exit(1); }
-    if (b == 0) stream_b(s, cwd, f);
-    /* A outlives nothing but the command: keep only the status pipe (see exec.c). */
-    unsigned keep = (unsigned)f->status_w;
-    if (keep > 3) (void)syscall(SYS_close_range, 3U, keep - 1, 0U);
-    (void)syscall(SYS_close_range, keep + 1 > 3 ? keep + 1 : 3U, ~0U, 0U);
-    int32_t p32 = (int32_t)b;
-    (void)clvm_write_all(f->status_w, &p32, sizeof p32);
-    int st = 0;
-    while (waitpid((pid_t)b, &st, 0) < 0) {
-        if (errno != EINTR) { st = 0x7f00; break; }
-    }
-    int32_t s32 = st;
-    (void)clvm_write_all(f->status_w, &s32, sizeof s32);
-    _exit(0);
+    if (b == 0) clvm_exec_child_b(s, cwd, f->in_r, f->out_w, f->err_w, f->fail_w);
+    clvm_exec_child_a_wait(b, f->status_w);
 }
 
 int clvm_node_exec_start(const clvm_exec_spec *s, const char *cwd, clvm_node_exec *out, char *err, size_t err_len) {

@@ -210,4 +210,13 @@ int clvm_exec_pipes(int has_stdin, int outp[2], int errp[2], int inp[2], int sta
 struct clvm_exec_spec;
 long clvm_exec_spawn_helper(const struct clvm_exec_spec *s, int in_r, int out_w, int err_w, int status_w, int fail_w);
 
+/* exec.c's two children, shared with exec_node.c. B (in the sandbox's pid namespace): joins the
+ * command-only cgroups, starts a session, takes in_r/out_w/err_w as its stdio, chdirs to `cwd`
+ * ("/" when NULL), is fenced and execs; never returns. A, once B exists: keeps only `status_w`,
+ * writes B's pid, waits for B and writes its wait status; never returns. */
+struct clvm_exec_spec;
+__attribute__((noreturn)) void clvm_exec_child_b(const struct clvm_exec_spec *s, const char *cwd, int in_r, int out_w,
+                                                 int err_w, int fail_w);
+__attribute__((noreturn)) void clvm_exec_child_a_wait(long b, int status_w);
+
 #endif

@@ -6,14 +6,6 @@ import PluginKit
 extension LocalVMPlugin {
     /// Runs one command inside a running sandbox and returns its exit code and output.
     public func exec(_ request: ExecRequest, call: PluginCall) throws(PluginError) -> ExecResponse {
-        let paths = try layout(request.sandboxId)
-        guard let first = request.argv.first, !first.isEmpty else {
-            throw PluginError(.invalidRequest, "exec needs a non-empty argv.")
-        }
-        if request.argv.contains(where: { $0.contains("\0") }) {
-            throw PluginError(.invalidRequest, "exec arguments must not contain NUL bytes.")
-        }
-        try thawIfAbandoned(paths)
         var stdin: Data?
         if let b64 = request.stdinB64 {
             guard let data = Data(base64Encoded: b64) else {
@@ -21,33 +13,16 @@ extension LocalVMPlugin {
             }
             stdin = data
         }
-        if let t = request.timeoutSeconds, t <= 0 {
-            throw PluginError(.invalidRequest, "timeout_seconds must be positive.")
-        }
-        let meta = try loadMeta(paths)
-        let identity = ProcessIdentity(pid: meta.initPid, startTime: meta.initStartTime)
-        guard meta.initPid > 0, let pidfd = identity.openPidfd() else {
-            throw PluginError(.conflict, "The sandbox \(request.sandboxId) is not running (its init has exited).")
-        }
-        defer { close(pidfd) }
-        let fds = try cgroups.openExecTargets(request.sandboxId)
-        defer { fds.forEach { close($0) } }
-
-        var env: [String: String] = ["PATH": InitProgram.path, "HOME": "/root"]
-        env.merge(meta.env) { _, new in new }
-        env.merge(request.env) { _, new in new }
-        for (k, v) in env where k.isEmpty || k.contains("=") || k.contains("\0") || v.contains("\0") {
-            throw PluginError(.invalidRequest, "The environment variable '\(k)' has an invalid name or value.")
-        }
         // One byte over the host's cap tells that the output was longer (and is then cut off).
         let cap = request.maxOutputBytes.map { Int(clamping: max(0, min($0, Int64(Launcher.maxOutput - 1)))) }
-        let outcome = try Launcher.exec(
-            initPidfd: pidfd, cgroupFds: fds, argv: request.argv,
-            env: env.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }, stdin: stdin,
-            timeoutMs: request.timeoutSeconds.map { $0 * 1000 }, maxOutput: cap.map { $0 + 1 } ?? Launcher.maxOutput)
+        let outcome = try withExecTarget("exec", sandboxId: request.sandboxId, argv: request.argv, env: request.env,
+                                         timeoutSeconds: request.timeoutSeconds) { (pidfd, fds, env) throws(PluginError) in
+            try Launcher.exec(initPidfd: pidfd, cgroupFds: fds, argv: request.argv, env: env, stdin: stdin,
+                              timeoutMs: request.timeoutSeconds.map { $0 * 1000 }, maxOutput: cap.map { $0 + 1 } ?? Launcher.maxOutput)
+        }
         var stderr = outcome.stderr
         if outcome.execErrno != 0 {
-            stderr.append(Data("sandboxer: \(first): \(String(cString: strerror(outcome.execErrno)))\n".utf8))
+            stderr.append(Data("sandboxer: \(request.argv.first ?? ""): \(String(cString: strerror(outcome.execErrno)))\n".utf8))
         }
         guard let cap else {
             return ExecResponse(exitCode: outcome.exitCode, stdout: outcome.stdout, stderr: stderr, timedOut: outcome.timedOut)

@@ -7,37 +7,14 @@ import PluginKit
 // helper), and its pipes stay open for the host to read through bounded windows.
 extension LocalVMPlugin: ExecStreamPlugin {
     public func execStart(_ request: ExecStartRequest, call: PluginCall) throws(PluginError) -> ExecStartResponse {
-        let paths = try layout(request.sandboxId)
-        guard let first = request.argv.first, !first.isEmpty else {
-            throw PluginError(.invalidRequest, "exec_start needs a non-empty argv.")
-        }
-        if request.argv.contains(where: { $0.contains("\0") }) {
-            throw PluginError(.invalidRequest, "exec arguments must not contain NUL bytes.")
-        }
-        if let t = request.timeoutSeconds, t <= 0 {
-            throw PluginError(.invalidRequest, "timeout_seconds must be positive.")
-        }
-        try thawIfAbandoned(paths)
-        let meta = try loadMeta(paths)
-        let identity = ProcessIdentity(pid: meta.initPid, startTime: meta.initStartTime)
-        guard meta.initPid > 0, let pidfd = identity.openPidfd() else {
-            throw PluginError(.conflict, "The sandbox \(request.sandboxId) is not running (its init has exited).")
-        }
-        defer { close(pidfd) }
-        let fds = try cgroups.openExecTargets(request.sandboxId)
-        defer { fds.forEach { close($0) } }
-        var env: [String: String] = ["PATH": InitProgram.path, "HOME": "/root"]
-        env.merge(meta.env) { _, new in new }
-        env.merge(request.env) { _, new in new }
-        for (k, v) in env where k.isEmpty || k.contains("=") || k.contains("\0") || v.contains("\0") {
-            throw PluginError(.invalidRequest, "The environment variable '\(k)' has an invalid name or value.")
-        }
-        let envList = env.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
-        let handle = try execStreams.add { (handle: String) throws(PluginError) -> ExecStreamSession in
-            let process = try Launcher.start(initPidfd: pidfd, cgroupFds: fds, argv: request.argv, env: envList,
-                                             stdin: request.stdin ?? false)
-            return ExecStreamSession(handle: handle, sandboxId: request.sandboxId, process: process,
-                                     timeoutSeconds: request.timeoutSeconds)
+        let handle = try withExecTarget("exec_start", sandboxId: request.sandboxId, argv: request.argv, env: request.env,
+                                        timeoutSeconds: request.timeoutSeconds) { (pidfd, fds, env) throws(PluginError) in
+            try execStreams.add { (handle: String) throws(PluginError) -> ExecStreamSession in
+                let process = try Launcher.start(initPidfd: pidfd, cgroupFds: fds, argv: request.argv, env: env,
+                                                 stdin: request.stdin ?? false)
+                return ExecStreamSession(handle: handle, sandboxId: request.sandboxId, process: process,
+                                         timeoutSeconds: request.timeoutSeconds)
+            }
         }
         return ExecStartResponse(handle: handle)
     }
