@@ -18,6 +18,7 @@ extension Sandbox {
             "reason": reason.map { .string($0.rawValue) } ?? .null, "host_id": .string(hostId),
             "last_activity": lastActivity.map { .string($0) } ?? .null,
             "source_snapshot": sourceSnapshot.map { .string($0) } ?? .null,
+            "image_id": imageId.map { .string($0) } ?? .null,
             "info": backendInfo ?? .null,
         ])
     }

@@ -39,6 +39,9 @@ public struct SandboxMachine: Sendable {
     private mutating func move(to state: SandboxState, at now: Date) {
         sandbox.state = state
         sandbox.updatedAt = now
+        // An ended sandbox pins no image: the store clears the column with the same change, and the
+        // answer of the call that ended it must say what the row now says.
+        if state.isTerminal { sandbox.imageId = nil }
     }
 
     /// The backend answered create: provisioning → ready; the TTL starts now.

@@ -50,4 +50,17 @@ import Testing
         #expect(t.x.send("GET", "/v1/images/\(id)", token: op).json["pins"]?.numberValue == 0)
         #expect(t.x.send("DELETE", "/v1/images/\(id)", token: op).status == 200)
     }
+
+    @Test func aSandboxShowsTheImageItPinsUntilItEnds() throws {
+        let t = try ImageAPITests()
+        let created = t.x.send("POST", "/v1/sandboxes", body: #"{"profile":"web"}"#, token: op)
+        let sandbox = try #require(created.json["id"]?.stringValue)
+        let id = try #require(t.x.send("GET", "/v1/images", token: op).json["images"]?.arrayValue?.first?["id"]?.stringValue)
+        #expect(created.json["image_id"]?.stringValue == id)
+        #expect(t.x.send("GET", "/v1/sandboxes/\(sandbox)", token: op).json["image_id"]?.stringValue == id)
+        let destroyed = t.x.send("DELETE", "/v1/sandboxes/\(sandbox)", token: op)
+        #expect(destroyed.status == 200)
+        #expect(destroyed.json["image_id"]?.stringValue == nil)
+        #expect(t.x.send("GET", "/v1/sandboxes/\(sandbox)", token: op).json["image_id"] == .null)
+    }
 }
