@@ -11,12 +11,7 @@ struct ExecStreamEndToEndTests {
     /// A CLI on a LocalVM config of its own (private network pool) with `extra` top-level YAML.
     static func runner(extra: String = "") throws -> CLIRunner {
         var cli = try CLIRunner()
-        try cli.useConfig("""
-            data_dir: @HOME@/data
-            backends:
-              localvm:
-                plugin: @PRODUCTS@/libSandboxerLocalVM.so
-                config: {network_pool: \(CLIRunner.privateNetworkPool())}
+        try cli.useConfig(CLIRunner.localVMConfigHead() + """
             profiles:
               default:
                 backend: localvm

@@ -80,14 +80,7 @@ struct FaultInjectionTests {
     func run(_ step: Step, recovery: Recovery, took: inout [Double]) throws -> [String] {
         var cli = try CLIRunner()
         let parent = "sbxfault-" + cli.home.suffix(8)
-        try cli.useConfig("""
-            data_dir: @HOME@/data
-            backends:
-              localvm:
-                plugin: @PRODUCTS@/libSandboxerLocalVM.so
-                config:
-                  network_pool: \(CLIRunner.privateNetworkPool())
-                  cgroup_parent: \(parent)
+        try cli.useConfig(CLIRunner.localVMConfigHead(settings: ["cgroup_parent: \(parent)"]) + """
             profiles:
               default:
                 backend: localvm

@@ -104,13 +104,7 @@ import Testing
     func packerBuildsALocalVMRootfsThatCreateBoots() throws {
         var cli = try CLIRunner()
         func config(_ marker: String) -> String {
-            """
-            data_dir: @HOME@/data
-            backends:
-              localvm:
-                plugin: @PRODUCTS@/libSandboxerLocalVM.so
-                config:
-                  network_pool: \(CLIRunner.privateNetworkPool())
+            CLIRunner.localVMConfigHead() + """
             builders:
               packer:
                 plugin: \(Self.plugin)

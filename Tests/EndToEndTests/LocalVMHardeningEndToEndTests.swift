@@ -8,13 +8,7 @@ import Testing
 struct LocalVMHardeningEndToEndTests {
     @Test func diskLimitFenceAndHostUidsThroughTheCLI() throws {
         var cli = try CLIRunner()
-        try cli.useConfig("""
-            data_dir: @HOME@/data
-            backends:
-              localvm:
-                plugin: @PRODUCTS@/libSandboxerLocalVM.so
-                config:
-                  network_pool: \(CLIRunner.privateNetworkPool())
+        try cli.useConfig(CLIRunner.localVMConfigHead() + """
             profiles:
               small:
                 backend: localvm

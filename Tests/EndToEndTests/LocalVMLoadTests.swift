@@ -17,14 +17,7 @@ struct LocalVMLoadTests {
     @Test func concurrentCreatesDestroysAndAKillOfServeLeakNothing() throws {
         var cli = try CLIRunner()
         let parent = "sbxload-" + cli.home.suffix(8)
-        try cli.useConfig("""
-            data_dir: @HOME@/data
-            backends:
-              localvm:
-                plugin: @PRODUCTS@/libSandboxerLocalVM.so
-                config:
-                  network_pool: \(Self.pool)
-                  cgroup_parent: \(parent)
+        try cli.useConfig(CLIRunner.localVMConfigHead(pool: Self.pool, settings: ["cgroup_parent: \(parent)"]) + """
             profiles:
               default:
                 backend: localvm

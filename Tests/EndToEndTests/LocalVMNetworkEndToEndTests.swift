@@ -10,13 +10,7 @@ import Testing
 struct LocalVMNetworkEndToEndTests {
     func runner() throws -> CLIRunner {
         var cli = try CLIRunner()
-        try cli.useConfig("""
-            data_dir: @HOME@/data
-            backends:
-              localvm:
-                plugin: @PRODUCTS@/libSandboxerLocalVM.so
-                config:
-                  network_pool: \(CLIRunner.privateNetworkPool())
+        try cli.useConfig(CLIRunner.localVMConfigHead() + """
             profiles:
               default:
                 backend: localvm

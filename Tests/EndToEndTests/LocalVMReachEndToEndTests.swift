@@ -11,13 +11,7 @@ struct LocalVMReachEndToEndTests {
                    "the built LocalVM plugin does not declare sandboxer.reach/1 yet (network: bridge comes with the lvnet branch)"))
     func networkOptionsPublishAPortThatTheDescriptorNames() throws {
         var cli = try CLIRunner()
-        try cli.useConfig("""
-            data_dir: @HOME@/data
-            backends:
-              localvm:
-                plugin: @PRODUCTS@/libSandboxerLocalVM.so
-                config:
-                  network_pool: \(CLIRunner.privateNetworkPool())
+        try cli.useConfig(CLIRunner.localVMConfigHead() + """
             profiles:
               published:
                 backend: localvm

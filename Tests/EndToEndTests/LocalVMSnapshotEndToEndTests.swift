@@ -4,11 +4,9 @@ import Testing
 /// Snapshots, recreate and `on_expire: snapshot` through the built binary on real LocalVM sandboxes.
 @Suite(.serialized, .enabled(if: Machine.isRoot && Machine.hasBusybox, "needs root and busybox-static (apt-get install busybox-static)"))
 struct LocalVMSnapshotEndToEndTests {
-    static let config = """
-        data_dir: @HOME@/data
-        backends:
-          localvm:
-            plugin: @PRODUCTS@/libSandboxerLocalVM.so
+    /// A network pool of its own per config (before, the suite leased from the default pool, which
+    /// other suites' data dirs may own).
+    static var config: String { CLIRunner.localVMConfigHead() + """
         profiles:
           default:
             backend: localvm
@@ -20,6 +18,7 @@ struct LocalVMSnapshotEndToEndTests {
             ttl: {default: 1h, max: 24h}
             on_expire: snapshot
         """
+    }
 
     let nothing = LocalVMEndToEndTests.Traces(processes: [], mounts: [], cgroups: [], directories: [])
 

@@ -143,4 +143,12 @@ extension CLIRunner {
     static func privateNetworkPool() -> String {
         "10.233.\(UInt8.random(in: 0...255)).\(UInt8.random(in: 0...3) * 64)/26"
     }
+
+    /// The head of a LocalVM test config: `data_dir`, then `backends.localvm` with the built plugin on a
+    /// network pool of its own and each of `settings` under its `config:` (e.g. `cgroup_parent: x`).
+    /// Ends with a newline: append the rest (`profiles:`, `builders:`) as top-level YAML.
+    static func localVMConfigHead(pool: String = privateNetworkPool(), settings: [String] = []) -> String {
+        (["data_dir: @HOME@/data", "backends:", "  localvm:", "    plugin: @PRODUCTS@/libSandboxerLocalVM.so", "    config:",
+          "      network_pool: \(pool)"] + settings.map { "      " + $0 }).joined(separator: "\n") + "\n"
+    }
 }
