@@ -125,15 +125,16 @@ static int host_link_up(const clvm_net_spec *net, const struct net_paths *paths,
     return step;
 }
 
-/* The init, after clone: wait for the intermediate, then build the sandbox and exec. Never returns. */
-static void init_child(const clvm_launch_spec *s, int errfd, int gofd, int readyfd) {
+/* The init, after clone: wait for the intermediate, then build the sandbox and exec. Never returns.
+ * lower_tree and layers_tree: the detached idmapped trees (with spec->idmap), else -1. */
+static void init_child(const clvm_launch_spec *s, int errfd, int gofd, int readyfd, int lower_tree, int layers_tree) {
     /* Resolve the host paths first, while this process still has the host root's fsuid: it owns
      * root-owned ancestors such as a 0700 /root, which the sandbox's shifted root could not search.
      * They are opened here, in the new mount namespace, because overlayfs only accepts layers whose
      * mounts belong to the mounter's namespace (an fd from the parent would point at host mounts). */
     int sandbox_fd = open(s->sandbox_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (sandbox_fd < 0) CHILD_FAIL(CLVM_STEP_CHDIR_SANDBOX, 0);
-    /* With idmapped layers they are already mounted under the sandbox dir (see idmap.c). */
+    /* With idmapped layers they are attached under the sandbox dir below (see idmap.c). */
     int idmapped = s->idmap != NULL;
     int lower_fd = idmapped ? -1 : open(s->lower_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (!idmapped && lower_fd < 0) CHILD_FAIL(CLVM_STEP_MOUNT_OVERLAY, 1);
@@ -173,6 +174,10 @@ static void init_child(const clvm_launch_spec *s, int errfd, int gofd, int ready
     /* Relative paths from here: the sandbox dir (0711) is reachable by fd even when its ancestors
      * are not searchable by the sandbox's shifted root. */
     if (fchdir(sandbox_fd) < 0) CHILD_FAIL(CLVM_STEP_CHDIR_SANDBOX, 1);
+    if (idmapped) {
+        int ierr = 0, istep = clvm_child_idmap_attach(lower_tree, layers_tree, &ierr);
+        if (istep) { clvm_child_report(errfd, istep, ierr, 1); _exit(1); }
+    }
     if (mount("overlay", "rootfs", "overlay", 0, options) < 0) CHILD_FAIL(CLVM_STEP_MOUNT_OVERLAY, 0);
 
     static const char *const dirs[] = { "rootfs/proc", "rootfs/sys", "rootfs/dev", "rootfs/tmp", "rootfs/run",
@@ -292,8 +297,12 @@ static int write_file(const char *path, const char *text) {
  * thread's TLS, which nobody reads meanwhile), and it never waits for the caller. */
 static void intermediate(const clvm_launch_spec *s, const struct net_paths *paths, int errfd, int go_r, int go_w,
                          int report_w, int ready_w) {
+    /* The idmapped layers as detached trees: the init (a fork-like copy) inherits the fds and
+     * attaches them in its own mount namespace. */
+    int lower_tree = -1, layers_tree = -1;
     if (s->idmap) {
-        int ierr = 0, istep = clvm_child_idmap_layers(paths->idmap, s->idmap, &ierr);
+        int ierr = 0, istep = clvm_child_idmap_trees(paths->idmap, s->idmap, s->idmap_userns ? *s->idmap_userns : -1,
+                                                     &lower_tree, &layers_tree, &ierr);
         if (istep) { clvm_child_report(errfd, istep, ierr, 0); _exit(1); }
     }
     long pid = clvm_raw_clone(CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC |
@@ -302,10 +311,12 @@ static void intermediate(const clvm_launch_spec *s, const struct net_paths *path
     if (pid == 0) {
         close(go_w);
         close(report_w);
-        init_child(s, errfd, go_r, ready_w);
+        init_child(s, errfd, go_r, ready_w, lower_tree, layers_tree);
     }
     close(go_r);
     close(ready_w);
+    if (lower_tree >= 0) close(lower_tree);
+    if (layers_tree >= 0) close(layers_tree);
     char path[64];
     proc_map_path(path, pid, "uid_map");
     if (write_file(path, s->id_map) < 0) {

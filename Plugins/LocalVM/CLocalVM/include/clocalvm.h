@@ -70,7 +70,18 @@ typedef struct clvm_launch_spec {
      *  instead of argv[0] from the new root, so the init need not be a file in the sandbox.
      *  Appended: NULL means argv[0]. */
     const int *init_fd;
+    /** With `idmap`: an fd of a user namespace whose uid_map and gid_map are `idmap` (from
+     *  `clvm_idmap_userns_open`), used for the idmapped mounts instead of making one per launch.
+     *  Appended: NULL means make one. */
+    const int *idmap_userns;
 } clvm_launch_spec;
+
+/**
+ * A user namespace whose uid_map and gid_map are `map` ("100000 1048576 65536\n"), as an O_CLOEXEC
+ * fd for `clvm_launch_spec.idmap_userns`; it holds no process (a throwaway child is made in it and
+ * reaped before this returns). -1 with one sentence in `err` on failure.
+ */
+int clvm_idmap_userns_open(const char *map, char *err, size_t err_len);
 
 /**
  * Starts a sandbox init in new user, pid, mount, uts, ipc, net and cgroup namespaces, detached from
