@@ -91,11 +91,12 @@ extension LocalVMPlugin {
         defer { network?.listeners.forEach { close($0.fd) } } // the forwarder holds its own copies
         let fds = try cgroups.openProcs(request.sandboxId)
         defer { fds.forEach { close($0) } }
+        let idmap = hostBase.map { config.idmapLine(hostBase: $0) }
         let pid = try Launcher.launch(sandboxDir: paths.dir, lowerDir: lower, hostname: request.sandboxId,
                                       idMap: hostBase.map(LocalVMConfig.idMap(hostBase:)) ?? config.idMap,
                                       cgroupFds: fds, bridge: network?.bridge,
                                       layerDir: request.resources.diskBytes == nil ? nil : "disk",
-                                      idmap: hostBase.map { config.idmapLine(hostBase: $0) })
+                                      idmap: idmap, idmapUserns: try idmap.map(idmapNamespaces.fd(for:)))
         guard let identity = ProcessIdentity.current(pid) else {
             throw PluginError(.internal, "The sandbox init (pid \(pid)) exited right after it started.")
         }
