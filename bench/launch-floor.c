@@ -3,10 +3,12 @@
  * work costs (namespaces, overlay and the other mounts, idmap off, 5 cgroup migrations, pivot_root,
  * exec), for bench/launch-floor.sh to set against bare bwrap. Built from CLocalVM's own C files.
  *
- *   launch-floor ROOTFS WORKDIR N [idmap]   prints per launch: "<launch ms> <prep+launch ms>"
+ *   launch-floor ROOTFS WORKDIR N [idmap|idmap-cached]   prints per launch: "<launch ms> <prep+launch ms>"
  *
  * With "idmap", the launch also makes the idmapped layers the plugin makes when its uid pool is on
  * (the default): a user namespace of their own and two idmapped mounts, the sandbox in its own range.
+ * With "idmap-cached", the user namespace is made once (clvm_idmap_userns_open) and reused by every
+ * launch, as the plugin does per id slice.
  *
  * Each launch runs /bin/true as the init (as the bwrap baseline does), so the launcher's ready
  * handshake (fd 3 closed) comes with its exit. "prep" is what the plugin also does in C terms
@@ -37,9 +39,10 @@ static double mono(void) {
 static void die(const char *what) { fprintf(stderr, "launch-floor: %s: %s\n", what, strerror(errno)); exit(1); }
 
 int main(int argc, char **argv) {
-    if (argc != 4 && argc != 5) { fprintf(stderr, "usage: launch-floor ROOTFS WORKDIR N [idmap]\n"); return 2; }
+    if (argc != 4 && argc != 5) { fprintf(stderr, "usage: launch-floor ROOTFS WORKDIR N [idmap|idmap-cached]\n"); return 2; }
     const char *lower = argv[1], *work = argv[2];
-    int n = atoi(argv[3]), idmapped = argc == 5 && strcmp(argv[4], "idmap") == 0;
+    int n = atoi(argv[3]), idmapped = argc == 5 && strncmp(argv[4], "idmap", 5) == 0;
+    int cached = argc == 5 && strcmp(argv[4], "idmap-cached") == 0;
     char parent[64], path[4096], dir[4096];
     snprintf(parent, sizeof parent, "sbxfloor-%d", (int)getpid());
     for (int h = 0; h < NH; h++) {
@@ -69,8 +72,13 @@ int main(int argc, char **argv) {
         snprintf(map, sizeof map, "0 %u 65536\n", idmapped ? ID_BASE + 65536u : ID_BASE);
         char idmap_line[64];
         snprintf(idmap_line, sizeof idmap_line, "%u %u 65536\n", ID_BASE, ID_BASE + 65536u);
+        static int userns = -1;
+        if (cached && userns < 0 && (userns = clvm_idmap_userns_open(idmap_line, err, sizeof err)) < 0) {
+            fprintf(stderr, "launch-floor: %s\n", err);
+            return 1;
+        }
         clvm_launch_spec spec = { dir, lower, host, map, fds, NH, targv, tenv, NULL, NULL,
-                                  idmapped ? idmap_line : NULL, NULL };
+                                  idmapped ? idmap_line : NULL, NULL, cached ? &userns : NULL };
         pid_t pid = 0;
         double t1 = mono();
         if (clvm_launch(&spec, &pid, err, sizeof err) < 0) { fprintf(stderr, "launch: %s\n", err); return 1; }
