@@ -74,6 +74,14 @@ typedef struct clvm_launch_spec {
      *  `clvm_idmap_userns_open`), used for the idmapped mounts instead of making one per launch.
      *  Appended: NULL means make one. */
     const int *idmap_userns;
+    /** 0: every `cgroup_fds` entry is a `cgroup.procs` fd; the intermediate moves the init by
+     *  writing its pid there. 1 (the layout of `clvm_exec_spec.cgroup_fast`): the entries are
+     *  cgroup v1 `tasks` fds, except the last, an O_DIRECTORY fd of the v2 cgroup; the init is
+     *  cloned straight into that one (clone3 CLONE_INTO_CGROUP) and joins the v1 ones itself by
+     *  writing "0" (it is single-threaded, so its thread is the process). Neither takes the
+     *  kernel's threadgroup lock for writing, whose RCU grace period a pid written to
+     *  `cgroup.procs` waits for. Appended: zero means 0. */
+    int cgroup_fast;
 } clvm_launch_spec;
 
 /**
