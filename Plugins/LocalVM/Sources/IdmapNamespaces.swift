@@ -6,13 +6,13 @@ import PluginKit
 /// The user namespaces that carry the idmapped layers' maps, one per id slice, made on the first
 /// create in that slice and kept by this instance.
 ///
-/// Making one per create cost a throwaway child in a new user namespace, its two map writes and the
-/// wait for it to exit: 5 of the ~6 ms that idmapped layers added to a launch (docs/performance.md,
-/// "LocalVM create (session 6)"). A namespace here holds no process, mount or file: it is an fd of
-/// this process whose maps (`uid_base → slice`, the same for every sandbox that ever holds that
-/// slice) are copied into each idmapped mount when it is made, so reusing it maps a sandbox onto
-/// its own slice only, exactly as a fresh one would. The fds close with the instance (at most one
-/// per slice this process used).
+/// Making one per create cost a throwaway child in a new user namespace, its two map writes and
+/// the wait for that child to be scheduled and exit: 2.8–5 ms of a launch in interleaved runs at
+/// load 8–9 (docs/performance.md, "LocalVM create (session 6)"). A namespace here holds no
+/// process, mount or file: it is an fd of this process whose maps (`uid_base → slice`, the same
+/// for every sandbox that ever holds that slice) are copied into each idmapped mount when it is
+/// made, so reusing it maps a sandbox onto its own slice only, exactly as a fresh one would. The
+/// fds close with the instance (at most one per slice this process used).
 final class IdmapNamespaces: @unchecked Sendable {
     // @unchecked: `fds` is only touched with `lock` held.
     private let lock = Lock()
