@@ -1,7 +1,7 @@
 /// Reading `/proc/self/mountinfo` for the mount points under a directory, on its bytes.
 ///
 /// Destroy and the trash removal ask this for every sandbox; splitting the whole file into Swift
-/// `String` lines and fields (grapheme by grapheme) was 27% of all CPU samples of a create+destroy
+/// `String` lines and fields (grapheme by grapheme) was 27–32% of all CPU samples of a create+destroy
 /// loop (`perf record`, docs/performance.md, "LocalVM create (session 6)"). Only the fifth field of
 /// each line is looked at, and a `String` is made only for a match.
 enum MountInfo {
