@@ -10,7 +10,7 @@
  *   destroy  destroy, to its answer
  *   trash    from destroy's answer until the plugin's background thread has removed the sandbox's
  *            directory from <DATA_DIR>/trash (the work destroy leaves for after its answer)
- *   bwrap    `bwrap --unshare-all … /bin/true` of the same rootfs, spawn to exit (posix_spawn +
+ *   bwrap    `bwrap --unshare-all … /bin/true` of the same rootfs, spawn to exit (posix_spawnp +
  *            waitpid, no shell in between)
  * Why interleaved, and why the trash is waited for (untimed in create): docs/performance.md,
  * "LocalVM create (session 6)". In short: a bwrap loop run after all plugin cycles meets other
@@ -80,7 +80,7 @@ static int wait_trash_empty(int ino, const char *trash) {
 static double bwrap_run(char *const *argv) {
     double t0 = mono();
     pid_t pid;
-    if (posix_spawn(&pid, argv[0], NULL, NULL, argv, environ) != 0) { perror("posix_spawn bwrap"); exit(1); }
+    if (posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ) != 0) { perror("posix_spawnp bwrap"); exit(1); }
     int st = 0;
     while (waitpid(pid, &st, 0) < 0) {}
     double t1 = mono();
@@ -92,7 +92,7 @@ int main(int argc, char **argv) {
     if (argc != 5) { fprintf(stderr, "usage: localvm-driver PLUGIN.so DATA_DIR N BWRAP_ROOTFS\n"); return 2; }
     const char *so = argv[1], *data = argv[2], *rootfs = argv[4];
     int n = atoi(argv[3]);
-    char *bwrap[] = { "/usr/bin/bwrap", "--unshare-all", "--hostname", "bench", "--ro-bind", (char *)rootfs, "/",
+    char *bwrap[] = { "bwrap", "--unshare-all", "--hostname", "bench", "--ro-bind", (char *)rootfs, "/",
                       "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--new-session", "--die-with-parent",
                       "--", "/bin/true", NULL };
     void *h = dlopen(so, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
