@@ -3,10 +3,14 @@
  * work costs (namespaces, overlay and the other mounts, idmap off, 5 cgroup migrations, pivot_root,
  * exec), for bench/launch-floor.sh to set against bare bwrap. Built from CLocalVM's own C files.
  *
- *   launch-floor ROOTFS WORKDIR N [idmap]   prints per launch: "<launch ms> <prep+launch ms>"
+ *   launch-floor ROOTFS WORKDIR N [idmap|idmap-cached] [fast]   prints per launch: "<launch ms> <prep+launch ms>"
  *
  * With "idmap", the launch also makes the idmapped layers the plugin makes when its uid pool is on
  * (the default): a user namespace of their own and two idmapped mounts, the sandbox in its own range.
+ * With "idmap-cached", the user namespace is made once (clvm_idmap_userns_open) and reused by every
+ * launch, as the plugin does per id slice. With "fast", the cgroups are joined as the plugin does
+ * (clvm_launch_spec.cgroup_fast: v1 `tasks` written by the init, clone3 into the v2 cgroup) instead
+ * of by the init's pid written to five `cgroup.procs`.
  *
  * Each launch runs /bin/true as the init (as the bwrap baseline does), so the launcher's ready
  * handshake (fd 3 closed) comes with its exit. "prep" is what the plugin also does in C terms
@@ -37,9 +41,15 @@ static double mono(void) {
 static void die(const char *what) { fprintf(stderr, "launch-floor: %s: %s\n", what, strerror(errno)); exit(1); }
 
 int main(int argc, char **argv) {
-    if (argc != 4 && argc != 5) { fprintf(stderr, "usage: launch-floor ROOTFS WORKDIR N [idmap]\n"); return 2; }
+    if (argc < 4 || argc > 6) { fprintf(stderr, "usage: launch-floor ROOTFS WORKDIR N [idmap|idmap-cached] [fast]\n"); return 2; }
     const char *lower = argv[1], *work = argv[2];
-    int n = atoi(argv[3]), idmapped = argc == 5 && strcmp(argv[4], "idmap") == 0;
+    int n = atoi(argv[3]), idmapped = 0, cached = 0, fast = 0;
+    for (int a = 4; a < argc; a++) {
+        if (strcmp(argv[a], "idmap") == 0) idmapped = 1;
+        else if (strcmp(argv[a], "idmap-cached") == 0) idmapped = cached = 1;
+        else if (strcmp(argv[a], "fast") == 0) fast = 1;
+        else { fprintf(stderr, "launch-floor: unknown option %s\n", argv[a]); return 2; }
+    }
     char parent[64], path[4096], dir[4096];
     snprintf(parent, sizeof parent, "sbxfloor-%d", (int)getpid());
     for (int h = 0; h < NH; h++) {
@@ -60,8 +70,11 @@ int main(int argc, char **argv) {
         for (int h = 0; h < NH; h++) {
             snprintf(path, sizeof path, "/sys/fs/cgroup/%s/%s/s%d", hierarchies[h], parent, i + 1);
             if (mkdir(path, 0755) < 0) die(path);
-            snprintf(path, sizeof path, "/sys/fs/cgroup/%s/%s/s%d/cgroup.procs", hierarchies[h], parent, i + 1);
-            if ((fds[h] = open(path, O_WRONLY | O_CLOEXEC)) < 0) die(path);
+            /* fast: v1 `tasks` files, the v2 cgroup (the last hierarchy) as a directory fd. */
+            int v2 = h == NH - 1;
+            snprintf(path, sizeof path, "/sys/fs/cgroup/%s/%s/s%d%s", hierarchies[h], parent, i + 1,
+                     !fast ? "/cgroup.procs" : v2 ? "" : "/tasks");
+            if ((fds[h] = open(path, (fast && v2 ? O_RDONLY | O_DIRECTORY : O_WRONLY) | O_CLOEXEC)) < 0) die(path);
         }
         char host[16], map[64], err[512];
         snprintf(host, sizeof host, "s%d", i + 1);
@@ -69,8 +82,13 @@ int main(int argc, char **argv) {
         snprintf(map, sizeof map, "0 %u 65536\n", idmapped ? ID_BASE + 65536u : ID_BASE);
         char idmap_line[64];
         snprintf(idmap_line, sizeof idmap_line, "%u %u 65536\n", ID_BASE, ID_BASE + 65536u);
+        static int userns = -1;
+        if (cached && userns < 0 && (userns = clvm_idmap_userns_open(idmap_line, err, sizeof err)) < 0) {
+            fprintf(stderr, "launch-floor: %s\n", err);
+            return 1;
+        }
         clvm_launch_spec spec = { dir, lower, host, map, fds, NH, targv, tenv, NULL, NULL,
-                                  idmapped ? idmap_line : NULL, NULL };
+                                  idmapped ? idmap_line : NULL, NULL, cached ? &userns : NULL, fast };
         pid_t pid = 0;
         double t1 = mono();
         if (clvm_launch(&spec, &pid, err, sizeof err) < 0) { fprintf(stderr, "launch: %s\n", err); return 1; }

@@ -3,18 +3,25 @@
  *
  * Files on disk (the shared base image and every sandbox's upper layer) stay owned by the one
  * shifted range `uid_base..uid_base+65535`; each sandbox's processes run in a range of their own
- * (`0 <slice> 65536`). The intermediate of a launch, still host root, gives the init's future mount
- * namespace two idmapped mounts that translate one into the other (on-disk `uid_base + k` shows as
- * `slice + k`): the lower layer at `<sandbox>/lower` and the layer dir (upper/ and work/) at
- * `<sandbox>/layers`. It makes them in a mount namespace of its own (never the host's), before it
- * clones the init, whose new namespace is a copy of that one. Kernel 5.19+ (idmapped overlay
- * layers); measured on 6.18.
+ * (`0 <slice> 65536`). The intermediate of a launch, still host root, makes two *detached* idmapped
+ * trees that translate one into the other (on-disk `uid_base + k` shows as `slice + k`): a clone of
+ * the lower layer and one of the layer dir (upper/ and work/). The init, in its own mount
+ * namespace, attaches them at `<sandbox>/lower` and `<sandbox>/layers` (move_mount) before it mounts
+ * the overlay. Detached trees need no mount namespace of the intermediate's own: an earlier version
+ * unshared one (a copy of the host's whole mount table, torn down again when the intermediate
+ * exited) only to attach them there for the init's namespace to copy. Kernel 5.19+ (idmapped
+ * overlay layers); measured on 6.18.
+ *
+ * The user namespace that carries the map is made by `clvm_idmap_userns_open`, once per map and
+ * process when the caller keeps it (LocalVM caches it per id slice), else once per launch.
  */
 #include "internal.h"
 #include "clocalvm.h"
 
 #include <linux/mount.h>
+#include <pthread.h>
 #include <sched.h>
+#include <stdio.h>
 #include <sys/mount.h>
 #include <sys/wait.h>
 
@@ -83,32 +90,61 @@ out:
     return fd;
 }
 
-/* Clones the tree at src (not its submounts), idmaps it with userns_fd, attaches it at dst. */
-static int idmapped_bind(const char *src, const char *dst, int userns_fd, uint64_t extra) {
+/* A detached clone of the tree at src (not its submounts), idmapped with userns_fd: its fd, or -1. */
+static int idmapped_tree(const char *src, int userns_fd, uint64_t extra) {
     int t = (int)syscall(SYS_open_tree, AT_FDCWD, src, OPEN_TREE_CLONE | O_CLOEXEC);
     if (t < 0) return -1;
     struct clvm_mount_attr attr = { MOUNT_ATTR_IDMAP | extra, 0, 0, (uint64_t)userns_fd };
-    int rc = (int)syscall(SYS_mount_setattr, t, "", AT_EMPTY_PATH, &attr, sizeof attr);
-    if (rc == 0) rc = (int)syscall(SYS_move_mount, t, "", AT_FDCWD, dst, MOVE_MOUNT_F_EMPTY_PATH);
-    int saved = errno;
-    close(t);
-    errno = saved;
-    return rc;
+    if (syscall(SYS_mount_setattr, t, "", AT_EMPTY_PATH, &attr, sizeof attr) < 0) {
+        int saved = errno;
+        close(t);
+        errno = saved;
+        return -1;
+    }
+    return t;
 }
 
-int clvm_child_idmap_layers(const struct clvm_idmap_paths *p, const char *map, int *err) {
-    int step = 0;
-    if (unshare(CLONE_NEWNS) < 0) { *err = errno; return CLVM_STEP_IDMAP_NS; }
-    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) { *err = errno; return CLVM_STEP_IDMAP_NS; }
-    int userns = idmap_userns(map, &step);
-    if (userns < 0) { *err = errno; return step; }
+int clvm_child_idmap_trees(const struct clvm_idmap_paths *p, const char *map, int userns_fd, int *lower_tree,
+                           int *layers_tree, int *err) {
+    int step = 0, own = -1;
+    if (userns_fd < 0) {
+        own = idmap_userns(map, &step);
+        if (own < 0) { *err = errno; return step; }
+        userns_fd = own;
+    }
     /* The lower layer read-only as well: overlay never writes it, and nothing else may. */
-    if (idmapped_bind(p->lower_src, p->lower_dst, userns, MOUNT_ATTR_RDONLY) < 0) {
-        *err = errno; close(userns); return CLVM_STEP_IDMAP_LOWER;
+    *lower_tree = idmapped_tree(p->lower_src, userns_fd, MOUNT_ATTR_RDONLY);
+    if (*lower_tree < 0) { *err = errno; step = CLVM_STEP_IDMAP_LOWER; goto out; }
+    *layers_tree = idmapped_tree(p->layers_src, userns_fd, 0);
+    if (*layers_tree < 0) { *err = errno; close(*lower_tree); *lower_tree = -1; step = CLVM_STEP_IDMAP_LAYERS; }
+out:
+    if (own >= 0) close(own);
+    return step;
+}
+
+int clvm_child_idmap_attach(int lower_tree, int layers_tree, int *err) {
+    if (syscall(SYS_move_mount, lower_tree, "", AT_FDCWD, "lower", MOVE_MOUNT_F_EMPTY_PATH) < 0) {
+        *err = errno;
+        return CLVM_STEP_IDMAP_LOWER;
     }
-    if (idmapped_bind(p->layers_src, p->layers_dst, userns, 0) < 0) {
-        *err = errno; close(userns); return CLVM_STEP_IDMAP_LAYERS;
+    if (syscall(SYS_move_mount, layers_tree, "", AT_FDCWD, "layers", MOVE_MOUNT_F_EMPTY_PATH) < 0) {
+        *err = errno;
+        return CLVM_STEP_IDMAP_LAYERS;
     }
-    close(userns);
+    close(lower_tree);
+    close(layers_tree);
     return 0;
+}
+
+int clvm_idmap_userns_open(const char *map, char *err, size_t err_len) {
+    /* The holder child shares this process's memory: no host signal handler may run on its stack. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int step = 0;
+    int fd = idmap_userns(map, &step);
+    int saved = errno;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (fd < 0) snprintf(err, err_len, "%s: %s", clvm_step_name(step), strerror(saved));
+    return fd;
 }

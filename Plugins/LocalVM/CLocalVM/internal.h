@@ -162,10 +162,16 @@ struct clvm_idmap_paths {
     char layers_dst[4200];  /* <sandbox>/layers */
 };
 
-/** Child (the intermediate, host root): a private mount namespace of its own with the idmapped
- *  lower layer and layer dir attached at their mount points (uid_map = gid_map = `map`).
+/** Child (the intermediate, host root): detached idmapped clones of the lower layer (read-only) and
+ *  the layer dir, as fds in *lower_tree and *layers_tree, mapped by the user namespace `userns_fd`
+ *  or, when it is -1, by one made here with `map` (uid_map = gid_map) and dropped again.
  *  Returns 0 or the failed step, with *err = errno. */
-int clvm_child_idmap_layers(const struct clvm_idmap_paths *p, const char *map, int *err);
+int clvm_child_idmap_trees(const struct clvm_idmap_paths *p, const char *map, int userns_fd, int *lower_tree,
+                           int *layers_tree, int *err);
+
+/** Child (the init, root of its own user and mount namespaces, cwd the sandbox dir): attaches the
+ *  trees of `clvm_child_idmap_trees` at ./lower and ./layers and closes them. 0 or the failed step. */
+int clvm_child_idmap_attach(int lower_tree, int layers_tree, int *err);
 
 /* rtnetlink, with messages built on the stack: safe in a raw-cloned child (see netlink.c). */
 

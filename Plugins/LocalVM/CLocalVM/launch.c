@@ -31,6 +31,14 @@
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+
+/* struct clone_args of clone3 (linux/sched.h), spelled out: that header clashes with some glibcs'. */
+struct launch_clone_args {
+    uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup;
+};
 
 /* Device nodes bind-mounted from the host into the sandbox's tmpfs /dev. */
 static const char *const dev_nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
@@ -125,15 +133,16 @@ static int host_link_up(const clvm_net_spec *net, const struct net_paths *paths,
     return step;
 }
 
-/* The init, after clone: wait for the intermediate, then build the sandbox and exec. Never returns. */
-static void init_child(const clvm_launch_spec *s, int errfd, int gofd, int readyfd) {
+/* The init, after clone: wait for the intermediate, then build the sandbox and exec. Never returns.
+ * lower_tree and layers_tree: the detached idmapped trees (with spec->idmap), else -1. */
+static void init_child(const clvm_launch_spec *s, int errfd, int gofd, int readyfd, int lower_tree, int layers_tree) {
     /* Resolve the host paths first, while this process still has the host root's fsuid: it owns
      * root-owned ancestors such as a 0700 /root, which the sandbox's shifted root could not search.
      * They are opened here, in the new mount namespace, because overlayfs only accepts layers whose
      * mounts belong to the mounter's namespace (an fd from the parent would point at host mounts). */
     int sandbox_fd = open(s->sandbox_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (sandbox_fd < 0) CHILD_FAIL(CLVM_STEP_CHDIR_SANDBOX, 0);
-    /* With idmapped layers they are already mounted under the sandbox dir (see idmap.c). */
+    /* With idmapped layers they are attached under the sandbox dir below (see idmap.c). */
     int idmapped = s->idmap != NULL;
     int lower_fd = idmapped ? -1 : open(s->lower_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (!idmapped && lower_fd < 0) CHILD_FAIL(CLVM_STEP_MOUNT_OVERLAY, 1);
@@ -165,6 +174,12 @@ static void init_child(const clvm_launch_spec *s, int errfd, int gofd, int ready
     ssize_t r;
     do { r = read(gofd, &c, 1); } while (r < 0 && errno == EINTR);
     if (r != 1) _exit(1); /* the intermediate failed and reported it */
+    /* Fast cgroup mode: cloned into the v2 cgroup already; the v1 ones by "0" to their `tasks`
+     * (permission comes from the fd's opener, the host). Before the mounts, so they are charged. */
+    if (s->cgroup_fast) {
+        for (size_t i = 0; i + 1 < s->cgroup_count; i++)
+            if (clvm_write_all(s->cgroup_fds[i], "0", 1) < 0) CHILD_FAIL(CLVM_STEP_CGROUP, (int)i);
+    }
 
     int err = 0, step = clvm_child_become_root(&err);
     if (step) { clvm_child_report(errfd, step, err, 0); _exit(1); }
@@ -173,6 +188,10 @@ static void init_child(const clvm_launch_spec *s, int errfd, int gofd, int ready
     /* Relative paths from here: the sandbox dir (0711) is reachable by fd even when its ancestors
      * are not searchable by the sandbox's shifted root. */
     if (fchdir(sandbox_fd) < 0) CHILD_FAIL(CLVM_STEP_CHDIR_SANDBOX, 1);
+    if (idmapped) {
+        int ierr = 0, istep = clvm_child_idmap_attach(lower_tree, layers_tree, &ierr);
+        if (istep) { clvm_child_report(errfd, istep, ierr, 1); _exit(1); }
+    }
     if (mount("overlay", "rootfs", "overlay", 0, options) < 0) CHILD_FAIL(CLVM_STEP_MOUNT_OVERLAY, 0);
 
     static const char *const dirs[] = { "rootfs/proc", "rootfs/sys", "rootfs/dev", "rootfs/tmp", "rootfs/run",
@@ -292,20 +311,42 @@ static int write_file(const char *path, const char *text) {
  * thread's TLS, which nobody reads meanwhile), and it never waits for the caller. */
 static void intermediate(const clvm_launch_spec *s, const struct net_paths *paths, int errfd, int go_r, int go_w,
                          int report_w, int ready_w) {
+    /* The idmapped layers as detached trees: the init (a fork-like copy) inherits the fds and
+     * attaches them in its own mount namespace. */
+    int lower_tree = -1, layers_tree = -1;
     if (s->idmap) {
-        int ierr = 0, istep = clvm_child_idmap_layers(paths->idmap, s->idmap, &ierr);
+        int ierr = 0, istep = clvm_child_idmap_trees(paths->idmap, s->idmap, s->idmap_userns ? *s->idmap_userns : -1,
+                                                     &lower_tree, &layers_tree, &ierr);
         if (istep) { clvm_child_report(errfd, istep, ierr, 0); _exit(1); }
     }
-    long pid = clvm_raw_clone(CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC |
-                              CLONE_NEWNET | SIGCHLD);
+    const unsigned long ns_flags = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET;
+    long pid = -1;
+    int v2_procs = -1; /* fast mode on a kernel without CLONE_INTO_CGROUP: the v2 cgroup.procs */
+    if (s->cgroup_fast && s->cgroup_count > 0) {
+        struct launch_clone_args ca;
+        memset(&ca, 0, sizeof ca);
+        ca.flags = ns_flags | CLONE_INTO_CGROUP;
+        ca.exit_signal = SIGCHLD;
+        ca.cgroup = (uint64_t)s->cgroup_fds[s->cgroup_count - 1];
+        pid = syscall(SYS_clone3, &ca, sizeof ca);
+        if (pid < 0 && (errno == ENOSYS || errno == E2BIG || errno == EINVAL)) {
+            v2_procs = openat(s->cgroup_fds[s->cgroup_count - 1], "cgroup.procs", O_WRONLY | O_CLOEXEC);
+            if (v2_procs < 0) { clvm_child_report(errfd, CLVM_STEP_CGROUP, errno, (int)s->cgroup_count - 1); _exit(1); }
+            pid = clvm_raw_clone(ns_flags | SIGCHLD);
+        }
+    } else {
+        pid = clvm_raw_clone(ns_flags | SIGCHLD);
+    }
     if (pid < 0) { clvm_child_report(errfd, CLVM_STEP_CLONE, errno, 0); _exit(1); }
     if (pid == 0) {
         close(go_w);
         close(report_w);
-        init_child(s, errfd, go_r, ready_w);
+        init_child(s, errfd, go_r, ready_w, lower_tree, layers_tree);
     }
     close(go_r);
     close(ready_w);
+    if (lower_tree >= 0) close(lower_tree);
+    if (layers_tree >= 0) close(layers_tree);
     char path[64];
     proc_map_path(path, pid, "uid_map");
     if (write_file(path, s->id_map) < 0) {
@@ -336,7 +377,15 @@ static void intermediate(const clvm_launch_spec *s, const struct net_paths *path
     }
     char num[24];
     size_t n = clvm_u64_to_dec(num, (uint64_t)pid);
-    for (size_t i = 0; i < s->cgroup_count; i++) {
+    /* Fast mode: only the fallback's v2 write is left here (the init joins the v1 ones itself). */
+    size_t first = s->cgroup_fast ? s->cgroup_count : 0;
+    if (v2_procs >= 0 && clvm_write_all(v2_procs, num, n) < 0) {
+        if (errno == ESRCH) _exit(1);
+        clvm_child_report(errfd, CLVM_STEP_CGROUP, errno, (int)s->cgroup_count - 1);
+        kill((pid_t)pid, SIGKILL);
+        _exit(1);
+    }
+    for (size_t i = first; i < s->cgroup_count; i++) {
         if (clvm_write_all(s->cgroup_fds[i], num, n) < 0) {
             /* ESRCH: the init already failed a step of its own and reported that one. */
             if (errno == ESRCH) _exit(1);

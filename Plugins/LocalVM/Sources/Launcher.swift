@@ -21,9 +21,12 @@ enum Launcher {
     }
 
     /// Starts a sandbox init (with its veth pair when `bridge` is given); returns its host pid.
+    /// `idmapUserns`: a user namespace whose maps are `idmap` (IdmapNamespaces), or nil to make one.
+    /// `cgroupFast`: `cgroupFds` come from `CgroupLayout.openExecTargets` (see `clvm_launch_spec.cgroup_fast`),
+    /// else from `openProcs`.
     static func launch(sandboxDir: String, lowerDir: String, hostname: String, idMap: String,
                        cgroupFds: [Int32], bridge: Bridge? = nil, layerDir: String? = nil,
-                       idmap: String? = nil) throws(PluginError) -> Int32 {
+                       idmap: String? = nil, idmapUserns: Int32? = nil, cgroupFast: Bool = false) throws(PluginError) -> Int32 {
         var pid: pid_t = 0
         var err = [CChar](repeating: 0, count: 512)
         let program = InitProgram.resolve()
@@ -41,10 +44,14 @@ enum Launcher {
                                                 var spec = clvm_launch_spec(
                                                     sandbox_dir: dir, lower_dir: lower, hostname: host, id_map: map,
                                                     cgroup_fds: fds.baseAddress, cgroup_count: fds.count, argv: argv,
-                                                    envp: envp, net: net, layer_dir: layer, idmap: idmapLine, init_fd: nil)
+                                                    envp: envp, net: net, layer_dir: layer, idmap: idmapLine, init_fd: nil,
+                                                    idmap_userns: nil, cgroup_fast: cgroupFast ? 1 : 0)
                                                 return withUnsafePointer(to: initFd) { fd in
-                                                    if program.fd != nil { spec.init_fd = fd }
-                                                    return clvm_launch(&spec, &pid, &err, err.count)
+                                                    withUnsafePointer(to: idmapUserns ?? -1) { userns in
+                                                        if program.fd != nil { spec.init_fd = fd }
+                                                        if idmapUserns != nil { spec.idmap_userns = userns }
+                                                        return clvm_launch(&spec, &pid, &err, err.count)
+                                                    }
                                                 }
                                             }
                                         }

@@ -89,13 +89,16 @@ extension LocalVMPlugin {
         try cgroups.create(request.sandboxId, limits: request.resources)
         let network = try request.network == "bridge" ? prepareNetwork(request, options: options) : nil
         defer { network?.listeners.forEach { close($0.fd) } } // the forwarder holds its own copies
-        let fds = try cgroups.openProcs(request.sandboxId)
+        // The fast join of exec (v1 `tasks`, clone3 into v2): no threadgroup lock, so no RCU grace
+        // period on the create's path (docs/performance.md, "LocalVM create (session 6)").
+        let fds = try cgroups.openExecTargets(request.sandboxId)
         defer { fds.forEach { close($0) } }
+        let idmap = hostBase.map { config.idmapLine(hostBase: $0) }
         let pid = try Launcher.launch(sandboxDir: paths.dir, lowerDir: lower, hostname: request.sandboxId,
                                       idMap: hostBase.map(LocalVMConfig.idMap(hostBase:)) ?? config.idMap,
                                       cgroupFds: fds, bridge: network?.bridge,
                                       layerDir: request.resources.diskBytes == nil ? nil : "disk",
-                                      idmap: hostBase.map { config.idmapLine(hostBase: $0) })
+                                      idmap: idmap, idmapUserns: try idmap.map(idmapNamespaces.fd(for:)), cgroupFast: true)
         guard let identity = ProcessIdentity.current(pid) else {
             throw PluginError(.internal, "The sandbox init (pid \(pid)) exited right after it started.")
         }

@@ -57,15 +57,8 @@ extension LocalVMPlugin {
 
     /// Mount points (from /proc/self/mountinfo) at or below `dir`.
     static func mountPoints(under dir: String) -> [String] {
-        guard let text = FileOps.readText("/proc/self/mountinfo") else { return [] }
-        var result: [String] = []
-        for line in text.split(separator: "\n") {
-            let fields = line.split(separator: " ", omittingEmptySubsequences: false)
-            guard fields.count > 4 else { continue }
-            let point = unescapeMountField(String(fields[4]))
-            if point == dir || point.hasPrefix(dir + "/") { result.append(point) }
-        }
-        return result
+        guard let bytes = FileOps.readAll("/proc/self/mountinfo") else { return [] }
+        return MountInfo.mountPoints(under: dir, in: bytes)
     }
 
     /// mountinfo writes space, tab, newline and backslash as \ooo octal escapes.

@@ -24,6 +24,8 @@ public final class LocalVMPlugin: SandboxerPlugin {
     let execStreams = ExecStreamTable()
     /// Directories of destroyed sandboxes, removed in the background (see TrashBin).
     let trash: TrashBin
+    /// The idmapped layers' user namespaces, one per id slice (see IdmapNamespaces).
+    let idmapNamespaces = IdmapNamespaces()
 
     /// Builds an instance from the backend config (`data_dir`, optional `uid_base`, `cgroup_parent`,
     /// `network_pool`, `forward_helper`). A pool that overlaps a route or address of the host is

@@ -70,7 +70,26 @@ typedef struct clvm_launch_spec {
      *  instead of argv[0] from the new root, so the init need not be a file in the sandbox.
      *  Appended: NULL means argv[0]. */
     const int *init_fd;
+    /** With `idmap`: an fd of a user namespace whose uid_map and gid_map are `idmap` (from
+     *  `clvm_idmap_userns_open`), used for the idmapped mounts instead of making one per launch.
+     *  Appended: NULL means make one. */
+    const int *idmap_userns;
+    /** 0: every `cgroup_fds` entry is a `cgroup.procs` fd; the intermediate moves the init by
+     *  writing its pid there. 1 (the layout of `clvm_exec_spec.cgroup_fast`): the entries are
+     *  cgroup v1 `tasks` fds, except the last, an O_DIRECTORY fd of the v2 cgroup; the init is
+     *  cloned straight into that one (clone3 CLONE_INTO_CGROUP) and joins the v1 ones itself by
+     *  writing "0" (it is single-threaded, so its thread is the process). Neither takes the
+     *  kernel's threadgroup lock for writing, whose RCU grace period a pid written to
+     *  `cgroup.procs` waits for. Appended: zero means 0. */
+    int cgroup_fast;
 } clvm_launch_spec;
+
+/**
+ * A user namespace whose uid_map and gid_map are `map` ("100000 1048576 65536\n"), as an O_CLOEXEC
+ * fd for `clvm_launch_spec.idmap_userns`; it holds no process (a throwaway child is made in it and
+ * reaped before this returns). -1 with one sentence in `err` on failure.
+ */
+int clvm_idmap_userns_open(const char *map, char *err, size_t err_len);
 
 /**
  * Starts a sandbox init in new user, pid, mount, uts, ipc, net and cgroup namespaces, detached from
