@@ -51,10 +51,11 @@ import Testing
     /// Paths from every pattern with several ids (the literal words of other routes among them),
     /// with trailing slashes, doubled slashes, an extra or a missing segment, and a few strays.
     static var corpus: [String] {
-        let ids = ["sbx-1", "expire", "snapshots", "exec", "a b", "ü", "x.y", "{id}", "%2F"]
+        let ids = ["sbx-1", "expire", "snapshots", "exec", "a b", "ü", "x.y", "{id}", "%2F", "\u{301}", "x\r\n", "\u{301}x/\u{301}exec"]
         var paths: Set<String> = ["/", "", "//", "/v1", "/v1/", "/v2/sandboxes", "/healthz/", "/HEALTHZ",
                                   "/v1/sandboxes//exec", "/v1/sandboxes/", "/v1//sandboxes", "/metrics/x",
-                                  "/v1/sandboxes/a/b", "/v1/images/", "/v1/events/failed/", "*"]
+                                  "/v1/sandboxes/a/b", "/v1/images/", "/v1/events/failed/", "*", "v1/sandboxes/x",
+                                  "/v1/sandboxes/x/\u{301}exec", "/v1/sandboxes\u{301}/x", "/\u{212A}"]
         for route in APIRoute.all {
             let withIDs = route.pattern.contains("{id}") ? ids.map { route.pattern.replacingOccurrences(of: "{id}", with: $0) } : [route.pattern]
             for p in withIDs {
