@@ -37,31 +37,29 @@ public struct AccessLogEntry: Sendable, Equatable {
     /// One logfmt line: `ts=2026-11-23T13:02:25Z method=GET path=/v1/x status=200 bytes=12
     /// duration_ms=1.2 remote=127.0.0.1:5555 request_id=…` (values with spaces or quotes are quoted).
     ///
-    /// Appended into one string sized up front, with the timestamp formatted once per second: an
-    /// array of interpolated fields joined was 14% of a cached GET's instructions (docs/performance.md,
-    /// "HTTP GET path (session 6)").
+    /// Appended as bytes into one buffer sized up front, with the timestamp formatted once per
+    /// second: an array of interpolated fields joined was 14% of a cached GET's instructions
+    /// (docs/performance.md, "HTTP GET path (session 6)").
     public var line: String {
-        var text = ""
-        text.reserveCapacity(96 + path.utf8.count + remoteAddress.utf8.count + (requestId?.utf8.count ?? 0))
-        text += "ts="
-        text += Self.timestamp(timestamp)
-        text += " method="
-        text += Self.value(method)
-        text += " path="
-        text += Self.value(path)
-        text += " status="
-        text += String(status)
-        text += " bytes="
-        text += String(bytes)
-        text += " duration_ms="
-        text += Self.milliseconds(durationSeconds)
-        text += " remote="
-        text += Self.value(remoteAddress)
-        if let requestId {
-            text += " request_id="
-            text += Self.value(requestId)
-        }
-        return text
+        var out: [UInt8] = []
+        out.reserveCapacity(112 + path.utf8.count + remoteAddress.utf8.count + (requestId?.utf8.count ?? 0))
+        func put(_ text: String) { out.append(contentsOf: text.utf8) }
+        func put(_ number: Int) { out.append(contentsOf: String(number).utf8) }
+        put("ts="); put(Self.timestamp(timestamp))
+        put(" method="); putValue(method, into: &out)
+        put(" path="); putValue(path, into: &out)
+        put(" status="); put(status)
+        put(" bytes="); put(bytes)
+        let tenths = Int((max(durationSeconds, 0) * 10_000).rounded())
+        put(" duration_ms="); put(tenths / 10); out.append(UInt8(ascii: ".")); put(tenths % 10)
+        put(" remote="); putValue(remoteAddress, into: &out)
+        if let requestId { put(" request_id="); putValue(requestId, into: &out) }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends `text` as a logfmt value: bare when safe, else JSON-style quoted.
+    private func putValue(_ text: String, into out: inout [UInt8]) {
+        if Self.isBare(text) { out.append(contentsOf: text.utf8) } else { out.append(contentsOf: JSONText.quote(text).utf8) }
     }
 
     /// The last timestamp formatted, by whole second (RFC 3339 here has no fractions).
@@ -76,17 +74,10 @@ public struct AccessLogEntry: Sendable, Equatable {
         return text
     }
 
-    /// Milliseconds with one decimal, without Foundation formatting (locale-independent).
-    private static func milliseconds(_ seconds: Double) -> String {
-        let tenths = Int((max(seconds, 0) * 10_000).rounded())
-        return String(tenths / 10) + "." + String(tenths % 10)
-    }
-
-    /// A logfmt value: bare when safe, else a JSON-style quoted string (so a path cannot forge fields).
-    private static func value(_ text: String) -> String {
-        // On UTF-8 bytes: every scalar outside 0x21...0x7E has only bytes outside it, so this is the
-        // same test as on scalars, without decoding them.
-        let safe = !text.isEmpty && text.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F && $0 != 0x22 && $0 != 0x3D && $0 != 0x5C }
-        return safe ? text : JSONText.quote(text)
+    /// Whether `text` is a logfmt value as it is; any other is a JSON-style quoted string (so a
+    /// path cannot forge fields). On UTF-8 bytes: every scalar outside 0x21...0x7E has only bytes
+    /// outside it, so this is the same test as on scalars, without decoding them.
+    private static func isBare(_ text: String) -> Bool {
+        !text.isEmpty && text.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F && $0 != 0x22 && $0 != 0x3D && $0 != 0x5C }
     }
 }

@@ -72,8 +72,7 @@ extension HTTPRequestParser {
 
     /// `HTTP/1.1` or `HTTP/1.0`; another well-formed `HTTP/x.y` is a 505, anything else a 400.
     private static func parseVersion(_ bytes: [UInt8]) -> Result<String, HTTPProtocolError> {
-        let prefix = Array("HTTP/".utf8)
-        guard bytes.count == 8, Array(bytes[0..<5]) == prefix, bytes[6] == UInt8(ascii: "."),
+        guard bytes.count == 8, bytes[0..<5].elementsEqual("HTTP/".utf8), bytes[6] == UInt8(ascii: "."),
               (48...57).contains(bytes[5]), (48...57).contains(bytes[7]) else {
             return .failure(.badRequest("The request line does not end with a valid HTTP version."))
         }

@@ -38,7 +38,8 @@ extension HTTPResponse {
             Self.appendField(&bytes, "Connection", "keep-alive")
         }
         bytes.append(contentsOf: Self.crlf)
-        if withBody { bytes.append(contentsOf: body) }
+        // Through its raw bytes: one copy, not Data iterated as a generic sequence.
+        if withBody { body.withUnsafeBytes { bytes.append(contentsOf: $0) } }
         return bytes
     }
 
