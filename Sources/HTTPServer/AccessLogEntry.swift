@@ -43,8 +43,8 @@ public struct AccessLogEntry: Sendable, Equatable {
     public var line: String {
         var out: [UInt8] = []
         out.reserveCapacity(112 + path.utf8.count + remoteAddress.utf8.count + (requestId?.utf8.count ?? 0))
-        func put(_ text: String) { out.append(contentsOf: text.utf8) }
-        func put(_ number: Int) { out.append(contentsOf: String(number).utf8) }
+        func put(_ text: String) { out.appendUTF8(text) }
+        func put(_ number: Int) { out.appendUTF8(String(number)) }
         put("ts="); put(Self.timestamp(timestamp))
         put(" method="); putValue(method, into: &out)
         put(" path="); putValue(path, into: &out)
@@ -59,7 +59,7 @@ public struct AccessLogEntry: Sendable, Equatable {
 
     /// Appends `text` as a logfmt value: bare when safe, else JSON-style quoted.
     private func putValue(_ text: String, into out: inout [UInt8]) {
-        if Self.isBare(text) { out.append(contentsOf: text.utf8) } else { out.append(contentsOf: JSONText.quote(text).utf8) }
+        out.appendUTF8(Self.isBare(text) ? text : JSONText.quote(text))
     }
 
     /// The last timestamp formatted, by whole second (RFC 3339 here has no fractions).
@@ -78,6 +78,6 @@ public struct AccessLogEntry: Sendable, Equatable {
     /// path cannot forge fields). On UTF-8 bytes: every scalar outside 0x21...0x7E has only bytes
     /// outside it, so this is the same test as on scalars, without decoding them.
     private static func isBare(_ text: String) -> Bool {
-        !text.isEmpty && text.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F && $0 != 0x22 && $0 != 0x3D && $0 != 0x5C }
+        !text.isEmpty && text.allUTF8Bytes { $0 > 0x20 && $0 < 0x7F && $0 != 0x22 && $0 != 0x3D && $0 != 0x5C }
     }
 }
