@@ -8,9 +8,17 @@ extension HTTPRequestParser {
     static func parseHead(_ head: [UInt8], maxBodyBytes: Int)
         -> Result<(HTTPRequest, Int, Bool), HTTPProtocolError> {
         // Bare LFs were refused while scanning, so every line ends in CR LF; a CR left inside is bare.
-        let lines = head.split(separator: 10, omittingEmptySubsequences: false).map { line in
-            line.last == 13 ? line.dropLast() : line
+        // `head.split(separator: 10, omittingEmptySubsequences: false)`, each line without its CR, in
+        // one pass (the generic split calls a closure per byte: 4% of a cached GET's instructions).
+        var lines: [ArraySlice<UInt8>] = []
+        lines.reserveCapacity(16)
+        var lineStart = head.startIndex
+        func add(_ line: ArraySlice<UInt8>) { lines.append(line.last == 13 ? line.dropLast() : line) }
+        for index in head.indices where head[index] == 10 {
+            add(head[lineStart..<index])
+            lineStart = index + 1
         }
+        add(head[lineStart..<head.endIndex])
         guard let requestLine = lines.first, !requestLine.isEmpty else {
             return .failure(.badRequest("The request line is empty."))
         }
