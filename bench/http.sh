@@ -3,20 +3,28 @@
 # the same JSON bytes from a file on the same machine in the same run?
 #
 # Starts a release `sandboxer serve` on the fake (TestPlugin) backend, creates one sandbox, saves its
-# JSON, starts nginx on another loopback port with a minimal config serving that JSON at the same path,
-# then runs wrk (2 threads, 32 connections, keep-alive) for DURATION against each. Prints both
-# requests/s and the ratio sandboxer / nginx; the goal is >= 0.5. Both servers write an access log
-# to a file (sandboxer always logs; nginx is configured to, so the work compared is alike).
+# JSON, starts nginx on another loopback port with a minimal config serving that JSON at the same path.
+# Then ROUNDS interleaved rounds: in each, both servers are measured with the same wrk (THREADS
+# threads, CONNECTIONS keep-alive connections), each run preceded by a WARMUP run against the same
+# server, the order alternating from round to round (serve first in odd rounds, nginx first in even
+# ones) so a load change on this shared machine does not always fall on the same side. The row is
+# the median of the rounds' ratios (sandboxer / nginx); every round is printed. The goal is >= 0.5.
+#
+# Alike on both sides: keep-alive without a request limit, an access log line per request written to
+# a file in batches (serve buffers a loop round's lines, up to 64 KiB; nginx gets `buffer=64k
+# flush=1s`), and the file kept open by nginx (`open_file_cache`), so neither side does work per
+# request the other does not. The response sizes (head and body) are printed.
 #
 #   bench/http.sh                       # builds in release mode first
 #   SANDBOXER_BUILD_DIR=/path/to/.build/release bench/http.sh
-#   DURATION=30s bench/http.sh
+#   ROUNDS=7 DURATION=5s bench/http.sh
 #
 # Needs: wrk, nginx, curl (Debian: apt-get install -y wrk nginx-light curl), python3.
 set -euo pipefail
 
-DURATION=${DURATION:-10s}
-WARMUP=${WARMUP:-2s}
+ROUNDS=${ROUNDS:-5}
+DURATION=${DURATION:-5s}
+WARMUP=${WARMUP:-1s}
 THREADS=${THREADS:-2}
 CONNECTIONS=${CONNECTIONS:-32}
 GOAL=0.5
@@ -100,7 +108,9 @@ pid $work/nginx/nginx.pid;
 error_log $work/nginx/logs/error.log warn;
 events { worker_connections 1024; }
 http {
-    access_log $work/nginx/logs/access.log;
+    access_log $work/nginx/logs/access.log combined buffer=64k flush=1s;
+    open_file_cache max=16 inactive=60s;
+    open_file_cache_valid 60s;
     client_body_temp_path $work/nginx/tmp/body;
     proxy_temp_path $work/nginx/tmp/proxy;
     fastcgi_temp_path $work/nginx/tmp/fastcgi;
@@ -124,24 +134,50 @@ cmp -s <(curl -sS --fail "$sbx_base$path") <(curl -sS --fail "$nginx_base$path")
     echo "http.sh: sandboxer and nginx do not serve the same body" >&2; exit 1; }
 
 # --- measure -------------------------------------------------------------------------------------
-# rps URL: requests/s from one wrk run (after a short warm-up run), failing on any non-2xx answer.
+# The bytes of one answer (head and body) from each, for the record.
+answer_bytes() { curl -sS --fail -o /dev/null -w '%{size_header}+%{size_download}' "$1"; }
+echo "== answer sizes (head+body): sandboxer $(answer_bytes "$sbx_base$path"), nginx $(answer_bytes "$nginx_base$path") bytes" >&2
+
+# cpu_ticks PID...: user + system CPU of these processes (every thread), in clock ticks.
+cpu_ticks() { local p; for p in "$@"; do cut -d' ' -f14,15 "/proc/$p/stat"; done | awk '{ t += $1 + $2 } END { print t }'; }
+tick_us=$(awk -v hz="$(getconf CLK_TCK)" 'BEGIN { print 1e6 / hz }')
+
+# rps URL PID...: "requests/s cpu-µs-per-request" of one wrk run (after a warm-up run against the
+# same URL), the CPU being what the server processes PID... used during the measured run; fails on
+# any non-2xx answer or socket error.
 rps() {
-    local url=$1 out
+    local url=$1 out before after
+    shift
     wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" "$url" >/dev/null
-    out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$url")
-    if grep -q "Non-2xx" <<<"$out"; then echo "http.sh: non-2xx answers from $url:" >&2; echo "$out" >&2; exit 1; fi
-    echo "$out" >&2
-    awk '/^Requests\/sec:/ { print $2 }' <<<"$out"
+    before=$(cpu_ticks "$@")
+    out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" "$url")
+    after=$(cpu_ticks "$@")
+    if grep -q "Non-2xx\|Socket errors" <<<"$out"; then echo "http.sh: errors from $url:" >&2; echo "$out" >&2; exit 1; fi
+    awk -v b="$before" -v a="$after" -v us="$tick_us" '/^Requests\/sec:/ { r = $2 } / requests in / { n = $1 }
+        END { printf "%.0f %.1f\n", r, (a - b) * us / n }' <<<"$out"
 }
 
-echo "== sandboxer GET $path ($THREADS threads, $CONNECTIONS connections, $DURATION)" >&2
-sbx_rps=$(rps "$sbx_base$path")
-echo "== nginx $(${NGINX} -v 2>&1 | sed 's/.*: //') same body" >&2
-nginx_rps=$(rps "$nginx_base$path")
-ratio=$(awk -v a="$sbx_rps" -v b="$nginx_rps" 'BEGIN { printf "%.2f", a / b }')
+nginx_pids=$(pgrep -P "$(cat "$work/nginx/nginx.pid")" | paste -sd' ' -)
+echo "== GET $path: $ROUNDS rounds, wrk -t$THREADS -c$CONNECTIONS -d$DURATION (warm-up $WARMUP), $(nproc) cores, nginx $(${NGINX} -v 2>&1 | sed 's/.*: //')" >&2
+sbx_all=(); nginx_all=(); ratios=(); sbx_cpu=(); nginx_cpu=()
+for ((round = 1; round <= ROUNDS; round++)); do
+    # shellcheck disable=SC2086 # nginx_pids is a list
+    if ((round % 2)); then read -r s sc < <(rps "$sbx_base$path" "$serve_pid"); read -r n nc < <(rps "$nginx_base$path" $nginx_pids)
+    else read -r n nc < <(rps "$nginx_base$path" $nginx_pids); read -r s sc < <(rps "$sbx_base$path" "$serve_pid"); fi
+    r=$(bench_ratio "$s" "$n")
+    sbx_all+=("$s"); nginx_all+=("$n"); ratios+=("$r"); sbx_cpu+=("$sc"); nginx_cpu+=("$nc")
+    echo "  round $round: sandboxer $s req/s ($sc µs CPU/request), nginx $n req/s ($nc µs CPU/request, $(wc -w <<<"$nginx_pids") workers), ratio $r (load $(cut -d' ' -f1 /proc/loadavg))" >&2
+done
+sbx_rps=$(printf "%s\n" "${sbx_all[@]}" | bench_median | xargs printf "%.0f")
+nginx_rps=$(printf "%s\n" "${nginx_all[@]}" | bench_median | xargs printf "%.0f")
+ratio=$(printf '%s\n' "${ratios[@]}" | bench_median)
+range=$(printf '%s\n' "${ratios[@]}" | sort -n | sed -n '1p;$p' | paste -sd- -)
 
-echo "GET /v1/sandboxes/{id}, wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $(nproc) cores:"
-echo "  sandboxer: $sbx_rps req/s"
-echo "  nginx:     $nginx_rps req/s"
-echo "  ratio (sandboxer / nginx): $ratio (goal: >= $GOAL)"
-bench_row "GET /v1/sandboxes/{id} throughput" "$sbx_rps req/s" "nginx $nginx_rps req/s" "$ratio" ">=" "$GOAL"
+cpu_note="CPU/request: serve $(printf '%s\n' "${sbx_cpu[@]}" | bench_median) µs, nginx $(printf '%s\n' "${nginx_cpu[@]}" | bench_median) µs (medians)"
+echo "GET /v1/sandboxes/{id}, $ROUNDS interleaved rounds of wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $(nproc) cores:"
+echo "  sandboxer: median $sbx_rps req/s"
+echo "  nginx:     median $nginx_rps req/s"
+echo "  ratio (sandboxer / nginx): median $ratio of $ROUNDS rounds (range $range; goal: >= $GOAL)"
+echo "  $cpu_note"
+bench_row "GET /v1/sandboxes/{id} throughput" "$sbx_rps req/s" "nginx $nginx_rps req/s" "$ratio" ">=" "$GOAL" \
+    "median of $ROUNDS interleaved rounds ($range); $cpu_note"

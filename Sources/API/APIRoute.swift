@@ -7,7 +7,9 @@ import Core
 /// route that names a sandbox or snapshot says so in its `Handler` case. The router checks both once,
 /// before any handler runs, and hands the handler the sandbox or snapshot the caller may see. A
 /// handler never gets a bare id, so it cannot act on another consumer's sandbox by forgetting a check.
-struct APIRoute: Sendable {
+/// A class: the router walks the table on every request, and copying a struct of strings, arrays
+/// and a closure retained and released each of them per route walked.
+final class APIRoute: Sendable {
     /// Who may call a route (with no tokens configured, every caller is the local operator).
     enum Access: Sendable, Equatable {
         /// No token needed (`/healthz`, `/openapi.json`).
@@ -53,6 +55,12 @@ struct APIRoute: Sendable {
 
     /// The pattern split once (route matching runs on every request).
     let segments: [Substring]
+    /// The pattern's segments as bytes, and each one's parameter name (nil for a literal segment):
+    /// what `resolve` compares an ASCII path with.
+    let segmentBytes: [[UInt8]]
+    let parameterNames: [String?]
+    /// How many distinct path parameters the pattern names (literal routes have none and win).
+    let parameterCount: Int
 
     /// Access and handler have no defaults: a route cannot be declared without saying who may call it
     /// and what it takes.
@@ -60,6 +68,9 @@ struct APIRoute: Sendable {
         self.method = method; self.pattern = pattern; self.access = access; self.handler = handler
         self.holdsWorker = holdsWorker
         self.segments = pattern.split(separator: "/")
+        self.parameterCount = Set(segments.filter { $0.hasPrefix("{") }).count
+        self.segmentBytes = segments.map { Array($0.utf8) }
+        self.parameterNames = segments.map { $0.hasPrefix("{") ? String($0.dropFirst().dropLast()) : nil }
     }
 
     /// The path parameters when `path` matches this route's pattern.
@@ -77,22 +88,6 @@ struct APIRoute: Sendable {
             else if p != s { return nil }
         }
         return params
-    }
-
-    /// The route for `method` and `path`, or the error to answer (404, or 405 with `Allow`).
-    static func resolve(method: String, path: String) -> Result<(APIRoute, [String: String]), APIError> {
-        // Literal routes win over parameter routes (`/v1/sandboxes/expire` is not an id).
-        let parts = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
-        let candidates = all.compactMap { r in r.match(parts: parts).map { (r, $0) } }
-            .sorted { a, b in a.1.count < b.1.count }
-        guard !candidates.isEmpty else { return .failure(.notFound("No route for \(path).")) }
-        if let hit = candidates.first(where: { $0.0.method == method || (method == "HEAD" && $0.0.method == "GET") }) {
-            return .success(hit)
-        }
-        let allowed = Array(Set(candidates.map(\.0.method))).sorted()
-        var error = APIError(405, "method_not_allowed", "\(method) is not allowed on \(path) (allowed: \(allowed.joined(separator: ", "))).")
-        error.headers = [("Allow", allowed.joined(separator: ", "))]
-        return .failure(error)
     }
 }
 

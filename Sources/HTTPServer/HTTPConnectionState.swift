@@ -66,7 +66,9 @@ struct HTTPConnectionState {
     let id: UInt64
     let remoteAddress: String
     private let limits: Limits
-    private let requestIDPrefix: String
+    /// `<requestIDPrefix>-<id in hex>-`: a generated request id is this and the request's sequence
+    /// number (made once per connection, not interpolated per request).
+    private let connectionRequestIDPrefix: String
     private var parser: HTTPRequestParser
     private var phase = Phase.reading
     private var queue: [HTTPRequestParser.Event] = []
@@ -82,7 +84,7 @@ struct HTTPConnectionState {
         self.id = id
         self.remoteAddress = remoteAddress
         self.limits = limits
-        self.requestIDPrefix = requestIDPrefix
+        self.connectionRequestIDPrefix = requestIDPrefix + "-" + String(id, radix: 16) + "-"
         self.parser = HTTPRequestParser(maxHeaderBytes: limits.maxHeaderBytes, maxBodyBytes: limits.maxBodyBytes)
         self.lastActivity = now.monotonic
     }
@@ -283,7 +285,7 @@ struct HTTPConnectionState {
             case .request(var request):
                 sequence += 1
                 let requestID = Self.acceptableRequestID(request.headers["X-Request-Id"])
-                    ?? "\(requestIDPrefix)-\(String(id, radix: 16))-\(sequence)"
+                    ?? connectionRequestIDPrefix + String(sequence)
                 request.headers.set("X-Request-Id", requestID)
                 request.remoteAddress = remoteAddress
                 phase = .handling(Current(method: request.method, path: request.path, version: request.version,
@@ -301,7 +303,7 @@ struct HTTPConnectionState {
     /// Answers `error` (JSON body), logs it, and closes gracefully.
     private mutating func fail(_ error: HTTPProtocolError, now: Instant) -> [Action] {
         sequence += 1
-        let requestID = "\(requestIDPrefix)-\(String(id, radix: 16))-\(sequence)"
+        let requestID = connectionRequestIDPrefix + String(sequence)
         let response = HTTPResponse.error(error.status, code: error.code, message: error.message)
         queue.removeAll()
         phase = .writing(close: true)

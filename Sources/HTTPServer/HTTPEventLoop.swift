@@ -246,7 +246,8 @@ final class HTTPEventLoop: @unchecked Sendable {
                     response.stream?.run()
                 }
             case .write(let bytes):
-                connection.output.append(contentsOf: bytes)
+                // Nothing queued (the usual case): take the response's buffer, not a copy of it.
+                if connection.output.isEmpty { connection.output = bytes } else { connection.output.append(contentsOf: bytes) }
             case .log(let entry):
                 accessLog(entry)
                 loggedThisRound = true

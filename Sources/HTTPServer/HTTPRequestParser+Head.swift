@@ -8,9 +8,17 @@ extension HTTPRequestParser {
     static func parseHead(_ head: [UInt8], maxBodyBytes: Int)
         -> Result<(HTTPRequest, Int, Bool), HTTPProtocolError> {
         // Bare LFs were refused while scanning, so every line ends in CR LF; a CR left inside is bare.
-        let lines = head.split(separator: 10, omittingEmptySubsequences: false).map { line in
-            line.last == 13 ? line.dropLast() : line
+        // `head.split(separator: 10, omittingEmptySubsequences: false)`, each line without its CR, in
+        // one pass (the generic split calls a closure per byte: 4% of a cached GET's instructions).
+        var lines: [ArraySlice<UInt8>] = []
+        lines.reserveCapacity(16)
+        var lineStart = head.startIndex
+        func add(_ line: ArraySlice<UInt8>) { lines.append(line.last == 13 ? line.dropLast() : line) }
+        for index in head.indices where head[index] == 10 {
+            add(head[lineStart..<index])
+            lineStart = index + 1
         }
+        add(head[lineStart..<head.endIndex])
         guard let requestLine = lines.first, !requestLine.isEmpty else {
             return .failure(.badRequest("The request line is empty."))
         }
@@ -72,8 +80,7 @@ extension HTTPRequestParser {
 
     /// `HTTP/1.1` or `HTTP/1.0`; another well-formed `HTTP/x.y` is a 505, anything else a 400.
     private static func parseVersion(_ bytes: [UInt8]) -> Result<String, HTTPProtocolError> {
-        let prefix = Array("HTTP/".utf8)
-        guard bytes.count == 8, Array(bytes[0..<5]) == prefix, bytes[6] == UInt8(ascii: "."),
+        guard bytes.count == 8, bytes[0..<5].elementsEqual("HTTP/".utf8), bytes[6] == UInt8(ascii: "."),
               (48...57).contains(bytes[5]), (48...57).contains(bytes[7]) else {
             return .failure(.badRequest("The request line does not end with a valid HTTP version."))
         }

@@ -17,9 +17,9 @@ extension HTTPResponse {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(160 + headers.count * 48 + (withBody ? body.count : 0))
         bytes.append(contentsOf: (version == "HTTP/1.0" ? "HTTP/1.0 " : "HTTP/1.1 ").utf8)
-        bytes.append(contentsOf: String(status).utf8)
+        bytes.appendUTF8(String(status))
         bytes.append(32)
-        bytes.append(contentsOf: Self.reasonPhrase(status).utf8)
+        bytes.appendUTF8(Self.reasonPhrase(status))
         bytes.append(contentsOf: Self.crlf)
         for (name, value) in headers where !Self.serverOwned.contains(where: { HTTPHeaders.sameName($0, name) }) {
             // A CR or LF in a handler's header would split the response: never let one through.
@@ -38,17 +38,18 @@ extension HTTPResponse {
             Self.appendField(&bytes, "Connection", "keep-alive")
         }
         bytes.append(contentsOf: Self.crlf)
-        if withBody { bytes.append(contentsOf: body) }
+        // Through its raw bytes: one copy, not Data iterated as a generic sequence.
+        if withBody { body.withUnsafeBytes { bytes.append(contentsOf: $0) } }
         return bytes
     }
 
     private static let crlf: [UInt8] = [13, 10]
 
     private static func appendField(_ bytes: inout [UInt8], _ name: String, _ value: String) {
-        bytes.append(contentsOf: name.utf8)
+        bytes.appendUTF8(name)
         bytes.append(58)
         bytes.append(32)
-        bytes.append(contentsOf: value.utf8)
+        bytes.appendUTF8(value)
         bytes.append(contentsOf: crlf)
     }
 
