@@ -8,7 +8,9 @@
 #   list      `sandboxer list` of a store with one live sandbox           (orientation, no goal)
 #
 # For before/after comparisons on a shared machine: round k runs A then B (then B then A in the next
-# round), so load changes hit both alike. Both builds use the same LocalVM plugin (A's directory).
+# round), so load changes hit both alike. Both builds use the same LocalVM plugin (A's directory),
+# unless CLI_AB_OWN_PLUGIN=1: then each runs next to its own directory's plugin and init (for a
+# change in the plugin's part of a command, such as what a CLI does with the trash at exit).
 #
 #   bench/cli-ab.sh A_DIR B_DIR [N]    (dirs holding `sandboxer`; A_DIR also libSandboxerLocalVM.so and
 #                                       sandboxer-localvm-init; default N=20; root, bubblewrap, nsenter,
@@ -25,7 +27,8 @@ chmod 755 "$TMP"
 # B's sandboxer runs next to a copy of A's plugin (the plugin path resolves against the executable's
 # directory). A copy, not a symlink: a plugin whose real path is outside the executable's directory
 # runs in a plugin-runner process (PluginIsolation.default), which would cost B a second process start.
-mkdir "$TMP/b"; cp "$B/sandboxer" "$A/libSandboxerLocalVM.so" "$A/sandboxer-localvm-init" "$TMP/b/"
+PLUGIN_DIR=$A; [ "${CLI_AB_OWN_PLUGIN:-0}" = 1 ] && PLUGIN_DIR=$B
+mkdir "$TMP/b"; cp "$B/sandboxer" "$PLUGIN_DIR/libSandboxerLocalVM.so" "$PLUGIN_DIR/sandboxer-localvm-init" "$TMP/b/"
 export SANDBOXER_HOME="$TMP/home"
 mkdir -m 755 -p "$SANDBOXER_HOME"
 cleanup() {
