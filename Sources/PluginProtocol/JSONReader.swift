@@ -6,8 +6,9 @@ import FoundationEssentials
 /// generic metadata and scan every loaded image's conformance records (`swift_conformsToProtocol`);
 /// decoding `JSONValue` (a recursive enum over arrays and dictionaries) that way cost a one-shot CLI
 /// ~1.9 M instructions of the ~25 M of `sandboxer exec ID -- true` (callgrind), for the few small
-/// columns the store keeps as JSON. The grammar is `JSONSyntax`'s; the values are what
-/// `JSONDecoder().decode(JSONValue.self, …)` gives for the same text (`JSONReaderTests` compares them).
+/// columns the store keeps as JSON. The grammar is `JSONSyntax`'s (strict RFC 8259: unlike
+/// `JSONDecoder`, a trailing comma is refused; the host's own renderer never writes one); the values
+/// are what `JSONDecoder().decode(JSONValue.self, …)` gives for the same text (`JSONReaderTests`).
 public enum JSONReader {
     /// The one JSON value in `bytes` (whitespace around it allowed), or nil when the bytes are not
     /// JSON, not UTF-8, nest deeper than `JSONSyntax.maxDepth`, or hold a number a Double cannot.
@@ -18,7 +19,9 @@ public enum JSONReader {
             reader.skipSpace()
             guard let value = reader.value(depth: 0) else { return nil }
             reader.skipSpace()
-            return reader.atEnd ? value : nil
+            // Not a `? :` with nil: JSONValue is ExpressibleByNilLiteral, so that nil would be `.null`.
+            guard reader.atEnd else { return nil }
+            return value
         }
     }
 
@@ -60,9 +63,9 @@ public enum JSONReader {
             case UInt8(ascii: "{"): return object(depth: depth)
             case UInt8(ascii: "["): return array(depth: depth)
             case UInt8(ascii: "\""): return string().map(JSONValue.string)
-            case UInt8(ascii: "t"): return literal("true") ? .bool(true) : nil
-            case UInt8(ascii: "f"): return literal("false") ? .bool(false) : nil
-            case UInt8(ascii: "n"): return literal("null") ? .null : nil
+            case UInt8(ascii: "t"): return literal("true") ? JSONValue?.some(.bool(true)) : JSONValue?.none
+            case UInt8(ascii: "f"): return literal("false") ? JSONValue?.some(.bool(false)) : JSONValue?.none
+            case UInt8(ascii: "n"): return literal("null") ? JSONValue?.some(.null) : JSONValue?.none
             default: return number().map(JSONValue.number)
             }
         }
@@ -78,7 +81,7 @@ public enum JSONReader {
                 guard eat(UInt8(ascii: ":")) else { return nil }
                 skipSpace()
                 guard let member = value(depth: depth + 1) else { return nil }
-                members[key] = member   // a repeated key: the last one stands
+                if members[key] == nil { members[key] = member }   // a repeated key: the first stands, as in JSONDecoder
                 skipSpace()
                 if eat(UInt8(ascii: "}")) { return .object(members) }
                 guard eat(UInt8(ascii: ",")) else { return nil }

@@ -4,7 +4,9 @@ import Testing
 @testable import PluginProtocol
 
 /// `JSONReader` builds the same `JSONValue` as `JSONDecoder` for every JSON text, and refuses what
-/// `JSONDecoder` refuses, so the store's columns read back exactly as before it replaced the decoder.
+/// `JSONDecoder` refuses (and trailing commas), so the store's columns read back as before.
+/// `== nil` on a `JSONValue?` would compare with `.null` (JSONValue is ExpressibleByNilLiteral):
+/// these tests use `Optional<JSONValue>.none`.
 @Suite struct JSONReaderTests {
     static func decoded(_ text: String) -> JSONValue? {
         try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
@@ -24,21 +26,29 @@ import Testing
     }
 
     @Test(arguments: [
-        "", " ", "{", "}", #"{"a"}"#, #"{"a":}"#, #"{"a":1,}"#, #"[1,]"#, #"{a:1}"#, #"{"a":01}"#, #"{"a":.5}"#,
+        "", " ", "{", "}", "nul", "tru", #"{"a"}"#, #"{"a":}"#, #"{a:1}"#, #"{"a":01}"#, #"{"a":.5}"#,
         #"{"a":1.}"#, #"{"a":1e}"#, #"{"a":tru}"#, #"{"a":"\x"}"#, #"{"a":"\u12"}"#, #"{"a":"\ud800"}"#,
         #"{"a":"\udc00"}"#, "{\"a\":\"tab\there\"}", #"{"a":1} x"#, #"{"a":1}{}"#, #"{"a":1e999}"#, #"'a'"#,
     ])
     func refusesWhatJSONDecoderRefuses(text: String) {
-        #expect(Self.decoded(text) == nil, "JSONDecoder reads \(text)")
-        #expect(JSONReader.parse(text.utf8) == nil)
+        #expect(Self.decoded(text) == Optional<JSONValue>.none, "JSONDecoder reads \(text)")
+        #expect(JSONReader.parse(text.utf8) == Optional<JSONValue>.none)
+    }
+
+    @Test("stricter than JSONDecoder in one way: a trailing comma (the store's renderer never writes one)")
+    func refusesTrailingCommas() {
+        for text in [#"{"a":1,}"#, #"[1,]"#] {
+            #expect(Self.decoded(text) != Optional<JSONValue>.none, "JSONDecoder changed: \(text)")
+            #expect(JSONReader.parse(text.utf8) == Optional<JSONValue>.none, "\(text)")
+        }
     }
 
     @Test func refusesBadUTF8AndDeepNesting() {
-        #expect(JSONReader.parse([0x7B, 0x22, 0xFF, 0x22, 0x3A, 0x31, 0x7D]) == nil)  // {"\xFF":1}
+        #expect(JSONReader.parse([0x7B, 0x22, 0xFF, 0x22, 0x3A, 0x31, 0x7D]) == Optional<JSONValue>.none)  // {"\xFF":1}
         let deep = String(repeating: "[", count: 600) + String(repeating: "]", count: 600)
-        #expect(JSONReader.parse(deep.utf8) == nil)
+        #expect(JSONReader.parse(deep.utf8) == Optional<JSONValue>.none)
         let fine = String(repeating: "[", count: 100) + String(repeating: "]", count: 100)
-        #expect(JSONReader.parse(fine.utf8) != nil)
+        #expect(JSONReader.parse(fine.utf8) != Optional<JSONValue>.none)
     }
 
     @Test func storedColumnsRoundTrip() throws {
@@ -46,8 +56,8 @@ import Testing
                                "ratio": .number(0.25), "flag": true, "none": nil]
         let text = try #require(BackendInfo.text(info))
         #expect(BackendInfo.parse(text) == info)
-        #expect(BackendInfo.parse("[1]") == nil, "not an object")
-        #expect(BackendInfo.parse("{") == nil)
+        #expect(BackendInfo.parse("[1]") == Optional<JSONValue>.none, "not an object")
+        #expect(BackendInfo.parse("{") == Optional<JSONValue>.none)
         #expect(JSONValue.storedObject(info.storedText) == info.objectValue)
         #expect(JSONValue.storedObject("{}") == [:])
         #expect(JSONValue.storedObject("nope") == nil)
