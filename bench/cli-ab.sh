@@ -57,14 +57,24 @@ timed() {
     bench_ms_since "$t0" "$t1" >> "$TMP/$f"
     awk '{ printf "%.3f\n", ($1 + $2) * 1000 }' "$TMP/cpu" >> "$TMP/$f.cpu"
 }
+# settle: waits (untimed) until the LocalVM trash is empty, so no command is timed while a detached
+# remover of an earlier destroy still runs: with a shared data dir, a leftover entry would make the
+# next command's plugin instance drain it (the base build waits for that drain at its end), charging
+# one build for the other's removal. A bench poll, outside every timed region.
+settle() {
+    local trash="$SANDBOXER_HOME/backends/localvm/trash" i
+    for i in $(seq 2000); do [ -z "$(ls -A "$trash" 2>/dev/null)" ] && return; sleep 0.005; done
+    echo "cli-ab.sh: the trash did not empty: $(ls -A "$trash")" >&2; exit 1
+}
 one_round() { # $1 = a|b, $2 = binary
     local v=$1 bin=$2 id
-    timed "create.$v" "$bin" create --json; id=$(json_id < "$TMP/out")
-    timed "exec.$v" "$bin" exec "$keep" -- true
-    timed "list.$v" "$bin" list
-    timed "destroy.$v" "$bin" destroy "$id"
+    settle; timed "create.$v" "$bin" create --json; id=$(json_id < "$TMP/out")
+    settle; timed "exec.$v" "$bin" exec "$keep" -- true
+    settle; timed "list.$v" "$bin" list
+    settle; timed "destroy.$v" "$bin" destroy "$id"
 }
 for i in $(seq "$N"); do
+    settle
     timed bwrap bwrap --unshare-all --hostname bench --ro-bind "$BASE" / --proc /proc --dev /dev --tmpfs /tmp \
         --new-session --die-with-parent -- /bin/true
     timed nsenter nsenter -a -t "$INIT" true
