@@ -113,7 +113,7 @@ extension TrashBin {
     /// tests: "trash/sbx-…" after the next command). So at exit, what is still in each bin is
     /// handed to a detached remover process (`handOff`): the command leaves no trash behind,
     /// and does not wait for the removal either (it was ~2–7 ms of a CLI `destroy`).
-    private static let pendingAtExit = Mutex<[ObjectIdentifier: TrashBin]>([:])
+    fileprivate static let pendingAtExit = Mutex<[ObjectIdentifier: TrashBin]>([:])
     private static let exitHook: Void = { atexit { TrashBin.drainPending() } }()
 
     static func drainAtExit(_ bin: TrashBin) {
@@ -134,5 +134,9 @@ extension TrashBin {
     func handOff() {
         guard !entries.isEmpty else { return }
         if clvm_trash_remove_detached(dir) != 0 { try? drain() }
+        // The remover (or the drain) owns what is there now: at exit, this bin needs no second
+        // remover (a CLI's deinit hands off first; the exit found the same entries still there,
+        // being removed, and forked again: 2 fork pairs per `destroy` in `strace -f`).
+        Self.pendingAtExit.withLock { _ = $0.removeValue(forKey: ObjectIdentifier(self)) }
     }
 }
