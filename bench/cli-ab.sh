@@ -8,7 +8,9 @@
 #   list      `sandboxer list` of a store with one live sandbox           (orientation, no goal)
 #
 # For before/after comparisons on a shared machine: round k runs A then B (then B then A in the next
-# round), so load changes hit both alike. Both builds use the same LocalVM plugin (A's directory).
+# round), so load changes hit both alike. Both builds use the same LocalVM plugin (A's directory),
+# unless CLI_AB_OWN_PLUGIN=1: then each runs next to its own directory's plugin and init (for a
+# change in the plugin's part of a command, such as what a CLI does with the trash at exit).
 #
 #   bench/cli-ab.sh A_DIR B_DIR [N]    (dirs holding `sandboxer`; A_DIR also libSandboxerLocalVM.so and
 #                                       sandboxer-localvm-init; default N=20; root, bubblewrap, nsenter,
@@ -25,7 +27,8 @@ chmod 755 "$TMP"
 # B's sandboxer runs next to a copy of A's plugin (the plugin path resolves against the executable's
 # directory). A copy, not a symlink: a plugin whose real path is outside the executable's directory
 # runs in a plugin-runner process (PluginIsolation.default), which would cost B a second process start.
-mkdir "$TMP/b"; cp "$B/sandboxer" "$A/libSandboxerLocalVM.so" "$A/sandboxer-localvm-init" "$TMP/b/"
+PLUGIN_DIR=$A; [ "${CLI_AB_OWN_PLUGIN:-0}" = 1 ] && PLUGIN_DIR=$B
+mkdir "$TMP/b"; cp "$B/sandboxer" "$PLUGIN_DIR/libSandboxerLocalVM.so" "$PLUGIN_DIR/sandboxer-localvm-init" "$TMP/b/"
 export SANDBOXER_HOME="$TMP/home"
 mkdir -m 755 -p "$SANDBOXER_HOME"
 cleanup() {
@@ -54,14 +57,24 @@ timed() {
     bench_ms_since "$t0" "$t1" >> "$TMP/$f"
     awk '{ printf "%.3f\n", ($1 + $2) * 1000 }' "$TMP/cpu" >> "$TMP/$f.cpu"
 }
+# settle: waits (untimed) until the LocalVM trash is empty, so no command is timed while a detached
+# remover of an earlier destroy still runs: with a shared data dir, a leftover entry would make the
+# next command's plugin instance drain it (the base build waits for that drain at its end), charging
+# one build for the other's removal. A bench poll, outside every timed region.
+settle() {
+    local trash="$SANDBOXER_HOME/backends/localvm/trash" i
+    for i in $(seq 2000); do [ -z "$(ls -A "$trash" 2>/dev/null)" ] && return; sleep 0.005; done
+    echo "cli-ab.sh: the trash did not empty: $(ls -A "$trash")" >&2; exit 1
+}
 one_round() { # $1 = a|b, $2 = binary
     local v=$1 bin=$2 id
-    timed "create.$v" "$bin" create --json; id=$(json_id < "$TMP/out")
-    timed "exec.$v" "$bin" exec "$keep" -- true
-    timed "list.$v" "$bin" list
-    timed "destroy.$v" "$bin" destroy "$id"
+    settle; timed "create.$v" "$bin" create --json; id=$(json_id < "$TMP/out")
+    settle; timed "exec.$v" "$bin" exec "$keep" -- true
+    settle; timed "list.$v" "$bin" list
+    settle; timed "destroy.$v" "$bin" destroy "$id"
 }
 for i in $(seq "$N"); do
+    settle
     timed bwrap bwrap --unshare-all --hostname bench --ro-bind "$BASE" / --proc /proc --dev /dev --tmpfs /tmp \
         --new-session --die-with-parent -- /bin/true
     timed nsenter nsenter -a -t "$INIT" true

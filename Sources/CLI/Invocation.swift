@@ -59,7 +59,9 @@ struct Invocation {
         let service = try SandboxService.open(config: config, clock: clock, environment: environment) { line in
             if threshold.shows(line.level) { console.err("sandboxer: \(line.rendered)\n") }
         }
-        // Work a crashed command left behind is finished before anything else.
+        // Work a crashed command left behind is finished before anything else. One probe says whether
+        // there is any (almost never): a command does not prepare and run three queries for nothing.
+        guard try service.hasInterruptedWork() else { return service }
         for s in try service.reconcileInterrupted() where !json {
             console.err("sandboxer: reconciled interrupted work on \(s.id): now \(s.state.rawValue).\n")
         }

@@ -46,8 +46,8 @@ public enum BackendInfo {
 
     /// Reads stored text back; text that is not a JSON object reads as nil.
     public static func parse(_ text: String?) -> JSONValue? {
-        guard let text, let value = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)),
-              case .object = value else { return nil }
-        return value
+        // JSONReader, not JSONDecoder: a CLI reads a few rows, and Codable's first use costs more than they do.
+        guard let text, let members = JSONReader.object(text) else { return nil }
+        return .object(members)
     }
 }

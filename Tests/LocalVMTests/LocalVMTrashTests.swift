@@ -63,6 +63,34 @@ struct LocalVMTrashTests {
         #expect(trash.entries.isEmpty, "\(trash.entries)")
     }
 
+    @Test("at exit the trash goes to a detached remover process, which empties it")
+    func detachedRemoverEmptiesTrash() throws {
+        let (dataDir, tree) = try Self.scratch()
+        defer { _ = clvm_remove_tree(dataDir) }
+        let trash = TrashBin(dataDir: dataDir, removesInBackground: false)
+        try trash.discard(tree, sandboxId: "s1")
+        try FileOps.mkdirs(tree + "/upper/a/b", mode: 0o755)
+        try FileOps.writeText(tree + "/upper/a/b/f", "x")
+        try trash.discard(tree, sandboxId: "s1")
+        #expect(trash.entries.count == 2)
+        trash.handOff()
+        // The handshake: inotify on the trash dir, bounded (no sleeping).
+        #expect(clvm_wait_dir_empty(trash.dir, 10_000) == 0, "\(trash.entries)")
+        #expect(FileOps.exists("/etc/hostname"), "the symlink was not followed")
+    }
+
+    @Test("two removers of the same tree at once both succeed (a drain racing the detached remover)")
+    func concurrentRemovalTolerated() throws {
+        let (dataDir, tree) = try Self.scratch()
+        defer { _ = clvm_remove_tree(dataDir) }
+        for i in 0 ..< 200 { try FileOps.mkdirs(tree + "/upper/d\(i)/e", mode: 0o755) }
+        let trash = TrashBin(dataDir: dataDir, removesInBackground: false)
+        try trash.discard(tree, sandboxId: "s1")
+        trash.handOff()
+        #expect(throws: Never.self) { try trash.drain() }
+        #expect(clvm_wait_dir_empty(trash.dir, 10_000) == 0, "\(trash.entries)")
+    }
+
     @Test("an instance's start finishes what an earlier process left in the trash")
     func leftoverRemovedAtStart() throws {
         let (dataDir, tree) = try Self.scratch()

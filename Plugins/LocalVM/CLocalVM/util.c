@@ -193,7 +193,8 @@ static int remove_at(int parent, const char *name) {
         errno = EBUSY;
         return -1;
     }
-    if (for_each_child(parent, name, remove_child, NULL) < 0) return -1;
+    /* ENOENT: another remover (a drain in another process) took it or part of it meanwhile. */
+    if (for_each_child(parent, name, remove_child, NULL) < 0 && errno != ENOENT) return -1;
     if (unlinkat(parent, name, AT_REMOVEDIR) < 0 && errno != ENOENT) return -1;
     return 0;
 }

@@ -43,9 +43,10 @@ public final class LocalVMPlugin: SandboxerPlugin {
         if !trash.entries.isEmpty { trash.scheduleDrain() }
     }
 
-    /// An orderly end (serve shutdown, the end of a CLI command): the trash is emptied first, so
-    /// nothing of a destroyed sandbox outlives the process that destroyed it.
-    deinit { try? trash.drain() }
+    /// An orderly end (serve shutdown, the end of a CLI command): what is left in the trash goes to
+    /// a detached remover process, so nothing of a destroyed sandbox stays, and the command does
+    /// not wait for the removal (which a CLI `destroy` did: ~11 unlinks, 2–7 ms, after its answer).
+    deinit { trash.handOff() }
 
     /// Where one sandbox lives on disk, after checking its id is safe to use in paths.
     func layout(_ sandboxId: String) throws(PluginError) -> SandboxLayout {

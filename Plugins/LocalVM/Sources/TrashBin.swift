@@ -13,7 +13,8 @@ import Synchronization
 /// (the lazy unmounts, 7-18 ms there, stay in the answer: see `discard`). Whatever a process
 /// exit or crash leaves here is finished by the next instance over the same data dir (at its
 /// start, in the background); `drain()` removes everything synchronously, for tests that prove
-/// cleanup and for an orderly shutdown (the instance's deinit).
+/// cleanup and for an orderly shutdown (the instance's deinit); at a process's exit, what is left
+/// goes to a detached remover process (`handOff`).
 final class TrashBin: @unchecked Sendable {
     // @unchecked: `running` and `again` are touched only with `state` held; removal itself is
     // serialized by `removal`, so two threads never remove the same tree at once.
@@ -41,11 +42,11 @@ final class TrashBin: @unchecked Sendable {
         // plugin runner ending with its host) before the background removal must leave plain files
         // in the trash, which the next instance removes, never a mount (found by plugin-check.sh:
         // a runner's trash entry kept its ctl tmpfs mounted and `rm -rf` failed with EBUSY).
-        try LocalVMPlugin.unmountAll(under: path)
+        try MountTable.detachAll(under: path)
         // A unique name: the same id can be destroyed again before the trash is drained.
         let name = sandboxId + "." + String(UInt64.random(in: 0 ... .max), radix: 16)
         guard Glibc.mkdir(dir, 0o700) == 0 || errno == EEXIST, rename(path, dir + "/" + name) == 0 else {
-            try LocalVMPlugin.unmountAll(under: path)
+            try MountTable.detachAll(under: path)
             return try FileOps.removeTree(path)
         }
         if removesInBackground { scheduleDrain() }
@@ -83,11 +84,13 @@ final class TrashBin: @unchecked Sendable {
         removal.lock()
         defer { removal.unlock() }
         var failure: PluginError?
-        for name in FileOps.list(dir) {
-            do {
-                try LocalVMPlugin.unmountAll(under: dir + "/" + name)
-                try FileOps.removeTree(dir + "/" + name)
-            } catch { failure = failure ?? error }
+        let names = FileOps.list(dir)
+        guard !names.isEmpty else { return }
+        // One read of the mount table for the whole trash (discard detached already; this is for
+        // entries an older version or a crash left); an entry whose mount stays fails its removal.
+        do { try MountTable.detachAll(under: dir) } catch { failure = error }
+        for name in names {
+            do { try FileOps.removeTree(dir + "/" + name) } catch { failure = failure ?? error }
         }
         if let failure { throw failure }
     }
@@ -106,9 +109,11 @@ final class TrashBin: @unchecked Sendable {
 extension TrashBin {
     /// Bins that scheduled a background removal in this process. A CLI command can end with
     /// `exit()` while its plugin instance is still referenced (its deinit, which drains, never runs),
-    /// racing the background thread: at exit, each is drained synchronously, so a command leaves no
-    /// trash behind (found by the kill -9 fault tests: "trash/sbx-…" after the next command).
-    private static let pendingAtExit = Mutex<[ObjectIdentifier: TrashBin]>([:])
+    /// racing the background thread, which the exit then cuts short (found by the kill -9 fault
+    /// tests: "trash/sbx-…" after the next command). So at exit, what is still in each bin is
+    /// handed to a detached remover process (`handOff`): the command leaves no trash behind,
+    /// and does not wait for the removal either (it was ~2–7 ms of a CLI `destroy`).
+    fileprivate static let pendingAtExit = Mutex<[ObjectIdentifier: TrashBin]>([:])
     private static let exitHook: Void = { atexit { TrashBin.drainPending() } }()
 
     static func drainAtExit(_ bin: TrashBin) {
@@ -117,6 +122,21 @@ extension TrashBin {
     }
 
     private static func drainPending() {
-        for bin in pendingAtExit.withLock({ Array($0.values) }) { try? bin.drain() }
+        for bin in pendingAtExit.withLock({ Array($0.values) }) { bin.handOff() }
+    }
+
+    /// Leaves what is still in the trash to a process of its own that outlives this one
+    /// (`clvm_trash_remove_detached`); removes it here, synchronously, when none can be started.
+    /// At exit, and at an instance's end (its deinit: the end of a CLI command, serve's shutdown).
+    /// The background thread may still be removing an entry: the two removals tolerate each other.
+    /// An entry the remover cannot finish (a mount left by an older version) stays for the next
+    /// instance's start, which unmounts and removes it.
+    func handOff() {
+        guard !entries.isEmpty else { return }
+        if clvm_trash_remove_detached(dir) != 0 { try? drain() }
+        // The remover (or the drain) owns what is there now: at exit, this bin needs no second
+        // remover (a CLI's deinit hands off first; the exit found the same entries still there,
+        // being removed, and forked again: 2 fork pairs per `destroy` in `strace -f`).
+        Self.pendingAtExit.withLock { _ = $0.removeValue(forKey: ObjectIdentifier(self)) }
     }
 }

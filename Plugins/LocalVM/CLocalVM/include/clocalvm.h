@@ -330,6 +330,17 @@ void clvm_init_main(void) __attribute__((noreturn));
  */
 int clvm_wait_dir_empty(const char *dir, int timeout_ms);
 
+/**
+ * Removes every entry of `dir` (each as `clvm_remove_tree`) in a process of its own session that
+ * outlives the caller (a CLI hands its trash over instead of removing it in the command's time):
+ * a grandchild, adopted by init, so no zombie stays with the caller. It keeps none of the caller's
+ * fds (0-2 are /dev/null), has default signal dispositions and shows as "sandboxer: trash remover".
+ * Returns 0 once the remover runs, -1 with errno when it could not be started.
+ * Wait for the result with `clvm_wait_dir_empty`; a removal racing another (a background drain)
+ * is safe: `clvm_remove_tree` counts what vanished meanwhile as removed.
+ */
+int clvm_trash_remove_detached(const char *dir);
+
 #ifdef __cplusplus
 }
 #endif
