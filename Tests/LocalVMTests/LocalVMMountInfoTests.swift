@@ -1,7 +1,7 @@
 import Testing
 @testable import LocalVM
 
-/// `MountInfo.mountPoints` reads mountinfo on its bytes; it must answer exactly what the line and
+/// `MountTable.points` reads mountinfo on its bytes; it must answer exactly what the line and
 /// field split it replaced did (no root needed: fixed text).
 @Suite("LocalVM mountinfo reading")
 struct LocalVMMountInfoTests {
@@ -19,12 +19,12 @@ struct LocalVMMountInfoTests {
     @Test("mount points at or below a directory, not its siblings with a common prefix; escapes undone")
     func points() {
         let bytes = Array(Self.text.utf8)
-        #expect(MountInfo.mountPoints(under: "/data/sandboxes/a", in: bytes)
+        #expect(MountTable.points(under: "/data/sandboxes/a", in: bytes)
                 == ["/data/sandboxes/a/ctl", "/data/sandboxes/a/disk", "/data/sandboxes/a"])
-        #expect(MountInfo.mountPoints(under: "/data/sandboxes/with space", in: bytes) == ["/data/sandboxes/with space/ctl"])
-        #expect(MountInfo.mountPoints(under: "/data/sandboxes/a\\b", in: bytes) == ["/data/sandboxes/a\\b"])
-        #expect(MountInfo.mountPoints(under: "/data/sandboxes", in: bytes).count == 6)
-        #expect(MountInfo.mountPoints(under: "/nothing", in: bytes).isEmpty)
-        #expect(MountInfo.mountPoints(under: "/data/sandboxes/a", in: []).isEmpty)
+        #expect(MountTable.points(under: "/data/sandboxes/with space", in: bytes) == ["/data/sandboxes/with space/ctl"])
+        #expect(MountTable.points(under: "/data/sandboxes/a\\b", in: bytes) == ["/data/sandboxes/a\\b"])
+        #expect(MountTable.points(under: "/data/sandboxes", in: bytes).count == 6)
+        #expect(MountTable.points(under: "/nothing", in: bytes).isEmpty)
+        #expect(MountTable.points(under: "/data/sandboxes/a", in: []).isEmpty)
     }
 }

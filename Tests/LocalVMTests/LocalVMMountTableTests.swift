@@ -4,8 +4,8 @@ import Glibc
 import Testing
 @testable import LocalVM
 
-/// `MountTable` (the byte scan destroy and the trash use) finds exactly the mount points the
-/// `String`-splitting `LocalVMPlugin.mountPoints(under:)` finds, escapes included.
+/// `MountTable` (the byte scan destroy and the trash use) finds exactly the mount points a plain
+/// `String` split of the table finds (the reader it replaced, kept here as the reference), escapes included.
 @Suite("LocalVM mount table")
 struct LocalVMMountTableTests {
     @Test("the same mount points as LocalVMPlugin.mountPoints for every prefix of this host's table")
@@ -16,12 +16,35 @@ struct LocalVMMountTableTests {
         for line in table.split(separator: "\n") {
             let fields = line.split(separator: " ", omittingEmptySubsequences: false)
             guard fields.count > 4 else { continue }
-            let point = LocalVMPlugin.unescapeMountField(String(fields[4]))
+            let point = Self.unescape(String(fields[4]))
             dirs += [point, (point as NSString).deletingLastPathComponent]
         }
         for dir in dirs {
-            #expect(MountTable.points(under: dir) == LocalVMPlugin.mountPoints(under: dir), "\(dir)")
+            #expect(MountTable.points(under: dir) == Self.reference(under: dir, table), "\(dir)")
         }
+    }
+
+    /// The reader MountTable replaced: lines, then space-separated fields, as Strings.
+    static func reference(under dir: String, _ table: String) -> [String] {
+        table.split(separator: "\n").compactMap { line -> String? in
+            let fields = line.split(separator: " ", omittingEmptySubsequences: false)
+            guard fields.count > 4 else { return nil }
+            let point = unescape(String(fields[4]))
+            return point == dir || point.hasPrefix(dir + "/") ? point : nil
+        }
+    }
+
+    /// mountinfo writes space, tab, newline and backslash as \ooo octal escapes.
+    static func unescape(_ s: String) -> String {
+        var bytes: [UInt8] = []
+        let u = Array(s.utf8)
+        var i = 0
+        while i < u.count {
+            if u[i] == 0x5c, i + 3 < u.count, let v = UInt8(String(decoding: u[(i + 1)...(i + 3)], as: UTF8.self), radix: 8) {
+                bytes.append(v); i += 4
+            } else { bytes.append(u[i]); i += 1 }
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     @Test("the fifth field, octal escapes decoded; short lines have none")

@@ -47,32 +47,8 @@ extension LocalVMPlugin {
     }
 
     /// Lazily unmounts every mount of this process's namespace at or below `dir`, deepest first.
-    static func unmountAll(under dir: String) throws(PluginError) {
-        for point in mountPoints(under: dir).sorted(by: { $0.count > $1.count }) {
-            if umount2(point, Int32(MNT_DETACH)) != 0 && errno != EINVAL && errno != ENOENT {
-                throw FileOps.failure("umount", point)
-            }
-        }
-    }
+    static func unmountAll(under dir: String) throws(PluginError) { try MountTable.detachAll(under: dir) }
 
     /// Mount points (from /proc/self/mountinfo) at or below `dir`.
-    static func mountPoints(under dir: String) -> [String] {
-        guard let bytes = FileOps.readAll("/proc/self/mountinfo") else { return [] }
-        return MountInfo.mountPoints(under: dir, in: bytes)
-    }
-
-    /// mountinfo writes space, tab, newline and backslash as \ooo octal escapes.
-    static func unescapeMountField(_ s: String) -> String {
-        guard s.contains("\\") else { return s }
-        var bytes: [UInt8] = []
-        let u = Array(s.utf8)
-        var i = 0
-        while i < u.count {
-            if u[i] == 0x5c, i + 3 < u.count,
-               let v = UInt8(String(decoding: u[(i + 1)...(i + 3)], as: UTF8.self), radix: 8) {
-                bytes.append(v); i += 4
-            } else { bytes.append(u[i]); i += 1 }
-        }
-        return String(decoding: bytes, as: UTF8.self)
-    }
+    static func mountPoints(under dir: String) -> [String] { MountTable.points(under: dir) }
 }
