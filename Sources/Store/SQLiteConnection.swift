@@ -50,12 +50,18 @@ final class SQLiteConnection {
     /// Closing leaves the write-ahead log for the next connection instead of checkpointing it.
     func keepWALOnClose() { csqlite_keep_wal_on_close(db) }
 
+    /// Rows changed through this handle that need no sync at close (`SandboxStore.updateActivity`).
+    var changesNeedingNoSync: Int64 = 0
+
+    /// Whether closing syncs the log: some change through this handle was not an activity write.
+    var needsSyncAtClose: Bool { sqlite3_total_changes64(db) > changesNeedingNoSync }
+
     deinit {
         // The checkpoint on close is off (keepWALOnClose): sync the log once if this connection changed
         // rows, so a command's commits are on disk when it exits, as the checkpoint made them before.
         // Through an fd of our own: SQLite's own sync would also fsync the directory, which the first
         // commit into a new log already did.
-        if sqlite3_total_changes(db) > 0 {
+        if needsSyncAtClose {
             let fd = open(path + "-wal", O_RDONLY | O_CLOEXEC)
             if fd >= 0 { _ = fdatasync(fd); close(fd) }
         }
