@@ -10,7 +10,7 @@ import Testing
     /// A commit through `store` that touches no sandbox (store_meta), so tests can write freely.
     static func commit(_ store: SandboxStore, _ value: String) throws {
         try store.locked { () throws(StoreError) in
-            try store.connection.run("INSERT OR REPLACE INTO store_meta (key, value) VALUES ('stamp-test', ?)",
+            _ = try store.connection.run("INSERT OR REPLACE INTO store_meta (key, value) VALUES ('stamp-test', ?)",
                                      [.text(value)], doing: "test")
         }
     }
