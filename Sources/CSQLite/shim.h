@@ -22,3 +22,47 @@ static inline void csqlite_keep_wal_on_close(sqlite3 *db) {
     sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, (int *)0);
 #endif
 }
+
+/* The WAL-index header (https://www.sqlite.org/walformat.html, "The WAL-Index Header"): the -shm file
+   begins with two copies of a 48-byte header; a writer stores copy 2 (offset 48), a memory barrier,
+   then copy 1 (offset 0), and a commit increments its iChange. These two helpers let the store read it
+   the way SQLite's own reader does (walIndexTryHdr), without a lock and without a system call. */
+#include <stdatomic.h>
+#include <stdint.h>
+#include <string.h>
+
+/* Region 0 of this connection's own WAL-index mapping, or NULL. Asks the connection's VFS file
+   (SQLITE_FCNTL_FILE_POINTER, xShmMap without extending) for the mapping SQLite already holds, rather
+   than opening the -shm file: closing a second descriptor of that file would drop every POSIX lock
+   this process holds on it (SQLite's read and DMS locks included). Call only in WAL mode with the
+   normal locking mode, after a first read (the WAL index is open then, so nothing new is opened). */
+static inline const void *csqlite_wal_index(sqlite3 *db) {
+    sqlite3_file *file = 0;
+    if (sqlite3_file_control(db, "main", SQLITE_FCNTL_FILE_POINTER, &file) != SQLITE_OK || file == 0) return 0;
+    const struct sqlite3_io_methods *methods = file->pMethods;
+    if (methods == 0 || methods->iVersion < 2 || methods->xShmMap == 0) return 0;
+    volatile void *region = 0;
+    /* 32,768: the WAL index's region size (WALINDEX_PGSZ); region 0 starts with the headers. */
+    if (methods->xShmMap(file, 0, 32768, 0, &region) != SQLITE_OK) return 0;
+    return (const void *)region;
+}
+
+/* Copies the WAL-index header into out (48 bytes) when it is consistent: copy 1, a full barrier,
+   copy 2, both byte-equal, isInit set and the header's own checksum right (SQLite's reader checks the
+   same three). Returns 0 when a writer is in the middle of an update or the index is not initialized:
+   the caller then asks SQLite (PRAGMA data_version). */
+static inline int csqlite_wal_index_header(const void *mapping, uint32_t out[12]) {
+    const volatile unsigned char *region = (const volatile unsigned char *)mapping;
+    uint32_t first[12], second[12];
+    memcpy(first, (const void *)region, 48);
+    atomic_thread_fence(memory_order_seq_cst);
+    memcpy(second, (const void *)(region + 48), 48);
+    atomic_thread_fence(memory_order_seq_cst);
+    if (memcmp(first, second, 48) != 0) return 0;
+    if (((const unsigned char *)first)[12] == 0) return 0;          /* isInit */
+    uint32_t s1 = 0, s2 = 0;                                         /* native-order checksum of bytes 0..39 */
+    for (int i = 0; i < 10; i += 2) { s1 += first[i] + s2; s2 += first[i + 1] + s1; }
+    if (s1 != first[10] || s2 != first[11]) return 0;
+    memcpy(out, first, 48);
+    return 1;
+}

@@ -27,6 +27,8 @@ final class SQLiteConnection {
     /// How many virtual-machine steps the last statement took: the work it did, rows it walked
     /// included. Tests read it to prove a page costs its own rows, not the table's.
     private(set) var lastStatementSteps = 0
+    /// Region 0 of SQLite's own WAL-index mapping once `openWALIndex()` found it (SQLiteConnection+WALIndex).
+    var walIndex: UnsafeRawPointer?
 
     /// Opens (or creates) the file. The caller creates the parent directory.
     init(path: String, busyTimeoutMilliseconds: Int32) throws(StoreError) {
@@ -55,6 +57,9 @@ final class SQLiteConnection {
 
     /// Whether closing syncs the log: some change through this handle was not an activity write.
     var needsSyncAtClose: Bool { sqlite3_total_changes64(db) > changesNeedingNoSync }
+
+    /// SQLite's own mapping of the WAL index (see SQLiteConnection+WALIndex), or nil.
+    func sqliteWALIndex() -> UnsafeRawPointer? { csqlite_wal_index(db) }
 
     deinit {
         // The checkpoint on close is off (keepWALOnClose): sync the log once if this connection changed

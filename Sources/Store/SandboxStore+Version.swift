@@ -1,12 +1,16 @@
 import Core
 
 /// A stamp that changes whenever the store's contents may have changed: a commit by any other
-/// connection (another process's CLI, a second store instance) moves SQLite's `data_version`, and a
-/// row written through this connection moves its total change count. Two equal stamps read through
-/// the same store mean nothing was written in between, so a value derived from a read made between
-/// them is still exact (a rolled-back write moves the stamp too: a needless miss, never a stale hit).
+/// connection (another process's CLI, a second store instance) rewrites the WAL-index header (or, when
+/// that cannot be read, moves SQLite's `data_version`), and a row written through this connection
+/// moves its total change count. Two equal stamps read through the same store mean nothing was
+/// written in between, so a value derived from a read made between them is still exact (a rolled-back
+/// write or a header rewritten by recovery moves the stamp too: a needless miss, never a stale hit).
 public struct StoreVersion: Sendable, Equatable {
-    /// `PRAGMA data_version`: moves when another connection commits.
+    /// The WAL-index header, read without a lock (SQLiteConnection+WALIndex); nil when it could not
+    /// be read consistently and `dataVersion` was asked instead, so the two kinds never compare equal.
+    var walIndexHeader: WALIndexHeader?
+    /// `PRAGMA data_version` when there is no header (0 otherwise): moves when another connection commits.
     var dataVersion: Int64
     /// `sqlite3_total_changes64`: rows inserted, updated or deleted through this connection.
     var localChanges: Int64
@@ -31,10 +35,15 @@ extension SandboxStore {
 
     /// Called with the lock held.
     private func currentVersion() throws(StoreError) -> StoreVersion {
+        // The header from shared memory: no fcntl read lock, no system call. PRAGMA data_version takes
+        // SQLite's WAL read lock (two fcntl calls), the larger part of a cached GET's syscalls.
+        if let header = connection.walIndexHeader() {
+            return StoreVersion(walIndexHeader: header, dataVersion: 0, localChanges: connection.totalChanges)
+        }
         let dataVersion = try connection.rows("PRAGMA data_version", [], doing: "Reading the store's data version") {
             $0.int64(0)
         }.first ?? 0
-        return StoreVersion(dataVersion: dataVersion, localChanges: connection.totalChanges)
+        return StoreVersion(walIndexHeader: nil, dataVersion: dataVersion, localChanges: connection.totalChanges)
     }
 }
 

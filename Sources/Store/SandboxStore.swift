@@ -72,6 +72,8 @@ public final class SandboxStore: @unchecked Sendable {
         schemaVersion = try Self.migrate(connection)
         storeId = try connection.rows("SELECT value FROM store_meta WHERE key = 'store_id'", [],
                                       doing: "Reading the store id") { $0.text(0) }.first ?? ""
+        // After the reads above the WAL index is open: the stamp reads its header (SandboxStore+Version).
+        try connection.openWALIndex(journalMode: mode.first ?? "")
     }
 
     /// Random id of this store file (made by its first migration), the prefix of its event ids.
