@@ -39,6 +39,7 @@ struct StoreConcurrencyTests {
     @Test func storesOpeningAFreshFileAtOnceMigrateItOnce() throws {
         let opened = Counter()
         let failed = Counter()
+        let messages = Messages()
         let path = directory.dbPath
         DispatchQueue.concurrentPerform(iterations: 4) { index in
             do {
@@ -46,9 +47,11 @@ struct StoreConcurrencyTests {
                 if store.schemaVersion == SandboxStore.migrations.count { opened.add(0) }
             } catch {
                 failed.add(index)
+                messages.add("store \(index): \(error)")
             }
         }
-        #expect(failed.counts.isEmpty)
+        // The message says which step failed (seen once under load, 2026-11-30: one of four, after ~16 s).
+        #expect(failed.counts.isEmpty, "\(messages.all)")
         #expect(opened.counts[0] == 4)
         let versions = try SQLiteConnection(path: directory.dbPath, busyTimeoutMilliseconds: 1000)
             .rows("SELECT version FROM schema_migrations ORDER BY version", [], doing: "test") { $0.int64(0) }
@@ -93,6 +96,15 @@ struct StoreConcurrencyTests {
 
 /// A thread-safe tally per key.
 // @unchecked Sendable: `counts` is only touched while holding `lock`.
+/// Error texts collected from several threads.
+private final class Messages: @unchecked Sendable {
+    // @unchecked: `texts` is only touched with `lock` held.
+    private let lock = NSLock()
+    private var texts: [String] = []
+    func add(_ text: String) { lock.lock(); texts.append(text); lock.unlock() }
+    var all: [String] { lock.lock(); defer { lock.unlock() }; return texts }
+}
+
 private final class Counter: @unchecked Sendable {
     private let lock = NSLock()
     private var storage: [Int: Int] = [:]
