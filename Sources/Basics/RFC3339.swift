@@ -9,7 +9,10 @@ import Glibc
 public enum RFC3339 {
     /// Formats `date` in UTC.
     public static func format(_ date: Date) -> String {
-        var t = time_t(date.timeIntervalSince1970.rounded(.down))
+        // Clamped to years 0000–9999, the ones the format can write (and `parse` reads): a date
+        // outside them (or not finite) must not trap in the conversion or in the digits below.
+        let seconds = date.timeIntervalSince1970
+        var t = time_t(seconds.isNaN ? 0 : min(max(seconds.rounded(.down), -62_167_219_200), 253_402_300_799))
         var tm = tm()
         gmtime_r(&t, &tm)
         // Built by hand: String(format:) showed up as a hot spot when the API renders many dates.

@@ -104,6 +104,13 @@ extension BasicsTextTests {
         #expect(RFC3339.format(Date(timeIntervalSince1970: 0)) == "1970-01-01T00:00:00Z")
         #expect(RFC3339.format(Date(timeIntervalSince1970: 1_795_957_345.9)) == "2026-11-29T13:02:25Z", "whole seconds, rounded down")
         #expect(RFC3339.format(Date(timeIntervalSince1970: 951_782_400)) == "2000-02-29T00:00:00Z")
+        // Outside the years the format can write: clamped, never a trap (year -1 trapped before).
+        #expect(RFC3339.format(Date(timeIntervalSince1970: -62_200_000_000)) == "0000-01-01T00:00:00Z")
+        #expect(RFC3339.format(Date(timeIntervalSince1970: 1e15)) == "9999-12-31T23:59:59Z")
+        #expect(RFC3339.format(Date(timeIntervalSince1970: -1e300)) == "0000-01-01T00:00:00Z")
+        #expect(RFC3339.format(Date(timeIntervalSince1970: .infinity)) == "9999-12-31T23:59:59Z")
+        #expect(RFC3339.format(Date(timeIntervalSince1970: .nan)) == "1970-01-01T00:00:00Z")
+        #expect(RFC3339.format(Date(timeIntervalSince1970: -86_400)) == "1969-12-31T00:00:00Z")
         for seconds in stride(from: 0.0, to: 4_102_444_800, by: 86_399 * 37) {
             let text = RFC3339.format(Date(timeIntervalSince1970: seconds))
             #expect(RFC3339.parse(text) == Date(timeIntervalSince1970: seconds), "\(text)")
