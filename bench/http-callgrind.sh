@@ -11,6 +11,7 @@
 #
 # Needs: valgrind (callgrind_control, callgrind_annotate), curl, python3.
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 build=${1:?usage: bench/http-callgrind.sh BUILD_DIR [N] [OUT_DIR]}
 n=${2:-2000}
 out=${3:-}
@@ -32,52 +33,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-mkdir -p "$work/fake" "$work/data"
-cat > "$work/config.yaml" <<EOF
-data_dir: $work/data
-backends:
-  fake:
-    plugin: $plugin
-    config:
-      state_dir: $work/fake
-profiles:
-  default:
-    backend: fake
-    ttl: {default: 1h, max: 24h}
-EOF
-mkfifo "$work/ready"
-SANDBOXER_CONFIG="$work/config.yaml" valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.out" \
-    "$bin" serve --listen 127.0.0.1:0 --json >"$work/ready" 2>"$work/serve.log" &
-serve_pid=$!
-exec 3<"$work/ready"
-listen=""
-while [[ -z "$listen" ]] && IFS= read -r line <&3; do
-    [[ "$line" =~ \"listen\"[[:space:]]*:[[:space:]]*\"([^\"]+)\" ]] && listen=${BASH_REMATCH[1]}
-done
-[[ -n "$listen" ]] || { echo "http-callgrind.sh: serve did not start:" >&2; cat "$work/serve.log" >&2; exit 1; }
+bench_fake_serve "$work" "$bin" "$plugin" valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.out"
 sid=$(curl -sS --fail -X POST -H 'Content-Type: application/json' -d '{}' "http://$listen/v1/sandboxes" \
       | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 
-# requests COUNT: COUNT keep-alive GETs on one connection, each answer read whole (Content-Length).
-requests() {
-    python3 - "$listen" "/v1/sandboxes/$sid" "$1" <<'EOF'
-import socket, sys
-host, port = sys.argv[1].rsplit(":", 1)
-path, count = sys.argv[2], int(sys.argv[3])
-s = socket.create_connection((host, int(port)))
-req = f"GET {path} HTTP/1.1\r\nHost: {sys.argv[1]}\r\n\r\n".encode()
-buf = b""
-for _ in range(count):
-    s.sendall(req)
-    while b"\r\n\r\n" not in buf: buf += s.recv(65536)
-    head, _, buf = buf.partition(b"\r\n\r\n")
-    assert head.startswith(b"HTTP/1.1 200 "), head
-    length = int([l.split(b":")[1] for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")][0])
-    while len(buf) < length: buf += s.recv(65536)
-    buf = buf[length:]
-s.close()
-EOF
-}
+# requests COUNT: COUNT keep-alive GETs of the sandbox on one connection.
+requests() { bench_keepalive_gets "$listen" "/v1/sandboxes/$sid" "$1"; }
 requests 200
 callgrind_control -z "$serve_pid" >/dev/null
 requests "$n"

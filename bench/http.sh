@@ -64,30 +64,7 @@ cleanup() {
 trap cleanup EXIT
 
 # --- sandboxer ---------------------------------------------------------------------------------
-mkdir -p "$work/fake" "$work/data"
-cat > "$work/config.yaml" <<EOF
-data_dir: $work/data
-backends:
-  fake:
-    plugin: $plugin
-    config:
-      state_dir: $work/fake
-profiles:
-  default:
-    backend: fake
-    ttl: {default: 1h, max: 24h}
-EOF
-# Ready handshake: with --json, serve prints {"listen": ...} on stdout once it is listening.
-mkfifo "$work/ready"
-SANDBOXER_CONFIG="$work/config.yaml" "$bin" serve --listen 127.0.0.1:0 --json \
-    >"$work/ready" 2>"$work/serve.log" &
-serve_pid=$!
-exec 3<"$work/ready"   # kept open until the end: serve's stdout must not hit a closed pipe
-listen=""
-while [[ -z "$listen" ]] && IFS= read -r line <&3; do   # the JSON may be pretty-printed over lines
-    [[ "$line" =~ \"listen\"[[:space:]]*:[[:space:]]*\"([^\"]+)\" ]] && listen=${BASH_REMATCH[1]}
-done
-[[ -n "$listen" ]] || { echo "http.sh: sandboxer serve did not start:" >&2; cat "$work/serve.log" >&2; exit 1; }
+bench_fake_serve "$work" "$bin" "$plugin"
 sbx_base="http://$listen"
 
 sid=$(curl -sS --fail -X POST -H 'Content-Type: application/json' -d '{}' "$sbx_base/v1/sandboxes" \
