@@ -19,31 +19,10 @@ public enum JSONSyntax {
         } && String(validating: bytes, as: UTF8.self) != nil
     }
 
-    struct Scanner {
+    struct Scanner: JSONByteCursor {
         let bytes: UnsafeBufferPointer<UInt8>
         var at = 0
         init(_ bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
-
-        var atEnd: Bool { at >= bytes.count }
-        var peek: UInt8? { at < bytes.count ? bytes[at] : nil }
-
-        mutating func skipSpace() {
-            while let b = peek, b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D { at += 1 }
-        }
-
-        mutating func eat(_ b: UInt8) -> Bool {
-            guard peek == b else { return false }
-            at += 1
-            return true
-        }
-
-        mutating func literal(_ text: StaticString) -> Bool {
-            let n = text.utf8CodeUnitCount
-            guard at + n <= bytes.count else { return false }
-            for i in 0..<n where bytes[at + i] != text.utf8Start[i] { return false }
-            at += n
-            return true
-        }
 
         mutating func value(depth: Int) -> Bool {
             guard depth < JSONSyntax.maxDepth, let b = peek else { return false }
