@@ -20,7 +20,18 @@ struct LeaseStore: Sendable {
     func withLock<T>(_ body: () throws(PluginError) -> T) throws(PluginError) -> T {
         try FileOps.mkdirs(dir, mode: 0o700)
         // SnapshotLock is a lock on a named file, whatever it guards; see its notes on flock.
-        return try SnapshotLock.shared.withLock(lockPath, body)
+        return try SnapshotLock.shared.withLock(lockPath) { () throws(PluginError) -> T in
+            removeAbandonedTemporaries()
+            return try body()
+        }
+    }
+
+    /// Removes the temporary files of lease writes that never reached their rename. Every write here
+    /// happens holding the network lock (`save` is only called inside `withLock`, in this process or
+    /// another), so a temporary seen while holding it belongs to a writer killed between its write
+    /// and its rename (found by the load test's kill of serve: `sbx-….json.tmp-<pid>-<n>` left).
+    func removeAbandonedTemporaries() {
+        for name in FileOps.list(dir) where name.contains(".json.tmp-") { unlink(dir + "/" + name) }
     }
 
     func exists(_ sandboxId: String) -> Bool { FileOps.exists(path(sandboxId)) }
