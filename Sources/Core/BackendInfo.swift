@@ -46,8 +46,8 @@ public enum BackendInfo {
 
     /// Reads stored text back; text that is not a JSON object reads as nil.
     public static func parse(_ text: String?) -> JSONValue? {
-        // JSONReader, not JSONDecoder: a CLI reads a few rows, and Codable's first use costs more than they do.
-        guard let text, let members = JSONReader.object(text) else { return nil }
+        // The store's own object reader (not JSONDecoder: Codable's first use per process costs more than a CLI's rows).
+        guard let text, let members = JSONValue.storedObject(text) else { return nil }
         return .object(members)
     }
 }
