@@ -29,6 +29,8 @@ final class SQLiteConnection {
     private(set) var lastStatementSteps = 0
     /// Region 0 of SQLite's own WAL-index mapping once `openWALIndex()` found it (SQLiteConnection+WALIndex).
     var walIndex: UnsafeRawPointer?
+    /// Whether `openWALIndex` ran (its answer may be nil: then the stamp asks SQLite).
+    var walIndexSought = false
 
     /// Opens (or creates) the file. The caller creates the parent directory.
     init(path: String, busyTimeoutMilliseconds: Int32) throws(StoreError) {

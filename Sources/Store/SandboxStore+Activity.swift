@@ -36,10 +36,7 @@ extension SandboxStore {
     /// read again rather than be overwritten. False when either did not match.
     public func update(_ sandbox: Sandbox, expecting: Set<SandboxState>, ifExpiresAt expiresAt: Date?,
                        events: [SandboxEvent]) throws(StoreError) -> Bool {
-        try conditionalUpdate(table: "sandboxes", what: "Sandbox", columns: Self.sandboxColumns, values: try Self.sandboxValues(sandbox),
-                              states: expecting.map(\.rawValue), events: events,
-                              andWhere: ("expires_at IS ?", .integer(expiresAt?.millisecondsSince1970))) { () throws(StoreError) in
-            try writeLabels(of: sandbox, replacing: true)
-        }
+        try update(sandbox, expecting: expecting, events: events,
+                   andWhere: ("expires_at IS ?", .integer(expiresAt?.millisecondsSince1970)))
     }
 }

@@ -35,6 +35,12 @@ extension SandboxStore {
 
     /// Called with the lock held.
     private func currentVersion() throws(StoreError) -> StoreVersion {
+        // Found on the first stamp, not at open: only serve's JSON cache asks for stamps, and a CLI
+        // command need not pay the lookup's statement at start.
+        if !connection.walIndexSought {
+            connection.walIndexSought = true
+            try connection.openWALIndex(journalMode: journalMode)
+        }
         // The header from shared memory: no fcntl read lock, no system call. PRAGMA data_version takes
         // SQLite's WAL read lock (two fcntl calls), the larger part of a cached GET's syscalls.
         if let header = connection.walIndexHeader() {

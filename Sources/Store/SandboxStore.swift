@@ -72,9 +72,11 @@ public final class SandboxStore: @unchecked Sendable {
         schemaVersion = try Self.migrate(connection)
         storeId = try connection.rows("SELECT value FROM store_meta WHERE key = 'store_id'", [],
                                       doing: "Reading the store id") { $0.text(0) }.first ?? ""
-        // After the reads above the WAL index is open: the stamp reads its header (SandboxStore+Version).
-        try connection.openWALIndex(journalMode: mode.first ?? "")
+        journalMode = mode.first ?? ""
     }
+
+    /// `PRAGMA journal_mode` as opening set it: the stamp looks for the WAL index only in "wal".
+    let journalMode: String
 
     /// Random id of this store file (made by its first migration), the prefix of its event ids.
     public let storeId: String
@@ -136,8 +138,14 @@ public final class SandboxStore: @unchecked Sendable {
     /// appends `events` in the same transaction. Returns false (and writes nothing) when the state did not match.
     /// Throws `.notFound` when no sandbox has this id.
     public func update(_ sandbox: Sandbox, expecting: Set<SandboxState>, events: [SandboxEvent]) throws(StoreError) -> Bool {
+        try update(sandbox, expecting: expecting, events: events, andWhere: nil)
+    }
+
+    /// `update` with one more condition on the stored row (`andWhere`: an SQL clause with one `?`).
+    func update(_ sandbox: Sandbox, expecting: Set<SandboxState>, events: [SandboxEvent],
+                andWhere: (clause: String, value: SQLValue)?) throws(StoreError) -> Bool {
         try conditionalUpdate(table: "sandboxes", what: "Sandbox", columns: Self.sandboxColumns, values: try Self.sandboxValues(sandbox),
-                              states: expecting.map(\.rawValue), events: events) { () throws(StoreError) in
+                              states: expecting.map(\.rawValue), events: events, andWhere: andWhere) { () throws(StoreError) in
             try writeLabels(of: sandbox, replacing: true)
         }
     }
