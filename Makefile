@@ -19,7 +19,8 @@ run: build
 # Builds every product first (the plugins are dynamic libraries the tests dlopen; any compiler warning
 # fails), runs the Swift suite, `sandboxer plugin check` on every plugin, bounded fuzz runs (HTTP request parser, protobuf codec), the provider
 # stand-ins against their official clients, then real clients (requests, curl, schemathesis) against a
-# live `sandboxer serve`.
+# live `sandboxer serve`; then the release build as it ships (the host and LocalVM carry the Swift
+# runtime inside): warning-free, plugin check on every plugin, the real-client suite against it.
 test: deps
 	./scripts/build-warning-free.sh
 	$(SWIFT) test --skip-build
@@ -27,6 +28,7 @@ test: deps
 	./scripts/plugin-check.sh
 	./fuzz/run.sh 20
 	./scripts/python-tests.sh
+	./scripts/release-check.sh
 
 # Every bench script, then one table of rows (measured, baseline, ratio, goal); non-zero when a goal
 # is missed. `make bench BENCH="localvm http"` runs only those.

@@ -14,6 +14,19 @@ import PackageDescription
 //                Lifecycle (the sandbox service: intent, reconcile, sweeps), Webhooks (outbox delivery)
 //   fronts       API (HTTP routes over HTTPServer), PluginCheck (`plugin check`, the ABI conformance suite),
 //                CLI (commands); `sandboxer` is a thin main
+// Release builds of the host and of the LocalVM plugin carry the Swift runtime and FoundationEssentials
+// inside (no libswiftCore.so & co. to map and relocate at every command: ~4 ms of each CLI start here,
+// docs/performance.md "The Swift runtime linked in"). Each image keeps its copy private (the toolchain's
+// static link hides the libraries' symbols), so a plugin built against the shared runtime, in its own
+// package or in C, still loads beside them. lld: the static link pulls in objects that name mktemp, for
+// which GNU ld and gold print glibc's link-time warning (FoundationEssentials never calls it for us).
+let staticSwiftRuntime: [LinkerSetting] = [
+    .unsafeFlags(["-static-stdlib", "-use-ld=lld"], .when(platforms: [.linux], configuration: .release)),
+    // FoundationEssentials' own static dependencies, which its module does not autolink.
+    .linkedLibrary("_FoundationCollections", .when(platforms: [.linux], configuration: .release)),
+    .linkedLibrary("_FoundationCShims", .when(platforms: [.linux], configuration: .release)),
+]
+
 let package = Package(
     name: "sandboxer",
     products: [
@@ -105,12 +118,14 @@ let package = Package(
         // The command line: commands, tables, `serve`.
         .target(name: "CLI", dependencies: ["API", "Lifecycle", "Webhooks", "Store", "Config", "Core", "Backends",
                                             "HTTPServer", "Basics", "PluginProtocol", "PluginCheck", "CMallocShims"], path: "Sources/CLI"),
-        .executableTarget(name: "sandboxer", dependencies: ["CLI"], path: "Sources/sandboxer"),
+        .executableTarget(name: "sandboxer", dependencies: ["CLI"], path: "Sources/sandboxer",
+                          linkerSettings: staticSwiftRuntime),
 
         // MARK: Plugins
         // LocalVM backend: namespace set-up lives in C (nothing Swift runs between fork and exec).
         .target(name: "CLocalVM", path: "Plugins/LocalVM/CLocalVM"),
-        .target(name: "LocalVM", dependencies: ["PluginKit", "CLocalVM", "Basics"], path: "Plugins/LocalVM/Sources"),
+        .target(name: "LocalVM", dependencies: ["PluginKit", "CLocalVM", "Basics"], path: "Plugins/LocalVM/Sources",
+                linkerSettings: staticSwiftRuntime),
         .executableTarget(name: "LocalVMForward", path: "Plugins/LocalVM/Forward"),
         .executableTarget(name: "LocalVMInit", dependencies: ["CLocalVM"], path: "Plugins/LocalVM/Init",
                           linkerSettings: [.unsafeFlags(["-static-executable"])]),
