@@ -69,8 +69,13 @@ public final class LoadedPlugin: @unchecked Sendable {
         let described: DescribeResponse
         do throws(BackendError) {
             let timeout = deadlines.resolve(Operation.describe, requested: callTimeout)
-            described = try Backend.decode(DescribeResponse.self, handle.call(Operation.describe, Data("{}".utf8), timeout: timeout),
-                                           backend: backendName, operation: Operation.describe)
+            let answer = try handle.call(Operation.describe, Data("{}".utf8), timeout: timeout)
+            do throws(DescribeReadError) {
+                described = try DescribeResponse.read(answer)
+            } catch {
+                throw BackendError(.garbage, "The plugin's 'describe' response does not match the ABI's message: \(error.detail).",
+                                   backend: backendName, operation: Operation.describe)
+            }
         } catch {
             throw instanceFailure(backendName, "describe failed (\(error.code.rawValue)): \(error.message)")
         }

@@ -92,10 +92,14 @@ public enum PluginExport {
         guard let table, let outInstance else { return PluginError.Code.invalidRequest.rawValue }
         let factory = UnsafeRawPointer(table).assumingMemoryBound(to: ExportedTable.self).pointee.factory.takeUnretainedValue()
         let bytes = config.map { Data(bytes: $0, count: len) } ?? Data()
+        // JSONReader, not JSONDecoder: decoding the recursive JSONValue through Codable was ~1.5-2 ms
+        // of every CLI command that loads a plugin (docs/performance.md "Codable at instance create").
         let json: JSONValue
-        do {
-            json = bytes.isEmpty ? .object([:]) : try JSONDecoder().decode(JSONValue.self, from: bytes)
-        } catch {
+        if bytes.isEmpty {
+            json = .object([:])
+        } else if let parsed = JSONReader.parse(bytes) {
+            json = parsed
+        } else {
             fill(out, Data("The backend config is not valid JSON.".utf8))
             return PluginError.Code.invalidRequest.rawValue
         }
