@@ -14,17 +14,22 @@ import PackageDescription
 //                Lifecycle (the sandbox service: intent, reconcile, sweeps), Webhooks (outbox delivery)
 //   fronts       API (HTTP routes over HTTPServer), PluginCheck (`plugin check`, the ABI conformance suite),
 //                CLI (commands); `sandboxer` is a thin main
-// Release builds of the host and of the LocalVM plugin carry the Swift runtime and FoundationEssentials
+// Release builds of the host and of the shipped plugins carry the Swift runtime and Foundation(Essentials)
 // inside (no libswiftCore.so & co. to map and relocate at every command: ~4 ms of each CLI start here,
-// docs/performance.md "The Swift runtime linked in"). Each image keeps its copy private (the toolchain's
-// static link hides the libraries' symbols), so a plugin built against the shared runtime, in its own
-// package or in C, still loads beside them. lld: the static link pulls in objects that name mktemp, for
+// and a plugin on the shared runtime would map all of it again at dlopen, RTLD_NOW: docs/performance.md
+// "The Swift runtime linked in"). Each image keeps its copy private (the toolchain's static link hides
+// the libraries' symbols), so a plugin built against the shared runtime, in its own package or in C,
+// still loads beside them; the test plugin stays on the shared runtime, as a third party's may. lld: the static link pulls in objects that name mktemp, for
 // which GNU ld and gold print glibc's link-time warning (FoundationEssentials never calls it for us).
 let staticSwiftRuntime: [LinkerSetting] = [
     .unsafeFlags(["-static-stdlib", "-use-ld=lld"], .when(platforms: [.linux], configuration: .release)),
-    // FoundationEssentials' own static dependencies, which its module does not autolink.
+    // Foundation's and FoundationEssentials' own static dependencies, which their modules do not
+    // autolink (an archive gives only what is referenced: LocalVM and the host take no ICU).
     .linkedLibrary("_FoundationCollections", .when(platforms: [.linux], configuration: .release)),
     .linkedLibrary("_FoundationCShims", .when(platforms: [.linux], configuration: .release)),
+    .linkedLibrary("FoundationInternationalization", .when(platforms: [.linux], configuration: .release)),
+    .linkedLibrary("_FoundationICU", .when(platforms: [.linux], configuration: .release)),
+    .linkedLibrary("CoreFoundation", .when(platforms: [.linux], configuration: .release)),
 ]
 
 let package = Package(
@@ -147,13 +152,15 @@ let package = Package(
         // Modal backend: gRPC (GRPCClient) with hand-encoded protobuf (ProtobufWire), nothing else.
         .target(name: "Modal", dependencies: ["PluginKit", "ProtobufWire", "GRPCClient"], path: "Plugins/Modal/Sources"),
         // Only the exported entry function, apart so tests can link `Modal` beside other plugins.
-        .target(name: "ModalEntry", dependencies: ["Modal", "PluginKit"], path: "Plugins/Modal/Entry"),
+        .target(name: "ModalEntry", dependencies: ["Modal", "PluginKit"], path: "Plugins/Modal/Entry",
+                linkerSettings: staticSwiftRuntime),
         .testTarget(name: "ModalTests", dependencies: ["Modal", "PluginKit", "ProtobufWire", "Backends", "Core"],
                     path: "Tests/ModalTests", exclude: ["Support/make-venv.sh"]),
         // E2B: REST control plane and envd's Connect process service, over the libcurl client.
         .target(name: "E2B", dependencies: ["PluginKit", "HTTPClient", "CCurl"], path: "Plugins/E2B/Sources"),
         // Only the exported entry symbol (kept out of E2B so tests can link that module).
-        .target(name: "E2BEntry", dependencies: ["E2B", "PluginKit", "PluginABI"], path: "Plugins/E2B/Entry"),
+        .target(name: "E2BEntry", dependencies: ["E2B", "PluginKit", "PluginABI"], path: "Plugins/E2B/Entry",
+                linkerSettings: staticSwiftRuntime),
         // Unit tests link the E2B module; the stand-in tests load libSandboxerE2B.so through the host's loader
         // and run the built `sandboxer` (two targets, so the library's code is never in the test binary twice).
         .testTarget(name: "E2BUnitTests", dependencies: ["E2B", "PluginKit", "HTTPClient", "HTTPServer"], path: "Tests/E2BTests/Unit"),
@@ -161,7 +168,8 @@ let package = Package(
         // fin-hub backend: sandboxes on another sandboxer (the hub) through its HTTP API (HTTPClient).
         .target(name: "FinHub", dependencies: ["PluginKit", "HTTPClient"], path: "Plugins/FinHub/Sources"),
         // Only the exported entry function, apart so tests can link `FinHub` beside other plugins.
-        .target(name: "FinHubEntry", dependencies: ["FinHub", "PluginKit"], path: "Plugins/FinHub/Entry"),
+        .target(name: "FinHubEntry", dependencies: ["FinHub", "PluginKit"], path: "Plugins/FinHub/Entry",
+                linkerSettings: staticSwiftRuntime),
         .testTarget(name: "FinHubTests", dependencies: ["FinHub", "PluginKit", "HTTPClient"], path: "Tests/FinHubTests"),
 
         // BYOK backend: the operator's own hosts over the system ssh client (one supervised ControlMaster
@@ -169,7 +177,8 @@ let package = Package(
         .target(name: "CBYOK", path: "Plugins/BYOK/CBYOK"),
         .target(name: "BYOK", dependencies: ["PluginKit", "Basics", "CBYOK"], path: "Plugins/BYOK/Sources"),
         // Only the exported entry function, apart so tests can link `BYOK` beside other plugins.
-        .target(name: "BYOKEntry", dependencies: ["BYOK", "PluginKit"], path: "Plugins/BYOK/Entry"),
+        .target(name: "BYOKEntry", dependencies: ["BYOK", "PluginKit"], path: "Plugins/BYOK/Entry",
+                linkerSettings: staticSwiftRuntime),
         // Test hosts for BYOK: sshd in network namespaces (used by BYOKTests and EndToEndTests).
         .target(name: "BYOKTestHosts", path: "Tests/Fixtures/BYOKHosts", exclude: ["fake-sandboxer-node.py"]),
         .testTarget(name: "BYOKTests", dependencies: ["BYOK", "PluginKit", "BYOKTestHosts"], path: "Tests/BYOKTests"),
@@ -182,7 +191,8 @@ let package = Package(
         // Packer builder: runs the real `packer build -machine-readable` (capability sandboxer.build/1).
         .target(name: "Packer", dependencies: ["PluginKit", "Basics"], path: "Plugins/Packer/Sources"),
         // Only the exported entry function, apart so tests can link `Packer` beside other plugins.
-        .target(name: "PackerEntry", dependencies: ["Packer", "PluginKit"], path: "Plugins/Packer/Entry"),
+        .target(name: "PackerEntry", dependencies: ["Packer", "PluginKit"], path: "Plugins/Packer/Entry",
+                linkerSettings: staticSwiftRuntime),
         .testTarget(name: "PackerTests", dependencies: ["Packer", "PluginKit", "Basics", "CLocalVM"], path: "Tests/PackerTests/Unit"),
         // Loads libSandboxerPacker.so (and libSandboxerLocalVM.so) through the host's loader and runs plugin check.
         .testTarget(name: "PackerABITests", dependencies: ["Backends", "PluginProtocol", "PluginCheck", "Basics"],

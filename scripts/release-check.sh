@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The release build as it ships, checked like the debug one: built warning-free; the host and the
-# LocalVM plugin carry the Swift runtime inside (no libswiftCore.so in their ldd, see Package.swift
+# shipped plugins carry the Swift runtime inside (no libswiftCore.so in their ldd, see Package.swift
 # `staticSwiftRuntime`); `sandboxer plugin check` passes on every plugin loaded by the release host
-# (plugins built against the shared runtime — TestPlugin, E2B, Modal, the separate-package plugin —
-# then run beside the host's own copy); and the real-client suite passes against the release serve.
+# (plugins built against the shared runtime — TestPlugin, the separate-package plugin — then run
+# beside the host's own copy); and the real-client suite passes against the release serve.
 #
 #   scripts/release-check.sh        (after `make test`'s deps; the Python venv comes from python-tests.sh)
 set -euo pipefail
@@ -11,11 +11,18 @@ cd "$(dirname "$0")/.."
 export PATH=/opt/swift/usr/bin:$PATH
 ./scripts/build-warning-free.sh --release
 build=$(swift build -c release --show-bin-path)
-for image in "$build/sandboxer" "$build/libSandboxerLocalVM.so"; do
-    if ldd "$image" | grep -E 'libswiftCore|libFoundationEssentials' >&2; then
+for image in sandboxer libSandboxerLocalVM.so libSandboxerE2B.so libSandboxerModal.so libSandboxerFinHub.so \
+             libSandboxerBYOK.so libSandboxerPacker.so; do
+    if ldd "$build/$image" | grep -E 'libswift|libFoundation|libicu' >&2; then
         echo "release-check: $image links the shared Swift runtime (listed above); it must carry its own." >&2
         exit 1
     fi
 done
+# The test plugin stays on the shared runtime: plugin check below then proves that such a plugin (as
+# a third party may build) loads and runs beside the host's own runtime.
+ldd "$build/libSandboxerTestPlugin.so" | grep -q libswiftCore || {
+    echo "release-check: libSandboxerTestPlugin.so no longer links the shared runtime; the mixed case goes untested." >&2
+    exit 1
+}
 ./scripts/plugin-check.sh "$build"
 SANDBOXER_BUILD_DIR="$build" ./scripts/python-tests.sh
