@@ -24,7 +24,7 @@ extension PluginInstance {
         let callId = context.nextCallId()
         let mailbox = Mailbox()
         let done = mailbox.done
-        let thread = PosixThread { [self] in
+        PluginCallThreads.shared.run { [self] in
             let reply = self.invokeNow(operation, request, callId: callId)
             let abandoned = mailbox.state.withLock { state in
                 state.outcome = reply
@@ -33,8 +33,6 @@ extension PluginInstance {
             if abandoned { context.forget(callId) }
             done.signal()
         }
-        thread.stackSize = 8 << 20
-        thread.start()
         let why = CancellableWait.until(done, timeout: timeout, cancel: cancel)
         guard let why else { return CancellableReply(reply: mailbox.state.withLock { $0.outcome }, stoppedBecause: nil, stoppedInTime: true) }
         context.cancel(callId)
