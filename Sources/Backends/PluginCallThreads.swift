@@ -1,3 +1,4 @@
+import Dispatch
 import FoundationEssentials
 import Glibc
 import Basics
@@ -23,31 +24,40 @@ final class PluginCallThreads: @unchecked Sendable {
     static let stackSize = 8 << 20
 
     private let condition = Condition()
-    private var jobs: [@Sendable () -> Void] = []
+    private var jobs: [Job] = []
     /// Threads waiting for a job (counted until they take one or end).
     private var parked = 0
 
-    /// Runs `job` on a parked thread, or on a new one when none is free.
-    func run(_ job: @escaping @Sendable () -> Void) {
+    /// Runs `job` on a parked thread, or on a new one when none is free, then signals `done`. The
+    /// thread counts itself parked before it signals, so a caller that makes its next call as soon as
+    /// it wakes finds it (signalling inside `job` would race the thread back to its parking place).
+    func run(_ job: @escaping @Sendable () -> Void, thenSignal done: DispatchSemaphore) {
+        let work = Job(body: job, done: done)
         let handed: Bool = condition.withLock {
             // Each queued job is already promised to one parked thread.
             guard parked > jobs.count else { return false }
-            jobs.append(job)
+            jobs.append(work)
             condition.signal()
             return true
         }
         if handed { return }
-        let thread = PosixThread { [self] in work(job) }
+        let thread = PosixThread { [self] in serve(work) }
         thread.stackSize = Self.stackSize
         thread.start()
     }
 
-    private func work(_ first: @escaping @Sendable () -> Void) {
-        var job: (@Sendable () -> Void)? = first
+    private struct Job: Sendable {
+        let body: @Sendable () -> Void
+        let done: DispatchSemaphore
+    }
+
+    private func serve(_ first: Job) {
+        var job: Job? = first
         while let current = job {
-            current()
+            current.body()
+            condition.withLock { parked += 1 }
+            current.done.signal()
             job = condition.withLock {
-                parked += 1
                 defer { parked -= 1 }
                 while jobs.isEmpty {
                     // A timed-out wait still takes a job queued for it meanwhile (it was counted as parked).

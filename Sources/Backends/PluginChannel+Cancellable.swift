@@ -24,15 +24,14 @@ extension PluginInstance {
         let callId = context.nextCallId()
         let mailbox = Mailbox()
         let done = mailbox.done
-        PluginCallThreads.shared.run { [self] in
+        PluginCallThreads.shared.run({ [self] in
             let reply = self.invokeNow(operation, request, callId: callId)
             let abandoned = mailbox.state.withLock { state in
                 state.outcome = reply
                 return state.abandoned
             }
             if abandoned { context.forget(callId) }
-            done.signal()
-        }
+        }, thenSignal: done)
         let why = CancellableWait.until(done, timeout: timeout, cancel: cancel)
         guard let why else { return CancellableReply(reply: mailbox.state.withLock { $0.outcome }, stoppedBecause: nil, stoppedInTime: true) }
         context.cancel(callId)

@@ -71,12 +71,12 @@ import Testing
 
     @Test func aSignalReachesAChattyCommandDuringTheInlineReads() throws {
         // stdout has a byte at every read until the command is killed: every inline round makes progress.
-        let killed = Mutex(false)
+        let killed = Flag()
         let control = ExecStreamControl()
         let backend = ScriptedStreamBackend(answer: { stream, _, _ in
             if stream == "stderr" { return (Data(), true) }
-            return killed.withLock { $0 } ? (Data(), true) : (Data("x".utf8), false)
-        }, exited: { killed.withLock { $0 } ? 143 : nil })
+            return killed.isSet ? (Data(), true) : (Data("x".utf8), false)
+        }, exited: { killed.isSet ? 143 : nil })
         let sink = ExecStreamSink(output: { _, _ in control.signal(SIGTERM); return true })
         let wrapped = KillSwitch(backend: backend, killed: killed)
         let run = ExecStreamRun(backend: wrapped, ref: Self.ref, sink: sink, control: control, callTimeout: 5)
@@ -86,11 +86,18 @@ import Testing
     }
 }
 
+/// A flag shared between a test and its scripted backend.
+final class Flag: Sendable {
+    private let value = Mutex(false)
+    var isSet: Bool { value.withLock { $0 } }
+    func set() { value.withLock { $0 = true } }
+}
+
 /// Passes calls through to a scripted backend; a kill marks the command as ended.
 final class KillSwitch: SandboxBackend, ExecStreamBackend {
     let inner: ScriptedStreamBackend
-    let killed: Mutex<Bool>
-    init(backend: ScriptedStreamBackend, killed: Mutex<Bool>) { inner = backend; self.killed = killed }
+    let killed: Flag
+    init(backend: ScriptedStreamBackend, killed: Flag) { inner = backend; self.killed = killed }
     var name: String { inner.name }
     var capabilities: [String] { inner.capabilities }
     func execStart(_ r: ExecStartRequest, timeout: Double?) throws(BackendError) -> ExecStartResponse { try inner.execStart(r, timeout: timeout) }
@@ -99,7 +106,7 @@ final class KillSwitch: SandboxBackend, ExecStreamBackend {
     func execWait(_ r: ExecWaitRequest, timeout: Double?) throws(BackendError) -> ExecWaitResponse { try inner.execWait(r, timeout: timeout) }
     func execKill(_ r: ExecKillRequest, timeout: Double?) throws(BackendError) {
         try inner.execKill(r, timeout: timeout)
-        killed.withLock { $0 = true }
+        killed.set()
     }
     func execRelease(_ r: ExecHandleRef, timeout: Double?) throws(BackendError) { try inner.execRelease(r, timeout: timeout) }
     func create(_ r: CreateRequest, timeout: Double?) throws(BackendError) -> CreateResponse { try inner.create(r, timeout: timeout) }
