@@ -15,14 +15,16 @@ public protocol ExecStreamBackend: SandboxBackend {
 }
 
 // The calls keep exactly the deadline their caller gives (a wait's own length plus a margin): the
-// operator's `timeouts:` map is for whole operations, not for the steps of a stream.
+// operator's `timeouts:` map is for whole operations, not for the steps of a stream. The messages are
+// written and read without `Codable` (`Messages+ExecStreamJSON`): the same bytes, without the
+// runtime's first-use lookups that a one-shot `sandboxer exec` would pay for each message type.
 extension Backend: ExecStreamBackend {
     public func execStart(_ r: ExecStartRequest, timeout: Double?) throws(BackendError) -> ExecStartResponse {
-        try call(Operation.execStart, r, as: ExecStartResponse.self, timeout: timeout, exact: true)
+        try streamCall(Operation.execStart, r.jsonData, timeout: timeout, ExecStartResponse.init(json:))
     }
 
     public func execRead(_ r: ExecReadRequest, timeout: Double?) throws(BackendError) -> ExecReadResponse {
-        let answer = try call(Operation.execRead, r, as: ExecReadResponse.self, timeout: timeout, exact: true)
+        let answer = try streamCall(Operation.execRead, r.jsonData, timeout: timeout, ExecReadResponse.init(json:))
         guard let data = answer.data, data.count <= max(r.maxBytes, 0),
               answer.nextOffset == r.offset + Int64(data.count) else {
             throw BackendError(.garbage, "The plugin's exec_read answer is inconsistent: data_b64 must be base64 of at most max_bytes bytes, and next_offset the request's offset plus their count.",
@@ -32,18 +34,31 @@ extension Backend: ExecStreamBackend {
     }
 
     public func execWrite(_ r: ExecWriteRequest, timeout: Double?) throws(BackendError) -> ExecWriteResponse {
-        try call(Operation.execWrite, r, as: ExecWriteResponse.self, timeout: timeout, exact: true)
+        try streamCall(Operation.execWrite, r.jsonData, timeout: timeout, ExecWriteResponse.init(json:))
     }
 
     public func execWait(_ r: ExecWaitRequest, timeout: Double?) throws(BackendError) -> ExecWaitResponse {
-        try call(Operation.execWait, r, as: ExecWaitResponse.self, timeout: timeout, exact: true)
+        try streamCall(Operation.execWait, r.jsonData, timeout: timeout, ExecWaitResponse.init(json:))
     }
 
     public func execKill(_ r: ExecKillRequest, timeout: Double?) throws(BackendError) {
-        _ = try call(Operation.execKill, r, as: EmptyResponse.self, timeout: timeout, exact: true)
+        // The answer is `{}`; the channel already refused anything that is not a JSON object.
+        _ = try invoke(Operation.execKill, r.jsonData, exactTimeout: timeout)
     }
 
     public func execRelease(_ r: ExecHandleRef, timeout: Double?) throws(BackendError) {
-        _ = try call(Operation.execRelease, r, as: EmptyResponse.self, timeout: timeout, exact: true)
+        _ = try invoke(Operation.execRelease, r.jsonData, exactTimeout: timeout)
+    }
+
+    /// One call with exactly `timeout`; an answer `read` refuses is the plugin's fault, worded as `decode` words it.
+    private func streamCall<Response>(_ operation: String, _ body: Data, timeout: Double?,
+                                      _ read: (Data) throws(JSONFieldError) -> Response) throws(BackendError) -> Response {
+        let answer = try invoke(operation, body, exactTimeout: timeout)
+        do {
+            return try read(answer)
+        } catch {
+            throw BackendError(.garbage, "The plugin's '\(operation)' response does not match the ABI's message: \(error).",
+                               backend: name, operation: operation)
+        }
     }
 }

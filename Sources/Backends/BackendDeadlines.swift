@@ -25,7 +25,9 @@ public struct BackendDeadlines: Sendable, Equatable {
 
     /// The deadlines a backend's config block names (`timeouts: {default: 300s, create: 10m}`).
     public init(_ config: BackendConfig) {
-        self.init(seconds: config.timeouts.mapValues { Double($0.seconds) })
+        // No map (the usual case) takes the empty literal: `mapValues` makes new dictionary storage,
+        // whose generic metadata a one-shot CLI would otherwise instantiate at every command (callgrind).
+        self.init(seconds: config.timeouts.isEmpty ? [:] : config.timeouts.mapValues { Double($0.seconds) })
     }
 
     /// The deadline for one call of `operation` whose caller asked for `requested` (nil: no deadline).

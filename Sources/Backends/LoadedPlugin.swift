@@ -69,11 +69,12 @@ public final class LoadedPlugin: @unchecked Sendable {
         let described: DescribeResponse
         do throws(BackendError) {
             let timeout = deadlines.resolve(Operation.describe, requested: callTimeout)
-            let answer = try handle.call(Operation.describe, Data("{}".utf8), timeout: timeout)
-            do throws(DescribeReadError) {
-                described = try DescribeResponse.read(answer)
+            // Read without Codable (`DescribeResponse.init(json:)`: what JSONDecoder reads, in its words).
+            let answer = try handle.call(Operation.describe, EmptyResponse.jsonData, timeout: timeout)
+            do {
+                described = try DescribeResponse(json: answer)
             } catch {
-                throw BackendError(.garbage, "The plugin's 'describe' response does not match the ABI's message: \(error.detail).",
+                throw BackendError(.garbage, "The plugin's '\(Operation.describe)' response does not match the ABI's message: \(error).",
                                    backend: backendName, operation: Operation.describe)
             }
         } catch {
@@ -99,10 +100,8 @@ public final class LoadedPlugin: @unchecked Sendable {
 
     /// Calls instance_create with the backend config as JSON.
     func makeInstance(name backendName: String, config: JSONValue, maxResponseBytes: Int) throws(PluginLoadError) -> PluginInstance {
-        let configBytes: Data
-        do {
-            configBytes = try JSONEncoder().encode(config)
-        } catch {
+        // Written without Codable (JSONEncoder's first use costs a one-shot CLI its runtime lookups).
+        guard let configBytes = JSONObjectWriter.document(config) else {
             throw instanceFailure(backendName, "its config cannot be encoded as JSON.")
         }
         var instance: UnsafeMutableRawPointer? = nil

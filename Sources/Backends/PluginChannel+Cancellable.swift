@@ -24,17 +24,14 @@ extension PluginInstance {
         let callId = context.nextCallId()
         let mailbox = Mailbox()
         let done = mailbox.done
-        let thread = PosixThread { [self] in
+        PluginCallThreads.shared.run({ [self] in
             let reply = self.invokeNow(operation, request, callId: callId)
             let abandoned = mailbox.state.withLock { state in
                 state.outcome = reply
                 return state.abandoned
             }
             if abandoned { context.forget(callId) }
-            done.signal()
-        }
-        thread.stackSize = 8 << 20
-        thread.start()
+        }, thenSignal: done)
         let why = CancellableWait.until(done, timeout: timeout, cancel: cancel)
         guard let why else { return CancellableReply(reply: mailbox.state.withLock { $0.outcome }, stoppedBecause: nil, stoppedInTime: true) }
         context.cancel(callId)

@@ -54,18 +54,15 @@ final class PluginInstance: PluginChannel, @unchecked Sendable {
         let outcome: PluginReply
         if let timeout {
             let mailbox = Mailbox()
-            let thread = PosixThread { [self] in
+            // On a call thread (8 MiB of stack; parked between calls, see PluginCallThreads).
+            PluginCallThreads.shared.run({ [self] in
                 let result = self.invokeNow(operation, request, callId: callId)
                 let abandoned = mailbox.state.withLock { state in
                     state.outcome = result
                     return state.abandoned
                 }
                 if abandoned { context.forget(callId) }
-                mailbox.done.signal()
-            }
-            // Plugins may recurse deeply (JSON, Swift runtime): give them the usual 8 MiB.
-            thread.stackSize = 8 << 20
-            thread.start()
+            }, thenSignal: mailbox.done)
             _ = mailbox.done.wait(timeout: .now() + .nanoseconds(Int(max(0, min(timeout, 1e6)) * 1e9)))
             // Whatever arrived first, decide under the lock so a late result is not lost or misread.
             let late: PluginReply? = mailbox.state.withLock { state in

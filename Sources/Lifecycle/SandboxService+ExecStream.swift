@@ -58,8 +58,11 @@ extension SandboxService {
     }
 }
 
-/// One streamed command from start to release: a reader thread per output stream, a writer thread
-/// for standard input, and the caller's thread waiting for the exit, sending heartbeats and signals.
+/// One streamed command from start to release. The caller's thread first reads both output streams
+/// itself while each round brings bytes or an end (`readInline`): a command that ends at once (most
+/// do) costs no thread of its own. Once a round brings nothing, the command is taken to run on: each
+/// stream still open gets a reader thread (so neither waits for the other), standard input a writer
+/// thread, and the caller's thread waits for the exit, sending heartbeats and signals.
 final class ExecStreamRun: Sendable {
     let backend: any ExecStreamBackend
     let ref: ExecHandleRef
@@ -72,6 +75,9 @@ final class ExecStreamRun: Sendable {
     /// Bytes asked for per read: a quarter of what a plugin may answer, so the copies one chunk makes on
     /// its way through the host (JSON, base64, the front's framing) stay a few megabytes.
     static let readBytes = 256 << 10
+    /// How long an inline read waits for the first open stream: the most the other stream's bytes wait
+    /// behind it, and how long a command may stay silent before it gets reader threads.
+    static let inlineWaitMs = 50
 
     private struct Shared {
         var cancelled = false
@@ -96,19 +102,15 @@ final class ExecStreamRun: Sendable {
     func drive(stdin: ExecStreamInput) -> Result<ExecStreamOutcome, BackendError> {
         control?.setRunning(true)
         defer { control?.setRunning(false) }
-        let readers = [ExecOutputStream.stdout, .stderr].map { stream in
-            spawn("exec-\(stream.rawValue)") { [self] in pump(stream) }
-        }
         var writer: DispatchSemaphore? = nil
         switch stdin {
         case .none: break
         case .bytes(let data): writer = spawn("exec-stdin") { [self] in feed({ data }, once: true) }
         case .reader(let next): writer = spawn("exec-stdin") { [self] in feed(next, once: false) }
         }
-        var exit: ExecWaitResponse? = nil
         var killed = false
-        var lastBeat = Date()
-        while exit == nil {
+        /// Kills the command once the receiver is gone or a read failed; forwards the caller's signals.
+        func steer() {
             if !killed, stopped || sink.isCancelled() {
                 shared.withLock { $0.cancelled = true }
                 killed = true
@@ -117,6 +119,15 @@ final class ExecStreamRun: Sendable {
             for signal in control?.take() ?? [] {
                 try? backend.execKill(ExecKillRequest(sandboxId: ref.sandboxId, handle: ref.handle, signal: signal), timeout: callTimeout)
             }
+        }
+        let open = readInline(steer)
+        let readers = open.map { stream, offset in
+            spawn("exec-\(stream.rawValue)") { [self] in pump(stream, from: offset) }
+        }
+        var exit: ExecWaitResponse? = nil
+        var lastBeat = Date()
+        while exit == nil {
+            steer()
             do {
                 let answer = try backend.execWait(ExecWaitRequest(sandboxId: ref.sandboxId, handle: ref.handle, waitMs: Self.pollMs),
                                                   timeout: callTimeout + Double(Self.pollMs) / 1000)
@@ -152,29 +163,58 @@ final class ExecStreamRun: Sendable {
                                           stdoutBytes: bytes[.stdout] ?? 0, stderrBytes: bytes[.stderr] ?? 0))
     }
 
-    /// Reads one stream to its end, handing each chunk to the sink before asking for the next.
-    private func pump(_ stream: ExecOutputStream) {
-        var offset: Int64 = 0
-        while !stopped {
-            let request = ExecReadRequest(sandboxId: ref.sandboxId, handle: ref.handle, stream: stream.rawValue,
-                                          offset: offset, maxBytes: Self.readBytes, waitMs: Self.pollMs)
-            let answer: ExecReadResponse
-            do {
-                answer = try backend.execRead(request, timeout: callTimeout + Double(Self.pollMs) / 1000)
-            } catch {
-                // Once the command was killed for a gone receiver, a failing read is expected.
-                if !shared.withLock({ $0.cancelled }) { fail(error) }
-                return
+    /// Reads both streams on the caller's thread, round after round, while each round brings bytes or
+    /// an end: the first open stream waits up to `inlineWaitMs`, the other is only polled. Returns the
+    /// streams still open (and their offsets) when a round brought nothing, or when reading stopped
+    /// (a failure or a gone receiver: then none, and the wait loop kills the command).
+    private func readInline(_ steer: () -> Void) -> [(ExecOutputStream, Int64)] {
+        var open: [(ExecOutputStream, Int64)] = [(.stdout, 0), (.stderr, 0)]
+        while !open.isEmpty {
+            steer()
+            if stopped { return [] }
+            var progressed = false
+            var still: [(ExecOutputStream, Int64)] = []
+            for (i, (stream, offset)) in open.enumerated() {
+                guard let step = readOnce(stream, at: offset, waitMs: i == 0 ? Self.inlineWaitMs : 0), !stopped else { return [] }
+                if step.bytes > 0 || step.eof { progressed = true }
+                if !step.eof { still.append((stream, step.offset)) }
             }
-            let data = answer.data ?? Data()
-            offset = answer.nextOffset
-            if !data.isEmpty, !shared.withLock({ $0.cancelled }) {
-                shared.withLock { $0.lastOutput = Date(); $0.bytes[stream, default: 0] += Int64(data.count) }
-                let alive = sinkLock.withLock { _ in sink.output(stream, data) }
-                if !alive { shared.withLock { $0.cancelled = true } }
-            }
-            if answer.eof { return }
+            open = still
+            if !progressed { break }
         }
+        return open
+    }
+
+    /// Reads one stream from `offset` to its end, handing each chunk to the sink before asking for the next.
+    private func pump(_ stream: ExecOutputStream, from offset: Int64) {
+        var offset = offset
+        while !stopped {
+            guard let step = readOnce(stream, at: offset, waitMs: Self.pollMs) else { return }
+            offset = step.offset
+            if step.eof { return }
+        }
+    }
+
+    /// One `exec_read` of `stream` at `offset`, its bytes handed to the sink: the next offset, how many
+    /// bytes came and whether the stream ended; nil when reading stopped (a failure is recorded).
+    private func readOnce(_ stream: ExecOutputStream, at offset: Int64, waitMs: Int) -> (offset: Int64, bytes: Int, eof: Bool)? {
+        let request = ExecReadRequest(sandboxId: ref.sandboxId, handle: ref.handle, stream: stream.rawValue,
+                                      offset: offset, maxBytes: Self.readBytes, waitMs: waitMs)
+        let answer: ExecReadResponse
+        do {
+            answer = try backend.execRead(request, timeout: callTimeout + Double(waitMs) / 1000)
+        } catch {
+            // Once the command was killed for a gone receiver, a failing read is expected.
+            if !shared.withLock({ $0.cancelled }) { fail(error) }
+            return nil
+        }
+        let data = answer.data ?? Data()
+        if !data.isEmpty, !shared.withLock({ $0.cancelled }) {
+            shared.withLock { $0.lastOutput = Date(); $0.bytes[stream, default: 0] += Int64(data.count) }
+            let alive = sinkLock.withLock { _ in sink.output(stream, data) }
+            if !alive { shared.withLock { $0.cancelled = true } }
+        }
+        return (answer.nextOffset, data.count, answer.eof)
     }
 
     /// Writes standard input from `next` until it ends (then closes it) or the command stops taking it.

@@ -16,25 +16,36 @@ public protocol ExecStreamPlugin: SandboxerPlugin {
 
 extension PluginDispatch {
     /// Routes an operation of `sandboxer.exec-stream/1` to `plugin`; nil for any other operation.
+    /// The messages are read and written without `Codable` (`Messages+ExecStreamJSON`: the same
+    /// bytes), so a plugin in a one-shot CLI does not pay the runtime's first-use lookups per type.
     static func dispatchExecStream(_ plugin: any ExecStreamPlugin, operation: String, request: Data,
                                    call: PluginCall) throws(PluginError) -> Data? {
         switch operation {
         case Operation.execStart:
-            return try encode(plugin.execStart(decode(ExecStartRequest.self, request, operation), call: call))
+            return try plugin.execStart(read(request, operation, ExecStartRequest.init(json:)), call: call).jsonData
         case Operation.execRead:
-            return try encode(plugin.execRead(decode(ExecReadRequest.self, request, operation), call: call))
+            return try plugin.execRead(read(request, operation, ExecReadRequest.init(json:)), call: call).jsonData
         case Operation.execWrite:
-            return try encode(plugin.execWrite(decode(ExecWriteRequest.self, request, operation), call: call))
+            return try plugin.execWrite(read(request, operation, ExecWriteRequest.init(json:)), call: call).jsonData
         case Operation.execWait:
-            return try encode(plugin.execWait(decode(ExecWaitRequest.self, request, operation), call: call))
+            return try plugin.execWait(read(request, operation, ExecWaitRequest.init(json:)), call: call).jsonData
         case Operation.execKill:
-            try plugin.execKill(decode(ExecKillRequest.self, request, operation), call: call)
-            return try encode(EmptyResponse())
+            try plugin.execKill(read(request, operation, ExecKillRequest.init(json:)), call: call)
+            return EmptyResponse.jsonData
         case Operation.execRelease:
-            try plugin.execRelease(decode(ExecHandleRef.self, request, operation), call: call)
-            return try encode(EmptyResponse())
+            try plugin.execRelease(read(request, operation, ExecHandleRef.init(json:)), call: call)
+            return EmptyResponse.jsonData
         default:
             return nil
+        }
+    }
+
+    /// Reads a request with `reader`, failing as `decode` fails (the same message for the same fault).
+    static func read<T>(_ data: Data, _ operation: String, _ reader: (Data) throws(JSONFieldError) -> T) throws(PluginError) -> T {
+        do {
+            return try reader(data)
+        } catch {
+            throw PluginError(.invalidRequest, "The '\(operation)' request is not valid JSON for this operation: \(error).")
         }
     }
 }

@@ -27,9 +27,10 @@ public enum PluginDispatch {
                                                     call: PluginCall) throws(PluginError) -> Data {
         switch operation {
         case Operation.describe:
-            return try encode(DescribeResponse(name: P.name, version: P.version, capabilities: P.capabilities,
-                                                   bootArtifactKinds: P.bootArtifactKinds.isEmpty ? nil : P.bootArtifactKinds,
-                                                   info: { let info = plugin.describeInfo; return info.isEmpty ? nil : info }()))
+            // Written without Codable (`DescribeResponse.jsonData`: JSONEncoder's bytes).
+            return DescribeResponse(name: P.name, version: P.version, capabilities: P.capabilities,
+                                    bootArtifactKinds: P.bootArtifactKinds.isEmpty ? nil : P.bootArtifactKinds,
+                                    info: { let info = plugin.describeInfo; return info.isEmpty ? nil : info }()).jsonData
         case Operation.create:
             return try encode(plugin.create(decode(CreateRequest.self, request, operation), call: call))
         case Operation.status:

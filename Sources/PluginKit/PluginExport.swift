@@ -92,14 +92,9 @@ public enum PluginExport {
         guard let table, let outInstance else { return PluginError.Code.invalidRequest.rawValue }
         let factory = UnsafeRawPointer(table).assumingMemoryBound(to: ExportedTable.self).pointee.factory.takeUnretainedValue()
         let bytes = config.map { Data(bytes: $0, count: len) } ?? Data()
-        // JSONReader, not JSONDecoder: decoding the recursive JSONValue through Codable was ~1.5-2 ms
-        // of every CLI command that loads a plugin (docs/performance.md "Codable at instance create").
-        let json: JSONValue
-        if bytes.isEmpty {
-            json = .object([:])
-        } else if let parsed = JSONReader.parse(bytes) {
-            json = parsed
-        } else {
+        // Read with JSONReader, not JSONDecoder: the same value, without Codable's first-use lookups
+        // that a one-shot CLI would pay at every plugin load.
+        guard let json = bytes.isEmpty ? JSONValue.object([:]) : JSONReader.parse(bytes) else {
             fill(out, Data("The backend config is not valid JSON.".utf8))
             return PluginError.Code.invalidRequest.rawValue
         }

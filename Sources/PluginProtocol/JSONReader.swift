@@ -84,39 +84,63 @@ public enum JSONReader {
         }
 
         /// A string's value: escapes decoded, UTF-8 checked (a lone surrogate escape is refused).
+        /// Runs of plain bytes are found by `plainRun` and copied whole: a base64 payload of a
+        /// megabyte is a few thousand runs (JSONEncoder writes each `/` as `\/`), not a megabyte of
+        /// single-byte steps.
         mutating func string() -> String? {
             guard eat(UInt8(ascii: "\"")) else { return nil }
             var out: [UInt8] = []
-            while let b = peek {
+            while true {
+                let start = at
+                at = plainRun(from: at)
+                guard at < bytes.count else { return nil }
+                let run = UnsafeBufferPointer(rebasing: bytes[start..<at])
+                let b = bytes[at]
                 at += 1
-                switch b {
-                case UInt8(ascii: "\""): return String(validating: out, as: UTF8.self)
-                case UInt8(ascii: "\\"):
-                    guard let e = peek else { return nil }
-                    at += 1
-                    switch e {
-                    case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(e)
-                    case UInt8(ascii: "b"): out.append(0x08)
-                    case UInt8(ascii: "f"): out.append(0x0C)
-                    case UInt8(ascii: "n"): out.append(0x0A)
-                    case UInt8(ascii: "r"): out.append(0x0D)
-                    case UInt8(ascii: "t"): out.append(0x09)
-                    case UInt8(ascii: "u"):
-                        guard var scalar = hex4() else { return nil }
-                        if scalar >= 0xD800 && scalar < 0xDC00 {
-                            guard eat(UInt8(ascii: "\\")), eat(UInt8(ascii: "u")), let low = hex4(),
-                                  low >= 0xDC00 && low < 0xE000 else { return nil }
-                            scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-                        }
-                        guard let u = Unicode.Scalar(scalar) else { return nil }
-                        out.append(contentsOf: UTF8.encode(u)!)
-                    default: return nil
+                if b == UInt8(ascii: "\"") {
+                    // No escape before: the string is the run itself, made in one step.
+                    if out.isEmpty { return String(validating: run, as: UTF8.self) }
+                    out.append(contentsOf: run)
+                    return String(validating: out, as: UTF8.self)
+                }
+                guard b == UInt8(ascii: "\\") else { return nil }   // a raw control character
+                out.append(contentsOf: run)
+                guard let e = peek else { return nil }
+                at += 1
+                switch e {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(e)
+                case UInt8(ascii: "b"): out.append(0x08)
+                case UInt8(ascii: "f"): out.append(0x0C)
+                case UInt8(ascii: "n"): out.append(0x0A)
+                case UInt8(ascii: "r"): out.append(0x0D)
+                case UInt8(ascii: "t"): out.append(0x09)
+                case UInt8(ascii: "u"):
+                    guard var scalar = hex4() else { return nil }
+                    if scalar >= 0xD800 && scalar < 0xDC00 {
+                        guard eat(UInt8(ascii: "\\")), eat(UInt8(ascii: "u")), let low = hex4(),
+                              low >= 0xDC00 && low < 0xE000 else { return nil }
+                        scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
                     }
-                case 0..<0x20: return nil
-                default: out.append(b)
+                    guard let u = Unicode.Scalar(scalar) else { return nil }
+                    out.append(contentsOf: UTF8.encode(u)!)
+                default: return nil
                 }
             }
-            return nil
+        }
+
+        /// The index of the first byte from `start` on that ends a run of plain string bytes (a quote,
+        /// a backslash or a control character), or the end. A pointer loop: it is the one loop over
+        /// every byte of a large payload, so it stays cheap in debug builds (the tests') too.
+        func plainRun(from start: Int) -> Int {
+            guard let base = bytes.baseAddress else { return start }
+            let end = bytes.count
+            var i = start
+            while i < end {
+                let b = base[i]
+                if b < 0x20 || b == 0x22 || b == 0x5C { return i }
+                i &+= 1
+            }
+            return end
         }
 
         mutating func hex4() -> UInt32? {

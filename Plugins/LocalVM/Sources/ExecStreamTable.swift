@@ -22,7 +22,10 @@ final class ExecStreamTable: @unchecked Sendable {
 
     /// Adds a session made by `make` (called only when there is room).
     func add(_ make: (String) throws(PluginError) -> ExecStreamSession) throws(PluginError) -> String {
-        let handle = "xs-" + (0..<2).map { _ in String(cFormat: "%08x", UInt32.random(in: 0...UInt32.max)) }.joined()
+        // 16 hex digits, zero-padded; not `String(cFormat:)`, whose CVarArg boxing costs a CLI's one exec
+        // the runtime's conformance lookups (callgrind).
+        let bits = String(UInt64.random(in: 0...UInt64.max), radix: 16)
+        let handle = "xs-" + String(repeating: "0", count: 16 - bits.utf8.count) + bits
         let full = lock.withLock { sessions.count >= Self.maxSessions }
         if full {
             throw PluginError(.quota, "This localvm instance already runs \(Self.maxSessions) streamed commands; release some first.")

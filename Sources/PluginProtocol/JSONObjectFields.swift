@@ -1,0 +1,126 @@
+import FoundationEssentials
+
+/// Why a message could not be read from JSON: the same three cases, in the same words, that the host
+/// and `PluginDispatch` report for a `DecodingError` ("missing key 'x'", "wrong type at 'x'",
+/// "malformed JSON"), so an error a plugin author sees does not depend on which reader ran.
+public enum JSONFieldError: Error, Sendable, Equatable, CustomStringConvertible {
+    case malformed
+    case missing(String)
+    case wrongType(String)
+
+    public var description: String {
+        switch self {
+        case .malformed: return "malformed JSON"
+        case .missing(let key): return "missing key '\(key)'"
+        case .wrongType(let key): return "wrong type at '\(key)'"
+        }
+    }
+}
+
+/// The members of one JSON object, read as typed fields without `Codable` (see `JSONObjectWriter`
+/// for why). Decodes as `JSONDecoder` does for a synthesized `Decodable` struct: unknown members are
+/// ignored, an absent or `null` optional member is nil, a required one must be present and not
+/// `null`, and an integer must be a whole number in its type's range. (The text itself is read by
+/// `JSONReader`, which also refuses a trailing comma; no writer of these messages writes one.)
+public struct JSONObjectFields {
+    private let members: [String: JSONValue]
+
+    /// The object in `data`; empty data reads as `{}` (a request with no fields).
+    public init(_ data: Data) throws(JSONFieldError) {
+        if data.isEmpty { members = [:]; return }
+        guard case .object(let members)? = JSONReader.parse(data) else { throw .malformed }
+        self.members = members
+    }
+
+    private func present(_ key: String) -> JSONValue? {
+        switch members[key] {
+        case nil, .null?: return nil
+        case let value?: return value
+        }
+    }
+
+    private func required(_ key: String) throws(JSONFieldError) -> JSONValue {
+        guard let value = members[key] else { throw .missing(key) }
+        if case .null = value { throw .wrongType(key) }
+        return value
+    }
+
+    /// A required string.
+    public func string(_ key: String) throws(JSONFieldError) -> String {
+        guard case .string(let s) = try required(key) else { throw .wrongType(key) }
+        return s
+    }
+
+    /// An optional string.
+    public func optionalString(_ key: String) throws(JSONFieldError) -> String? {
+        guard let value = present(key) else { return nil }
+        guard case .string(let s) = value else { throw .wrongType(key) }
+        return s
+    }
+
+    /// A required boolean.
+    public func bool(_ key: String) throws(JSONFieldError) -> Bool {
+        guard case .bool(let b) = try required(key) else { throw .wrongType(key) }
+        return b
+    }
+
+    /// An optional boolean.
+    public func optionalBool(_ key: String) throws(JSONFieldError) -> Bool? {
+        guard let value = present(key) else { return nil }
+        guard case .bool(let b) = value else { throw .wrongType(key) }
+        return b
+    }
+
+    /// A required whole number that fits `type`.
+    public func int<I: FixedWidthInteger>(_ key: String, as type: I.Type) throws(JSONFieldError) -> I {
+        try Self.whole(try required(key), key, as: type)
+    }
+
+    /// An optional whole number that fits `type`.
+    public func optionalInt<I: FixedWidthInteger>(_ key: String, as type: I.Type) throws(JSONFieldError) -> I? {
+        guard let value = present(key) else { return nil }
+        return try Self.whole(value, key, as: type)
+    }
+
+    private static func whole<I: FixedWidthInteger>(_ value: JSONValue, _ key: String, as type: I.Type) throws(JSONFieldError) -> I {
+        guard case .number(let n) = value, let i = I(exactly: n) else { throw .wrongType(key) }
+        return i
+    }
+
+    /// A required array of strings.
+    public func strings(_ key: String) throws(JSONFieldError) -> [String] {
+        guard case .array(let items) = try required(key) else { throw .wrongType(key) }
+        var out: [String] = []
+        out.reserveCapacity(items.count)
+        for item in items {
+            guard case .string(let s) = item else { throw .wrongType(key) }
+            out.append(s)
+        }
+        return out
+    }
+
+    /// An optional array of strings.
+    public func optionalStrings(_ key: String) throws(JSONFieldError) -> [String]? {
+        guard present(key) != nil else { return nil }
+        return try strings(key)
+    }
+
+    /// An optional object, its members as they are.
+    public func optionalObject(_ key: String) throws(JSONFieldError) -> [String: JSONValue]? {
+        guard let value = present(key) else { return nil }
+        guard case .object(let members) = value else { throw .wrongType(key) }
+        return members
+    }
+
+    /// A required object of strings.
+    public func stringMap(_ key: String) throws(JSONFieldError) -> [String: String] {
+        guard case .object(let members) = try required(key) else { throw .wrongType(key) }
+        var out: [String: String] = [:]
+        out.reserveCapacity(members.count)
+        for (name, member) in members {
+            guard case .string(let s) = member else { throw .wrongType(key) }
+            out[name] = s
+        }
+        return out
+    }
+}
