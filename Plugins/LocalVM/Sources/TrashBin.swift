@@ -25,13 +25,19 @@ final class TrashBin: @unchecked Sendable {
     private let removal = Lock()
     private var running = false
     private var again = false
+    /// Trash entries a remover process started by this bin owns (`handOff` need not hand them again).
+    private var handed = Set<String>()
 
     /// False only in tests that look at the trash before anything removes it.
     private let removesInBackground: Bool
 
-    init(dataDir: String, removesInBackground: Bool = true) {
+    /// The init program run in its remover mode by `handOff` (`spawnRemover`); nil: fork instead.
+    let removerProgram: String?
+
+    init(dataDir: String, removesInBackground: Bool = true, removerProgram: String? = InitProgram.programPath) {
         dir = dataDir + "/trash"
         self.removesInBackground = removesInBackground
+        self.removerProgram = removerProgram
     }
 
     /// Detaches the mounts under `path` (a directory of `sandboxId`), moves it into the trash and
@@ -49,7 +55,12 @@ final class TrashBin: @unchecked Sendable {
             try MountTable.detachAll(under: path)
             return try FileOps.removeTree(path)
         }
-        if removesInBackground { scheduleDrain() }
+        guard removesInBackground else { return }
+        // A remover process of its own (the init program's remover mode): nothing of the removal
+        // runs in this process, so a CLI's exit never waits for a thread's unlinkat in flight
+        // (each one can wait for a synchronous discard on a file system mounted `discard`). The
+        // thread where that program is missing.
+        if spawnRemover() { markHanded([name]) } else { scheduleDrain() }
     }
 
     /// Starts a background removal of everything in the trash, unless one is running (which then
@@ -95,6 +106,21 @@ final class TrashBin: @unchecked Sendable {
         if let failure { throw failure }
     }
 
+    /// Records entries a started remover owns (it lists the trash after they were there). Names
+    /// the trash no longer holds are dropped once there are more than a few, so a long-lived
+    /// process (serve) does not keep one per destroy.
+    func markHanded(_ names: [String]) {
+        let present = state.withLock { handed.count >= 64 } ? Set(entries) : nil
+        state.withLock {
+            if let present { handed.formIntersection(present) }
+            handed.formUnion(names)
+        }
+    }
+
+    func isHanded(_ name: String) -> Bool {
+        state.withLock { handed.contains(name) }
+    }
+
     /// Blocks until no background removal runs (tests: what an instance's start removed).
     func waitIdle() {
         state.lock()
@@ -125,15 +151,17 @@ extension TrashBin {
         for bin in pendingAtExit.withLock({ Array($0.values) }) { bin.handOff() }
     }
 
-    /// Leaves what is still in the trash to a process of its own that outlives this one
+    /// Leaves what is still in the trash to a process of its own that outlives this one: the init
+    /// program's remover mode (`spawnRemover`), else a fork of this process
     /// (`clvm_trash_remove_detached`); removes it here, synchronously, when none can be started.
     /// At exit, and at an instance's end (its deinit: the end of a CLI command, serve's shutdown).
     /// The background thread may still be removing an entry: the two removals tolerate each other.
     /// An entry the remover cannot finish (a mount left by an older version) stays for the next
     /// instance's start, which unmounts and removes it.
     func handOff() {
-        guard !entries.isEmpty else { return }
-        if clvm_trash_remove_detached(dir) != 0 { try? drain() }
+        let left = entries
+        guard left.contains(where: { !isHanded($0) }) else { return }
+        if spawnRemover() { markHanded(left) } else if clvm_trash_remove_detached(dir) != 0 { try? drain() }
         // The remover (or the drain) owns what is there now: at exit, this bin needs no second
         // remover (a CLI's deinit hands off first; the exit found the same entries still there,
         // being removed, and forked again: 2 fork pairs per `destroy` in `strace -f`).
