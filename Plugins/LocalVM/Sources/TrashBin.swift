@@ -9,11 +9,12 @@ import Synchronization
 ///
 /// Destroy detaches what is mounted under a sandbox's directory, renames the directory in here (one
 /// `rename`, on the same file system) once nothing of the sandbox runs any more, and answers; a
-/// background thread then removes it, which took ~25 ms of `unlinkat` per destroy on a loaded host
-/// (the lazy unmounts, 7-18 ms there, stay in the answer: see `discard`). Whatever a process
-/// exit or crash leaves here is finished by the next instance over the same data dir (at its
-/// start, in the background); `drain()` removes everything synchronously, for tests that prove
-/// cleanup and for an orderly shutdown (the instance's deinit); at a process's exit, what is left
+/// detached remover process (the init program's remover mode, `spawnRemover`; a background thread
+/// where that program is missing) then removes it, which took ~25 ms of `unlinkat` per destroy on
+/// a loaded host (the lazy unmounts, 7-18 ms there, stay in the answer: see `discard`). Whatever a
+/// process exit or crash leaves here is finished by the next instance over the same data dir (at
+/// its start, in the background); `drain()` removes everything synchronously, for tests that prove
+/// cleanup; at an instance's end and at a process's exit, what is left and no remover owns yet
 /// goes to a detached remover process (`handOff`).
 final class TrashBin: @unchecked Sendable {
     // @unchecked: `running` and `again` are touched only with `state` held; removal itself is
