@@ -178,6 +178,9 @@ void clvm_trash_remover_main(const char *dir_arg) {
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
+    /* Not the spawner's working directory: a remover outliving it must not hold its mount busy
+     * (a relative trash path, which the plugin never passes, keeps it). */
+    if (dir[0] == '/' && chdir("/") < 0) _exit(1);
     retitle();
     pid_t pid = fork();
     if (pid != 0) _exit(pid < 0 ? 1 : 0);
