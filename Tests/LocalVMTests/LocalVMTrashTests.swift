@@ -53,6 +53,8 @@ struct LocalVMTrashTests {
         #expect(chmod(fake, 0o755) == 0)
         let trash = TrashBin(dataDir: dataDir, removerProgram: fake)
         try trash.discard(tree, sandboxId: "s1")
+        // discard starts the remover from a thread of its own; this waits for that start only.
+        trash.waitSpawned()
         let handed = try #require(trash.entries.first)
         #expect(trash.isHanded(handed))
         #expect(FileOps.readText(runs) == "run\n")

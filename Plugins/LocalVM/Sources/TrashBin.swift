@@ -17,7 +17,7 @@ import Synchronization
 /// cleanup; at an instance's end and at a process's exit, what is left and no remover owns yet
 /// goes to a detached remover process (`handOff`).
 final class TrashBin: @unchecked Sendable {
-    // @unchecked: `running` and `again` are touched only with `state` held; removal itself is
+    // @unchecked: `running`, `again`, `spawning` and `handed` are touched only with `state` held; removal itself is
     // serialized by `removal`, so two threads never remove the same tree at once.
 
     /// `<data_dir>/trash`
@@ -28,6 +28,8 @@ final class TrashBin: @unchecked Sendable {
     private var again = false
     /// Trash entries a remover process started by this bin owns (`handOff` need not hand them again).
     private var handed = Set<String>()
+    /// Threads starting a remover for `discard` (`handOff` waits for them: about a millisecond each).
+    private var spawning = 0
 
     /// False only in tests that look at the trash before anything removes it.
     private let removesInBackground: Bool
@@ -57,11 +59,30 @@ final class TrashBin: @unchecked Sendable {
             return try FileOps.removeTree(path)
         }
         guard removesInBackground else { return }
-        // A remover process of its own (the init program's remover mode): nothing of the removal
-        // runs in this process, so a CLI's exit never waits for a thread's unlinkat in flight
-        // (each one can wait for a synchronous discard on a file system mounted `discard`). The
-        // thread where that program is missing.
-        if spawnRemover() { markHanded([name]) } else { scheduleDrain() }
+        // A remover process of its own (the init program's remover mode), started from a thread:
+        // nothing of the removal runs in this process, so a CLI's exit never waits for an unlinkat
+        // in flight (each can wait for a synchronous discard on a file system mounted `discard`),
+        // and the answer does not wait for the spawn either (inline, it added 2-4 ms to a destroy
+        // through the C ABI under load). The in-process removal where that program is missing.
+        if removerProgram != nil { startRemover(name) } else { scheduleDrain() }
+    }
+
+    /// Hands the entry `name` to a remover process started from a thread of its own; the
+    /// in-process removal when the program does not start.
+    private func startRemover(_ name: String) {
+        Self.drainAtExit(self)
+        state.withLock { spawning += 1 }
+        let thread = PosixThread { [self] in
+            let started = spawnRemover()
+            if started { markHanded([name]) }
+            state.withLock {
+                spawning -= 1
+                state.broadcast()
+            }
+            if !started { scheduleDrain() }
+        }
+        thread.name = "localvm-trash"
+        thread.start()
     }
 
     /// Starts a background removal of everything in the trash, unless one is running (which then
@@ -122,10 +143,18 @@ final class TrashBin: @unchecked Sendable {
         state.withLock { handed.contains(name) }
     }
 
-    /// Blocks until no background removal runs (tests: what an instance's start removed).
+    /// Blocks until no background removal runs and no remover is being started (tests: what an
+    /// instance's start removed; `handOff`).
     func waitIdle() {
         state.lock()
-        while running { state.wait() }
+        while running || spawning > 0 { state.wait() }
+        state.unlock()
+    }
+
+    /// Blocks until no remover is being started by `discard`'s threads.
+    func waitSpawned() {
+        state.lock()
+        while spawning > 0 { state.wait() }
         state.unlock()
     }
 
@@ -160,6 +189,8 @@ extension TrashBin {
     /// An entry the remover cannot finish (a mount left by an older version) stays for the next
     /// instance's start, which unmounts and removes it.
     func handOff() {
+        // A remover being started owns its entry once it runs: wait for that (not for a removal).
+        waitSpawned()
         let left = entries
         guard left.contains(where: { !isHanded($0) }) else { return }
         if spawnRemover() { markHanded(left) } else if clvm_trash_remove_detached(dir) != 0 { try? drain() }
