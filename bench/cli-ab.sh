@@ -42,7 +42,7 @@ json_id() { python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])'; }
 
 # Warm-up: builds the busybox image, migrates the store, pages both binaries in.
 for bin in "$A/sandboxer" "$TMP/b/sandboxer"; do id=$("$bin" create --json | json_id); "$bin" destroy "$id" >/dev/null; done
-BASE=$(find "$SANDBOXER_HOME" -type d -path '*/images/busybox/rootfs' -prune | head -n1)
+BASE=$(find "$SANDBOXER_HOME" -path '*/trash' -prune -o -type d -path '*/images/busybox/rootfs' -print -prune | head -n1)
 keep=$("$A/sandboxer" create --json | json_id)
 INIT=$("$A/sandboxer" show "$keep" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["info"]["init_pid"])')
 

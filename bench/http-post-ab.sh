@@ -37,7 +37,7 @@ for v in base new; do
   while [ -z "$listen" ] && IFS= read -r line <&$fd; do [[ "$line" =~ \"listen\"[[:space:]]*:[[:space:]]*\"([^\"]+)\" ]] && listen=${BASH_REMATCH[1]}; done
   echo "$listen" > "$TMP/listen-$v"
 done
-BASE=$(find "$TMP/home-new" -type d -path '*/images/busybox/rootfs' -prune | head -n1)
+BASE=$(find "$TMP/home-new" -path '*/trash' -prune -o -type d -path '*/images/busybox/rootfs' -print -prune | head -n1)
 INIT=$(SANDBOXER_HOME="$TMP/home-new" ${DIR[new]}/sandboxer show "$(cat $TMP/id-new)" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["info"]["init_pid"])')
 for r in $(seq "$ROUNDS"); do
   : > "$TMP/bwrap.txt"; : > "$TMP/ns.txt"

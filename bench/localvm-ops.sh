@@ -50,7 +50,7 @@ json_field() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; 
 # Warm-up: builds the busybox image, migrates the store.
 id=$(sbx create --json | json_field 'd["id"]')
 sbx destroy "$id" >/dev/null
-BASE=$(find "$SANDBOXER_HOME" -type d -path '*/images/busybox/rootfs' -prune | head -n1)
+BASE=$(find "$SANDBOXER_HOME" -path '*/trash' -prune -o -type d -path '*/images/busybox/rootfs' -print -prune | head -n1)
 [ -d "$BASE" ] || { echo "localvm-ops.sh: found no busybox rootfs under $SANDBOXER_HOME" >&2; exit 1; }
 
 # --- baselines -----------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ struct LocalVMTrashTests {
         return (dataDir, dataDir + "/sandboxes/s1")
     }
 
-    @Test("discard moves the tree out at once and the background removal empties the trash")
+    @Test("discard moves the tree out at once and a remover process empties the trash")
     func discardThenRemoved() throws {
         let (dataDir, tree) = try Self.scratch()
         defer { _ = clvm_remove_tree(dataDir) }
@@ -27,8 +27,42 @@ struct LocalVMTrashTests {
         try trash.discard(tree, sandboxId: "s1")
         #expect(!FileOps.exists(tree))
         trash.waitIdle()
+        #expect(clvm_wait_dir_empty(trash.dir, 10_000) == 0, "\(trash.entries)")
+        #expect(FileOps.exists("/etc/hostname"), "the symlink was not followed")
+    }
+
+    @Test("without the remover program, discard's background thread empties the trash")
+    func discardThenRemovedByThread() throws {
+        let (dataDir, tree) = try Self.scratch()
+        defer { _ = clvm_remove_tree(dataDir) }
+        let trash = TrashBin(dataDir: dataDir, removerProgram: nil)
+        try trash.discard(tree, sandboxId: "s1")
+        #expect(!FileOps.exists(tree))
+        trash.waitIdle()
         #expect(trash.entries.isEmpty, "\(trash.entries)")
         #expect(FileOps.exists("/etc/hostname"), "the symlink was not followed")
+    }
+
+    @Test("an entry discard handed to a remover is not handed again at the instance's end")
+    func handedEntryNotHandedAgain() throws {
+        let (dataDir, tree) = try Self.scratch()
+        defer { _ = clvm_remove_tree(dataDir) }
+        // A remover "program" that counts its runs and removes nothing: the entry stays, owned by it.
+        let fake = dataDir + "/fake-remover", runs = dataDir + "/runs"
+        try FileOps.writeText(fake, "#!/bin/sh\necho run >> '\(runs)'\n")
+        #expect(chmod(fake, 0o755) == 0)
+        let trash = TrashBin(dataDir: dataDir, removerProgram: fake)
+        try trash.discard(tree, sandboxId: "s1")
+        // discard starts the remover from a thread of its own; this waits for that start only.
+        trash.waitSpawned()
+        let handed = try #require(trash.entries.first)
+        #expect(trash.isHanded(handed))
+        #expect(FileOps.readText(runs) == "run\n")
+        // handOff finds only handed entries: no second remover, and no synchronous drain either.
+        trash.handOff()
+        #expect(FileOps.readText(runs) == "run\n")
+        #expect(trash.entries == [handed])
+        try trash.drain()
     }
 
     @Test("a mount under the discarded dir is detached before discard returns: the trash never holds a mount", .enabled(if: getuid() == 0))
@@ -77,6 +111,43 @@ struct LocalVMTrashTests {
         // The handshake: inotify on the trash dir, bounded (no sleeping).
         #expect(clvm_wait_dir_empty(trash.dir, 10_000) == 0, "\(trash.entries)")
         #expect(FileOps.exists("/etc/hostname"), "the symlink was not followed")
+    }
+
+    @Test("the hand-off posix_spawns the init program's remover mode, which empties the trash",
+          .enabled(if: InitProgram.programPath != nil, "sandboxer-localvm-init is not built next to the test binary"))
+    func spawnedRemoverEmptiesTrash() throws {
+        let (dataDir, tree) = try Self.scratch()
+        defer { _ = clvm_remove_tree(dataDir) }
+        let trash = TrashBin(dataDir: dataDir, removesInBackground: false)
+        #expect(trash.removerProgram == InitProgram.programPath)
+        try trash.discard(tree, sandboxId: "s1")
+        // The started process forks the remover and exits 0 at once; that exit is what returns here.
+        #expect(trash.spawnRemover())
+        #expect(clvm_wait_dir_empty(trash.dir, 10_000) == 0, "\(trash.entries)")
+        #expect(FileOps.exists("/etc/hostname"), "the symlink was not followed")
+    }
+
+    @Test("without the init program the hand-off forks a remover instead, which empties the trash")
+    func forkedRemoverEmptiesTrash() throws {
+        let (dataDir, tree) = try Self.scratch()
+        defer { _ = clvm_remove_tree(dataDir) }
+        let trash = TrashBin(dataDir: dataDir, removesInBackground: false, removerProgram: nil)
+        try trash.discard(tree, sandboxId: "s1")
+        #expect(!trash.spawnRemover())
+        trash.handOff()
+        #expect(clvm_wait_dir_empty(trash.dir, 10_000) == 0, "\(trash.entries)")
+        #expect(FileOps.exists("/etc/hostname"), "the symlink was not followed")
+    }
+
+    @Test("a remover program that cannot start leaves the trash to the fork")
+    func missingRemoverProgram() throws {
+        let (dataDir, tree) = try Self.scratch()
+        defer { _ = clvm_remove_tree(dataDir) }
+        let trash = TrashBin(dataDir: dataDir, removesInBackground: false, removerProgram: dataDir + "/absent")
+        try trash.discard(tree, sandboxId: "s1")
+        #expect(!trash.spawnRemover())
+        trash.handOff()
+        #expect(clvm_wait_dir_empty(trash.dir, 10_000) == 0, "\(trash.entries)")
     }
 
     @Test("two removers of the same tree at once both succeed (a drain racing the detached remover)")

@@ -154,7 +154,7 @@ static void init_child(const clvm_launch_spec *s, int errfd, int gofd, int ready
     if (layer_len > 64) { errno = ENAMETOOLONG; CHILD_FAIL(CLVM_STEP_MOUNT_OVERLAY, 2); }
 #define OPT_ADD(p, n) do { memcpy(options + on, (p), (n)); on += (n); } while (0)
     if (idmapped) {
-        OPT_ADD("lowerdir=lower,upperdir=layers/upper,workdir=layers/work,userxattr", 67); /* with the NUL */
+        OPT_ADD("lowerdir=lower,upperdir=layers/upper,workdir=layers/work,userxattr", 66);
     } else {
         OPT_ADD("lowerdir=/proc/self/fd/", 23);
         on += clvm_u64_to_dec(options + on, (uint64_t)lower_fd);
@@ -162,8 +162,15 @@ static void init_child(const clvm_launch_spec *s, int errfd, int gofd, int ready
         if (layer) { OPT_ADD(layer, layer_len); OPT_ADD("/", 1); }
         OPT_ADD("upper,workdir=", 14);
         if (layer) { OPT_ADD(layer, layer_len); OPT_ADD("/", 1); }
-        OPT_ADD("work,userxattr", 15); /* with the NUL */
+        OPT_ADD("work,userxattr", 14);
     }
+    /* volatile (Linux 5.10+): no sync of the upper layer's file system when the overlay goes. The
+     * sandbox's directory is thrown away at destroy, and the unmount at its init's exit (the end of
+     * its mount namespace) ran ovl_sync_fs -> sync_filesystem, a writeback and a device flush of the
+     * whole host file system, in every destroy. A host crash loses a sandbox anyway (its processes),
+     * so its writes need no flush of their own. Cut off again (at volatile_at) if the kernel refuses it. */
+    size_t volatile_at = on;
+    OPT_ADD(",volatile", 10); /* with the NUL */
 #undef OPT_ADD
     char ctl[80];
     size_t cn = 0;
@@ -192,7 +199,13 @@ static void init_child(const clvm_launch_spec *s, int errfd, int gofd, int ready
         int ierr = 0, istep = clvm_child_idmap_attach(lower_tree, layers_tree, &ierr);
         if (istep) { clvm_child_report(errfd, istep, ierr, 1); _exit(1); }
     }
-    if (mount("overlay", "rootfs", "overlay", 0, options) < 0) CHILD_FAIL(CLVM_STEP_MOUNT_OVERLAY, 0);
+    int mounted = mount("overlay", "rootfs", "overlay", 0, options);
+    if (mounted < 0 && errno == EINVAL) {
+        /* A kernel before 5.10 does not know the option; the same mount without it. */
+        options[volatile_at] = 0;
+        mounted = mount("overlay", "rootfs", "overlay", 0, options);
+    }
+    if (mounted < 0) CHILD_FAIL(CLVM_STEP_MOUNT_OVERLAY, 0);
 
     static const char *const dirs[] = { "rootfs/proc", "rootfs/sys", "rootfs/dev", "rootfs/tmp", "rootfs/run",
                                         "rootfs/run/sandboxer" };

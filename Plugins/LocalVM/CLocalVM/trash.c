@@ -1,6 +1,7 @@
 /*
  * trash.c — waiting for a directory to become empty (the LocalVM trash, emptied in the background),
- * and emptying it from a process of its own that outlives the caller.
+ * and emptying it from a process of its own that outlives the caller: the init program's remover
+ * mode (posix_spawn'd), or a fork of the caller where that program is missing.
  */
 #include "internal.h"
 #include "clocalvm.h"
@@ -95,7 +96,7 @@ static void retitle(void) {
 
 /* The detached remover: every entry of dir, then _exit (never exit(): the stdio buffers and atexit
  * handlers copied from the parent are the parent's to run). */
-static void remove_entries_and_exit(const char *dir) {
+static void __attribute__((noreturn)) remove_entries_and_exit(const char *dir) {
     DIR *d = opendir(dir);
     int failed = 0;
     if (d) {
@@ -149,4 +150,41 @@ int clvm_trash_remove_detached(const char *dir) {
     syscall(SYS_close_range, 3U, ~0U, 0U);
     remove_entries_and_exit(dir);
     return 0; /* not reached */
+}
+
+/* The remover mode of sandboxer-localvm-init (`--remove-trash DIR`), started with posix_spawn by
+ * TrashBin.handOff: unlike clvm_trash_remove_detached, nothing of the caller's address space is
+ * copied (a fork of a CLI or serve process copied its page tables and the caller waited ~5 ms for
+ * the middle process, perf trace's wait4 in a `destroy`). The spawned process is the middle one:
+ * it forks the remover and exits at once, so the caller waits only for that exit and a long-lived
+ * caller never keeps a zombie. */
+void clvm_trash_remover_main(const char *dir_arg) {
+    /* A copy: retitle() overwrites the argument area dir_arg points into. */
+    static char dir[PATH_MAX];
+    if (strlen(dir_arg) >= sizeof dir) _exit(2);
+    strcpy(dir, dir_arg);
+    /* Nothing of the spawner's: its descriptors (close-on-exec should have done this), signal
+     * dispositions and mask (posix_spawn's attributes cover some; all of them here). */
+    syscall(SYS_close_range, 3U, ~0U, 0U);
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null >= 0) { dup2(null, 0); dup2(null, 1); dup2(null, 2); if (null > 2) close(null); }
+    for (int s = 1; s < NSIG; s++) {
+        if (s == SIGKILL || s == SIGSTOP) continue;
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = SIG_DFL;
+        sigaction(s, &sa, NULL);
+    }
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    /* Not the spawner's working directory: a remover outliving it must not hold its mount busy
+     * (a relative trash path, which the plugin never passes, keeps it). */
+    if (dir[0] == '/' && chdir("/") < 0) _exit(1);
+    retitle();
+    pid_t pid = fork();
+    if (pid != 0) _exit(pid < 0 ? 1 : 0);
+    /* The remover: its own session, so a terminal's Ctrl-C to the caller's group does not cut it short. */
+    setsid();
+    remove_entries_and_exit(dir);
 }

@@ -2,9 +2,15 @@
  * main.c — sandboxer-localvm-init: the sandbox's PID 1 (clvm_init_main in CLocalVM), a static
  * executable shipped next to libSandboxerLocalVM.so. The launcher execs it by fd
  * (execveat, AT_EMPTY_PATH) after pivot_root, so it is never a file inside the sandbox.
+ * With `--remove-trash DIR` it is instead the LocalVM trash's detached remover
+ * (clvm_trash_remover_main): a small static program a CLI can posix_spawn at its end instead of
+ * forking its own, much larger, address space.
  */
 #include "clocalvm.h"
 
-int main(void) {
+#include <string.h>
+
+int main(int argc, char **argv) {
+    if (argc == 3 && strcmp(argv[1], "--remove-trash") == 0) clvm_trash_remover_main(argv[2]);
     clvm_init_main();
 }

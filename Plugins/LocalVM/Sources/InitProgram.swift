@@ -39,8 +39,9 @@ enum InitProgram {
     /// The file name of the C init next to the plugin library.
     static let programName = "sandboxer-localvm-init"
 
-    /// An O_PATH fd of the C init, opened on first use (once per process), or nil for the shell init.
-    static let programFd: Int32? = {
+    /// The C init's path next to the plugin library, once found trusted (once per process), or nil.
+    /// The trash's remover runs it too (`TrashBin.spawnRemover`).
+    static let programPath: String? = {
         var buffer = [CChar](repeating: 0, count: 4096)
         guard clvm_own_image_path(&buffer, buffer.count) == 0 else { return nil }
         let own = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
@@ -50,6 +51,12 @@ enum InitProgram {
         var st = stat(), parent = stat()
         guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_uid == 0, st.st_mode & 0o022 == 0,
               stat(dir, &parent) == 0, parent.st_mode & 0o022 == 0 else { return nil }
+        return path
+    }()
+
+    /// An O_PATH fd of the C init, opened on first use (once per process), or nil for the shell init.
+    static let programFd: Int32? = {
+        guard let path = programPath else { return nil }
         var err = [CChar](repeating: 0, count: 256)
         let fd = clvm_init_image(path, &err, err.count)
         return fd >= 0 ? fd : nil

@@ -9,14 +9,15 @@ import Synchronization
 ///
 /// Destroy detaches what is mounted under a sandbox's directory, renames the directory in here (one
 /// `rename`, on the same file system) once nothing of the sandbox runs any more, and answers; a
-/// background thread then removes it, which took ~25 ms of `unlinkat` per destroy on a loaded host
-/// (the lazy unmounts, 7-18 ms there, stay in the answer: see `discard`). Whatever a process
-/// exit or crash leaves here is finished by the next instance over the same data dir (at its
-/// start, in the background); `drain()` removes everything synchronously, for tests that prove
-/// cleanup and for an orderly shutdown (the instance's deinit); at a process's exit, what is left
+/// detached remover process (the init program's remover mode, `spawnRemover`; a background thread
+/// where that program is missing) then removes it, which took ~25 ms of `unlinkat` per destroy on
+/// a loaded host (the lazy unmounts, 7-18 ms there, stay in the answer: see `discard`). Whatever a
+/// process exit or crash leaves here is finished by the next instance over the same data dir (at
+/// its start, in the background); `drain()` removes everything synchronously, for tests that prove
+/// cleanup; at an instance's end and at a process's exit, what is left and no remover owns yet
 /// goes to a detached remover process (`handOff`).
 final class TrashBin: @unchecked Sendable {
-    // @unchecked: `running` and `again` are touched only with `state` held; removal itself is
+    // @unchecked: `running`, `again`, `spawning` and `handed` are touched only with `state` held; removal itself is
     // serialized by `removal`, so two threads never remove the same tree at once.
 
     /// `<data_dir>/trash`
@@ -25,13 +26,21 @@ final class TrashBin: @unchecked Sendable {
     private let removal = Lock()
     private var running = false
     private var again = false
+    /// Trash entries a remover process started by this bin owns (`handOff` need not hand them again).
+    private var handed = Set<String>()
+    /// Threads starting a remover for `discard` (`handOff` waits for them: about a millisecond each).
+    private var spawning = 0
 
     /// False only in tests that look at the trash before anything removes it.
     private let removesInBackground: Bool
 
-    init(dataDir: String, removesInBackground: Bool = true) {
+    /// The init program run in its remover mode by `handOff` (`spawnRemover`); nil: fork instead.
+    let removerProgram: String?
+
+    init(dataDir: String, removesInBackground: Bool = true, removerProgram: String? = InitProgram.programPath) {
         dir = dataDir + "/trash"
         self.removesInBackground = removesInBackground
+        self.removerProgram = removerProgram
     }
 
     /// Detaches the mounts under `path` (a directory of `sandboxId`), moves it into the trash and
@@ -49,7 +58,31 @@ final class TrashBin: @unchecked Sendable {
             try MountTable.detachAll(under: path)
             return try FileOps.removeTree(path)
         }
-        if removesInBackground { scheduleDrain() }
+        guard removesInBackground else { return }
+        // A remover process of its own (the init program's remover mode), started from a thread:
+        // nothing of the removal runs in this process, so a CLI's exit never waits for an unlinkat
+        // in flight (each can wait for a synchronous discard on a file system mounted `discard`),
+        // and the answer does not wait for the spawn either (inline, it added 2-4 ms to a destroy
+        // through the C ABI under load). The in-process removal where that program is missing.
+        if removerProgram != nil { startRemover(name) } else { scheduleDrain() }
+    }
+
+    /// Hands the entry `name` to a remover process started from a thread of its own; the
+    /// in-process removal when the program does not start.
+    private func startRemover(_ name: String) {
+        Self.drainAtExit(self)
+        state.withLock { spawning += 1 }
+        let thread = PosixThread { [self] in
+            let started = spawnRemover()
+            if started { markHanded([name]) }
+            state.withLock {
+                spawning -= 1
+                state.broadcast()
+            }
+            if !started { scheduleDrain() }
+        }
+        thread.name = "localvm-trash"
+        thread.start()
     }
 
     /// Starts a background removal of everything in the trash, unless one is running (which then
@@ -95,10 +128,33 @@ final class TrashBin: @unchecked Sendable {
         if let failure { throw failure }
     }
 
-    /// Blocks until no background removal runs (tests: what an instance's start removed).
+    /// Records entries a started remover owns (it lists the trash after they were there). Names
+    /// the trash no longer holds are dropped once there are more than a few, so a long-lived
+    /// process (serve) does not keep one per destroy.
+    func markHanded(_ names: [String]) {
+        let present = state.withLock { handed.count >= 64 } ? Set(entries) : nil
+        state.withLock {
+            if let present { handed.formIntersection(present) }
+            handed.formUnion(names)
+        }
+    }
+
+    func isHanded(_ name: String) -> Bool {
+        state.withLock { handed.contains(name) }
+    }
+
+    /// Blocks until no background removal runs and no remover is being started (tests: what an
+    /// instance's start removed; `handOff`).
     func waitIdle() {
         state.lock()
-        while running { state.wait() }
+        while running || spawning > 0 { state.wait() }
+        state.unlock()
+    }
+
+    /// Blocks until no remover is being started by `discard`'s threads.
+    func waitSpawned() {
+        state.lock()
+        while spawning > 0 { state.wait() }
         state.unlock()
     }
 
@@ -125,15 +181,19 @@ extension TrashBin {
         for bin in pendingAtExit.withLock({ Array($0.values) }) { bin.handOff() }
     }
 
-    /// Leaves what is still in the trash to a process of its own that outlives this one
+    /// Leaves what is still in the trash to a process of its own that outlives this one: the init
+    /// program's remover mode (`spawnRemover`), else a fork of this process
     /// (`clvm_trash_remove_detached`); removes it here, synchronously, when none can be started.
     /// At exit, and at an instance's end (its deinit: the end of a CLI command, serve's shutdown).
     /// The background thread may still be removing an entry: the two removals tolerate each other.
     /// An entry the remover cannot finish (a mount left by an older version) stays for the next
     /// instance's start, which unmounts and removes it.
     func handOff() {
-        guard !entries.isEmpty else { return }
-        if clvm_trash_remove_detached(dir) != 0 { try? drain() }
+        // A remover being started owns its entry once it runs: wait for that (not for a removal).
+        waitSpawned()
+        let left = entries
+        guard left.contains(where: { !isHanded($0) }) else { return }
+        if spawnRemover() { markHanded(left) } else if clvm_trash_remove_detached(dir) != 0 { try? drain() }
         // The remover (or the drain) owns what is there now: at exit, this bin needs no second
         // remover (a CLI's deinit hands off first; the exit found the same entries still there,
         // being removed, and forked again: 2 fork pairs per `destroy` in `strace -f`).

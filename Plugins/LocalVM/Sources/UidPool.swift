@@ -4,8 +4,8 @@ import Glibc
 import PluginKit
 
 /// Host id ranges, one per sandbox: 65536-wide slices from `uid_pool_base`, leased under
-/// `<data_dir>/uids/` like the network pool's /30s. A lease is `uids/<sandbox id>` holding the slice
-/// number; every change happens holding `uids/lock` (process-wide lock plus a POSIX record lock,
+/// `<data_dir>/uids/` like the network pool's /30s. A lease is `uids/<sandbox id>`, a symlink whose
+/// target is the slice number (earlier versions wrote a file holding it: still read); every change happens holding `uids/lock` (process-wide lock plus a POSIX record lock,
 /// see SnapshotLock), so two creates never take the same slice. A lease whose sandbox directory is
 /// gone is a leftover of a crash and is reclaimed by the next lease (reconcile); destroy frees its
 /// sandbox's lease once no process of it is left.
@@ -48,7 +48,7 @@ struct UidPool: Sendable {
             guard let free = (0..<slices).first(where: { !used.contains($0) }) else {
                 throw PluginError(.quota, "All \(slices) host id ranges of the localvm uid pool are leased; destroy a sandbox or raise 'uid_pool_slices'.")
             }
-            try FileOps.writeAtomically(path(sandboxId), Data("\(free)\n".utf8), mode: 0o600)
+            try writeRecord(path(sandboxId), slice: free)
             let fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
             if fd >= 0 { _ = fsync(fd); close(fd) }
             return hostBase(free)
@@ -67,10 +67,31 @@ struct UidPool: Sendable {
     func leases() -> [(String, UInt32)] {
         FileOps.list(dir).compactMap { name in
             guard name != "lock", !name.hasPrefix("."), !name.contains(".tmp-"), LocalVMConfig.isSafeName(name, maxLength: 64),
-                  let text = FileOps.readText(path(name)),
-                  let slice = UInt32(text.trimmed()), slice < slices
+                  let slice = readRecord(name), slice < slices
             else { return nil }
             return (name, slice)
         }.sorted { $0.0 < $1.0 }
+    }
+
+    /// Writes a lease as a symlink to its slice number: a target this short lives in the inode
+    /// itself, so the unlink at destroy frees no data block (the one-line file of earlier versions
+    /// had one, and freeing it issued a synchronous discard on a file system mounted `discard`, in
+    /// every destroy). A temporary renamed over the name, as `FileOps.writeAtomically` does.
+    func writeRecord(_ path: String, slice: UInt32) throws(PluginError) {
+        let tmp = path + ".tmp-\(getpid())-\(UInt32.random(in: 0 ... .max))"
+        guard symlink("\(slice)", tmp) == 0 else { throw FileOps.failure("symlink", tmp) }
+        if rename(tmp, path) != 0 { let e = errno; unlink(tmp); throw FileOps.failure("rename", path, e) }
+    }
+
+    /// The slice a lease records: the symlink's target, or the text of a lease file written by an
+    /// earlier version; nil when it is neither or not a number. The symlink is never followed.
+    func readRecord(_ name: String) -> UInt32? {
+        var buffer = [CChar](repeating: 0, count: 16)
+        let n = readlink(path(name), &buffer, buffer.count)
+        if n >= 0 {
+            return UInt32(String(decoding: buffer.prefix(n).map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        }
+        guard errno == EINVAL, let text = FileOps.readText(path(name)) else { return nil }
+        return UInt32(text.trimmed())
     }
 }

@@ -341,6 +341,15 @@ int clvm_wait_dir_empty(const char *dir, int timeout_ms);
  */
 int clvm_trash_remove_detached(const char *dir);
 
+/**
+ * The remover mode of sandboxer-localvm-init (`--remove-trash DIR`; TrashBin.spawnRemover starts
+ * it with posix_spawn): what `clvm_trash_remove_detached` does without forking the caller. The
+ * started process drops every fd above 2 (0-2 go to /dev/null), resets every signal, retitles
+ * itself "sandboxer: trash remover" (comm "sbx-trash-rm"), forks the remover (its own session)
+ * and exits 0 at once, so the caller waits only for that exit and keeps no zombie. Never returns.
+ */
+void clvm_trash_remover_main(const char *dir) __attribute__((noreturn));
+
 #ifdef __cplusplus
 }
 #endif
