@@ -46,7 +46,10 @@ struct LeaseStore: Sendable {
         return lease
     }
 
-    /// Writes a lease atomically and durably (the /30 must not be handed out twice after a crash).
+    /// Writes a lease atomically (a temporary renamed over it). Not fsync'd: a /30 only has to stay
+    /// unique for the host's boot — its holder (a sandbox's net namespace, veth and filter rules)
+    /// does not outlive a host crash, so a lease lost with one frees nothing in use, and a process
+    /// crash loses nothing from the page cache (docs/backends/localvm.md "What is not synced").
     func save(_ lease: NetworkLease) throws(PluginError) {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
@@ -54,8 +57,6 @@ struct LeaseStore: Sendable {
             throw PluginError(.internal, "The network lease of \(lease.sandboxId) could not be encoded.")
         }
         try FileOps.writeAtomically(path(lease.sandboxId), data, mode: 0o600)
-        let fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if fd >= 0 { _ = fsync(fd); close(fd) }
     }
 
     func remove(_ sandboxId: String) throws(PluginError) {
