@@ -112,6 +112,25 @@ static void __attribute__((noreturn)) remove_entries_and_exit(const char *dir) {
     _exit(failed);
 }
 
+/* What a remover must not keep of the process it came from: descriptors above 2 (0-2 become
+ * /dev/null, so a reader of the caller's output sees EOF when the caller exits, not later), signal
+ * dispositions (the caller's handlers are Swift code) and the signal mask. */
+static void drop_inherited(void) {
+    syscall(SYS_close_range, 3U, ~0U, 0U);
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null >= 0) { dup2(null, 0); dup2(null, 1); dup2(null, 2); if (null > 2) close(null); }
+    for (int s = 1; s < NSIG; s++) {
+        if (s == SIGKILL || s == SIGSTOP) continue;
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = SIG_DFL;
+        sigaction(s, &sa, NULL);
+    }
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 int clvm_trash_remove_detached(const char *dir) {
     /* fork(), not a raw clone: glibc resets its malloc and stdio locks in the child, so opendir and
      * snprintf are safe there although the parent has other threads. Twice: the remover is a
@@ -130,24 +149,9 @@ int clvm_trash_remove_detached(const char *dir) {
     pid_t pid = fork();
     if (pid != 0) _exit(pid < 0 ? 1 : 0);
     /* The remover: its own session (a terminal's Ctrl-C to the caller's group does not cut it
-     * short), default signal dispositions (the parent's handlers are Swift code), nothing of the
-     * parent's open: a reader of the caller's stdout sees EOF when the caller exits, not later. */
+     * short), and nothing of the parent's (drop_inherited). */
     setsid();
-    for (int s = 1; s < NSIG; s++) {
-        if (s == SIGKILL || s == SIGSTOP) continue;
-        struct sigaction sa;
-        memset(&sa, 0, sizeof sa);
-        sa.sa_handler = SIG_DFL;
-        sigaction(s, &sa, NULL);
-    }
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-    if (null >= 0) {
-        dup2(null, 0); dup2(null, 1); dup2(null, 2);
-    }
-    syscall(SYS_close_range, 3U, ~0U, 0U);
+    drop_inherited();
     remove_entries_and_exit(dir);
     return 0; /* not reached */
 }
@@ -165,19 +169,7 @@ void clvm_trash_remover_main(const char *dir_arg) {
     strcpy(dir, dir_arg);
     /* Nothing of the spawner's: its descriptors (close-on-exec should have done this), signal
      * dispositions and mask (posix_spawn's attributes cover some; all of them here). */
-    syscall(SYS_close_range, 3U, ~0U, 0U);
-    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-    if (null >= 0) { dup2(null, 0); dup2(null, 1); dup2(null, 2); if (null > 2) close(null); }
-    for (int s = 1; s < NSIG; s++) {
-        if (s == SIGKILL || s == SIGSTOP) continue;
-        struct sigaction sa;
-        memset(&sa, 0, sizeof sa);
-        sa.sa_handler = SIG_DFL;
-        sigaction(s, &sa, NULL);
-    }
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
+    drop_inherited();
     /* Not the spawner's working directory: a remover outliving it must not hold its mount busy
      * (a relative trash path, which the plugin never passes, keeps it). */
     if (dir[0] == '/' && chdir("/") < 0) _exit(1);
