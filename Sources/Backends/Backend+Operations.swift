@@ -22,7 +22,14 @@ extension Backend {
 
     /// `create`: provisions a sandbox; returns the backend's handle for it.
     public func create(_ r: CreateRequest, timeout: Double?) throws(BackendError) -> CreateResponse {
-        try call(Operation.create, r, as: CreateResponse.self, timeout: timeout)
+        // The answer read without Codable (`CreateResponse.init(json:)`, Messages+LifecycleJSON.swift).
+        let answer = try invoke(Operation.create, Backend.encode(r, backend: name, operation: Operation.create), timeout: timeout)
+        do {
+            return try CreateResponse(json: answer)
+        } catch {
+            throw BackendError(.garbage, "The plugin's '\(Operation.create)' response does not match the ABI's message: \(error).",
+                               backend: name, operation: Operation.create)
+        }
     }
 
     /// `status`: whether the sandbox runs; `.notFound` when it is gone.
@@ -32,7 +39,7 @@ extension Backend {
 
     /// `destroy`: removes the sandbox; `.notFound` means it was already gone.
     public func destroy(_ r: SandboxRef, timeout: Double?) throws(BackendError) {
-        _ = try invoke(Operation.destroy, Backend.encode(r, backend: name, operation: Operation.destroy), timeout: timeout)
+        _ = try invoke(Operation.destroy, r.jsonData, timeout: timeout)
     }
 
     /// `inventory`: every labelled resource the backend holds.

@@ -32,12 +32,13 @@ public enum PluginDispatch {
                                     bootArtifactKinds: P.bootArtifactKinds.isEmpty ? nil : P.bootArtifactKinds,
                                     info: { let info = plugin.describeInfo; return info.isEmpty ? nil : info }()).jsonData
         case Operation.create:
-            return try encode(plugin.create(decode(CreateRequest.self, request, operation), call: call))
+            return try plugin.create(decode(CreateRequest.self, request, operation), call: call).jsonData
         case Operation.status:
             return try encode(plugin.status(decode(SandboxRef.self, request, operation), call: call))
         case Operation.destroy:
-            try plugin.destroy(decode(SandboxRef.self, request, operation), call: call)
-            return try encode(EmptyResponse())
+            // SandboxRef and CreateResponse without Codable (Messages+LifecycleJSON.swift).
+            try plugin.destroy(read(request, operation, SandboxRef.init(json:)), call: call)
+            return EmptyResponse.jsonData
         case Operation.inventory:
             return try encode(plugin.inventory(decode(InventoryRequest.self, request, operation), call: call))
         case Operation.exec:

@@ -105,6 +105,12 @@ public struct JSONObjectFields {
         return try strings(key)
     }
 
+    /// A required object, its members as they are.
+    public func object(_ key: String) throws(JSONFieldError) -> [String: JSONValue] {
+        guard case .object(let members) = try required(key) else { throw .wrongType(key) }
+        return members
+    }
+
     /// An optional object, its members as they are.
     public func optionalObject(_ key: String) throws(JSONFieldError) -> [String: JSONValue]? {
         guard let value = present(key) else { return nil }

@@ -16,7 +16,7 @@ extension LocalVMPlugin {
             return try Self.encode(endpoints(body))
         case Operation.create:
             let options = try NetworkOptions(json: Self.object(request, operation)["network_options"])
-            return try Self.encode(create(Self.decode(CreateRequest.self, request, operation), network: options, call: call))
+            return try create(Self.decode(CreateRequest.self, request, operation), network: options, call: call).jsonData
         case Operation.restore:
             let options = try NetworkOptions(json: Self.object(request, operation)["network_options"])
             return try Self.encode(restore(Self.decode(RestoreRequest.self, request, operation), network: options, call: call))
@@ -71,9 +71,10 @@ extension LocalVMPlugin {
                  "port": .number(Double(port)), "tls": false, "auth": ["scheme": "none"]])
     }
 
+    /// The request as a JSON object, read by JSONReader: decoding JSONValue through Codable (a
+    /// recursive enum) was ~0.6 ms of every CLI create (perf, docs/performance.md).
     private static func object(_ data: Data, _ operation: String) throws(PluginError) -> JSONValue {
-        guard let value = try? JSONDecoder().decode(JSONValue.self, from: data.isEmpty ? Data("{}".utf8) : data),
-              case .object = value else {
+        guard let value = data.isEmpty ? JSONValue.object([:]) : JSONReader.parse(data), case .object = value else {
             throw PluginError(.invalidRequest, "The '\(operation)' request is not a JSON object.")
         }
         return value
