@@ -19,7 +19,7 @@ import PackageDescription
 // and a plugin on the shared runtime would map all of it again at dlopen, RTLD_NOW: docs/performance.md
 // "The Swift runtime linked in"). Each image keeps its copy private (the toolchain's static link hides
 // the libraries' symbols), so a plugin built against the shared runtime, in its own package or in C,
-// still loads beside them; the test plugin stays on the shared runtime, as a third party's may. lld: the static link pulls in objects that name mktemp, for
+// still loads beside them (plugin-check.sh's separate-package plugin is one: it proves the mix). lld: the static link pulls in objects that name mktemp, for
 // which GNU ld and gold print glibc's link-time warning (FoundationEssentials never calls it for us).
 let staticSwiftRuntime: [LinkerSetting] = [
     .unsafeFlags(["-static-stdlib", "-use-ld=lld"], .when(platforms: [.linux], configuration: .release)),
@@ -136,7 +136,8 @@ let package = Package(
                           linkerSettings: [.unsafeFlags(["-static-executable"])]),
 
         // A plugin for tests that can be told to fail, hang or answer garbage.
-        .target(name: "TestPlugin", dependencies: ["PluginKit", "PluginABI", "Basics"], path: "Tests/Fixtures/TestPlugin"),
+        .target(name: "TestPlugin", dependencies: ["PluginKit", "PluginABI", "Basics"], path: "Tests/Fixtures/TestPlugin",
+                linkerSettings: staticSwiftRuntime),
 
         // MARK: Tests
         .testTarget(name: "HostTests",
