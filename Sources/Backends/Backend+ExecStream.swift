@@ -53,12 +53,6 @@ extension Backend: ExecStreamBackend {
     /// One call with exactly `timeout`; an answer `read` refuses is the plugin's fault, worded as `decode` words it.
     private func streamCall<Response>(_ operation: String, _ body: Data, timeout: Double?,
                                       _ read: (Data) throws(JSONFieldError) -> Response) throws(BackendError) -> Response {
-        let answer = try invoke(operation, body, exactTimeout: timeout)
-        do {
-            return try read(answer)
-        } catch {
-            throw BackendError(.garbage, "The plugin's '\(operation)' response does not match the ABI's message: \(error).",
-                               backend: name, operation: operation)
-        }
+        try Backend.read(invoke(operation, body, exactTimeout: timeout), backend: name, operation: operation, read)
     }
 }

@@ -24,12 +24,7 @@ extension Backend {
     public func create(_ r: CreateRequest, timeout: Double?) throws(BackendError) -> CreateResponse {
         // The answer read without Codable (`CreateResponse.init(json:)`, Messages+LifecycleJSON.swift).
         let answer = try invoke(Operation.create, Backend.encode(r, backend: name, operation: Operation.create), timeout: timeout)
-        do {
-            return try CreateResponse(json: answer)
-        } catch {
-            throw BackendError(.garbage, "The plugin's '\(Operation.create)' response does not match the ABI's message: \(error).",
-                               backend: name, operation: Operation.create)
-        }
+        return try Backend.read(answer, backend: name, operation: Operation.create, CreateResponse.init(json:))
     }
 
     /// `status`: whether the sandbox runs; `.notFound` when it is gone.

@@ -67,6 +67,18 @@ public final class Backend: @unchecked Sendable {
         }
     }
 
+    /// Reads a response with a hand-written reader (`init(json:)`, no Codable); an answer it refuses
+    /// is the plugin's fault, worded as `decode` words it.
+    package static func read<Response>(_ answer: Data, backend: String, operation: String,
+                                       _ reader: (Data) throws(JSONFieldError) -> Response) throws(BackendError) -> Response {
+        do {
+            return try reader(answer)
+        } catch {
+            throw BackendError(.garbage, "The plugin's '\(operation)' response does not match the ABI's message: \(error).",
+                               backend: backend, operation: operation)
+        }
+    }
+
     /// Decodes a response; a response that does not fit the message type is the plugin's fault.
     package static func decode<T: Decodable>(_ type: T.Type, _ data: Data, backend: String, operation: String) throws(BackendError) -> T {
         do {

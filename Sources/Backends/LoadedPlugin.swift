@@ -71,12 +71,7 @@ public final class LoadedPlugin: @unchecked Sendable {
             let timeout = deadlines.resolve(Operation.describe, requested: callTimeout)
             // Read without Codable (`DescribeResponse.init(json:)`: what JSONDecoder reads, in its words).
             let answer = try handle.call(Operation.describe, EmptyResponse.jsonData, timeout: timeout)
-            do {
-                described = try DescribeResponse(json: answer)
-            } catch {
-                throw BackendError(.garbage, "The plugin's '\(Operation.describe)' response does not match the ABI's message: \(error).",
-                                   backend: backendName, operation: Operation.describe)
-            }
+            described = try Backend.read(answer, backend: backendName, operation: Operation.describe, DescribeResponse.init(json:))
         } catch {
             throw instanceFailure(backendName, "describe failed (\(error.code.rawValue)): \(error.message)")
         }
