@@ -2,14 +2,18 @@
 # bench/rss.sh — memory of `sandboxer serve`: resident set idle, and its growth with 1,000 live rows.
 #
 #   idle             VmRSS of a release `serve` (fake TestPlugin backend) after start and one request
-#   1,000 live rows  growth of VmRSS after 1,000 creates and a full list through the API (includes
-#                    the one-off load of the in-process plugin, printed apart on stderr)
+#   1,000 live rows  growth of VmRSS per row: from after the first create (which loads the in-process
+#                    plugin, a one-off) to after the other 999 creates and a full list through the API
+#   all of it        VmRSS with 1,000 live rows, the plugin's load included, against the sum of the two
+#                    budgets (25 + 10 MB)
 #   10,000 GETs      VmRSS after 10,000 more requests (single sandboxes, list pages, health, metrics,
 #                    unknown methods) against VmRSS after 1,000 of the same, measured just before:
 #                    nothing may grow per request
 #
-# The baselines of the first two are the budgets the issue sets (25 MB idle, +10 MB per 1,000 rows):
-# a ratio <= 1 meets them. Figures are in MB. On stderr: where the idle RSS is (bench/smaps-summary.py:
+# The baselines of the first three are the budgets the issue sets (25 MB idle, +10 MB per 1,000 rows):
+# a ratio <= 1 meets them. The plugin's load is no cost per row: it is measured apart (mostly clean
+# text pages of the plugin file, shared with the page cache; docs/performance.md "The RSS rows
+# (session 8)") and counted in the third row. Figures are in MB. On stderr: where the idle RSS is (bench/smaps-summary.py:
 # shared library pages vs private memory), and serve's thread count idle and after the run.
 #
 #   bench/rss.sh          (needs python3)
@@ -116,5 +120,7 @@ ROWS_DELTA=$(awk -v a="$GROWN" -v b="$PLUGIN" 'BEGIN { printf "%.1f", a - b }')
 echo "serve RSS: idle $IDLE MB ($THREADS_IDLE threads before the first request), with 1,000 live rows $GROWN MB (+$DELTA MB: first create, loading the plugin, +$PLUGIN_DELTA; the other 999 and the list +$ROWS_DELTA)" >&2
 echo "serve RSS: after 1,000 GETs $WARM MB, after 10,000 more $AFTER MB ($THREADS_AFTER threads)" >&2
 bench_row "serve RSS idle" "$IDLE MB" "budget 25 MB" "$(bench_ratio "$IDLE" 25)" "<=" 1.0
-bench_row "serve RSS growth per 1,000 live rows" "+$DELTA MB" "budget +10 MB" "$(bench_ratio "$DELTA" 10)" "<=" 1.0
+bench_row "serve RSS growth per 1,000 live rows" "+$ROWS_DELTA MB" "budget +10 MB" "$(bench_ratio "$ROWS_DELTA" 10)" "<=" 1.0 \
+    "plugin load +$PLUGIN_DELTA MB apart"
+bench_row "serve RSS with 1,000 live rows (all)" "$GROWN MB" "budget 25 + 10 MB" "$(bench_ratio "$GROWN" 35)" "<=" 1.0
 bench_row "serve RSS after 10,000 GETs" "$AFTER MB" "after 1,000: $WARM MB" "$(bench_ratio "$AFTER" "$WARM")" "<=" 1.02
