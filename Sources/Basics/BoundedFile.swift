@@ -30,7 +30,14 @@ package enum BoundedFile {
 /// Why `BoundedFile.read` failed, as a clause: "it is a directory".
 package struct BoundedFileFailure: Error {
     package let reason: String
-    init(_ reason: String) { self.reason = reason }
+    /// The `errno` behind it, or 0 (a directory, too large).
+    package let code: Int32
+    init(_ reason: String, code: Int32 = 0) { self.reason = reason; self.code = code }
     /// The current `errno`'s text.
-    static var errno: BoundedFileFailure { BoundedFileFailure(String(cString: strerror(Glibc.errno))) }
+    static var errno: BoundedFileFailure {
+        let code = Glibc.errno
+        return BoundedFileFailure(String(cString: strerror(code)), code: code)
+    }
+    /// Whether the file does not exist.
+    package var isMissing: Bool { code == ENOENT }
 }

@@ -33,7 +33,7 @@ public enum FaultPoint {
         }
     }
 
-    static let settings = Settings(ProcessInfo.processInfo.environment)
+    static let settings = Settings(ProcessEnvironment.current())
     /// Set by the first thread that pauses: only it writes the handshake.
     private static let announced = Atomic<Bool>(false)
 

@@ -42,7 +42,7 @@ public enum CLI {
 
     /// Runs `arguments` (without the program name) and returns the exit code: 0 ok, 1 failure, 2 usage,
     /// 3 backend refused or failed, 4 backend unavailable (`SandboxerError.exitCode`).
-    public static func run(_ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment,
+    public static func run(_ arguments: [String], environment: [String: String] = ProcessEnvironment.current(),
                            console: Console = .standard) -> Int32 {
         do {
             return try dispatch(arguments, environment: environment, console: console)

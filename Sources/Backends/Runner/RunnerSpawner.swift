@@ -73,7 +73,7 @@ final class RunnerSpawner: Sendable {
 
     /// Our environment without what a plugin must not see: the host's secrets (plugins ask for them
     /// through the secret callback, which the host answers) and its API tokens.
-    static func runnerEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> [String] {
+    static func runnerEnvironment(_ environment: [String: String] = ProcessEnvironment.current()) -> [String] {
         environment.filter { key, _ in
             !key.hasPrefix("SANDBOXER_SECRET_") && !(key.hasPrefix("SANDBOXER_") && key.contains("TOKEN"))
         }.map { "\($0.key)=\($0.value)" }.sorted()
