@@ -1,6 +1,7 @@
 import Dispatch
 import FoundationEssentials
 import Glibc
+import Basics
 import PluginKit
 
 /// What `<data_dir>/sandboxes/<id>/meta.json` records about one sandbox.
@@ -38,11 +39,13 @@ struct SandboxMeta: Codable, Sendable, Equatable {
 
     /// Reads a meta file; nil when it does not exist, an error when it is unreadable.
     static func load(_ path: String) throws(PluginError) -> SandboxMeta? {
-        guard let data = FileManager.default.contents(atPath: path) else { return nil }
-        do {
-            return try JSONDecoder().decode(SandboxMeta.self, from: data)
-        } catch {
-            throw PluginError(.internal, "The sandbox metadata at \(path) is not valid JSON.")
+        switch BoundedFile.read(path, limit: maxFileBytes, limitText: "4 MiB") {
+        case .success(let bytes):
+            do { return try SandboxMeta(json: Data(bytes)) } catch {
+                throw PluginError(.internal, "The sandbox metadata at \(path) is not valid: \(error.description).")
+            }
+        case .failure(let failure) where failure.isMissing: return nil
+        case .failure(let failure): throw PluginError(.internal, "The sandbox metadata at \(path) could not be read: \(failure.reason).")
         }
     }
 
