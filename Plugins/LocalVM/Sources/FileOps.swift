@@ -99,8 +99,20 @@ enum FileOps {
         if clvm_remove_tree(path) != 0 { throw failure("remove", path) }
     }
 
-    /// Names in a directory (empty when it does not exist).
+    /// Names in a directory, in `readdir` order (empty when it does not exist or cannot be read).
+    /// `opendir`/`readdir` rather than FileManager: every instance start lists the trash, and
+    /// FileManager's first use (and the error it builds for a missing directory) was 1.2% of a CLI
+    /// `exec`'s CPU (docs/performance.md "CLI exec (session 8)").
     static func list(_ path: String) -> [String] {
-        (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+        guard let dir = opendir(path) else { return [] }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
     }
 }
