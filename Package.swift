@@ -32,6 +32,15 @@ let staticSwiftRuntime: [LinkerSetting] = [
     .linkedLibrary("CoreFoundation", .when(platforms: [.linux], configuration: .release)),
 ]
 
+/// SQLite: the shared library in debug builds; in release builds the system's static archive
+/// (libsqlite3-dev ships it), so a command's start does not map libsqlite3.so and resolve its 1,610
+/// symbol relocations (docs/performance.md "CLI exec (session 8)").
+let sqliteLinkage: [LinkerSetting] = [
+    .linkedLibrary("sqlite3", .when(configuration: .debug)),
+    .linkedLibrary("sqlite3", .when(platforms: [.macOS], configuration: .release)),
+    .unsafeFlags(["-Xlinker", "-l:libsqlite3.a"], .when(platforms: [.linux], configuration: .release)),
+]
+
 let package = Package(
     name: "sandboxer",
     products: [
@@ -56,8 +65,8 @@ let package = Package(
     targets: [
         // MARK: System libraries and C shims
         // SQLite from the system (Debian: libsqlite3-dev).
-        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
-                       providers: [.apt(["libsqlite3-dev"])]),
+        // Linked by Store's `sqliteLinkage`, not by the module map: the release build takes the archive.
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         // libcurl from the system (Debian: libcurl4-openssl-dev for the header, libcurl4 at run time):
         // HTTP(S) and HTTP/2 clients. Not linked: loaded with dlopen on the first HTTP call, so commands
         // that make none do not pay for libcurl's ~30 shared objects at start.
@@ -101,7 +110,8 @@ let package = Package(
         // The config file: YAML → validated Core values, the embedded default, paths.
         .target(name: "Config", dependencies: ["Core", "YAMLSubset", "Basics", "PluginProtocol"], path: "Sources/Config"),
         // SQLite store: migrations, rows, events outbox, webhook delivery state.
-        .target(name: "Store", dependencies: ["Core", "Basics", "CSQLite"], path: "Sources/Store"),
+        .target(name: "Store", dependencies: ["Core", "Basics", "CSQLite"], path: "Sources/Store",
+                linkerSettings: sqliteLinkage),
         // Plugin loading (dlopen, version negotiation), typed calls with deadlines, the registry, and the
         // plugin runner (`sandboxer __plugin-runner`) that runs an `isolation: process` backend's plugin.
         .target(name: "Backends", dependencies: ["Core", "Config", "PluginABI", "PluginProtocol", "CPluginRunner"],

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The release build as it ships, checked like the debug one: built warning-free; the host and the
 # shipped plugins carry the Swift runtime inside (no libswiftCore.so in their ldd, see Package.swift
-# `staticSwiftRuntime`); `sandboxer plugin check` passes on every plugin loaded by the release host
+# `staticSwiftRuntime`), and the host SQLite (`sqliteLinkage`); `sandboxer plugin check` passes on every plugin loaded by the release host
 # (the separate-package plugin, built against the shared runtime, then runs beside the host's own
 # copy); and the real-client suite passes against the release serve.
 #
@@ -18,6 +18,11 @@ for image in sandboxer libSandboxerLocalVM.so libSandboxerE2B.so libSandboxerMod
         exit 1
     fi
 done
+# The host takes SQLite from the static archive in release (Package.swift `sqliteLinkage`).
+if ldd "$build/sandboxer" | grep libsqlite3 >&2; then
+    echo "release-check: the release sandboxer links libsqlite3.so (listed above); it must carry SQLite inside." >&2
+    exit 1
+fi
 # plugin-check.sh builds the separate-package plugin (Tests/Fixtures/ExternalPlugin) as a third party
 # would, on the shared runtime: its check below proves such a plugin runs beside the host's own copy.
 SKIP_EXTERNAL=0 ./scripts/plugin-check.sh "$build"
