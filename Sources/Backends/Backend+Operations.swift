@@ -22,8 +22,12 @@ extension Backend {
 
     /// `create`: provisions a sandbox; returns the backend's handle for it.
     public func create(_ r: CreateRequest, timeout: Double?) throws(BackendError) -> CreateResponse {
-        // The answer read without Codable (`CreateResponse.init(json:)`, Messages+LifecycleJSON.swift).
-        let answer = try invoke(Operation.create, Backend.encode(r, backend: name, operation: Operation.create), timeout: timeout)
+        // Both ways without Codable (Messages+CreateJSON.swift, Messages+LifecycleJSON.swift).
+        guard let request = r.jsonData else {
+            throw BackendError(.internal, "The host could not encode the 'create' request: a number in it is not finite.",
+                               backend: name, operation: Operation.create)
+        }
+        let answer = try invoke(Operation.create, request, timeout: timeout)
         return try Backend.read(answer, backend: name, operation: Operation.create, CreateResponse.init(json:))
     }
 

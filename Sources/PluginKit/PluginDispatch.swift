@@ -32,7 +32,7 @@ public enum PluginDispatch {
                                     bootArtifactKinds: P.bootArtifactKinds.isEmpty ? nil : P.bootArtifactKinds,
                                     info: { let info = plugin.describeInfo; return info.isEmpty ? nil : info }()).jsonData
         case Operation.create:
-            return try plugin.create(decode(CreateRequest.self, request, operation), call: call).jsonData
+            return try plugin.create(read(request, operation, CreateRequest.init(json:)), call: call).jsonData
         case Operation.status:
             return try encode(plugin.status(decode(SandboxRef.self, request, operation), call: call))
         case Operation.destroy:

@@ -17,6 +17,18 @@ public enum JSONFieldError: Error, Sendable, Equatable, CustomStringConvertible 
     }
 }
 
+extension JSONFieldError {
+    /// The fault a `DecodingError` names, in the same words (`PluginDispatch` and the host word it so).
+    public init(decoding error: any Error) {
+        switch error as? DecodingError {
+        case .keyNotFound(let key, _)?: self = .missing(key.stringValue)
+        case .typeMismatch(_, let context)?, .valueNotFound(_, let context)?:
+            self = .wrongType(context.codingPath.map(\.stringValue).joined(separator: "."))
+        default: self = .malformed
+        }
+    }
+}
+
 /// The members of one JSON object, read as typed fields without `Codable` (see `JSONObjectWriter`
 /// for why). Decodes as `JSONDecoder` does for a synthesized `Decodable` struct: unknown members are
 /// ignored, an absent or `null` optional member is nil, a required one must be present and not
@@ -31,6 +43,27 @@ public struct JSONObjectFields {
         guard case .object(let members)? = JSONReader.parse(data) else { throw .malformed }
         self.members = members
     }
+
+    /// Whether `json` holds a run of 16 or more ASCII digits: an integer that may be wider than the
+    /// 53 bits `JSONReader`'s `Double` keeps exactly (every integer of up to 15 digits is below 2^53).
+    /// Conservative: a string with such a run counts too (its reader then takes the slow, exact path).
+    public static func mayHoldWideIntegers(_ json: Data) -> Bool {
+        json.withUnsafeBytes { raw in
+            var run = 0
+            for byte in raw {
+                if byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") {
+                    run += 1
+                    if run >= 16 { return true }
+                } else {
+                    run = 0
+                }
+            }
+            return false
+        }
+    }
+
+    /// The fields of an object already read (a nested member).
+    public init(members: [String: JSONValue]) { self.members = members }
 
     private func present(_ key: String) -> JSONValue? {
         switch members[key] {
@@ -85,6 +118,42 @@ public struct JSONObjectFields {
     private static func whole<I: FixedWidthInteger>(_ value: JSONValue, _ key: String, as type: I.Type) throws(JSONFieldError) -> I {
         guard case .number(let n) = value, let i = I(exactly: n) else { throw .wrongType(key) }
         return i
+    }
+
+    /// An optional number (`JSONDecoder` reads a whole or fractional JSON number into a `Double`).
+    public func optionalDouble(_ key: String) throws(JSONFieldError) -> Double? {
+        guard let value = present(key) else { return nil }
+        guard case .number(let n) = value else { throw .wrongType(key) }
+        return n
+    }
+
+    /// An optional nested object, as fields.
+    public func optionalFields(_ key: String) throws(JSONFieldError) -> JSONObjectFields? {
+        try optionalObject(key).map(JSONObjectFields.init(members:))
+    }
+
+    /// A required nested object, as fields.
+    public func fields(_ key: String) throws(JSONFieldError) -> JSONObjectFields {
+        JSONObjectFields(members: try object(key))
+    }
+
+    /// An optional array of objects, each as fields.
+    public func optionalFieldsArray(_ key: String) throws(JSONFieldError) -> [JSONObjectFields]? {
+        guard let value = present(key) else { return nil }
+        guard case .array(let items) = value else { throw .wrongType(key) }
+        var out: [JSONObjectFields] = []
+        out.reserveCapacity(items.count)
+        for item in items {
+            guard case .object(let members) = item else { throw .wrongType(key) }
+            out.append(JSONObjectFields(members: members))
+        }
+        return out
+    }
+
+    /// An optional object of strings.
+    public func optionalStringMap(_ key: String) throws(JSONFieldError) -> [String: String]? {
+        guard present(key) != nil else { return nil }
+        return try stringMap(key)
     }
 
     /// A required array of strings.

@@ -52,6 +52,44 @@ public struct JSONObjectWriter {
         bytes.append(contentsOf: String(value).utf8)
     }
 
+    /// A number member as `JSONEncoder` writes a `Double` (a whole number without a fraction); left
+    /// out when nil. A number JSON cannot carry (infinite, NaN) makes `document`-style callers fail:
+    /// see `isFinite`.
+    public mutating func double(_ name: StaticString, _ value: Double?) {
+        guard let value else { return }
+        key(name)
+        write(.number(value))
+    }
+
+    /// A nested object written by `body` with a writer of its own (members in sorted order, as here).
+    public mutating func object(_ name: StaticString, _ body: (inout JSONObjectWriter) -> Void) {
+        key(name)
+        var inner = JSONObjectWriter()
+        body(&inner)
+        inner.bytes.append(UInt8(ascii: "}"))
+        bytes.append(contentsOf: inner.bytes)
+        nonFinite = nonFinite || inner.nonFinite
+    }
+
+    /// An array of objects, each written by `body` with a writer of its own.
+    public mutating func objects<T>(_ name: StaticString, _ items: [T], _ body: (inout JSONObjectWriter, T) -> Void) {
+        key(name)
+        bytes.append(UInt8(ascii: "["))
+        for (i, item) in items.enumerated() {
+            if i > 0 { bytes.append(UInt8(ascii: ",")) }
+            var inner = JSONObjectWriter()
+            body(&inner, item)
+            inner.bytes.append(UInt8(ascii: "}"))
+            bytes.append(contentsOf: inner.bytes)
+            nonFinite = nonFinite || inner.nonFinite
+        }
+        bytes.append(UInt8(ascii: "]"))
+    }
+
+    /// False once a number without a JSON form (infinite, NaN) was written (as `null`), which
+    /// `JSONEncoder` refuses to encode at all.
+    public var isFinite: Bool { !nonFinite }
+
     /// A boolean member; left out when nil.
     public mutating func bool(_ name: StaticString, _ value: Bool?) {
         guard let value else { return }

@@ -4,7 +4,7 @@ import FoundationEssentials
 // `Codable`, as the exec-stream messages are (Messages+ExecStreamJSON.swift says why and how):
 // `sandboxer create` and `sandboxer destroy` are one-shot processes, and `CreateResponse.info`
 // (a `[String: JSONValue]`) was the costliest first use of `Codable` left in a create (~0.5 ms
-// each side, perf, docs/performance.md "The CLI rows (session 7)"). `CreateRequest` keeps `Codable`.
+// each side, perf, docs/performance.md "The CLI rows (session 7)"). `CreateRequest`: Messages+CreateJSON.swift.
 
 extension SandboxRef {
     /// The request as JSON (`JSONEncoder`'s bytes with sorted keys).
