@@ -110,7 +110,7 @@ let package = Package(
         // The config file: YAML → validated Core values, the embedded default, paths.
         .target(name: "Config", dependencies: ["Core", "YAMLSubset", "Basics", "PluginProtocol"], path: "Sources/Config"),
         // SQLite store: migrations, rows, events outbox, webhook delivery state.
-        .target(name: "Store", dependencies: ["Core", "Basics", "CSQLite"], path: "Sources/Store",
+        .target(name: "Store", dependencies: ["Core", "Basics", "CSQLite", "PluginProtocol"], path: "Sources/Store",
                 linkerSettings: sqliteLinkage),
         // Plugin loading (dlopen, version negotiation), typed calls with deadlines, the registry, and the
         // plugin runner (`sandboxer __plugin-runner`) that runs an `isolation: process` backend's plugin.

@@ -41,14 +41,44 @@ extension JSONValue {
             write(to: &out)
             return out + "\n"
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
-        let data = (try? encoder.encode(self)) ?? Data("null".utf8)
-        return String(decoding: data, as: UTF8.self) + "\n"
+        // Written directly too: a one-shot `sandboxer create --json` paid JSONEncoder's first use of
+        // JSONValue (1.1% of the command's samples, docs/performance.md "CLI exec (session 8)").
+        var out = ""
+        writePretty(to: &out, indent: 0)
+        return out + "\n"
     }
 }
 
 extension JSONValue {
+    /// Appends pretty JSON text with keys sorted: the document JSONEncoder gives with `.prettyPrinted`,
+    /// `.sortedKeys` and `.withoutEscapingSlashes` (two spaces a level, `"key" : value`, an empty
+    /// container as an empty line between its brackets); strings are quoted as the compact form
+    /// quotes them (`JSONText.quote`: a control character or DEL as `\u00XX`).
+    func writePretty(to out: inout String, indent: Int) {
+        switch self {
+        case .array(let items):
+            out += "[\n"
+            for (i, item) in items.enumerated() {
+                if i > 0 { out += ",\n" }
+                out += String(repeating: " ", count: indent + 2)
+                item.writePretty(to: &out, indent: indent + 2)
+            }
+            out += "\n" + String(repeating: " ", count: indent) + "]"
+        case .object(let members):
+            out += "{\n"
+            for (i, key) in members.keys.sorted().enumerated() {
+                if i > 0 { out += ",\n" }
+                out += String(repeating: " ", count: indent + 2)
+                out += JSONText.quote(key)
+                out += " : "
+                members[key]!.writePretty(to: &out, indent: indent + 2)
+            }
+            out += "\n" + String(repeating: " ", count: indent) + "}"
+        default:
+            write(to: &out)
+        }
+    }
+
     /// Appends compact JSON text with keys sorted (the same document JSONEncoder gives with `.sortedKeys`).
     func write(to out: inout String) {
         switch self {
