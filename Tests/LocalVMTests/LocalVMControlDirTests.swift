@@ -34,6 +34,13 @@ struct LocalVMControlDirTests {
             #expect(entries == ["meta.json", "upper", "work"], "\(entries)")
         }
         for name in MountPoints.names { #expect(FileOps.list(world.dataDir + "/mnt/" + name).isEmpty, "\(name)") }
+        // The image has /run/sandboxer (owned like /run), so nothing was copied up to make it.
+        let image = world.plugin.images.imagesDir
+        let rootfs = try #require(FileOps.list(image).first { !$0.hasPrefix(".") }.map { image + "/" + $0 + "/rootfs" })
+        var run = stat(), point = stat()
+        #expect(lstat(rootfs + "/run", &run) == 0 && lstat(rootfs + "/run/sandboxer", &point) == 0)
+        #expect(point.st_uid == run.st_uid && (point.st_mode & S_IFMT) == S_IFDIR)
+        #expect(FileOps.list(world.dataDir + "/sandboxes/\(plain)/upper").isEmpty)
         // The disk variant has its one host mount, the disk, and nothing else.
         try world.create(disk, resources: ResourceLimits(diskBytes: 8 << 20))
         #expect(LocalVMPlugin.mountPoints(under: world.dataDir) == [world.dataDir + "/sandboxes/\(disk)/disk"])

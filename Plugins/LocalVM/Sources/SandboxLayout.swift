@@ -25,7 +25,7 @@ struct SandboxLayout: Sendable {
     }
 
     /// Mount point of the size-limited file system of a sandbox with `resources.disk_bytes`
-    /// (see LocalVMPlugin+Disk); it then holds upper/, work/ and ctl/ instead of `dir`.
+    /// (see LocalVMPlugin+Disk); it then holds upper/ and work/ instead of `dir`.
     var disk: String { dir + "/disk" }
     /// Where upper/ and work/ live (and ctl/ did): `disk` when the sandbox has one, else `dir`.
     var layerDir: String { FileOps.isDirectory(disk) ? disk : dir }

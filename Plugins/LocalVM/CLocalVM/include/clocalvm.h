@@ -47,7 +47,8 @@ typedef struct clvm_ctl_id {
 
 /** What `clvm_launch` needs to start a sandbox's init. All strings are NUL-terminated. */
 typedef struct clvm_launch_spec {
-    /** Absolute path of `<data_dir>/sandboxes/<id>` (holds rootfs/, upper/, work/, ctl/). */
+    /** Absolute path of `<data_dir>/sandboxes/<id>` (holds upper/ and work/; rootfs/ and ctl/ too
+     *  without `mount_dir` and `ctl_out`). */
     const char *sandbox_dir;
     /** Absolute path of the read-only base rootfs (the overlay's lower layer). */
     const char *lower_dir;
