@@ -90,6 +90,13 @@ public struct JSONObjectWriter {
     /// `JSONEncoder` refuses to encode at all.
     public var isFinite: Bool { !nonFinite }
 
+    /// An unsigned integer member (the whole `UInt64` range, as `JSONEncoder` writes it); left out when nil.
+    public mutating func uint(_ name: StaticString, _ value: UInt64?) {
+        guard let value else { return }
+        key(name)
+        bytes.append(contentsOf: String(value).utf8)
+    }
+
     /// A boolean member; left out when nil.
     public mutating func bool(_ name: StaticString, _ value: Bool?) {
         guard let value else { return }

@@ -12,7 +12,8 @@ struct LocalVMMetaJSONTests {
         SandboxMeta(sandboxId: "sbx-1", hostId: "host-\u{e9}\"q\"", profile: "default", labels: ["team": "a b", "x": "\u{1F600}"],
                     env: ["PATH": "/bin", "EMPTY": ""], createdAtMs: 1_796_082_944_974, initPid: 4_194_303,
                     initStartTime: 123_456_789_012, deadlineMs: deadline, image: "busybox", lowerDir: "/d/images/x/rootfs",
-                    uidBase: 100_000, cgroupParent: "sandboxer", network: network, hostUidBase: hostUidBase)
+                    uidBase: 100_000, cgroupParent: "sandboxer/a/b", network: network, hostUidBase: hostUidBase,
+                    ctlDev: hostUidBase.map { _ in 0x2F }, ctlIno: hostUidBase.map { _ in UInt64.max })
     }
 
     @Test("every field round-trips through save and load, optionals present and absent",
@@ -23,7 +24,10 @@ struct LocalVMMetaJSONTests {
         defer { unlink(path) }
         try meta.save(path)
         #expect(try SandboxMeta.load(path) == meta)
-        let data = try JSONEncoder().encode(meta)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let data = try encoder.encode(meta)
+        #expect(meta.jsonData == data, "\(String(decoding: meta.jsonData, as: UTF8.self))")
         #expect(try SandboxMeta(json: data) == JSONDecoder().decode(SandboxMeta.self, from: data))
     }
 

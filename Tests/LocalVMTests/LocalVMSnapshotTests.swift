@@ -117,7 +117,7 @@ struct LocalVMSnapshotTests {
         #expect(FileOps.readText(CgroupLayout(parent: world.cgroupParent).dir("pids", a) + "/pids.max") == "64\n")
         let meta = try world.meta(a)
         #expect(meta.deadlineMs != nil && meta.labels == limited.labels)
-        #expect(FileOps.readText(world.dataDir + "/sandboxes/\(a)/ctl/deadline") != nil)
+        #expect(FileOps.readText("/proc/\(meta.initPid)/root/run/sandboxer/deadline") != nil)
         try world.destroy(a)
 
         // A damaged archive fails the restore, which leaves nothing behind.

@@ -41,11 +41,16 @@ struct clvm_mount_attr {
 
 /* The throwaway child of idmap_userns: holds its user namespace open until the pipe closes. It
  * shares the intermediate's memory (CLONE_VM), errno included (the same TLS), so it makes only
- * calls that do not fail here (close of its own fd, a read that ends with EOF) and exits. */
+ * calls that do not fail here (close_range with valid ranges, a read that ends with EOF) and exits.
+ * It keeps only its read end: the clone copied every fd of the process (no CLONE_FILES), its own
+ * write end (else the read never sees EOF) and also the write end of another thread's holder pipe
+ * made at the same moment; two holders made at once then each held the other's write end and
+ * waited for EOF for ever (a hung test run: both blocked in read, each parent in waitpid). */
 static int userns_holder(void *arg) {
     const int *p = arg;
     char c;
-    close(p[1]); /* its own copy (no CLONE_FILES): else the read below never sees EOF */
+    if (p[0] > 0) syscall(SYS_close_range, 0U, (unsigned)p[0] - 1U, 0U);
+    syscall(SYS_close_range, (unsigned)p[0] + 1U, ~0U, 0U);
     while (read(p[0], &c, 1) < 0 && errno == EINTR) {}
     _exit(0);
 }

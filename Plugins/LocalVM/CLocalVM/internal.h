@@ -162,6 +162,15 @@ struct clvm_idmap_paths {
     char layers_dst[4200];  /* <sandbox>/layers */
 };
 
+/** Child (the intermediate, host root): the control tmpfs as a detached mount (ctl.c), with
+ *  `deadline` (or none when NULL) written into it and its root's identity in *out; its fd in
+ *  *mount_fd. 0, or a detail number for CLVM_STEP_MOUNT_CTL with *err set. */
+struct clvm_ctl_id;
+int clvm_child_ctl_mount(const char *deadline, struct clvm_ctl_id *out, int *mount_fd, int *err);
+
+/** Child (the init, cwd the mount dir): attaches the control tmpfs at `ctl`. 0 or a detail number. */
+int clvm_child_ctl_attach(int mount_fd, int *err);
+
 /** Child (the intermediate, host root): detached idmapped clones of the lower layer (read-only) and
  *  the layer dir, as fds in *lower_tree and *layers_tree, mapped by the user namespace `userns_fd`
  *  or, when it is -1, by one made here with `map` (uid_map = gid_map) and dropped again.

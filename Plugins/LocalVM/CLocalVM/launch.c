@@ -134,20 +134,42 @@ static int host_link_up(const clvm_net_spec *net, const struct net_paths *paths,
 }
 
 /* The init, after clone: wait for the intermediate, then build the sandbox and exec. Never returns.
- * lower_tree and layers_tree: the detached idmapped trees (with spec->idmap), else -1. */
-static void init_child(const clvm_launch_spec *s, int errfd, int gofd, int readyfd, int lower_tree, int layers_tree) {
+ * lower_tree and layers_tree: the detached idmapped trees (with spec->idmap), else -1; ctl_fd: the
+ * detached control tmpfs (with spec->ctl_out, ctl.c), else -1. */
+static void init_child(const clvm_launch_spec *s, int errfd, int gofd, int readyfd, int lower_tree, int layers_tree,
+                       int ctl_fd) {
     /* Resolve the host paths first, while this process still has the host root's fsuid: it owns
      * root-owned ancestors such as a 0700 /root, which the sandbox's shifted root could not search.
      * They are opened here, in the new mount namespace, because overlayfs only accepts layers whose
      * mounts belong to the mounter's namespace (an fd from the parent would point at host mounts). */
+    /* The control tmpfs moves above the fds the steps below place (0-2, the ready pipe at 3, itself at 4). */
+    if (ctl_fd >= 0 && ctl_fd <= CLVM_CTL_FD) {
+        int high = fcntl(ctl_fd, F_DUPFD_CLOEXEC, CLVM_CTL_FD + 1);
+        if (high < 0) CHILD_FAIL(CLVM_STEP_STDIO, 4);
+        close(ctl_fd);
+        ctl_fd = high;
+    }
     int sandbox_fd = open(s->sandbox_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (sandbox_fd < 0) CHILD_FAIL(CLVM_STEP_CHDIR_SANDBOX, 0);
+    /* The mount points (rootfs/, lower/, layers/, ctl/): shared ones, or the sandbox dir's own. Only
+     * this mount namespace mounts on them, so one empty set serves every sandbox of a data dir. */
+    int shared = s->mount_dir && s->mount_dir[0];
+    int mount_fd = shared ? open(s->mount_dir, O_PATH | O_DIRECTORY | O_CLOEXEC) : sandbox_fd;
+    if (mount_fd < 0) CHILD_FAIL(CLVM_STEP_CHDIR_SANDBOX, 2);
+    /* With shared mount points, the sandbox's own layers are named through its dir's fd. */
+    char via[40];
+    size_t vn = 0;
+    if (shared) {
+        memcpy(via, "/proc/self/fd/", 14);
+        vn = 14 + clvm_u64_to_dec(via + 14, (uint64_t)sandbox_fd);
+        via[vn++] = '/';
+    }
     /* With idmapped layers they are attached under the sandbox dir below (see idmap.c). */
     int idmapped = s->idmap != NULL;
     int lower_fd = idmapped ? -1 : open(s->lower_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (!idmapped && lower_fd < 0) CHILD_FAIL(CLVM_STEP_MOUNT_OVERLAY, 1);
     /* Layers named relative to the sandbox dir, so mountinfo inside shows no host path for them. */
-    char options[256];
+    char options[400];
     size_t on = 0;
     const char *layer = s->layer_dir && s->layer_dir[0] ? s->layer_dir : NULL;
     size_t layer_len = layer ? strlen(layer) : 0;
@@ -159,8 +181,10 @@ static void init_child(const clvm_launch_spec *s, int errfd, int gofd, int ready
         OPT_ADD("lowerdir=/proc/self/fd/", 23);
         on += clvm_u64_to_dec(options + on, (uint64_t)lower_fd);
         OPT_ADD(",upperdir=", 10);
+        OPT_ADD(via, vn);
         if (layer) { OPT_ADD(layer, layer_len); OPT_ADD("/", 1); }
         OPT_ADD("upper,workdir=", 14);
+        OPT_ADD(via, vn);
         if (layer) { OPT_ADD(layer, layer_len); OPT_ADD("/", 1); }
         OPT_ADD("work,userxattr", 14);
     }
@@ -172,9 +196,15 @@ static void init_child(const clvm_launch_spec *s, int errfd, int gofd, int ready
     size_t volatile_at = on;
     OPT_ADD(",volatile", 10); /* with the NUL */
 #undef OPT_ADD
-    char ctl[80];
+    /* The bind source of /run/sandboxer: the control tmpfs attached at the mount dir's ctl/, or
+     * the (layer dir's) ctl/ of the sandbox dir. */
+    char ctl[128];
     size_t cn = 0;
-    if (layer) { memcpy(ctl, layer, layer_len); ctl[layer_len] = '/'; cn = layer_len + 1; }
+    if (ctl_fd < 0) {
+        memcpy(ctl, via, vn);
+        cn = vn;
+        if (layer) { memcpy(ctl + cn, layer, layer_len); ctl[cn + layer_len] = '/'; cn += layer_len + 1; }
+    }
     memcpy(ctl + cn, "ctl", 4);
 
     char c;
@@ -194,7 +224,7 @@ static void init_child(const clvm_launch_spec *s, int errfd, int gofd, int ready
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) CHILD_FAIL(CLVM_STEP_MOUNT_PRIVATE, 0);
     /* Relative paths from here: the sandbox dir (0711) is reachable by fd even when its ancestors
      * are not searchable by the sandbox's shifted root. */
-    if (fchdir(sandbox_fd) < 0) CHILD_FAIL(CLVM_STEP_CHDIR_SANDBOX, 1);
+    if (fchdir(mount_fd) < 0) CHILD_FAIL(CLVM_STEP_CHDIR_SANDBOX, 1);
     if (idmapped) {
         int ierr = 0, istep = clvm_child_idmap_attach(lower_tree, layers_tree, &ierr);
         if (istep) { clvm_child_report(errfd, istep, ierr, 1); _exit(1); }
@@ -240,6 +270,10 @@ static void init_child(const clvm_launch_spec *s, int errfd, int gofd, int ready
     if (mount("tmpfs", "rootfs/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0)
         CHILD_FAIL(CLVM_STEP_MOUNT_TMP, 0);
 
+    if (ctl_fd >= 0) {
+        int cerr = 0, cstep = clvm_child_ctl_attach(ctl_fd, &cerr);
+        if (cstep) { errno = cerr; CHILD_FAIL(CLVM_STEP_MOUNT_CTL, 10 + cstep); }
+    }
     /* The control dir (deadline for the backstop timer), read-only. A remount must keep the flags
      * the kernel locked on the source mount, so they are read back with statfs. */
     if (mount(ctl, "rootfs/run/sandboxer", NULL, MS_BIND, NULL) < 0) CHILD_FAIL(CLVM_STEP_MOUNT_CTL, 0);
@@ -275,18 +309,25 @@ static void init_child(const clvm_launch_spec *s, int errfd, int gofd, int ready
         if (null > 2) close(null);
     }
     /* The ready pipe becomes fd 3 (kept across exec): the init closes it once its signal traps are
-     * installed, so the caller knows SIGTERM and SIGUSR1 will be handled from then on. */
-    if (errfd == 3) {
-        errfd = fcntl(errfd, F_DUPFD_CLOEXEC, 4);
+     * installed, so the caller knows SIGTERM and SIGUSR1 will be handled from then on. The control
+     * tmpfs becomes fd CLVM_CTL_FD (4), kept for clvm_ctl_write; nothing else may sit on 3 or 4. */
+    if (errfd == 3 || errfd == CLVM_CTL_FD) {
+        errfd = fcntl(errfd, F_DUPFD_CLOEXEC, CLVM_CTL_FD + 1);
         if (errfd < 0) _exit(1);
     }
+
     if (readyfd == 3) {
         if (fcntl(3, F_SETFD, 0) < 0) CHILD_FAIL(CLVM_STEP_STDIO, 3);
     } else if (dup2(readyfd, 3) < 0) {
         CHILD_FAIL(CLVM_STEP_STDIO, 3);
     }
+    unsigned first_closed = 4;
+    if (ctl_fd >= 0) { /* above CLVM_CTL_FD (hoisted at the start); dup2 clears close-on-exec */
+        if (dup2(ctl_fd, CLVM_CTL_FD) < 0) CHILD_FAIL(CLVM_STEP_STDIO, 5);
+        first_closed = CLVM_CTL_FD + 1;
+    }
     /* Nothing else the host process had open may reach the sandbox. */
-    if (syscall(SYS_close_range, 4U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) CHILD_FAIL(CLVM_STEP_STDIO, 2);
+    if (syscall(SYS_close_range, first_closed, ~0U, CLOSE_RANGE_CLOEXEC) < 0) CHILD_FAIL(CLVM_STEP_STDIO, 2);
     /* Every mount is made: from here on the init is fenced like any sandbox process. */
     int herr = 0, hstep = clvm_child_harden(&herr);
     if (hstep) { clvm_child_report(errfd, hstep, herr, 0); _exit(1); }
@@ -326,7 +367,11 @@ static void intermediate(const clvm_launch_spec *s, const struct net_paths *path
                          int report_w, int ready_w) {
     /* The idmapped layers as detached trees: the init (a fork-like copy) inherits the fds and
      * attaches them in its own mount namespace. */
-    int lower_tree = -1, layers_tree = -1;
+    int lower_tree = -1, layers_tree = -1, ctl_fd = -1;
+    if (s->ctl_out) {
+        int cerr = 0, cstep = clvm_child_ctl_mount(s->ctl_deadline, s->ctl_out, &ctl_fd, &cerr);
+        if (cstep) { clvm_child_report(errfd, CLVM_STEP_MOUNT_CTL, cerr, 10 + cstep); _exit(1); }
+    }
     if (s->idmap) {
         int ierr = 0, istep = clvm_child_idmap_trees(paths->idmap, s->idmap, s->idmap_userns ? *s->idmap_userns : -1,
                                                      &lower_tree, &layers_tree, &ierr);
@@ -354,12 +399,13 @@ static void intermediate(const clvm_launch_spec *s, const struct net_paths *path
     if (pid == 0) {
         close(go_w);
         close(report_w);
-        init_child(s, errfd, go_r, ready_w, lower_tree, layers_tree);
+        init_child(s, errfd, go_r, ready_w, lower_tree, layers_tree, ctl_fd);
     }
     close(go_r);
     close(ready_w);
     if (lower_tree >= 0) close(lower_tree);
     if (layers_tree >= 0) close(layers_tree);
+    if (ctl_fd >= 0) close(ctl_fd);
     char path[64];
     proc_map_path(path, pid, "uid_map");
     if (write_file(path, s->id_map) < 0) {

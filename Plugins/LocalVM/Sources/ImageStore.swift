@@ -67,6 +67,7 @@ struct ImageStore: Sendable {
         do {
             try FileOps.mkdir(tmp + "/rootfs", mode: 0o755)
             try build(tmp + "/rootfs")
+            Self.addControlMountPoint(tmp + "/rootfs")
         } catch {
             try? FileOps.removeTree(tmp)
             throw error
@@ -80,6 +81,21 @@ struct ImageStore: Sendable {
             }
         }
         return final + "/rootfs"
+    }
+
+    /// Makes `run/sandboxer`, where the launch binds the sandbox's control dir, in a new image: a
+    /// directory of the lower layer, so a create no longer copies `/run` up and makes the mount
+    /// point in each sandbox's upper dir (2 of a create's inodes on the data dir's file system,
+    /// docs/performance.md "Create and destroy without per-sandbox inodes (session 8)"). Only under a
+    /// real `run` directory (never through a symlink), owned like it; an image without one (or
+    /// cached by an earlier version) gets both at launch, as before.
+    static func addControlMountPoint(_ rootfs: String) {
+        var run = stat()
+        guard lstat(rootfs + "/run", &run) == 0, (run.st_mode & S_IFMT) == S_IFDIR else { return }
+        let path = rootfs + "/run/sandboxer"
+        guard Glibc.mkdir(path, 0o755) == 0 else { return }
+        _ = chmod(path, 0o755)
+        _ = lchown(path, run.st_uid, run.st_gid)
     }
 
     /// Adds uid_base to every owner below 65536 in `rootfs`.

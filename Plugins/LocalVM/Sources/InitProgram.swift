@@ -16,7 +16,7 @@ import Glibc
 ///   create that signals sent from now on are handled (an init of a pid namespace silently drops
 ///   signals it has no handler for).
 /// - Backstop deadline: it reads `/run/sandboxer/deadline` (Unix seconds, real clock; read-only
-///   bind of the host's `ctl/` dir) and exits once that time has passed. It sleeps at most 60 s at a
+///   bind of the sandbox's control tmpfs, CLocalVM/ctl.c) and exits once that time has passed. It sleeps at most 60 s at a
 ///   time and SIGUSR1 wakes it to re-read the file at once (set_timeout sends it), so the deadline
 ///   holds with the host down. A missing or empty file means no deadline. No SIGUSR1 is lost: the
 ///   trap sets `r` and kills the current sleep, and `r` is checked between starting a sleep and

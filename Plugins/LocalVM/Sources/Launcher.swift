@@ -20,14 +20,17 @@ enum Launcher {
         var forwarding: Bool
     }
 
-    /// Starts a sandbox init (with its veth pair when `bridge` is given); returns its host pid.
+    /// Starts a sandbox init (with its veth pair when `bridge` is given); returns its host pid and
+    /// the identity of its control tmpfs (CLocalVM/ctl.c), which holds `deadline` (none when nil).
     /// `idmapUserns`: a user namespace whose maps are `idmap` (IdmapNamespaces), or nil to make one.
     /// `cgroupFast`: `cgroupFds` come from `CgroupLayout.openExecTargets` (see `clvm_launch_spec.cgroup_fast`),
-    /// else from `openProcs`.
+    /// else from `openProcs`. `mountDir`: the shared mount points (MountPoints).
     static func launch(sandboxDir: String, lowerDir: String, hostname: String, idMap: String,
                        cgroupFds: [Int32], bridge: Bridge? = nil, layerDir: String? = nil,
-                       idmap: String? = nil, idmapUserns: Int32? = nil, cgroupFast: Bool = false) throws(PluginError) -> Int32 {
+                       idmap: String? = nil, idmapUserns: Int32? = nil, cgroupFast: Bool = false,
+                       mountDir: String, deadline: String?) throws(PluginError) -> (pid: Int32, ctl: clvm_ctl_id) {
         var pid: pid_t = 0
+        var ctl = clvm_ctl_id()
         var err = [CChar](repeating: 0, count: 512)
         let program = InitProgram.resolve()
         let initFd = program.fd ?? -1
@@ -41,16 +44,24 @@ enum Launcher {
                                     withNetSpec(bridge) { net in
                                         (layerDir ?? "").withCString { layer in
                                             withOptionalCString(idmap) { idmapLine in
-                                                var spec = clvm_launch_spec(
-                                                    sandbox_dir: dir, lower_dir: lower, hostname: host, id_map: map,
-                                                    cgroup_fds: fds.baseAddress, cgroup_count: fds.count, argv: argv,
-                                                    envp: envp, net: net, layer_dir: layer, idmap: idmapLine, init_fd: nil,
-                                                    idmap_userns: nil, cgroup_fast: cgroupFast ? 1 : 0)
-                                                return withUnsafePointer(to: initFd) { fd in
-                                                    withUnsafePointer(to: idmapUserns ?? -1) { userns in
-                                                        if program.fd != nil { spec.init_fd = fd }
-                                                        if idmapUserns != nil { spec.idmap_userns = userns }
-                                                        return clvm_launch(&spec, &pid, &err, err.count)
+                                                withOptionalCString(deadline) { deadlineText in
+                                                    mountDir.withCString { mounts in
+                                                        var spec = clvm_launch_spec(
+                                                            sandbox_dir: dir, lower_dir: lower, hostname: host, id_map: map,
+                                                            cgroup_fds: fds.baseAddress, cgroup_count: fds.count, argv: argv,
+                                                            envp: envp, net: net, layer_dir: layer, idmap: idmapLine, init_fd: nil,
+                                                            idmap_userns: nil, cgroup_fast: cgroupFast ? 1 : 0,
+                                                            mount_dir: mounts, ctl_out: nil, ctl_deadline: deadlineText)
+                                                        return withUnsafeMutablePointer(to: &ctl) { ctlOut in
+                                                            withUnsafePointer(to: initFd) { fd in
+                                                                withUnsafePointer(to: idmapUserns ?? -1) { userns in
+                                                                    spec.ctl_out = ctlOut
+                                                                    if program.fd != nil { spec.init_fd = fd }
+                                                                    if idmapUserns != nil { spec.idmap_userns = userns }
+                                                                    return clvm_launch(&spec, &pid, &err, err.count)
+                                                                }
+                                                            }
+                                                        }
                                                     }
                                                 }
                                             }
@@ -69,7 +80,7 @@ enum Launcher {
             let hint = message.contains("idmapped") ? " This kernel may lack idmapped overlay layers (Linux 5.19+); set the localvm config 'uid_pool_slices' to 0 to run every sandbox in uid_base's range." : ""
             throw PluginError(.internal, "Starting the sandbox init failed: \(message).\(hint)")
         }
-        return pid
+        return (pid, ctl)
     }
 
     /// What one exec produced.

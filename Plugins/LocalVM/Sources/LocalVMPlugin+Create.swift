@@ -31,6 +31,7 @@ extension LocalVMPlugin {
                    network options: NetworkOptions = NetworkOptions(),
                    fillUpper: ((SandboxLayout) throws(PluginError) -> Void)?) throws(PluginError) -> CreateResponse {
         try FileOps.mkdirs(paths.sandboxesDir, mode: 0o711)
+        try MountPoints.ensure(paths.mountDir)
         // 0711: the sandbox's shifted root must be able to search it (and nothing more).
         if Glibc.mkdir(paths.dir, 0o711) != 0 {
             if errno == EEXIST { throw PluginError(.conflict, "A localvm sandbox with id \(request.sandboxId) already exists.") }
@@ -57,19 +58,14 @@ extension LocalVMPlugin {
     private func provisionInside(_ request: CreateRequest, paths: SandboxLayout, image: String, lower: String,
                                  network options: NetworkOptions,
                                  fillUpper: ((SandboxLayout) throws(PluginError) -> Void)?) throws(PluginError) -> CreateResponse {
-        try FileOps.mkdir(paths.rootfs, mode: 0o755)
-        // First: the layer paths below move onto the disk when there is one.
+        // First: the layer paths below move onto the disk when there is one. The mount points
+        // (rootfs/, lower/, layers/, ctl/) are the shared ones of `MountPoints`, and the control
+        // dir is a tmpfs the launch makes outside the host's mount table (CLocalVM/ctl.c).
         if let bytes = request.resources.diskBytes { try mountDisk(paths, bytes: bytes) }
-        try FileOps.mkdir(paths.upper, mode: 0o755)
-        try FileOps.mkdir(paths.work, mode: 0o755)
-        try FileOps.mkdir(paths.ctl, mode: 0o755)
-        if request.resources.diskBytes == nil { try mountControl(paths) }
-        // The sandbox's own host id range, and the mount points its idmapped layers get.
+        _ = try FileOps.mkdir(paths.upper, mode: 0o755)
+        _ = try FileOps.mkdir(paths.work, mode: 0o755)
+        // The sandbox's own host id range.
         let hostBase = uids.enabled ? try uids.lease(request.sandboxId) : nil
-        if hostBase != nil {
-            try FileOps.mkdir(paths.idmappedLower, mode: 0o755)
-            try FileOps.mkdir(paths.idmappedLayers, mode: 0o755)
-        }
         try FileOps.chown(paths.upper, config.uidBase, config.uidBase)
         try FileOps.chown(paths.work, config.uidBase, config.uidBase)
 
@@ -80,7 +76,6 @@ extension LocalVMPlugin {
             deadlineMs: request.timeoutSeconds.map { now + $0 * 1000 }, image: image,
             lowerDir: lower, uidBase: config.uidBase, cgroupParent: config.cgroupParent,
             network: request.network == "bridge" ? "bridge" : nil, hostUidBase: hostBase)
-        if let seconds = request.timeoutSeconds { try writeBackstop(paths, seconds: seconds) }
         // Written before the init starts, so a crash right after still leaves labelled evidence.
         try meta.save(paths.meta)
         // The upper layer is complete before the overlay is mounted: overlayfs must not see it change.
@@ -94,17 +89,21 @@ extension LocalVMPlugin {
         let fds = try cgroups.openExecTargets(request.sandboxId)
         defer { fds.forEach { close($0) } }
         let idmap = hostBase.map { config.idmapLine(hostBase: $0) }
-        let pid = try Launcher.launch(sandboxDir: paths.dir, lowerDir: lower, hostname: request.sandboxId,
-                                      idMap: hostBase.map(LocalVMConfig.idMap(hostBase:)) ?? config.idMap,
-                                      cgroupFds: fds, bridge: network?.bridge,
-                                      layerDir: request.resources.diskBytes == nil ? nil : "disk",
-                                      idmap: idmap, idmapUserns: try idmap.map(idmapNamespaces.fd(for:)), cgroupFast: true)
+        let (pid, ctl) = try Launcher.launch(sandboxDir: paths.dir, lowerDir: lower, hostname: request.sandboxId,
+                                             idMap: hostBase.map(LocalVMConfig.idMap(hostBase:)) ?? config.idMap,
+                                             cgroupFds: fds, bridge: network?.bridge,
+                                             layerDir: request.resources.diskBytes == nil ? nil : "disk",
+                                             idmap: idmap, idmapUserns: try idmap.map(idmapNamespaces.fd(for:)), cgroupFast: true,
+                                             mountDir: paths.mountDir,
+                                             deadline: request.timeoutSeconds.map(Self.backstopText(seconds:)))
         guard let identity = ProcessIdentity.current(pid) else {
             throw PluginError(.internal, "The sandbox init (pid \(pid)) exited right after it started.")
         }
         if let network { try startForwarder(network) }
         meta.initPid = pid
         meta.initStartTime = identity.startTime
+        meta.ctlDev = ctl.dev
+        meta.ctlIno = ctl.ino
         try meta.save(paths.meta)
         host.log(.info, "localvm sandbox \(request.sandboxId) started", metadata: ["init_pid": "\(pid)"])
         return CreateResponse(backendRef: request.sandboxId, info: info(meta, paths: paths))
@@ -114,7 +113,9 @@ extension LocalVMPlugin {
     func info(_ meta: SandboxMeta, paths: SandboxLayout) -> [String: JSONValue] {
         var info: [String: JSONValue] = [
             "init_pid": .number(Double(meta.initPid)),
-            "rootfs": .string(paths.rootfs),
+            // The sandbox's root as the host reaches it while the init runs (its mount point is a
+            // shared, empty directory of the data dir: MountPoints).
+            "rootfs": .string("/proc/\(meta.initPid)/root"),
             "upper_dir": .string(paths.upper),
             "lower_dir": .string(meta.lowerDir),
             "cgroups": .array(cgroups.dirs(meta.sandboxId).map { .string($0) }),
@@ -127,10 +128,25 @@ extension LocalVMPlugin {
         return info
     }
 
-    /// Writes the backstop deadline the init reads: real Unix seconds, rounded up.
-    func writeBackstop(_ paths: SandboxLayout, seconds: Int64) throws(PluginError) {
+    /// The backstop deadline the init reads: real Unix seconds, rounded up, and a newline.
+    static func backstopText(seconds: Int64) -> String {
         let deadline = Int64((Date().timeIntervalSince1970 + Double(seconds)).rounded(.up))
-        try FileOps.writeText(paths.deadlineFile, "\(deadline)\n")
+        return "\(deadline)\n"
+    }
+
+    /// Replaces a running sandbox's backstop deadline: in the control tmpfs its init holds, or in
+    /// the host's `ctl/` dir for a sandbox made by an earlier version.
+    func writeBackstop(_ paths: SandboxLayout, meta: SandboxMeta, identity: ProcessIdentity, seconds: Int64) throws(PluginError) {
+        let text = Self.backstopText(seconds: seconds)
+        guard let dev = meta.ctlDev, let ino = meta.ctlIno else { return try FileOps.writeText(paths.legacyDeadlineFile, text) }
+        guard let pidfd = identity.openPidfd() else {
+            throw PluginError(.conflict, "The sandbox \(meta.sandboxId) is not running, so it has no timeout to set.")
+        }
+        defer { close(pidfd) }
+        var err = [CChar](repeating: 0, count: 256)
+        guard clvm_ctl_write(pidfd, meta.initPid, clvm_ctl_id(dev: dev, ino: ino), text, &err, err.count) == 0 else {
+            throw PluginError(.internal, "Setting the backstop deadline of sandbox \(meta.sandboxId) failed: \(Launcher.text(err)).")
+        }
     }
 
     static func validate(_ request: CreateRequest, network options: NetworkOptions = NetworkOptions()) throws(PluginError) {

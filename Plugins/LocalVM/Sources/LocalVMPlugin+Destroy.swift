@@ -39,9 +39,10 @@ extension LocalVMPlugin {
         try uids.release(id)
         // Nothing of the sandbox runs any more: the directory goes to the trash in one rename and is
         // removed after the answer (TrashBin). The sandbox mounted only in its own namespace, which
-        // died with it; what is mounted under its directory in the host's namespace (the control
-        // tmpfs or the disk, and anything someone else put there) moves with it and is detached there
-        // first: a detach waits for an RCU grace period (measured 7-18 ms per destroy under load).
+        // died with it (its control tmpfs too: CLocalVM/ctl.c); what is mounted under its directory
+        // in the host's namespace (the disk, a control tmpfs of an earlier version, anything someone
+        // else put there) is detached first: a detach waits for an RCU grace period (measured 7-18 ms
+        // per destroy under load), which a sandbox without a disk no longer pays.
         if hasDir { try trash.discard(paths.dir, sandboxId: id) }
         host.log(.info, "localvm sandbox \(id) destroyed")
     }

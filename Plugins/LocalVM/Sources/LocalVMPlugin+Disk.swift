@@ -5,7 +5,7 @@ import PluginKit
 /// The size limit of a sandbox's writable layer (`resources.disk_bytes`).
 ///
 /// A tmpfs of that size is mounted at `<sandbox dir>/disk` in the host's mount namespace and holds
-/// the overlay's upper and work dirs and the control dir: a write past the size answers ENOSPC
+/// the overlay's upper and work dirs: a write past the size answers ENOSPC
 /// inside, `df /` inside shows the limit, and nothing the sandbox writes reaches the filesystem of
 /// the data dir (or of the store). Measured on the test VM (load ~16): a tmpfs mount costs well
 /// under a millisecond, a loop-mounted ext4 image 0.1 s of mkfs plus 0.3–0.5 s of mount, 30–70×
@@ -16,7 +16,7 @@ extension LocalVMPlugin {
     /// Smallest accepted `disk_bytes`.
     static let minDiskBytes: Int64 = 1 << 20
 
-    /// Mounts the sandbox's disk and makes it the home of upper/, work/ and ctl/.
+    /// Mounts the sandbox's disk and makes it the home of upper/ and work/.
     func mountDisk(_ paths: SandboxLayout, bytes: Int64) throws(PluginError) {
         try FileOps.mkdir(paths.disk, mode: 0o711)
         // One inode per 4 KiB of data (a small file takes a page anyway), at least 4096: inodes are
@@ -25,14 +25,6 @@ extension LocalVMPlugin {
         let options = "size=\(bytes),nr_inodes=\(inodes),mode=0711,uid=0,gid=0"
         if Glibc.mount("tmpfs", paths.disk, "tmpfs", UInt(MS_NOSUID | MS_NODEV), options) != 0 {
             throw FileOps.failure("mount of the size-limited tmpfs on", paths.disk)
-        }
-    }
-
-    /// Without a disk, a tiny tmpfs of its own for the control dir: the sandbox's read-only bind of
-    /// it then shows `/` as its root in mountinfo, not the host path of the sandbox dir.
-    func mountControl(_ paths: SandboxLayout) throws(PluginError) {
-        if Glibc.mount("tmpfs", paths.ctl, "tmpfs", UInt(MS_NOSUID | MS_NODEV | MS_NOEXEC), "size=64k,nr_inodes=16,mode=0755") != 0 {
-            throw FileOps.failure("mount of the control tmpfs on", paths.ctl)
         }
     }
 

@@ -1,3 +1,4 @@
+import CLocalVM
 import FoundationEssentials
 import Glibc
 import PluginKit
@@ -17,7 +18,7 @@ extension LocalVMPlugin {
         }
         meta.deadlineMs = nowMs() + request.timeoutSeconds * 1000
         try meta.save(paths.meta)
-        try writeBackstop(paths, seconds: request.timeoutSeconds)
+        try writeBackstop(paths, meta: meta, identity: identity, seconds: request.timeoutSeconds)
         // Wake the init so it re-reads the deadline now (it would within 60 s anyway).
         identity.signal(SIGUSR1)
     }

@@ -9,6 +9,9 @@ struct SandboxLayout: Sendable {
     let sandboxesDir: String
     /// `<data_dir>/sandboxes/<id>`
     let dir: String
+    /// `<data_dir>/mnt`: the empty mount points every launch mounts on in its sandbox's own mount
+    /// namespace (rootfs/, lower/, layers/, ctl/), made once per data dir (see `MountPoints`).
+    let mountDir: String
 
     init(dataDir: String, sandboxId: String) throws(PluginError) {
         // The id names a directory, a cgroup and the host name (at most 64 bytes).
@@ -18,27 +21,24 @@ struct SandboxLayout: Sendable {
         self.sandboxId = sandboxId
         self.sandboxesDir = dataDir + "/sandboxes"
         self.dir = sandboxesDir + "/" + sandboxId
+        self.mountDir = dataDir + "/mnt"
     }
 
-    /// Mount point of the overlay (empty on the host).
-    var rootfs: String { dir + "/rootfs" }
     /// Mount point of the size-limited file system of a sandbox with `resources.disk_bytes`
-    /// (see LocalVMPlugin+Disk); it then holds upper/, work/ and ctl/ instead of `dir`.
+    /// (see LocalVMPlugin+Disk); it then holds upper/ and work/ instead of `dir`.
     var disk: String { dir + "/disk" }
-    /// Where upper/, work/ and ctl/ live: `disk` when the sandbox has one, else `dir`.
+    /// Where upper/ and work/ live (and ctl/ did): `disk` when the sandbox has one, else `dir`.
     var layerDir: String { FileOps.isDirectory(disk) ? disk : dir }
     /// The overlay's upper layer: everything the sandbox wrote.
     var upper: String { layerDir + "/upper" }
     /// The overlay's work dir.
     var work: String { layerDir + "/work" }
-    /// Host side of `/run/sandboxer` in the sandbox (read-only there): the backstop deadline.
-    var ctl: String { layerDir + "/ctl" }
-    /// The deadline file the init re-reads on SIGUSR1.
-    var deadlineFile: String { ctl + "/deadline" }
-    /// Mount points of the idmapped lower layer and layer dir (only in the launch's private mount
-    /// namespace and the sandbox's; empty on the host).
-    var idmappedLower: String { dir + "/lower" }
-    var idmappedLayers: String { dir + "/layers" }
+    /// Host side of `/run/sandboxer` of a sandbox made by an earlier version (a tmpfs mounted here,
+    /// in the host's namespace); a sandbox made now has a control tmpfs of its own that no host
+    /// path names (`SandboxMeta.ctlDev`, CLocalVM/ctl.c).
+    var legacyCtl: String { layerDir + "/ctl" }
+    /// The deadline file of such a sandbox.
+    var legacyDeadlineFile: String { legacyCtl + "/deadline" }
     /// The sandbox's metadata.
     var meta: String { dir + "/meta.json" }
 }

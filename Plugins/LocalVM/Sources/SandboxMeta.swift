@@ -29,12 +29,18 @@ struct SandboxMeta: Codable, Sendable, Equatable {
     var network: String? = nil
     /// First host id of the sandbox's own range (its root's host uid); nil: `uid_base` (no pool).
     var hostUidBase: UInt32? = nil
+    /// Device and inode of the root of the sandbox's control tmpfs (`/run/sandboxer`), which its init
+    /// holds (CLocalVM/ctl.c): set_timeout writes there only when the init's fd is that directory.
+    /// nil: a sandbox of an earlier version, whose control dir is the host path `ctl/`.
+    var ctlDev: UInt64? = nil
+    var ctlIno: UInt64? = nil
 
     enum CodingKeys: String, CodingKey {
         case sandboxId = "sandbox_id", hostId = "host_id", profile, labels, env
         case createdAtMs = "created_at_ms", initPid = "init_pid", initStartTime = "init_start_time"
         case deadlineMs = "deadline_ms", image, lowerDir = "lower_dir", uidBase = "uid_base"
         case cgroupParent = "cgroup_parent", network, hostUidBase = "host_uid_base"
+        case ctlDev = "ctl_dev", ctlIno = "ctl_ino"
     }
 
     /// Reads a meta file; nil when it does not exist, an error when it is unreadable.
@@ -51,12 +57,7 @@ struct SandboxMeta: Codable, Sendable, Equatable {
 
     /// Writes the meta file atomically (temp file + rename).
     func save(_ path: String) throws(PluginError) {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let data: Data
-        do { data = try encoder.encode(self) } catch {
-            throw PluginError(.internal, "The sandbox metadata could not be encoded: \(error).")
-        }
-        try FileOps.writeAtomically(path, data)
+        // `jsonData` (SandboxMeta+JSON.swift): JSONEncoder's bytes without its first use per process.
+        try FileOps.writeAtomically(path, jsonData)
     }
 }

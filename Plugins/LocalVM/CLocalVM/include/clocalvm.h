@@ -39,9 +39,16 @@ typedef struct clvm_net_spec {
     int forwarding;
 } clvm_net_spec;
 
+/** Device and inode of a control tmpfs's root directory. */
+typedef struct clvm_ctl_id {
+    uint64_t dev;
+    uint64_t ino;
+} clvm_ctl_id;
+
 /** What `clvm_launch` needs to start a sandbox's init. All strings are NUL-terminated. */
 typedef struct clvm_launch_spec {
-    /** Absolute path of `<data_dir>/sandboxes/<id>` (holds rootfs/, upper/, work/, ctl/). */
+    /** Absolute path of `<data_dir>/sandboxes/<id>` (holds upper/ and work/; rootfs/ and ctl/ too
+     *  without `mount_dir` and `ctl_out`). */
     const char *sandbox_dir;
     /** Absolute path of the read-only base rootfs (the overlay's lower layer). */
     const char *lower_dir;
@@ -82,7 +89,34 @@ typedef struct clvm_launch_spec {
      *  kernel's threadgroup lock for writing, whose RCU grace period a pid written to
      *  `cgroup.procs` waits for. Appended: zero means 0. */
     int cgroup_fast;
+    /** Directory holding the empty mount points rootfs/, lower/ and layers/ the launch mounts on
+     *  (only in the sandbox's own mount namespace, so one set serves every sandbox of a data dir);
+     *  the layers of sandbox_dir are then named through its fd (`/proc/self/fd/N/upper`), never by
+     *  a host path. Appended: NULL means sandbox_dir itself (which then holds them). */
+    const char *mount_dir;
+    /** Non-NULL: `/run/sandboxer` is a tmpfs of the sandbox's own instead of a bind of
+     *  `<layer>/ctl`. The intermediate (host root) makes it as a detached mount (no mount in the
+     *  host's namespace), writes `ctl_deadline` into it, and the sandbox gets a read-only clone;
+     *  the init keeps the writable mount as fd `CLVM_CTL_FD`, where `clvm_ctl_write` reaches it.
+     *  Its root's device and inode are stored here (the intermediate shares the caller's memory)
+     *  so a later write can check that the fd it finds is this very directory. Appended: NULL
+     *  means the bind. */
+    clvm_ctl_id *ctl_out;
+    /** With `ctl_out`: the text of `/run/sandboxer/deadline`, or NULL for no deadline file. */
+    const char *ctl_deadline;
 } clvm_launch_spec;
+
+/** The init's fd that holds its writable control tmpfs (see `clvm_launch_spec.ctl_out`). */
+#define CLVM_CTL_FD 4
+
+/**
+ * Replaces `deadline` in the control tmpfs of the running init `init_pidfd` (host pid `pid`; a
+ * temporary renamed over it, so the init never reads half a file): the init's fd `CLVM_CTL_FD` is
+ * taken with pidfd_getfd (else through /proc/<pid>/fd) and used only if it is a tmpfs directory owned by host root whose device and inode
+ * are `id`'s, so nothing the sandbox does to its init's fds can make the host write anywhere else.
+ * 0, or -1 with one sentence in `err`.
+ */
+int clvm_ctl_write(int init_pidfd, pid_t pid, clvm_ctl_id id, const char *text, char *err, size_t err_len);
 
 /**
  * A user namespace whose uid_map and gid_map are `map` ("100000 1048576 65536\n"), as an O_CLOEXEC
