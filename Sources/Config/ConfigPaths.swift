@@ -22,28 +22,15 @@ enum ConfigPaths {
     }
 
     static func normalize(_ path: String) -> String {
-        // On bytes: `split` and `joined` over `Substring`s cost every command ~0.2 M instructions of
-        // first uses (docs/performance.md, session 8); "/" is one byte in UTF-8, so parts stay valid.
-        var parts: [ArraySlice<UInt8>] = []
-        let bytes = Array(path.utf8)
-        var start = 0
-        for i in 0 ... bytes.count where i == bytes.count || bytes[i] == UInt8(ascii: "/") {
-            let part = bytes[start ..< i]
-            start = i + 1
-            if part.isEmpty || part.elementsEqual([UInt8(ascii: ".")]) { continue }
-            if part.elementsEqual([UInt8(ascii: "."), UInt8(ascii: ".")]) {
-                if !parts.isEmpty { parts.removeLast() }
-                continue
+        var parts: [Substring] = []
+        for part in path.split(separator: "/", omittingEmptySubsequences: true) {
+            switch part {
+            case ".": continue
+            case "..": if !parts.isEmpty { parts.removeLast() }
+            default: parts.append(part)
             }
-            parts.append(part)
         }
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count + 1)
-        for part in parts {
-            out.append(UInt8(ascii: "/"))
-            out.append(contentsOf: part)
-        }
-        return out.isEmpty ? "/" : String(decoding: out, as: UTF8.self)
+        return "/" + parts.joined(separator: "/")
     }
 
     /// The directory part of an absolute path (`/a/b/c.yaml` → `/a/b`).

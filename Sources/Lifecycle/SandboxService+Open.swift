@@ -38,13 +38,9 @@ extension SandboxService {
     /// The host id kept in `<data_dir>/host-id`, made on first use.
     static func loadHostId(dataDir: String) throws(SandboxerError) -> String {
         let path = (dataDir).appendingPathComponent("host-id")
-        // Read with BoundedFile and trimmed as bytes: Foundation's file read and `Character` trimming
-        // cost a one-shot command 0.2 M instructions of first uses (docs/performance.md, session 8).
-        if case .success(let bytes) = BoundedFile.read(path, limit: 4096, limitText: "4 KiB") {
-            let isSpace: (UInt8) -> Bool = { $0 == 0x20 || ($0 >= 0x09 && $0 <= 0x0D) }
-            if let first = bytes.firstIndex(where: { !isSpace($0) }), let last = bytes.lastIndex(where: { !isSpace($0) }) {
-                return String(decoding: bytes[first...last], as: UTF8.self)
-            }
+        if let text = try? String(contentsOfFile: path, encoding: .utf8) {
+            let id = text.trimmed()
+            if !id.isEmpty { return id }
         }
         var rng = SystemRandomNumberGenerator()
         let id = "host-" + String(cFormat: "%012llx", (rng.next() as UInt64) & 0xffff_ffff_ffff)
