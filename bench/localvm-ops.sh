@@ -9,7 +9,8 @@
 #   cli destroy     `sandboxer destroy ID` of a ready sandbox, start to exit      vs bwrap start   (goal <= 2x)
 #   expire --apply  of 100 due sandboxes (one command)                            vs 100 x one CLI destroy (goal <= 0.3x)
 #
-# Baselines: `bwrap --unshare-all` of the busybox rootfs running /bin/true to exit (as bench/localvm.sh);
+# Baselines: `bwrap --unshare-all` of the busybox rootfs running /bin/true to exit (as bench/localvm.sh),
+# one per cycle of the row it is the baseline of;
 # `nsenter -a -t INIT true` into a running sandbox's init (what entering a sandbox costs at the least).
 #
 #   bench/localvm-ops.sh [N]      (default N=20; needs root, bubblewrap, util-linux nsenter, busybox-static, python3)
@@ -54,16 +55,9 @@ BASE=$(find "$SANDBOXER_HOME" -path '*/trash' -prune -o -type d -path '*/images/
 [ -d "$BASE" ] || { echo "localvm-ops.sh: found no busybox rootfs under $SANDBOXER_HOME" >&2; exit 1; }
 
 # --- baselines -----------------------------------------------------------------------------------
-: > "$TMP/bwrap.txt"
+# The destroy row's bwrap runs one per destroy cycle, below (interleaved: the same load as the
+# destroys; measured in a phase of its own before, it varied 7.2-9.2 ms between runs of one build).
 bwrap --unshare-all --ro-bind "$BASE" / --proc /proc --dev /dev --tmpfs /tmp -- /bin/true
-for _ in $(seq "$N"); do
-    t0=$EPOCHREALTIME
-    bwrap --unshare-all --hostname bench --ro-bind "$BASE" / --proc /proc --dev /dev --tmpfs /tmp \
-        --new-session --die-with-parent -- /bin/true
-    t1=$EPOCHREALTIME
-    bench_ms_since "$t0" "$t1" >> "$TMP/bwrap.txt"
-done
-BWRAP=$(bench_median < "$TMP/bwrap.txt")
 
 id=$(sbx create --json | json_field 'd["id"]')
 INIT=$(sbx show "$id" --json | json_field 'd["info"]["init_pid"]')
@@ -80,13 +74,19 @@ NSENTER=$(bench_median < "$TMP/nsenter.txt")
 CLIEXEC=$(bench_median < "$TMP/cliexec.txt")
 
 # --- CLI destroy ---------------------------------------------------------------------------------
-: > "$TMP/destroy.txt"
+: > "$TMP/destroy.txt"; : > "$TMP/bwrap.txt"
 for _ in $(seq "$N"); do
     d=$(sbx create --json | json_field 'd["id"]')
+    t0=$EPOCHREALTIME
+    bwrap --unshare-all --hostname bench --ro-bind "$BASE" / --proc /proc --dev /dev --tmpfs /tmp \
+        --new-session --die-with-parent -- /bin/true
+    t1=$EPOCHREALTIME
+    bench_ms_since "$t0" "$t1" >> "$TMP/bwrap.txt"
     t0=$EPOCHREALTIME; sbx destroy "$d" >/dev/null; t1=$EPOCHREALTIME
     bench_ms_since "$t0" "$t1" >> "$TMP/destroy.txt"
 done
 DESTROY=$(bench_median < "$TMP/destroy.txt")
+BWRAP=$(bench_median < "$TMP/bwrap.txt")
 
 # --- HTTP: create and exec on one keep-alive connection ---------------------------------------------
 mkfifo "$TMP/ready"
