@@ -62,6 +62,14 @@ public struct JSONObjectFields {
         }
     }
 
+    /// `json` read by `JSONDecoder` when it may hold an integer wider than 2^53 (`mayHoldWideIntegers`),
+    /// else nil: the caller then reads it with `JSONObjectFields`, whose numbers are `Double`s. So a
+    /// message read without Codable keeps every integer exact.
+    public static func decodedIfWide<T: Decodable>(_ type: T.Type, _ json: Data) throws(JSONFieldError) -> T? {
+        guard mayHoldWideIntegers(json) else { return nil }
+        do { return try JSONDecoder().decode(T.self, from: json) } catch { throw JSONFieldError(decoding: error) }
+    }
+
     /// The fields of an object already read (a nested member).
     public init(members: [String: JSONValue]) { self.members = members }
 

@@ -33,10 +33,7 @@ extension CreateRequest {
     /// only up to 2^53: a request that may hold a wider integer (a run of 16 or more digits, such as
     /// `memory_bytes` of 16P) is read by `JSONDecoder` itself, so every value stays exact.
     public init(json: Data) throws(JSONFieldError) {
-        if JSONObjectFields.mayHoldWideIntegers(json) {
-            do { self = try JSONDecoder().decode(CreateRequest.self, from: json) } catch { throw JSONFieldError(decoding: error) }
-            return
-        }
+        if let exact = try JSONObjectFields.decodedIfWide(CreateRequest.self, json) { self = exact; return }
         let f = try JSONObjectFields(json)
         self.init(sandboxId: try f.string("sandbox_id"), hostId: try f.string("host_id"), profile: try f.string("profile"),
                   image: try f.optionalString("image"), resources: try ResourceLimits(fields: f.fields("resources")),

@@ -12,10 +12,7 @@ extension SandboxMeta {
     /// A file that may hold an integer wider than 2^53 (a run of 16 digits) is read by `JSONDecoder`,
     /// so every value stays exact (`JSONReader` keeps numbers as `Double`).
     init(json: Data) throws(JSONFieldError) {
-        if JSONObjectFields.mayHoldWideIntegers(json) {
-            do { self = try JSONDecoder().decode(SandboxMeta.self, from: json) } catch { throw JSONFieldError(decoding: error) }
-            return
-        }
+        if let exact = try JSONObjectFields.decodedIfWide(SandboxMeta.self, json) { self = exact; return }
         let f = try JSONObjectFields(json)
         self.init(sandboxId: try f.string("sandbox_id"), hostId: try f.string("host_id"), profile: try f.string("profile"),
                   labels: try f.stringMap("labels"), env: try f.stringMap("env"),
