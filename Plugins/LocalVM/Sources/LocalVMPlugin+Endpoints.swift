@@ -16,7 +16,12 @@ extension LocalVMPlugin {
             return try Self.encode(endpoints(body))
         case Operation.create:
             let options = try NetworkOptions(json: Self.object(request, operation)["network_options"])
-            return try create(Self.decode(CreateRequest.self, request, operation), network: options, call: call).jsonData
+            // Read without Codable, as PluginDispatch reads it for every other plugin (Messages+CreateJSON).
+            let create: CreateRequest
+            do { create = try CreateRequest(json: request) } catch {
+                throw PluginError(.invalidRequest, "The '\(operation)' request is not valid JSON for this operation: \(error).")
+            }
+            return try self.create(create, network: options, call: call).jsonData
         case Operation.restore:
             let options = try NetworkOptions(json: Self.object(request, operation)["network_options"])
             return try Self.encode(restore(Self.decode(RestoreRequest.self, request, operation), network: options, call: call))
