@@ -100,13 +100,5 @@ public final class Backend: @unchecked Sendable {
         }
     }
 
-    static func describe(decodingError error: Error) -> String {
-        switch error as? DecodingError {
-        case .keyNotFound(let key, _)?: return "missing key '\(key.stringValue)'"
-        case .typeMismatch(_, let ctx)?, .valueNotFound(_, let ctx)?:
-            return "wrong type at '\(ctx.codingPath.map(\.stringValue).joined(separator: "."))'"
-        case .dataCorrupted?: return "malformed JSON"
-        default: return "\(error)"
-        }
-    }
+    static func describe(decodingError error: Error) -> String { JSONFieldError.describe(decoding: error) }
 }

@@ -3,7 +3,7 @@ import Glibc
 /// This process's environment as a dictionary, read straight from `environ`.
 ///
 /// `ProcessInfo.processInfo.environment` gives the same, but its first use builds the whole
-/// `ProcessInfo` (measured 1.9% of a CLI `exec`'s CPU, docs/performance.md "CLI exec (session 8)").
+/// `ProcessInfo` (measured 1.9% of a CLI `exec`'s CPU, docs/performance.md "The CLI process (session 8)").
 public enum ProcessEnvironment {
     /// Every `NAME=value` entry; for a name given twice the first wins, as with `getenv`.
     public static func current() -> [String: String] {

@@ -42,7 +42,7 @@ extension JSONValue {
             return out + "\n"
         }
         // Written directly too: a one-shot `sandboxer create --json` paid JSONEncoder's first use of
-        // JSONValue (1.1% of the command's samples, docs/performance.md "CLI exec (session 8)").
+        // JSONValue (1.1% of the command's samples, docs/performance.md "The CLI process (session 8)").
         var out = ""
         writePretty(to: &out, indent: 0)
         return out + "\n"

@@ -67,13 +67,5 @@ public enum PluginDispatch {
 
 extension Error {
     /// A one-line description of a decoding error (Foundation's are multi-line and verbose).
-    var shortDescription: String {
-        switch self as? DecodingError {
-        case .keyNotFound(let key, _)?: return "missing key '\(key.stringValue)'"
-        case .typeMismatch(_, let ctx)?, .valueNotFound(_, let ctx)?:
-            return "wrong type at '\(ctx.codingPath.map(\.stringValue).joined(separator: "."))'"
-        case .dataCorrupted?: return "malformed JSON"
-        default: return "\(self)"
-        }
-    }
+    var shortDescription: String { JSONFieldError.describe(decoding: self) }
 }

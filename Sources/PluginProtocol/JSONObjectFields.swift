@@ -27,6 +27,12 @@ extension JSONFieldError {
         default: self = .malformed
         }
     }
+
+    /// One line for a failed decode: a `DecodingError` in this type's words (Foundation's are
+    /// multi-line and verbose), any other error as it describes itself.
+    public static func describe(decoding error: any Error) -> String {
+        error is DecodingError ? JSONFieldError(decoding: error).description : "\(error)"
+    }
 }
 
 /// The members of one JSON object, read as typed fields without `Codable` (see `JSONObjectWriter`

@@ -3,7 +3,7 @@ import FoundationEssentials
 // The `create` request written and read without `Codable`, as its answer is
 // (Messages+LifecycleJSON.swift): the host encoded it and every Swift plugin decoded it with a
 // type's first trip through `Codable` in a one-shot process (perf of `sandboxer create`: 4.5% of its
-// samples, docs/performance.md "CLI exec (session 8)"). Same bytes as `JSONEncoder` with
+// samples, docs/performance.md "The CLI process (session 8)"). Same bytes as `JSONEncoder` with
 // `.sortedKeys` (CreateJSONTests compares them), read as `JSONDecoder` reads them.
 
 extension CreateRequest {

@@ -102,7 +102,7 @@ enum FileOps {
     /// Names in a directory, in `readdir` order (empty when it does not exist or cannot be read).
     /// `opendir`/`readdir` rather than FileManager: every instance start lists the trash, and
     /// FileManager's first use (and the error it builds for a missing directory) was 1.2% of a CLI
-    /// `exec`'s CPU (docs/performance.md "CLI exec (session 8)").
+    /// `exec`'s CPU (docs/performance.md "The CLI process (session 8)").
     static func list(_ path: String) -> [String] {
         guard let dir = opendir(path) else { return [] }
         defer { closedir(dir) }

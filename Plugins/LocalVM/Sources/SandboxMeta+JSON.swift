@@ -8,7 +8,7 @@ extension SandboxMeta {
 
     /// Reads meta.json as `JSONDecoder` would (same keys, same optionals), without Codable: `exec`
     /// and `destroy` read it on every call, and a decoder's first use in a fresh CLI process costs
-    /// ~0.5 ms of type-metadata lookups (docs/performance.md "CLI exec (session 8)").
+    /// ~0.5 ms of type-metadata lookups (docs/performance.md "The CLI process (session 8)").
     /// A file that may hold an integer wider than 2^53 (a run of 16 digits) is read by `JSONDecoder`,
     /// so every value stays exact (`JSONReader` keeps numbers as `Double`).
     init(json: Data) throws(JSONFieldError) {
