@@ -64,11 +64,7 @@ public struct JSONObjectWriter {
     /// A nested object written by `body` with a writer of its own (members in sorted order, as here).
     public mutating func object(_ name: StaticString, _ body: (inout JSONObjectWriter) -> Void) {
         key(name)
-        var inner = JSONObjectWriter()
-        body(&inner)
-        inner.bytes.append(UInt8(ascii: "}"))
-        bytes.append(contentsOf: inner.bytes)
-        nonFinite = nonFinite || inner.nonFinite
+        appendObject(body)
     }
 
     /// An array of objects, each written by `body` with a writer of its own.
@@ -77,13 +73,18 @@ public struct JSONObjectWriter {
         bytes.append(UInt8(ascii: "["))
         for (i, item) in items.enumerated() {
             if i > 0 { bytes.append(UInt8(ascii: ",")) }
-            var inner = JSONObjectWriter()
-            body(&inner, item)
-            inner.bytes.append(UInt8(ascii: "}"))
-            bytes.append(contentsOf: inner.bytes)
-            nonFinite = nonFinite || inner.nonFinite
+            appendObject { body(&$0, item) }
         }
         bytes.append(UInt8(ascii: "]"))
+    }
+
+    /// Appends the object `body` writes with a writer of its own (and whether its numbers were finite).
+    private mutating func appendObject(_ body: (inout JSONObjectWriter) -> Void) {
+        var inner = JSONObjectWriter()
+        body(&inner)
+        inner.bytes.append(UInt8(ascii: "}"))
+        bytes.append(contentsOf: inner.bytes)
+        nonFinite = nonFinite || inner.nonFinite
     }
 
     /// False once a number without a JSON form (infinite, NaN) was written (as `null`), which
