@@ -30,14 +30,14 @@ extension SandboxStore {
         """
 
     /// Bound values for `sandboxColumns`, including the derived `idle_at`, `warn_at` and `owner`.
-    static func sandboxValues(_ sandbox: Sandbox) throws(StoreError) -> [SQLValue] {
+    static func sandboxValues(_ sandbox: Sandbox) -> [SQLValue] {
         let updatedAt = sandbox.updatedAt.millisecondsSince1970
         return [
             .text(sandbox.id), .text(sandbox.profile), .text(sandbox.backend), .text(sandbox.state.rawValue),
             .integer(sandbox.ttlSeconds), .integer(sandbox.maxTTLSeconds), .integer(sandbox.idleReapSeconds),
             .integer(sandbox.createdAt.millisecondsSince1970), .integer(sandbox.readyAt?.millisecondsSince1970),
             .integer(updatedAt), .integer(sandbox.expiresAt?.millisecondsSince1970),
-            .text(encodeLabels(sandbox.labels, id: sandbox.id)), .text(sandbox.backendRef),
+            .text(encodeLabels(sandbox.labels)), .text(sandbox.backendRef),
             .text(sandbox.reason?.rawValue), .text(sandbox.idempotencyKey), .text(sandbox.request.storedJSON),
             .text(sandbox.hostId), .integer(idleAt(updatedAt: updatedAt, idleReapSeconds: sandbox.idleReapSeconds)),
             .integer(sandbox.expiryWarningSeconds), .integer(sandbox.warnedExpiresAt?.millisecondsSince1970),
@@ -96,7 +96,7 @@ extension SandboxStore {
     }
 
     /// Labels as canonical JSON text (sorted keys), so equal label sets store equal text.
-    static func encodeLabels(_ labels: [String: String], id: String) -> String {
+    static func encodeLabels(_ labels: [String: String]) -> String {
         // Written directly (keys sorted, as JSONEncoder with `.sortedKeys` wrote them): a one-shot
         // `sandboxer create` paid JSONEncoder's first use for this (0.7% of its samples).
         JSONValue.object(labels.mapValues(JSONValue.string)).storedText

@@ -85,7 +85,7 @@ public final class SandboxStore: @unchecked Sendable {
     public func insert(_ sandbox: Sandbox, event: SandboxEvent) throws(StoreError) {
         try locked { () throws(StoreError) in
             try connection.transaction(doing: "Inserting sandbox \(sandbox.id)") { () throws(StoreError) in
-                let values = try Self.sandboxValues(sandbox)
+                let values = Self.sandboxValues(sandbox)
                 let placeholders = Array(repeating: "?", count: values.count).joined(separator: ", ")
                 do throws(StoreError) {
                     try connection.run("INSERT INTO sandboxes (\(Self.sandboxColumns)) VALUES (\(placeholders))",
@@ -144,7 +144,7 @@ public final class SandboxStore: @unchecked Sendable {
     /// `update` with one more condition on the stored row (`andWhere`: an SQL clause with one `?`).
     func update(_ sandbox: Sandbox, expecting: Set<SandboxState>, events: [SandboxEvent],
                 andWhere: (clause: String, value: SQLValue)?) throws(StoreError) -> Bool {
-        try conditionalUpdate(table: "sandboxes", what: "Sandbox", columns: Self.sandboxColumns, values: try Self.sandboxValues(sandbox),
+        try conditionalUpdate(table: "sandboxes", what: "Sandbox", columns: Self.sandboxColumns, values: Self.sandboxValues(sandbox),
                               states: expecting.map(\.rawValue), events: events, andWhere: andWhere) { () throws(StoreError) in
             try writeLabels(of: sandbox, replacing: true)
         }

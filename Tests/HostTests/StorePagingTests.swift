@@ -40,7 +40,7 @@ struct StorePagingTests {
             try store.connection.transaction(doing: "Bulk insert") { () throws(StoreError) in
                 for s in rows {
                     try store.connection.run("INSERT INTO sandboxes (\(SandboxStore.sandboxColumns)) VALUES (\(placeholders))",
-                                             try SandboxStore.sandboxValues(s), doing: "Bulk insert")
+                                             SandboxStore.sandboxValues(s), doing: "Bulk insert")
                     for (key, value) in s.labels {
                         try store.connection.run("INSERT INTO sandbox_labels (sandbox_id, key, value) VALUES (?, ?, ?)",
                                                  [.text(s.id), .text(key), .text(value)], doing: "Bulk insert")
