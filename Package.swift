@@ -21,8 +21,14 @@ import PackageDescription
 // the libraries' symbols), so a plugin built against the shared runtime, in its own package or in C,
 // still loads beside them (plugin-check.sh's separate-package plugin is one: it proves the mix). lld: the static link pulls in objects that name mktemp, for
 // which GNU ld and gold print glibc's link-time warning (FoundationEssentials never calls it for us).
+// `link/` first on the library path turns the `-lstdc++ -lgcc_s` that -static-stdlib adds into GCC's
+// static archives (linker scripts there): no libstdc++.so / libgcc_s.so to load and bind at every
+// process start (~0.8 ms of a Swift hello's 2.4 ms here). Packed relative relocations (DT_RELR, glibc
+// >= 2.36): the loader reads an 8 KB table instead of 1 MB of RELA entries (docs/performance.md
+// "The C++ runtime linked in (session 9)").
 let staticSwiftRuntime: [LinkerSetting] = [
-    .unsafeFlags(["-static-stdlib", "-use-ld=lld"], .when(platforms: [.linux], configuration: .release)),
+    .unsafeFlags(["-static-stdlib", "-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
+                  "-L", Context.packageDirectory + "/link"], .when(platforms: [.linux], configuration: .release)),
     // Foundation's and FoundationEssentials' own static dependencies, which their modules do not
     // autolink (an archive gives only what is referenced: LocalVM and the host take no ICU).
     .linkedLibrary("_FoundationCollections", .when(platforms: [.linux], configuration: .release)),

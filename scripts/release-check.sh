@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The release build as it ships, checked like the debug one: built warning-free; the host and the
 # shipped plugins carry the Swift runtime inside (no libswiftCore.so in their ldd, see Package.swift
-# `staticSwiftRuntime`), and the host SQLite (`sqliteLinkage`); `sandboxer plugin check` passes on every plugin loaded by the release host
+# `staticSwiftRuntime`) and GCC's C++ runtime (link/), and the host SQLite (`sqliteLinkage`); `sandboxer plugin check` passes on every plugin loaded by the release host
 # (the separate-package plugin, built against the shared runtime, then runs beside the host's own
 # copy); and the real-client suite passes against the release serve.
 #
@@ -15,6 +15,15 @@ for image in sandboxer libSandboxerLocalVM.so libSandboxerE2B.so libSandboxerMod
              libSandboxerBYOK.so libSandboxerPacker.so libSandboxerTestPlugin.so; do
     if ldd "$build/$image" | grep -E 'libswift|libFoundation|libicu' >&2; then
         echo "release-check: $image links the shared Swift runtime (listed above); it must carry its own." >&2
+        exit 1
+    fi
+    # The C++ runtime and the unwinder come from GCC's archives (link/, Package.swift `staticSwiftRuntime`).
+    if ldd "$build/$image" | grep -E 'libstdc\+\+|libgcc_s' >&2; then
+        echo "release-check: $image links libstdc++.so or libgcc_s.so (listed above); link/ should have replaced them." >&2
+        exit 1
+    fi
+    if ! readelf -d "$build/$image" | grep -q '(RELR)'; then
+        echo "release-check: $image has no packed relative relocations (-z pack-relative-relocs)." >&2
         exit 1
     fi
 done
