@@ -12,16 +12,21 @@ package enum BoundedFile {
         var info = stat()
         guard fstat(fd, &info) == 0 else { return .failure(.errno) }
         if (info.st_mode & S_IFMT) == S_IFDIR { return .failure(BoundedFileFailure("it is a directory")) }
+        // Sized from st_size (0 for /proc files) plus a byte to see the end; not zero-filled: a zeroed
+        // 64 KB buffer per read was 16 page faults, paid by every meta.json a CLI command reads.
+        let hint = min(max(Int(info.st_size), 4_095), limit) + 1
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: min(hint, 65_536), alignment: 1)
+        defer { buffer.deallocate() }
         var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65_536)
+        bytes.reserveCapacity(hint)
         while true {
-            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            let n = Glibc.read(fd, buffer.baseAddress, buffer.count)
             if n < 0 {
                 if errno == EINTR { continue }
                 return .failure(.errno)
             }
             if n == 0 { return .success(bytes) }
-            bytes.append(contentsOf: buffer[0..<n])
+            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
             if bytes.count > limit { return .failure(BoundedFileFailure("it is larger than \(limitText)")) }
         }
     }

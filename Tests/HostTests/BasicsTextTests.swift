@@ -62,6 +62,26 @@ import Testing
         #expect(Substring("  x ").trimmed() == "x")
     }
 
+    /// The ASCII fast path of the three sets answers what the `Character` path answers, for strings
+    /// built from pieces that stress its edges: CR LF, combining marks after a space, non-ASCII
+    /// whitespace (NBSP, NEL, U+2028, ideographic space), a prepended mark before an ASCII letter.
+    @Test func trimmingFastPathAgreesWithCharacters() {
+        let pieces = [" ", "\t", "\n", "\r", "\r\n", "\u{0B}", "\u{0C}", "a", "Z", ".", "\u{301}", "e\u{301}",
+                      "\u{A0}", "\u{85}", "\u{2028}", "\u{3000}", "\u{600}1", "é", "🇫🇷", ""]
+        // Every sequence of up to three pieces (8,420 strings).
+        var cases = [""], level = [""]
+        for _ in 1...3 {
+            level = level.flatMap { prefix in pieces.map { prefix + $0 } }
+            cases += level
+        }
+        for text in cases {
+            #expect(text.trimmed() == text.trimming { $0.isWhitespace }, "trimmed \(Array(text.unicodeScalars))")
+            #expect(text.trimmingSpaces() == text.trimming { $0.isWhitespace && !$0.isNewline },
+                    "trimmingSpaces \(Array(text.unicodeScalars))")
+            #expect(text.trimmingNewlines() == text.trimming { $0.isNewline }, "trimmingNewlines \(Array(text.unicodeScalars))")
+        }
+    }
+
     @Test func jsonParsingAcceptsAnyValueAndKnowsObjects() {
         #expect(JSONValue.isObject(Data(#"{"a":[1,2]}"#.utf8)))
         #expect(!JSONValue.isObject(Data("[1]".utf8)))
