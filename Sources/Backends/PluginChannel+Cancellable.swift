@@ -30,14 +30,20 @@ extension PluginInstance {
                 state.outcome = reply
                 return state.abandoned
             }
-            if abandoned { context.forget(callId) }
+            if abandoned {
+                context.forget(callId)
+                AbandonedCalls.shared.ended()
+            }
         }, thenSignal: done)
         let why = CancellableWait.until(done, timeout: timeout, cancel: cancel)
         guard let why else { return CancellableReply(reply: mailbox.state.withLock { $0.outcome }, stoppedBecause: nil, stoppedInTime: true) }
         context.cancel(callId)
         let stopped = done.wait(timeout: .now() + CancellableWait.nanos(stopGrace)) == .success
         let answered: PluginReply? = mailbox.state.withLock { state in
-            if state.outcome == nil { state.abandoned = true }
+            if state.outcome == nil {
+                state.abandoned = true
+                AbandonedCalls.shared.began()   // under the mailbox lock: before the thread can see `abandoned`
+            }
             return state.outcome
         }
         if answered != nil { context.forget(callId) }

@@ -61,7 +61,10 @@ final class PluginInstance: PluginChannel, @unchecked Sendable {
                     state.outcome = result
                     return state.abandoned
                 }
-                if abandoned { context.forget(callId) }
+                if abandoned {
+                    context.forget(callId)
+                    AbandonedCalls.shared.ended()
+                }
             }, thenSignal: mailbox.done)
             _ = mailbox.done.wait(timeout: .now() + .nanoseconds(Int(max(0, min(timeout, 1e6)) * 1e9)))
             // Whatever arrived first, decide under the lock so a late result is not lost or misread.
@@ -69,6 +72,7 @@ final class PluginInstance: PluginChannel, @unchecked Sendable {
                 if state.outcome == nil {
                     state.abandoned = true
                     context.cancel(callId)
+                    AbandonedCalls.shared.began()   // under the mailbox lock: before the thread can see `abandoned`
                 }
                 return state.outcome
             }

@@ -52,6 +52,17 @@ public enum CLI {
         }
     }
 
+    /// The most a command waits, at its end, for cancelled plugin calls to return.
+    static let abandonedCallGraceSeconds = 2.0
+
+    /// Called by `main` after `run`, before the process exits: a plugin call the command gave up on
+    /// (past its deadline, told it is cancelled) gets a short grace to return, so the plugin's cleanup
+    /// is not cut off by the exit. Not in `run`: tests call that in one process, where another test's
+    /// deliberately hung plugin would make every later command wait.
+    public static func waitForAbandonedCalls() {
+        AbandonedCalls.shared.waitUntilNone(seconds: abandonedCallGraceSeconds)
+    }
+
     static func dispatch(_ arguments: [String], environment: [String: String], console: Console) throws(SandboxerError) -> Int32 {
         // Global options may come before the command (`sandboxer --config F create`): move them after it.
         let (leading, rest) = try splitLeadingGlobalOptions(arguments)

@@ -3,4 +3,6 @@ import Glibc
 import CLI
 
 // A thin main: everything lives in Host so both fronts share one code path.
-exit(CLI.run(Array(CommandLine.arguments.dropFirst())))
+let code = CLI.run(Array(CommandLine.arguments.dropFirst()))
+CLI.waitForAbandonedCalls()
+exit(code)

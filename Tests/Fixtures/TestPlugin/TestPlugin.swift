@@ -107,6 +107,8 @@ final class TestPlugin: SandboxerPlugin {
         if let fifo = config.readyFifo { TestPluginStore.signal(fifo: fifo, id) }
         // Polling is the ABI's cancellation model; 1 ms keeps the test fast without spinning.
         while !call.isCancelled { usleep(1000) }
+        // The cleanup a real plugin does here takes time; the host must not exit under it.
+        if config.cancelCleanupMs > 0 { usleep(useconds_t(config.cancelCleanupMs) * 1000) }
         store.note("cancelled.log", "\(operation) \(id)")
         if let fifo = config.cancelledFifo { TestPluginStore.signal(fifo: fifo, id) }
         throw PluginError(.unavailable, "The host cancelled '\(operation)'.")

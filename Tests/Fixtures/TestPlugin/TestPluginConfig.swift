@@ -8,6 +8,7 @@ import PluginKit
 ///  "hang": ["create"],                 // operations that block until the host cancels them
 ///  "ready_fifo": "/tmp/x/ready",       // before hanging: write "<sandbox id>\n" here
 ///  "cancelled_fifo": "/tmp/x/cancel",  // after noticing cancellation: write "<sandbox id>\n" here
+///  "cancel_cleanup_ms": 300,           // after noticing cancellation, clean up this long before noting it
 ///  "garbage": ["status"],              // operations answering bytes that are not JSON
 ///  "garbage_code": ["destroy"],        // operations answering code 42 (outside the closed list)
 ///  "wrong_shape": ["create"],          // operations answering valid JSON of the wrong shape
@@ -26,6 +27,9 @@ struct TestPluginConfig: Sendable {
     var hang: Set<String> = []
     var readyFifo: String?
     var cancelledFifo: String?
+    /// Milliseconds a hung operation spends "cleaning up" after it notices the cancellation, before it
+    /// notes it and returns (a plugin removing what it half made): what the host's exit grace is for.
+    var cancelCleanupMs = 0
     var garbage: Set<String> = []
     var garbageCode: Set<String> = []
     var wrongShape: Set<String> = []
@@ -68,6 +72,12 @@ struct TestPluginConfig: Sendable {
                 throw PluginError(.invalidRequest, "The test plugin's 'info_bytes' must be a whole number of bytes up to 1e9.")
             }
             infoBytes = Int(bytes)
+        }
+        if let n = json["cancel_cleanup_ms"] {
+            guard let ms = n.numberValue, ms >= 0, ms <= 60_000, ms.rounded() == ms else {
+                throw PluginError(.invalidRequest, "The test plugin's 'cancel_cleanup_ms' must be a whole number of milliseconds up to 60000.")
+            }
+            cancelCleanupMs = Int(ms)
         }
         crash = try Self.crashes(json)
         readyFifo = json["ready_fifo"]?.stringValue
