@@ -1,3 +1,4 @@
+import CLocalVM
 import Foundation
 import Glibc
 import Testing
@@ -106,10 +107,18 @@ import Testing
         let runnerPid = try #require(Self.children(of: hostPid).first { Self.commandLine($0).contains("__plugin-runner") },
                                      "the host has no plugin-runner child")
 
+        // A pidfd, taken while the runner certainly runs: it names that process even if its pid is
+        // reused later (pid_max is 32768 here), and it turns readable when the process exits.
+        let runner = clvm_pidfd_open(runnerPid)
+        try #require(runner >= 0, "pidfd_open: \(String(cString: strerror(errno)))")
+        defer { close(runner) }
         kill(hostPid, SIGKILL)
-        // The runner holds the host's stderr (its stdout and stderr): the pipe ends only when both are gone.
-        _ = try host.finish()
-        #expect(!Self.isRunning(runnerPid), "the runner outlived its host")
+        host.process.waitUntilExit()
+        // Not through the host's pipes: a process another test started meanwhile may hold a copy of
+        // their write ends (Foundation's Pipe is not close-on-exec), which would keep them open.
+        // 60 s bounds a failure; the runner's end takes milliseconds.
+        var exited = pollfd(fd: runner, events: Int16(POLLIN), revents: 0)
+        #expect(poll(&exited, 1, 60_000) == 1, "the runner outlived its host (still running 60 s after it)")
     }
 
     /// Pids whose parent is `parent` (from /proc).
@@ -126,13 +135,5 @@ import Testing
     static func commandLine(_ pid: pid_t) -> String {
         let data = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline"))) ?? Data()
         return String(decoding: data, as: UTF8.self)
-    }
-
-    /// Whether `pid` still runs (a zombie counts as gone: PID 1 reaps slowly).
-    static func isRunning(_ pid: pid_t) -> Bool {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return false }
-        let state = stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first
-        return state != "Z" && state != "X"
     }
 }
