@@ -24,7 +24,7 @@ public final class BackendRegistry: Sendable {
     let config: Config
     let context: PluginHostContext
     public let timeouts: Timeouts
-    private let loaded: Mutex<[String: any SandboxBackend]>
+    let loaded: Mutex<[String: any SandboxBackend]>
     /// How backends with `isolation: process` run their plugin.
     public let runner: PluginRunnerSettings
     /// Builders loaded so far and the routing of their log lines (BackendRegistry+Builders.swift).
@@ -43,9 +43,22 @@ public final class BackendRegistry: Sendable {
     /// Names of the enabled backends, sorted.
     public var names: [String] { config.backends.keys.sorted() }
 
+    /// Loads started by `preload` and not finished yet, by backend name (BackendRegistry+Preload.swift).
+    let preloads = Mutex<[String: PreloadGate]>([:])
+
     /// The backend named `name`, loading its plugin if needed.
     public func backend(named name: String) throws(SandboxerError) -> any SandboxBackend {
         if let b = loaded.withLock({ $0[name] }) { return b }
+        // A preload of it under way: its outcome, not a second load (a plugin's instance_create runs once).
+        if let gate = preloads.withLock({ $0[name] }) {
+            if let failure = gate.wait() { throw failure }
+            if let b = loaded.withLock({ $0[name] }) { return b }
+        }
+        return try load(name)
+    }
+
+    /// Loads the plugin of `name` now and keeps it (the first of two concurrent loads wins).
+    func load(_ name: String) throws(SandboxerError) -> any SandboxBackend {
         guard let entry = config.backends[name] else {
             throw SandboxerError(.notFound, "No backend named '\(name)' is enabled in \(config.source).")
         }

@@ -32,7 +32,7 @@ extension PluginInstance {
             }
             if abandoned {
                 context.forget(callId)
-                AbandonedCalls.shared.ended()
+                DetachedPluginWork.shared.ended()
             }
         }, thenSignal: done)
         let why = CancellableWait.until(done, timeout: timeout, cancel: cancel)
@@ -42,7 +42,7 @@ extension PluginInstance {
         let answered: PluginReply? = mailbox.state.withLock { state in
             if state.outcome == nil {
                 state.abandoned = true
-                AbandonedCalls.shared.began()   // under the mailbox lock: before the thread can see `abandoned`
+                DetachedPluginWork.shared.began()   // under the mailbox lock: before the thread can see `abandoned`
             }
             return state.outcome
         }

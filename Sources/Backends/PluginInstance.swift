@@ -63,7 +63,7 @@ final class PluginInstance: PluginChannel, @unchecked Sendable {
                 }
                 if abandoned {
                     context.forget(callId)
-                    AbandonedCalls.shared.ended()
+                    DetachedPluginWork.shared.ended()
                 }
             }, thenSignal: mailbox.done)
             _ = mailbox.done.wait(timeout: .now() + .nanoseconds(Int(max(0, min(timeout, 1e6)) * 1e9)))
@@ -72,7 +72,7 @@ final class PluginInstance: PluginChannel, @unchecked Sendable {
                 if state.outcome == nil {
                     state.abandoned = true
                     context.cancel(callId)
-                    AbandonedCalls.shared.began()   // under the mailbox lock: before the thread can see `abandoned`
+                    DetachedPluginWork.shared.began()   // under the mailbox lock: before the thread can see `abandoned`
                 }
                 return state.outcome
             }

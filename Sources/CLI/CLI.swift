@@ -52,15 +52,16 @@ public enum CLI {
         }
     }
 
-    /// The most a command waits, at its end, for cancelled plugin calls to return.
-    static let abandonedCallGraceSeconds = 2.0
+    /// The most a command waits, at its end, for plugin work it no longer waits for.
+    static let detachedWorkGraceSeconds = 2.0
 
     /// Called by `main` after `run`, before the process exits: a plugin call the command gave up on
-    /// (past its deadline, told it is cancelled) gets a short grace to return, so the plugin's cleanup
-    /// is not cut off by the exit. Not in `run`: tests call that in one process, where another test's
-    /// deliberately hung plugin would make every later command wait.
-    public static func waitForAbandonedCalls() {
-        AbandonedCalls.shared.waitUntilNone(seconds: abandonedCallGraceSeconds)
+    /// (past its deadline, told it is cancelled), or a plugin loaded ahead of use that the command did
+    /// not need, gets a short grace to finish, so the plugin is not cut off by the exit. Not in `run`:
+    /// tests call that in one process, where another test's deliberately hung plugin would make every
+    /// later command wait.
+    public static func waitForDetachedPluginWork() {
+        DetachedPluginWork.shared.waitUntilNone(seconds: detachedWorkGraceSeconds)
     }
 
     static func dispatch(_ arguments: [String], environment: [String: String], console: Console) throws(SandboxerError) -> Int32 {

@@ -56,7 +56,8 @@ struct Invocation {
         // Plugins' warnings and errors reach the operator; debug and info with --verbose or SANDBOXER_LOG.
         let threshold = PluginLogLevel.threshold(verbose: parsed.has("verbose"), environment: environment)
         let console = self.console
-        let service = try SandboxService.open(config: config, clock: clock, environment: environment) { line in
+        let service = try SandboxService.open(config: config, clock: clock, environment: environment,
+                                              preload: backendToPreload.map { [$0] } ?? []) { line in
             if threshold.shows(line.level) { console.err("sandboxer: \(line.rendered)\n") }
         }
         // Work a crashed command left behind is finished before anything else. One probe says whether
@@ -72,6 +73,21 @@ struct Invocation {
             console.err("sandboxer: reconciled an interrupted build of image \(i.id) (profile \(i.profile)): now \(i.state.rawValue).\n")
         }
         return service
+    }
+
+    /// The backend this command will call, when that is certain before the store is read: its plugin
+    /// then loads while the store opens (`SandboxService.open(preload:)`). `create` uses its profile's
+    /// backend; the commands that act on a sandbox through its backend know it only when one backend
+    /// is enabled (otherwise it is in the sandbox's row).
+    var backendToPreload: String? {
+        switch parsed.spec.name {
+        case "create" where parsed.value("from-snapshot") == nil:
+            return config.profiles[parsed.value("profile") ?? "default"]?.backend
+        case "create", "exec", "destroy", "recreate", "snapshot", "extend-ttl", "port-forward", "reach":
+            return config.backends.count == 1 ? config.backends.keys.first : nil
+        default:
+            return nil
+        }
     }
 
     /// Parses `KEY=VALUE` words.

@@ -11,8 +11,15 @@ extension SandboxService {
     /// Opens the service for `config`: creates the data directory, opens the store, loads (or makes)
     /// the host id, and prepares the backends; plugins load on first use. Every line a plugin logs
     /// reaches `log`, attributed to its backend; the front decides which levels to show.
-    public static func open(config: Config, clock: any HostClock, environment: [String: String],
+    /// `preload` names backends the caller will use: their plugins load on threads of their own while
+    /// the store opens (`BackendRegistry.preload`).
+    public static func open(config: Config, clock: any HostClock, environment: [String: String], preload: [String] = [],
                             log: @escaping @Sendable (PluginLogLine) -> Void) throws(SandboxerError) -> SandboxService {
+        let context = PluginHostContext(
+            now: { clock.now() },
+            secret: { name in environment[SecretNames.environmentKey(name)] },
+            logLine: log)
+        let backends = BackendRegistry(config: config, context: context)
         // Most opens find the directory there: one stat instead of FileManager's first use (its
         // attribute dictionary alone cost a CLI command ~0.24 M instructions, callgrind).
         var info = stat()
@@ -24,6 +31,8 @@ extension SandboxService {
                 throw SandboxerError(.store, "Cannot create the data directory \(config.dataDir): \(error.reasonText)")
             }
         }
+        // After the data directory exists (a plugin's data_dir is under it), before the store opens.
+        preload.forEach(backends.preload)
         let store: SandboxStore
         do {
             store = try SandboxStore(path: (config.dataDir).appendingPathComponent("sandboxer.db"))
@@ -32,12 +41,7 @@ extension SandboxService {
         }
         let hostId: String
         if let configured = config.hostId { hostId = configured } else { hostId = try loadHostId(dataDir: config.dataDir) }
-        let context = PluginHostContext(
-            now: { clock.now() },
-            secret: { name in environment[SecretNames.environmentKey(name)] },
-            logLine: log)
-        return SandboxService(config: config, store: store, backends: BackendRegistry(config: config, context: context),
-                              clock: clock, hostId: hostId)
+        return SandboxService(config: config, store: store, backends: backends, clock: clock, hostId: hostId)
     }
 
     /// The host id kept in `<data_dir>/host-id`, made on first use.

@@ -4,5 +4,5 @@ import CLI
 
 // A thin main: everything lives in Host so both fronts share one code path.
 let code = CLI.run(Array(CommandLine.arguments.dropFirst()))
-CLI.waitForAbandonedCalls()
+CLI.waitForDetachedPluginWork()
 exit(code)

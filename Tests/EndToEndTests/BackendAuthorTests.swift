@@ -97,7 +97,7 @@ import Testing
     @Test func aPerOperationDeadlineEndsAHangingCreate() throws {
         // No ready FIFO: the plugin hangs until the host cancels the call at the 1 s deadline, then
         // spends 300 ms cleaning up before it notes the cancellation: the CLI's exit waits for that
-        // (`CLI.waitForAbandonedCalls`), so the note is there when the command has returned.
+        // (`CLI.waitForDetachedPluginWork`), so the note is there when the command has returned.
         let cli = try fake(backendYAML: "    timeouts: {create: 1s}", pluginYAML: "      hang: [create]\n      cancel_cleanup_ms: 300")
         let clock = ContinuousClock()
         let started = clock.now

@@ -1,21 +1,22 @@
 import Glibc
 import Basics
 
-/// In-process plugin calls the host gave up on (past their deadline, marked cancelled) that are
-/// still running on their threads. A one-shot command waits a short grace for them before its
-/// process exits: a plugin that sees `is_cancelled` and cleans up (removes what it half made)
-/// should get to finish that, not be cut off by an exit a moment after the host stopped waiting.
-public final class AbandonedCalls: @unchecked Sendable {
+/// Work inside plugins that no caller waits for: in-process calls the host gave up on (past their
+/// deadline, marked cancelled) still running on their threads, and plugins loading ahead of use
+/// (`BackendRegistry.preload`) that the command may not need after all. A one-shot command waits a
+/// short grace for it before its process exits: a plugin that sees `is_cancelled` and cleans up
+/// (removes what it half made), or is halfway through `instance_create`, is not cut off by the exit.
+public final class DetachedPluginWork: @unchecked Sendable {
     // @unchecked: `running` is only touched with `condition` held.
-    public static let shared = AbandonedCalls()
+    public static let shared = DetachedPluginWork()
 
     private let condition = Condition()
     private var running = 0
 
-    /// A call was abandoned while inside the plugin.
+    /// Work began that nobody waits for (a call abandoned while inside the plugin, a preload).
     func began() { condition.withLock { running += 1 } }
 
-    /// An abandoned call returned.
+    /// Such work ended.
     func ended() {
         condition.withLock {
             running -= 1
@@ -23,10 +24,10 @@ public final class AbandonedCalls: @unchecked Sendable {
         }
     }
 
-    /// How many abandoned calls are still inside a plugin.
+    /// How many pieces of such work are under way.
     public var count: Int { condition.withLock { running } }
 
-    /// Waits until no abandoned call is inside a plugin, at most `seconds`; true when none is.
+    /// Waits until none is under way, at most `seconds`; true when none is.
     @discardableResult
     public func waitUntilNone(seconds: Double) -> Bool {
         let end = Self.monotonic() + seconds
