@@ -22,7 +22,8 @@ private func render(_ text: String) -> String {
 }
 
 @Suite struct YAMLParserGoodDocumentTests {
-    @Test(arguments: [
+    /// Input and its rendering; YAMLDifferentialTests feeds the inputs to the reference parser too.
+    static let cases: [(String, String)] = [
         ("", "~"),
         ("# only a comment\n\n   # another\n", "~"),
         ("---\n", "~"),
@@ -76,7 +77,9 @@ private func render(_ text: String) -> String {
         ("\t\n# tab-only line above\na: 1\n", "{a: 1}"),
         ("a: ~\nb: null\n", "{a: ~, b: null}"),
         ("a: x ? y\nb: x - y\n", "{a: x ? y, b: x - y}"),
-    ])
+    ]
+
+    @Test(arguments: cases)
     func parses(_ input: String, _ expected: String) {
         #expect(render(input) == expected, "input: \(input.debugDescription)")
     }
@@ -119,7 +122,8 @@ private func render(_ text: String) -> String {
 }
 
 @Suite struct YAMLParserBadDocumentTests {
-    @Test(arguments: [
+    /// Input and its error; YAMLDifferentialTests feeds the inputs to the reference parser too.
+    static let cases: [(String, String)] = [
         ("a:\n  b: 1\n\tc: 2\n", "config.yaml:3:1: Tabs are not allowed for indentation."),
         ("a:\n  b:\n  \tc: 2\n", "config.yaml:3:3: Tabs are not allowed for indentation."),
         ("-\tx\n", "config.yaml:1:2: Tabs are not allowed for indentation."),
@@ -181,7 +185,9 @@ private func render(_ text: String) -> String {
         ("a: {: 1}\n", "config.yaml:1:5: A mapping key cannot be empty; write \"\" if you mean an empty key."),
         (": v\n", "config.yaml:1:1: A mapping key cannot be empty; write \"\" if you mean an empty key."),
         ("a: [- b]\n", "config.yaml:1:5: A block sequence item (\"- \") cannot appear inside a flow collection."),
-    ])
+    ]
+
+    @Test(arguments: cases)
     func refuses(_ input: String, _ expected: String) {
         #expect(render(input) == expected, "input: \(input.debugDescription)")
     }
