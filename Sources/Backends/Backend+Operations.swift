@@ -50,7 +50,10 @@ extension Backend {
     /// An exec that names its own `timeout_seconds` keeps the caller's deadline (derived from it);
     /// the `timeouts:` map applies to the others.
     public func exec(_ r: ExecRequest, timeout: Double?) throws(BackendError) -> ExecResponse {
-        try call(Operation.exec, r, as: ExecResponse.self, timeout: timeout, exact: r.timeoutSeconds != nil)
+        // Both ways without Codable (Messages+ExecJSON.swift).
+        let answer = r.timeoutSeconds != nil ? try invoke(Operation.exec, r.jsonData, exactTimeout: timeout)
+                                             : try invoke(Operation.exec, r.jsonData, timeout: timeout)
+        return try Backend.read(answer, backend: name, operation: Operation.exec, ExecResponse.init(json:))
     }
 
     /// `set_timeout`: moves the backend's own deadline to now + `timeoutSeconds`.

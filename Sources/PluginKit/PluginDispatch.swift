@@ -42,7 +42,8 @@ public enum PluginDispatch {
         case Operation.inventory:
             return try encode(plugin.inventory(decode(InventoryRequest.self, request, operation), call: call))
         case Operation.exec:
-            return try encode(plugin.exec(decode(ExecRequest.self, request, operation), call: call))
+            // Both ways without Codable (Messages+ExecJSON.swift).
+            return try plugin.exec(read(request, operation, ExecRequest.init(json:)), call: call).jsonData
         case Operation.setTimeout:
             try plugin.setTimeout(decode(SetTimeoutRequest.self, request, operation), call: call)
             return try encode(EmptyResponse())
