@@ -1,7 +1,8 @@
 /*
  * exec.c — runs one command inside a running sandbox: clvm_exec.
  *
- * Process layout: the caller raw-clones helper A; A joins the sandbox's cgroups (setns does not
+ * Process layout: the caller starts helper A (exec_helper.c: the static helper program, cloned
+ * without copying the caller's memory; without that program, a raw clone of the caller); A joins the sandbox's cgroups (setns does not
  * change cgroups, and once in the sandbox's user namespace it could no longer write the host's
  * cgroup files), enters all namespaces of the init through its pidfd in one setns (user first),
  * becomes root of the sandbox and forks B, which is therefore in the sandbox's pid namespace.
@@ -111,6 +112,12 @@ static void exec_a(const clvm_exec_spec *s, const struct exec_fds *f) {
     clvm_exec_child_a_wait(b, f->status_w);
 }
 
+void clvm_exec_run_a(const clvm_exec_spec *s, int in_r, int out_w, int err_w, int status_w, int fail_w) {
+    struct exec_fds f = { in_r, out_w, err_w, status_w, fail_w, -1 };
+    exec_a(s, &f);
+    _exit(1); /* not reached: exec_a ends in clvm_exec_child_a_wait */
+}
+
 void clvm_exec_child_a_wait(long b, int status_w) {
     /* A lives as long as the command and is a copy of the host: keep only the status pipe, or every
      * descriptor the host had open at clone time (client sockets, lock files, other sandboxes' pipes)
@@ -138,6 +145,17 @@ long clvm_exec_spawn_helper(const clvm_exec_spec *s, int in_r, int out_w, int er
     pthread_sigmask(SIG_SETMASK, &all, &old);
     long a = -1;
     int fallback = into < 0;
+    /* A as the static helper program (exec_helper.c), when there is one: nothing of this process's
+     * address space is copied. A kernel or architecture without that way takes the old one. */
+    if (s->helper_fd > 2) {
+        a = clvm_exec_spawn_program_helper(s, in_r, out_w, err_w, status_w, fail_w, into);
+        if (a >= 0 || (errno != ENOSYS && errno != E2BIG && errno != EINVAL)) {
+            int saved = errno;
+            pthread_sigmask(SIG_SETMASK, &old, NULL);
+            errno = saved;
+            return a;
+        }
+    }
     if (into >= 0) {
         struct clvm_clone_args ca;
         memset(&ca, 0, sizeof ca);

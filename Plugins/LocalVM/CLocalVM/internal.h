@@ -72,6 +72,7 @@ enum clvm_step {
     CLVM_STEP_IDMAP_USERNS,
     CLVM_STEP_IDMAP_LOWER,
     CLVM_STEP_IDMAP_LAYERS,
+    CLVM_STEP_EXEC_HELPER,
 };
 
 /** Human name of a step ("mount overlay"). */
@@ -233,5 +234,16 @@ struct clvm_exec_spec;
 __attribute__((noreturn)) void clvm_exec_child_b(const struct clvm_exec_spec *s, const char *cwd, int in_r, int out_w,
                                                  int err_w, int fail_w);
 __attribute__((noreturn)) void clvm_exec_child_a_wait(long b, int status_w);
+
+/* exec_helper.c: starts A as `sandboxer-localvm-init --exec-helper` from `s->helper_fd` (clone3 with
+ * CLONE_VM | CLONE_VFORK, into the v2 cgroup `into` unless it is -1): A's pid, or -1 with errno
+ * (ENOSYS: no helper program or no such clone here; E2BIG or EINVAL: clone3 refused; the caller
+ * then clones A the old way). Called with every signal blocked. */
+long clvm_exec_spawn_program_helper(const struct clvm_exec_spec *s, int in_r, int out_w, int err_w, int status_w,
+                                    int fail_w, int into);
+
+/* exec.c: A's whole work (cgroups, setns, root, fork B, report); never returns. The helper program runs it. */
+__attribute__((noreturn)) void clvm_exec_run_a(const struct clvm_exec_spec *s, int in_r, int out_w, int err_w,
+                                               int status_w, int fail_w);
 
 #endif

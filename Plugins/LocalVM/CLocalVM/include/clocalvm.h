@@ -164,7 +164,16 @@ typedef struct clvm_exec_spec {
      *  under this machine's load); moving the (single) calling thread through `tasks` takes no such
      *  lock, and neither does CLONE_INTO_CGROUP. Zero-initialised callers keep the old way. */
     int cgroup_fast;
+    /** An fd (> 2, from `clvm_init_image`) of `sandboxer-localvm-init`, which then runs the helper
+     *  that enters the sandbox (its `--exec-helper` mode) instead of a copy of the caller: nothing
+     *  of the caller's address space is copied (docs/performance.md, "LocalVM streamed exec
+     *  (session 9)"). 0 or any fd <= 2 (zero-initialised callers) keeps the copy. */
+    int helper_fd;
 } clvm_exec_spec;
+
+/** `sandboxer-localvm-init --exec-helper ...`: helper A of an exec started with `helper_fd`; never
+ *  returns. */
+__attribute__((noreturn)) void clvm_exec_helper_main(int argc, char **argv, char **envp);
 
 /** The outcome of `clvm_exec`; release with `clvm_exec_result_free`. */
 typedef struct clvm_exec_result {
@@ -335,6 +344,10 @@ int clvm_exec_stream_signal(const clvm_exec_stream *s, int sig);
 
 /** Kills the command if it still runs, reaps the helper and closes every descriptor. */
 void clvm_exec_stream_close(clvm_exec_stream *s);
+
+/** How many bytes a pipe holds unread (FIONREAD), or -1: what a streamed exec's window sizes its
+ *  buffer to (ioctl is variadic, which Swift calls only through CVarArg boxing). */
+int clvm_fd_available(int fd);
 
 /**
  * write(2) to a command's standard input pipe without raising SIGPIPE in the caller (the plugin may
