@@ -36,8 +36,8 @@ struct helper_clone_args {
 static const char helper_mode[] = "--exec-helper";
 
 /* Fixed argv entries before the cgroup fds: title, mode, init pidfd, in_r, out_w, err_w, status_w,
- * fail_w, command_only_cgroups, cgroup_fast, cgroup_count. */
-#define HELPER_FIXED 11
+ * fail_w, command_only_cgroups, cgroup_fast, timeout_ms, cgroup_count (last: the count of what follows). */
+#define HELPER_FIXED 12
 /* Most cgroup fds passed (the layout has five). */
 #define HELPER_MAX_CGROUPS 16
 /* The child's stack: it runs helper_child only (a few fcntl calls and one execveat). */
@@ -109,13 +109,13 @@ long clvm_exec_spawn_program_helper(const clvm_exec_spec *s, int in_r, int out_w
     char numbers[HELPER_FIXED + HELPER_MAX_CGROUPS][24];
     char **argv = malloc((HELPER_FIXED + s->cgroup_count + argc + 1) * sizeof *argv);
     if (!argv) { errno = ENOMEM; return -1; }
-    long fixed[] = { s->init_pidfd, in_r, out_w, err_w, status_w, fail_w, (long)s->command_only_cgroups,
-                     s->cgroup_fast, (long)s->cgroup_count };
+    long long fixed[] = { s->init_pidfd, in_r, out_w, err_w, status_w, fail_w, (long long)s->command_only_cgroups,
+                          s->cgroup_fast, (long long)s->timeout_ms, (long long)s->cgroup_count };
     size_t n = 0;
     argv[n++] = "sandboxer-exec";
     argv[n++] = (char *)helper_mode;
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
-        snprintf(numbers[n], sizeof numbers[n], "%ld", fixed[i]);
+        snprintf(numbers[n], sizeof numbers[n], "%lld", fixed[i]);
         argv[n] = numbers[n];
         n++;
     }
@@ -149,16 +149,16 @@ long clvm_exec_spawn_program_helper(const clvm_exec_spec *s, int in_r, int out_w
 
 /* sandboxer-localvm-init --exec-helper: parses what clvm_exec_spawn_program_helper wrote and runs A. */
 void clvm_exec_helper_main(int argc, char **argv, char **envp) {
-    long v[HELPER_FIXED - 2];
+    long long v[HELPER_FIXED - 2];
     int ok = argc > HELPER_FIXED;
     for (int i = 0; ok && i < HELPER_FIXED - 2; i++) {
         char *end = NULL;
         errno = 0;
-        v[i] = strtol(argv[2 + i], &end, 10);
+        v[i] = strtoll(argv[2 + i], &end, 10);
         ok = errno == 0 && end != argv[2 + i] && *end == 0;
     }
-    size_t count = ok ? (size_t)v[8] : 0;
-    ok = ok && v[8] >= 0 && count <= HELPER_MAX_CGROUPS && (size_t)argc > HELPER_FIXED + count;
+    size_t count = ok ? (size_t)v[9] : 0;
+    ok = ok && v[9] >= 0 && count <= HELPER_MAX_CGROUPS && (size_t)argc > HELPER_FIXED + count;
     int fds[HELPER_MAX_CGROUPS];
     for (size_t i = 0; ok && i < count; i++) {
         char *end = NULL;
@@ -181,5 +181,6 @@ void clvm_exec_helper_main(int argc, char **argv, char **envp) {
     s.envp = (const char *const *)envp;
     s.command_only_cgroups = (size_t)v[6];
     s.cgroup_fast = (int)v[7];
+    s.timeout_ms = (int64_t)v[8];
     clvm_exec_run_a(&s, (int)v[1], (int)v[2], (int)v[3], (int)v[4], (int)v[5]);
 }

@@ -229,11 +229,12 @@ long clvm_exec_spawn_helper(const struct clvm_exec_spec *s, int in_r, int out_w,
 /* exec.c's two children, shared with exec_node.c. B (in the sandbox's pid namespace): joins the
  * command-only cgroups, starts a session, takes in_r/out_w/err_w as its stdio, chdirs to `cwd`
  * ("/" when NULL), is fenced and execs; never returns. A, once B exists: keeps only `status_w`,
- * writes B's pid, waits for B and writes its wait status; never returns. */
+ * writes B's pid, waits for B and writes its wait status; never returns. With `timeout_ms` >= 0, A
+ * kills B's process group once that time has passed and marks the status CLVM_STATUS_TIMED_OUT. */
 struct clvm_exec_spec;
 __attribute__((noreturn)) void clvm_exec_child_b(const struct clvm_exec_spec *s, const char *cwd, int in_r, int out_w,
                                                  int err_w, int fail_w);
-__attribute__((noreturn)) void clvm_exec_child_a_wait(long b, int status_w);
+__attribute__((noreturn)) void clvm_exec_child_a_wait(long b, int status_w, int64_t timeout_ms);
 
 /* exec_helper.c: starts A as `sandboxer-localvm-init --exec-helper` from `s->helper_fd` (clone3 with
  * CLONE_VM | CLONE_VFORK, into the v2 cgroup `into` unless it is -1): A's pid, or -1 with errno

@@ -147,7 +147,9 @@ typedef struct clvm_exec_spec {
     const uint8_t *stdin_data;
     size_t stdin_len;
     int has_stdin;
-    /** Milliseconds before the command's process group is killed; negative for none. */
+    /** Milliseconds before the command's process group is killed; negative for none. The exec
+     *  helper kills at it too (and marks the status CLVM_STATUS_TIMED_OUT), so it holds with no
+     *  call of the caller's watching. */
     int64_t timeout_ms;
     /** Upper bound on bytes kept per output stream (the rest is read and dropped). */
     size_t max_output;
@@ -302,6 +304,10 @@ int clvm_node_exec_start(const clvm_exec_spec *spec, const char *cwd, clvm_node_
  */
 int clvm_node_exec_end(clvm_node_exec *stream, int *exec_errno, char *err, size_t err_len);
 
+/** Set in a command's wait status (bits a wait status never uses) when the exec helper killed the
+ *  command at its `timeout_ms`. */
+#define CLVM_STATUS_TIMED_OUT 0x10000
+
 /** A command started by `clvm_exec_start`: the caller's ends of its pipes and how to reach it. */
 typedef struct clvm_exec_stream {
     /** The helper that waits for the command (the caller's child); reaped by clvm_exec_stream_status
@@ -325,8 +331,9 @@ typedef struct clvm_exec_stream {
 
 /**
  * Starts argv inside the sandbox of `init_pidfd` exactly as `clvm_exec` does, but returns at once
- * with the pipes instead of capturing them (`timeout_ms`, `max_output` and `stdin_data` are not
- * used: the caller enforces those; `has_stdin` 1 makes standard input a pipe it writes). Returns 0
+ * with the pipes instead of capturing them (`max_output` and `stdin_data` are not used; `timeout_ms`
+ * is kept by the exec helper, whose status then carries CLVM_STATUS_TIMED_OUT; `has_stdin` 1 makes
+ * standard input a pipe the caller writes). Returns 0
  * once the command has exec'd (or execve failed: see `exec_errno`), -1 with a message in `err` when
  * the sandbox could not be entered; nothing is left running then.
  */
@@ -335,7 +342,8 @@ int clvm_exec_start(const clvm_exec_spec *spec, clvm_exec_stream *out, char *err
 /**
  * Waits at most `timeout_ms` (negative: forever) for the command's wait status, also returning early
  * when `cancel_fd` (or -1) becomes readable. Returns 1 with `*out_status` set (the helper is then
- * reaped), 0 while it runs, -1 when the helper died without a status.
+ * reaped; CLVM_STATUS_TIMED_OUT may be set in it), 0 while it runs, -1 when the helper died without
+ * a status.
  */
 int clvm_exec_stream_status(clvm_exec_stream *s, int timeout_ms, int cancel_fd, int *out_status);
 
