@@ -18,6 +18,7 @@
 #include "internal.h"
 #include "clocalvm.h"
 
+#include <elf.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -183,4 +184,32 @@ void clvm_exec_helper_main(int argc, char **argv, char **envp) {
     s.cgroup_fast = (int)v[7];
     s.timeout_ms = (int64_t)v[8];
     clvm_exec_run_a(&s, (int)v[1], (int)v[2], (int)v[3], (int)v[4], (int)v[5]);
+}
+
+int clvm_program_has_exec_helper(const char *path) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    int found = 0;
+    Elf64_Ehdr eh;
+    char *names = NULL;
+    Elf64_Shdr *sh = NULL;
+    if (pread(fd, &eh, sizeof eh, 0) != (ssize_t)sizeof eh || memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
+        eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_shentsize != sizeof(Elf64_Shdr) || eh.e_shnum == 0 ||
+        eh.e_shnum > 4096 || eh.e_shstrndx >= eh.e_shnum) goto out;
+    size_t table = (size_t)eh.e_shnum * sizeof(Elf64_Shdr);
+    sh = malloc(table);
+    if (!sh || pread(fd, sh, table, (off_t)eh.e_shoff) != (ssize_t)table) goto out;
+    const Elf64_Shdr *strs = &sh[eh.e_shstrndx];
+    if (strs->sh_size == 0 || strs->sh_size > (1 << 20)) goto out;
+    names = malloc(strs->sh_size + 1);
+    if (!names || pread(fd, names, strs->sh_size, (off_t)strs->sh_offset) != (ssize_t)strs->sh_size) goto out;
+    names[strs->sh_size] = 0;
+    for (size_t i = 0; i < eh.e_shnum && !found; i++) {
+        if (sh[i].sh_name < strs->sh_size && strcmp(names + sh[i].sh_name, CLVM_EXEC_HELPER_SECTION) == 0) found = 1;
+    }
+out:
+    free(names);
+    free(sh);
+    close(fd);
+    return found;
 }

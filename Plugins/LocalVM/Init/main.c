@@ -11,6 +11,10 @@
 
 #include <string.h>
 
+/* Tells the plugin that this build has the `--exec-helper` mode (clvm_program_has_exec_helper): an
+ * older init run in that mode would instead become an init in the host's namespaces and hang the exec. */
+__attribute__((used, retain, section(CLVM_EXEC_HELPER_SECTION))) static const char exec_helper_marker[] = "1";
+
 int main(int argc, char **argv, char **envp) {
     if (argc > 1 && strcmp(argv[1], "--exec-helper") == 0) clvm_exec_helper_main(argc, argv, envp);
     if (argc == 3 && strcmp(argv[1], "--remove-trash") == 0) clvm_trash_remover_main(argv[2]);

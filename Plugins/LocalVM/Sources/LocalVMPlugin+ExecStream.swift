@@ -68,7 +68,7 @@ extension Launcher {
                         init_pidfd: initPidfd, cgroup_fds: fds.baseAddress, cgroup_count: fds.count,
                         argv: argvp, envp: envp, stdin_data: nil, stdin_len: 0, has_stdin: stdin ? 1 : 0,
                         timeout_ms: timeoutMs, max_output: 0, command_only_cgroups: CgroupLayout.commandOnlyCgroups,
-                        cgroup_fast: 1, helper_fd: InitProgram.programFd ?? -1)
+                        cgroup_fast: 1, helper_fd: InitProgram.execHelperFd)
                     return clvm_exec_start(&spec, &process, &err, err.count)
                 }
             }

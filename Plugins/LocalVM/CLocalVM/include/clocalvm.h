@@ -173,6 +173,13 @@ typedef struct clvm_exec_spec {
     int helper_fd;
 } clvm_exec_spec;
 
+/** The ELF section whose presence in `sandboxer-localvm-init` says it has the `--exec-helper` mode. */
+#define CLVM_EXEC_HELPER_SECTION "sbx_exec_helper_v1"
+
+/** 1 when the ELF file at `path` has the section CLVM_EXEC_HELPER_SECTION (read from its section
+ *  headers: a few small reads), else 0. Only then may `clvm_exec_spec.helper_fd` name it. */
+int clvm_program_has_exec_helper(const char *path);
+
 /** `sandboxer-localvm-init --exec-helper ...`: helper A of an exec started with `helper_fd`; never
  *  returns. */
 __attribute__((noreturn)) void clvm_exec_helper_main(int argc, char **argv, char **envp);
