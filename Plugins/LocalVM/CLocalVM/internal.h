@@ -220,7 +220,8 @@ int clvm_exec_search(const char *const *argv, const char *const *envp);
 int clvm_exec_pipes(int has_stdin, int outp[2], int errp[2], int inp[2], int statp[2], int failp[2],
                     char *err, size_t err_len);
 
-/* Parent (exec.c): clones helper A, which enters the sandbox and runs the command as clvm_exec does
+/* Parent (exec.c): starts helper A (the init program's --exec-helper mode when spec->helper_fd names
+ * it, exec_helper.c; else a clone of the caller), which enters the sandbox and runs the command as clvm_exec does
  * (shared with clvm_exec_start, so a streamed command gets exactly the same set-up), with every signal
  * blocked, and in the fast cgroup mode straight into the sandbox's v2 cgroup. A's pid, or -1 with errno. */
 struct clvm_exec_spec;
