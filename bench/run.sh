@@ -13,7 +13,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts=("$@")
-[ ${#scripts[@]} -gt 0 ] || scripts=(expire localvm localvm-ops http rss e2b modal plugin-ipc byok build cli-start localvm-exec)
+[ ${#scripts[@]} -gt 0 ] || scripts=(expire localvm localvm-ops http rss e2b modal plugin-ipc byok build cli-start localvm-exec localvm-stream)
 
 out=$(mktemp -d /tmp/bench-run.XXXXXX)
 trap 'rm -rf "$out"' EXIT

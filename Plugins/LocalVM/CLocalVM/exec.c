@@ -1,7 +1,8 @@
 /*
  * exec.c — runs one command inside a running sandbox: clvm_exec.
  *
- * Process layout: the caller raw-clones helper A; A joins the sandbox's cgroups (setns does not
+ * Process layout: the caller starts helper A (exec_helper.c: the static helper program, cloned
+ * without copying the caller's memory; without that program, a raw clone of the caller); A joins the sandbox's cgroups (setns does not
  * change cgroups, and once in the sandbox's user namespace it could no longer write the host's
  * cgroup files), enters all namespaces of the init through its pidfd in one setns (user first),
  * becomes root of the sandbox and forks B, which is therefore in the sandbox's pid namespace.
@@ -31,6 +32,8 @@
 /* After the command exits, how long to keep reading output that background processes may still
  * hold open before returning what was captured. */
 #define CLVM_DRAIN_GRACE_MS 100
+
+static int64_t now_ms(void);
 
 struct exec_fds {
     int in_r;      /* stdin for B */
@@ -108,10 +111,38 @@ static void exec_a(const clvm_exec_spec *s, const struct exec_fds *f) {
     long b = clvm_raw_clone(SIGCHLD);
     if (b < 0) { clvm_child_report(f->fail_w, CLVM_STEP_FORK, errno, 0); _exit(1); }
     if (b == 0) clvm_exec_child_b(s, NULL, f->in_r, f->out_w, f->err_w, f->fail_w);
-    clvm_exec_child_a_wait(b, f->status_w);
+    clvm_exec_child_a_wait(b, f->status_w, s->timeout_ms);
 }
 
-void clvm_exec_child_a_wait(long b, int status_w) {
+void clvm_exec_run_a(const clvm_exec_spec *s, int in_r, int out_w, int err_w, int status_w, int fail_w) {
+    struct exec_fds f = { in_r, out_w, err_w, status_w, fail_w, -1 };
+    exec_a(s, &f);
+    _exit(1); /* not reached: exec_a ends in clvm_exec_child_a_wait */
+}
+
+/* A: waits up to timeout_ms for B through a pidfd; past it, kills B's process group (B leads it:
+ * setsid) and B. 1 when it killed, 0 when B ended first or there is no pidfd (kernel < 5.3: the
+ * caller's deadline alone then holds). B is A's unreaped child throughout, so its pid and group
+ * cannot name another process. */
+static int a_wait_deadline(long b, int64_t timeout_ms) {
+    int pfd = (int)syscall(SYS_pidfd_open, (pid_t)b, 0);
+    if (pfd < 0) return 0;
+    int64_t deadline = now_ms() + timeout_ms;
+    for (;;) {
+        int64_t left = deadline - now_ms();
+        if (left <= 0) {
+            (void)kill((pid_t)-b, SIGKILL);
+            (void)syscall(SYS_pidfd_send_signal, pfd, SIGKILL, NULL, 0);
+            close(pfd);
+            return 1;
+        }
+        struct pollfd p = { pfd, POLLIN, 0 };
+        int rc = poll(&p, 1, left > 3600000 ? 3600000 : (int)left);
+        if (rc > 0 || (rc < 0 && errno != EINTR)) { close(pfd); return 0; }
+    }
+}
+
+void clvm_exec_child_a_wait(long b, int status_w, int64_t timeout_ms) {
     /* A lives as long as the command and is a copy of the host: keep only the status pipe, or every
      * descriptor the host had open at clone time (client sockets, lock files, other sandboxes' pipes)
      * stays open until the command ends. B closes its own copies at exec (CLOEXEC above). */
@@ -120,11 +151,14 @@ void clvm_exec_child_a_wait(long b, int status_w) {
     (void)syscall(SYS_close_range, keep + 1 > 3 ? keep + 1 : 3U, ~0U, 0U);
     int32_t p32 = (int32_t)b;
     (void)clvm_write_all(status_w, &p32, sizeof p32);
+    /* The command's deadline holds in A too: a host that stops calling (or a streamed handle it
+     * forgot) cannot keep a command past its timeout, and no thread of the host has to watch it. */
+    int timed_out = timeout_ms >= 0 && a_wait_deadline(b, timeout_ms);
     int st = 0;
     while (waitpid((pid_t)b, &st, 0) < 0) {
         if (errno != EINTR) { st = 0x7f00; break; } /* cannot happen: B is our child */
     }
-    int32_t s32 = st;
+    int32_t s32 = timed_out ? st | CLVM_STATUS_TIMED_OUT : st;
     (void)clvm_write_all(status_w, &s32, sizeof s32);
     _exit(0);
 }
@@ -138,6 +172,17 @@ long clvm_exec_spawn_helper(const clvm_exec_spec *s, int in_r, int out_w, int er
     pthread_sigmask(SIG_SETMASK, &all, &old);
     long a = -1;
     int fallback = into < 0;
+    /* A as the static helper program (exec_helper.c), when there is one: nothing of this process's
+     * address space is copied. A kernel or architecture without that way takes the old one. */
+    if (s->helper_fd > 2) {
+        a = clvm_exec_spawn_program_helper(s, in_r, out_w, err_w, status_w, fail_w, into);
+        if (a >= 0 || (errno != ENOSYS && errno != E2BIG && errno != EINVAL)) {
+            int saved = errno;
+            pthread_sigmask(SIG_SETMASK, &old, NULL);
+            errno = saved;
+            return a;
+        }
+    }
     if (into >= 0) {
         struct clvm_clone_args ca;
         memset(&ca, 0, sizeof ca);
@@ -290,7 +335,8 @@ int clvm_exec(const clvm_exec_spec *s, clvm_exec_result *res, char *err, size_t 
                 }
                 if (stat_len == 8) {
                     int32_t v; memcpy(&v, stat_bytes + 4, 4);
-                    status = v;
+                    if (v & CLVM_STATUS_TIMED_OUT) res->timed_out = 1; /* A's deadline came first */
+                    status = v & 0xffff;
                     have_status = 1;
                     exited_at = now_ms();
                     close_if(&stat_fd);

@@ -49,7 +49,7 @@ static void stream_a(const clvm_exec_spec *s, const char *cwd, const struct stre
     long b = clvm_raw_clone(SIGCHLD);
     if (b < 0) { clvm_child_report(f->fail_w, CLVM_STEP_FORK, errno, 0); _exit(1); }
     if (b == 0) clvm_exec_child_b(s, cwd, f->in_r, f->out_w, f->err_w, f->fail_w);
-    clvm_exec_child_a_wait(b, f->status_w);
+    clvm_exec_child_a_wait(b, f->status_w, -1);
 }
 
 int clvm_node_exec_start(const clvm_exec_spec *s, const char *cwd, clvm_node_exec *out, char *err, size_t err_len) {

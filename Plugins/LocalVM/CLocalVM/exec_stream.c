@@ -14,6 +14,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
@@ -121,4 +122,9 @@ void clvm_exec_stream_close(clvm_exec_stream *s) {
     close_fd(&s->stdout_fd);
     close_fd(&s->stderr_fd);
     close_fd(&s->status_fd);
+}
+
+int clvm_fd_available(int fd) {
+    int n = 0;
+    return ioctl(fd, FIONREAD, &n) < 0 ? -1 : n;
 }

@@ -72,6 +72,7 @@ enum clvm_step {
     CLVM_STEP_IDMAP_USERNS,
     CLVM_STEP_IDMAP_LOWER,
     CLVM_STEP_IDMAP_LAYERS,
+    CLVM_STEP_EXEC_HELPER,
 };
 
 /** Human name of a step ("mount overlay"). */
@@ -219,7 +220,8 @@ int clvm_exec_search(const char *const *argv, const char *const *envp);
 int clvm_exec_pipes(int has_stdin, int outp[2], int errp[2], int inp[2], int statp[2], int failp[2],
                     char *err, size_t err_len);
 
-/* Parent (exec.c): clones helper A, which enters the sandbox and runs the command as clvm_exec does
+/* Parent (exec.c): starts helper A (the init program's --exec-helper mode when spec->helper_fd names
+ * it, exec_helper.c; else a clone of the caller), which enters the sandbox and runs the command as clvm_exec does
  * (shared with clvm_exec_start, so a streamed command gets exactly the same set-up), with every signal
  * blocked, and in the fast cgroup mode straight into the sandbox's v2 cgroup. A's pid, or -1 with errno. */
 struct clvm_exec_spec;
@@ -228,10 +230,22 @@ long clvm_exec_spawn_helper(const struct clvm_exec_spec *s, int in_r, int out_w,
 /* exec.c's two children, shared with exec_node.c. B (in the sandbox's pid namespace): joins the
  * command-only cgroups, starts a session, takes in_r/out_w/err_w as its stdio, chdirs to `cwd`
  * ("/" when NULL), is fenced and execs; never returns. A, once B exists: keeps only `status_w`,
- * writes B's pid, waits for B and writes its wait status; never returns. */
+ * writes B's pid, waits for B and writes its wait status; never returns. With `timeout_ms` >= 0, A
+ * kills B's process group once that time has passed and marks the status CLVM_STATUS_TIMED_OUT. */
 struct clvm_exec_spec;
 __attribute__((noreturn)) void clvm_exec_child_b(const struct clvm_exec_spec *s, const char *cwd, int in_r, int out_w,
                                                  int err_w, int fail_w);
-__attribute__((noreturn)) void clvm_exec_child_a_wait(long b, int status_w);
+__attribute__((noreturn)) void clvm_exec_child_a_wait(long b, int status_w, int64_t timeout_ms);
+
+/* exec_helper.c: starts A as `sandboxer-localvm-init --exec-helper` from `s->helper_fd` (clone3 with
+ * CLONE_VM | CLONE_VFORK, into the v2 cgroup `into` unless it is -1): A's pid, or -1 with errno
+ * (ENOSYS: no helper program or no such clone here; E2BIG or EINVAL: clone3 refused; the caller
+ * then clones A the old way). Called with every signal blocked. */
+long clvm_exec_spawn_program_helper(const struct clvm_exec_spec *s, int in_r, int out_w, int err_w, int status_w,
+                                    int fail_w, int into);
+
+/* exec.c: A's whole work (cgroups, setns, root, fork B, report); never returns. The helper program runs it. */
+__attribute__((noreturn)) void clvm_exec_run_a(const struct clvm_exec_spec *s, int in_r, int out_w, int err_w,
+                                               int status_w, int fail_w);
 
 #endif

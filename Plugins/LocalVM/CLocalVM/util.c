@@ -64,6 +64,7 @@ const char *clvm_step_name(int step) {
     case CLVM_STEP_IDMAP_USERNS: return "the user namespace of the idmapped layers";
     case CLVM_STEP_IDMAP_LOWER: return "the idmapped mount of the lower layer";
     case CLVM_STEP_IDMAP_LAYERS: return "the idmapped mount of the upper and work dirs";
+    case CLVM_STEP_EXEC_HELPER: return "execve of the exec helper (sandboxer-localvm-init --exec-helper)";
     default: return "an unknown set-up step";
     }
 }

@@ -171,7 +171,9 @@ final class ExecStreamSession: @unchecked Sendable {
         return lock.withLock {
             process.status_fd = copy.status_fd
             process.helper_pid = copy.helper_pid
-            status = rc == 1 ? st : Int32(255 << 8)
+            // The helper's own deadline kill: the same timeout as enforceDeadline's, seen from A.
+            if rc == 1, st & CLVM_STATUS_TIMED_OUT != 0 { timedOut = true }
+            status = rc == 1 ? st & 0xffff : Int32(255 << 8)
             exitedAt = Self.monotonic()
             if process.command_pidfd >= 0 { Glibc.close(process.command_pidfd); process.command_pidfd = -1 }
             return status

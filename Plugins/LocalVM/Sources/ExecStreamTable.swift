@@ -4,8 +4,15 @@ import Glibc
 import PluginKit
 
 /// The streamed commands of one LocalVM instance, by handle. Bounded in number; a handle the host
-/// stops using (it crashed, or forgot to release) is reaped after `idleLimit` seconds by a thread
-/// started with the first command.
+/// stops using (it crashed, or forgot to release) is reaped after `idleLimit` seconds by a thread.
+///
+/// That thread starts only once a command is added while another handle is held: a host that runs
+/// one command at a time and releases it (every one-shot CLI `exec`) never needs it, and a thread
+/// per CLI process cost a clone, a stack and, at the process's exit, one more thread to wake and
+/// end. A command's timeout does not depend on it: the exec helper kills the command at its
+/// deadline by itself (clvm_exec_spec.timeout_ms), and every read and wait enforces it too. What
+/// waits for the thread is only the release of a forgotten handle whose instance starts no other
+/// command: its pipes and the helper's exit status stay until then (or until the sandbox goes).
 final class ExecStreamTable: @unchecked Sendable {
     // @unchecked: `sessions` and `reaperStarted` are touched only with `lock` held.
 
@@ -20,6 +27,9 @@ final class ExecStreamTable: @unchecked Sendable {
 
     init(idleLimit: Double = 120) { self.idleLimit = idleLimit }
 
+    /// Whether the reaper thread runs (for tests).
+    var reaperRunning: Bool { lock.withLock { reaperStarted } }
+
     /// Adds a session made by `make` (called only when there is room).
     func add(_ make: (String) throws(PluginError) -> ExecStreamSession) throws(PluginError) -> String {
         // 16 hex digits, zero-padded; not `String(cFormat:)`, whose CVarArg boxing costs a CLI's one exec
@@ -32,8 +42,9 @@ final class ExecStreamTable: @unchecked Sendable {
         }
         let session = try make(handle)
         lock.withLock {
+            let othersHeld = !sessions.isEmpty
             sessions[handle] = session
-            if !reaperStarted {
+            if othersHeld, !reaperStarted {
                 reaperStarted = true
                 let thread = PosixThread { [weak self] in self?.reapForever() }
                 thread.name = "localvm-exec-reaper"
@@ -71,18 +82,23 @@ final class ExecStreamTable: @unchecked Sendable {
     /// How many handles are held (for tests and plugin check).
     var count: Int { lock.withLock { sessions.count } }
 
-    /// Once a second: kills commands past their timeout and releases idle handles.
+    /// Once a second: `reap(now:)`.
     private func reapForever() {
         while true {
             PosixThread.sleep(forTimeInterval: 1)  // a housekeeping period, not a wait for an event
-            let now = ExecStreamSession.monotonic()
-            let all = lock.withLock { Array(sessions.values) }
-            for session in all {
-                session.enforceDeadline()
-                if session.idleSeconds(now: now) > idleLimit {
-                    lock.withLock { sessions[session.handle] = nil }
-                    session.release()
-                }
+            reap(now: ExecStreamSession.monotonic())
+        }
+    }
+
+    /// Kills commands past their timeout and releases handles idle for more than `idleLimit` at
+    /// `now` (monotonic seconds; tests pass a later time instead of waiting).
+    func reap(now: Double) {
+        let all = lock.withLock { Array(sessions.values) }
+        for session in all {
+            session.enforceDeadline()
+            if session.idleSeconds(now: now) > idleLimit {
+                lock.withLock { sessions[session.handle] = nil }
+                session.release()
             }
         }
     }

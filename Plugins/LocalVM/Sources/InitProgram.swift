@@ -62,6 +62,14 @@ enum InitProgram {
         return fd >= 0 ? fd : nil
     }()
 
+    /// The C init's fd when that program also has the exec helper mode (`--exec-helper`, checked once
+    /// per process from its ELF section headers), or -1: exec then clones a copy of the host as A.
+    /// An older init from another build would take the mode's arguments for an init's and hang.
+    static let execHelperFd: Int32 = {
+        guard let path = programPath, let fd = programFd, clvm_program_has_exec_helper(path) == 1 else { return -1 }
+        return fd
+    }()
+
     /// What the launcher runs: the C init's fd with its argv, or the shell init.
     static func resolve() -> (fd: Int32?, argv: [String]) {
         if let fd = programFd { return (fd, [name]) }

@@ -110,7 +110,7 @@ enum Launcher {
                             argv: argvp, envp: envp,
                             stdin_data: raw.bindMemory(to: UInt8.self).baseAddress, stdin_len: raw.count,
                             has_stdin: stdin == nil ? 0 : 1, timeout_ms: timeoutMs ?? -1, max_output: maxOutput,
-                            command_only_cgroups: CgroupLayout.commandOnlyCgroups, cgroup_fast: 1)
+                            command_only_cgroups: CgroupLayout.commandOnlyCgroups, cgroup_fast: 1, helper_fd: InitProgram.execHelperFd)
                         return clvm_exec(&spec, &result, &err, err.count)
                     }
                 }

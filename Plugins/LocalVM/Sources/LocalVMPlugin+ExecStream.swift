@@ -11,7 +11,7 @@ extension LocalVMPlugin: ExecStreamPlugin {
                                         timeoutSeconds: request.timeoutSeconds) { (pidfd, fds, env) throws(PluginError) in
             try execStreams.add { (handle: String) throws(PluginError) -> ExecStreamSession in
                 let process = try Launcher.start(initPidfd: pidfd, cgroupFds: fds, argv: request.argv, env: env,
-                                                 stdin: request.stdin ?? false)
+                                                 stdin: request.stdin ?? false, timeoutSeconds: request.timeoutSeconds)
                 return ExecStreamSession(handle: handle, sandboxId: request.sandboxId, process: process,
                                          timeoutSeconds: request.timeoutSeconds)
             }
@@ -53,9 +53,12 @@ extension LocalVMPlugin: ExecStreamPlugin {
 
 extension Launcher {
     /// Starts argv inside the sandbox of `initPidfd` and returns its pipes (clvm_exec_start); `cgroupFds`
-    /// come from `CgroupLayout.openExecTargets`.
+    /// come from `CgroupLayout.openExecTargets`. The exec helper kills the command at `timeoutSeconds`
+    /// whether or not the host still calls (the session then reports it timed out).
     static func start(initPidfd: Int32, cgroupFds: [Int32], argv: [String], env: [String],
-                      stdin: Bool) throws(PluginError) -> clvm_exec_stream {
+                      stdin: Bool, timeoutSeconds: Int64? = nil) throws(PluginError) -> clvm_exec_stream {
+        // Whole milliseconds, clamped far beyond any real deadline (Int64 seconds would overflow).
+        let timeoutMs = timeoutSeconds.map { min($0, 1 << 40) * 1000 } ?? -1
         var process = clvm_exec_stream()
         var err = [CChar](repeating: 0, count: 512)
         let rc = withCStringArray(argv) { argvp in
@@ -64,8 +67,8 @@ extension Launcher {
                     var spec = clvm_exec_spec(
                         init_pidfd: initPidfd, cgroup_fds: fds.baseAddress, cgroup_count: fds.count,
                         argv: argvp, envp: envp, stdin_data: nil, stdin_len: 0, has_stdin: stdin ? 1 : 0,
-                        timeout_ms: -1, max_output: 0, command_only_cgroups: CgroupLayout.commandOnlyCgroups,
-                        cgroup_fast: 1)
+                        timeout_ms: timeoutMs, max_output: 0, command_only_cgroups: CgroupLayout.commandOnlyCgroups,
+                        cgroup_fast: 1, helper_fd: InitProgram.execHelperFd)
                     return clvm_exec_start(&spec, &process, &err, err.count)
                 }
             }

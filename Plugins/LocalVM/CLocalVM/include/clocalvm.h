@@ -147,7 +147,9 @@ typedef struct clvm_exec_spec {
     const uint8_t *stdin_data;
     size_t stdin_len;
     int has_stdin;
-    /** Milliseconds before the command's process group is killed; negative for none. */
+    /** Milliseconds before the command's process group is killed; negative for none. The exec
+     *  helper kills at it too (and marks the status CLVM_STATUS_TIMED_OUT), so it holds with no
+     *  call of the caller's watching. */
     int64_t timeout_ms;
     /** Upper bound on bytes kept per output stream (the rest is read and dropped). */
     size_t max_output;
@@ -164,7 +166,23 @@ typedef struct clvm_exec_spec {
      *  under this machine's load); moving the (single) calling thread through `tasks` takes no such
      *  lock, and neither does CLONE_INTO_CGROUP. Zero-initialised callers keep the old way. */
     int cgroup_fast;
+    /** An fd (> 2, from `clvm_init_image`) of `sandboxer-localvm-init`, which then runs the helper
+     *  that enters the sandbox (its `--exec-helper` mode) instead of a copy of the caller: nothing
+     *  of the caller's address space is copied (docs/performance.md, "LocalVM streamed exec
+     *  (session 9)"). 0 or any fd <= 2 (zero-initialised callers) keeps the copy. */
+    int helper_fd;
 } clvm_exec_spec;
+
+/** The ELF section whose presence in `sandboxer-localvm-init` says it has the `--exec-helper` mode. */
+#define CLVM_EXEC_HELPER_SECTION "sbx_exec_helper_v1"
+
+/** 1 when the ELF file at `path` has the section CLVM_EXEC_HELPER_SECTION (read from its section
+ *  headers: a few small reads), else 0. Only then may `clvm_exec_spec.helper_fd` name it. */
+int clvm_program_has_exec_helper(const char *path);
+
+/** `sandboxer-localvm-init --exec-helper ...`: helper A of an exec started with `helper_fd`; never
+ *  returns. */
+__attribute__((noreturn)) void clvm_exec_helper_main(int argc, char **argv, char **envp);
 
 /** The outcome of `clvm_exec`; release with `clvm_exec_result_free`. */
 typedef struct clvm_exec_result {
@@ -293,6 +311,10 @@ int clvm_node_exec_start(const clvm_exec_spec *spec, const char *cwd, clvm_node_
  */
 int clvm_node_exec_end(clvm_node_exec *stream, int *exec_errno, char *err, size_t err_len);
 
+/** Set in a command's wait status (bits a wait status never uses) when the exec helper killed the
+ *  command at its `timeout_ms`. */
+#define CLVM_STATUS_TIMED_OUT 0x10000
+
 /** A command started by `clvm_exec_start`: the caller's ends of its pipes and how to reach it. */
 typedef struct clvm_exec_stream {
     /** The helper that waits for the command (the caller's child); reaped by clvm_exec_stream_status
@@ -316,8 +338,9 @@ typedef struct clvm_exec_stream {
 
 /**
  * Starts argv inside the sandbox of `init_pidfd` exactly as `clvm_exec` does, but returns at once
- * with the pipes instead of capturing them (`timeout_ms`, `max_output` and `stdin_data` are not
- * used: the caller enforces those; `has_stdin` 1 makes standard input a pipe it writes). Returns 0
+ * with the pipes instead of capturing them (`max_output` and `stdin_data` are not used; `timeout_ms`
+ * is kept by the exec helper, whose status then carries CLVM_STATUS_TIMED_OUT; `has_stdin` 1 makes
+ * standard input a pipe the caller writes). Returns 0
  * once the command has exec'd (or execve failed: see `exec_errno`), -1 with a message in `err` when
  * the sandbox could not be entered; nothing is left running then.
  */
@@ -326,7 +349,8 @@ int clvm_exec_start(const clvm_exec_spec *spec, clvm_exec_stream *out, char *err
 /**
  * Waits at most `timeout_ms` (negative: forever) for the command's wait status, also returning early
  * when `cancel_fd` (or -1) becomes readable. Returns 1 with `*out_status` set (the helper is then
- * reaped), 0 while it runs, -1 when the helper died without a status.
+ * reaped; CLVM_STATUS_TIMED_OUT may be set in it), 0 while it runs, -1 when the helper died without
+ * a status.
  */
 int clvm_exec_stream_status(clvm_exec_stream *s, int timeout_ms, int cancel_fd, int *out_status);
 
@@ -335,6 +359,10 @@ int clvm_exec_stream_signal(const clvm_exec_stream *s, int sig);
 
 /** Kills the command if it still runs, reaps the helper and closes every descriptor. */
 void clvm_exec_stream_close(clvm_exec_stream *s);
+
+/** How many bytes a pipe holds unread (FIONREAD), or -1: what a streamed exec's window sizes its
+ *  buffer to (ioctl is variadic, which Swift calls only through CVarArg boxing). */
+int clvm_fd_available(int fd);
 
 /**
  * write(2) to a command's standard input pipe without raising SIGPIPE in the caller (the plugin may

@@ -1,0 +1,194 @@
+/*
+ * bench/localvm-stream-driver.c — the driver of bench/localvm-stream.sh: loads the LocalVM plugin
+ * through the C ABI (dlopen of the release .so, as the host does), creates one sandbox and then, in
+ * interleaved rounds, runs `true` inside it once through the plugin's streamed exec
+ * (`sandboxer.exec-stream/1`) and once as `nsenter -a -t INIT true`.
+ *
+ * The streamed side makes the calls the host's ExecStreamRun (Sources/Lifecycle/
+ * SandboxService+ExecStream.swift) makes for a command that ends at once, with the same arguments:
+ * exec_start (timeout_seconds 600, the profile default), then inline rounds of exec_read of stdout
+ * (max_bytes 256 KiB, wait_ms 50) and of stderr (wait_ms 0) while a round brings bytes or an end,
+ * exec_wait (wait_ms 500) until the state is no longer "running", and exec_release. A command that
+ * is still open after a round that brought nothing is read with wait_ms 500 per stream (the host
+ * would start reader threads then; for `true` that does not happen).
+ *
+ *   localvm-stream-driver PLUGIN.so DATA_DIR N [ab|plugin]
+ *
+ * MODE "ab" (default) prints one line per round: "<streamed ms> <nsenter ms>"; MODE "plugin" runs
+ * only the streamed exec N times (for strace, perf and callgrind of that path) and prints its times.
+ * The sandbox is destroyed at the end.
+ */
+#include "sandboxer_plugin.h"
+#include <dlfcn.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static void lg(void *c, int32_t l, const char *m, const uint8_t *j, size_t n) { (void)c; (void)l; (void)m; (void)j; (void)n; }
+static int64_t now_ms(void *c) { (void)c; struct timespec t; clock_gettime(CLOCK_REALTIME, &t); return t.tv_sec * 1000LL + t.tv_nsec / 1000000; }
+static int32_t sec(void *c, const char *n, uint8_t **o, size_t *l) { (void)c; (void)n; (void)o; (void)l; return SBX_NOT_FOUND; }
+static void bf(void *c, uint8_t *d, size_t l) { (void)c; (void)d; (void)l; }
+static int32_t canc(void *c, uint64_t id) { (void)c; (void)id; return 0; }
+static double mono(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec * 1e3 + t.tv_nsec / 1e6; }
+
+/* Invokes op; on success returns 0 and, when `answer` is given, a copy of the response (NUL-ended). */
+static int call(const sbx_plugin *p, void *inst, const char *op, const char *json, char **answer) {
+    sbx_result r = { sizeof r, 0, 0, 0 };
+    int rc = p->invoke(inst, op, (const uint8_t *)json, strlen(json), 1, &r);
+    if (rc) fprintf(stderr, "%s: code %d: %.*s\n", op, rc, (int)r.len, r.data);
+    if (!rc && answer) {
+        *answer = malloc(r.len + 1);
+        if (*answer) { memcpy(*answer, r.data, r.len); (*answer)[r.len] = 0; }
+    }
+    p->result_free(&r);
+    return rc;
+}
+
+/* The init's host pid from the sandbox's meta.json ("init_pid":N). */
+static long init_pid(const char *data, const char *id) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/sandboxes/%s/meta.json", data, id);
+    FILE *f = fopen(path, "r");
+    if (!f) { perror(path); return -1; }
+    char buf[65536];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    const char *k = strstr(buf, "\"init_pid\"");
+    if (!k) return -1;
+    k = strchr(k, ':');
+    return k ? strtol(k + 1, NULL, 10) : -1;
+}
+
+static double run_nsenter(const char *pid) {
+    char *argv[] = { "nsenter", "-a", "-t", (char *)pid, "true", NULL };
+    double t0 = mono();
+    pid_t child;
+    if (posix_spawnp(&child, "nsenter", NULL, NULL, argv, environ) != 0) { perror("nsenter"); exit(1); }
+    int st;
+    while (waitpid(child, &st, 0) < 0) {}
+    double t1 = mono();
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) { fprintf(stderr, "nsenter failed: status %d\n", st); exit(1); }
+    return t1 - t0;
+}
+
+/* The value of "key": in a flat JSON answer, as a number (0 when absent) or a bool. */
+static long long num(const char *json, const char *key) {
+    char k[64];
+    snprintf(k, sizeof k, "\"%s\":", key);
+    const char *at = strstr(json, k);
+    return at ? strtoll(at + strlen(k), NULL, 10) : 0;
+}
+static int yes(const char *json, const char *key) {
+    char k[64];
+    snprintf(k, sizeof k, "\"%s\":true", key);
+    return strstr(json, k) != NULL;
+}
+
+/* One exec_read; returns 1 when the stream ended, 0 otherwise; *progressed is set on bytes or end. */
+static int read_stream(const sbx_plugin *p, void *inst, const char *handle, const char *stream, long long *offset,
+                       int wait_ms, int *progressed) {
+    char req[512], *answer = NULL;
+    snprintf(req, sizeof req, "{\"handle\":\"%s\",\"max_bytes\":262144,\"offset\":%lld,\"sandbox_id\":\"benchx\","
+             "\"stream\":\"%s\",\"wait_ms\":%d}", handle, *offset, stream, wait_ms);
+    if (call(p, inst, "exec_read", req, &answer) || !answer) exit(1);
+    long long next = num(answer, "next_offset");
+    int eof = yes(answer, "eof");
+    if (next > *offset || eof) *progressed = 1;
+    *offset = next;
+    free(answer);
+    return eof;
+}
+
+static double run_streamed(const sbx_plugin *p, void *inst) {
+    static const char start[] = "{\"argv\":[\"true\"],\"backend_ref\":\"benchx\",\"env\":{},\"sandbox_id\":\"benchx\","
+                                "\"stdin\":false,\"timeout_seconds\":600}";
+    char *answer = NULL, handle[128], req[512];
+    double t0 = mono();
+    if (call(p, inst, "exec_start", start, &answer) || !answer) exit(1);
+    const char *h = strstr(answer, "\"handle\":\"");
+    if (!h || sscanf(h + 10, "%127[^\"]", handle) != 1) { fprintf(stderr, "exec_start answered %s\n", answer); exit(1); }
+    free(answer);
+    /* ExecStreamRun.readInline: stdout waits up to 50 ms, stderr is only polled. */
+    long long off[2] = { 0, 0 };
+    int open[2] = { 1, 1 };
+    const char *name[2] = { "stdout", "stderr" };
+    for (;;) {
+        int progressed = 0, first = 1;
+        for (int s = 0; s < 2; s++) {
+            if (!open[s]) continue;
+            if (read_stream(p, inst, handle, name[s], &off[s], first ? 50 : 0, &progressed)) open[s] = 0;
+            first = 0;
+        }
+        if (!open[0] && !open[1]) break;
+        if (!progressed) {
+            /* The host's reader threads would take over here; read each to its end in turn. */
+            for (int s = 0; s < 2; s++) while (open[s]) if (read_stream(p, inst, handle, name[s], &off[s], 500, &progressed)) open[s] = 0;
+            break;
+        }
+    }
+    int code = -1;
+    for (;;) {
+        snprintf(req, sizeof req, "{\"handle\":\"%s\",\"sandbox_id\":\"benchx\",\"wait_ms\":500}", handle);
+        if (call(p, inst, "exec_wait", req, &answer) || !answer) exit(1);
+        int running = strstr(answer, "\"state\":\"running\"") != NULL;
+        code = (int)num(answer, "exit_code");
+        free(answer);
+        if (!running) break;
+    }
+    snprintf(req, sizeof req, "{\"handle\":\"%s\",\"sandbox_id\":\"benchx\"}", handle);
+    if (call(p, inst, "exec_release", req, NULL)) exit(1);
+    double t1 = mono();
+    if (code != 0) { fprintf(stderr, "the streamed true exited %d\n", code); exit(1); }
+    return t1 - t0;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 4) { fprintf(stderr, "usage: %s PLUGIN.so DATA_DIR N [ab|plugin]\n", argv[0]); return 2; }
+    const char *so = argv[1], *data = argv[2];
+    int n = atoi(argv[3]);
+    int ab = argc < 5 || strcmp(argv[4], "plugin") != 0;
+    void *h = dlopen(so, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+    if (!h) { fprintf(stderr, "%s\n", dlerror()); return 1; }
+    sbx_plugin_entry_fn entry = (sbx_plugin_entry_fn)dlsym(h, SANDBOXER_PLUGIN_ENTRY_SYMBOL);
+    if (!entry) { fprintf(stderr, "no entry symbol\n"); return 1; }
+    static sbx_host_api api = { sizeof api, SANDBOXER_ABI_MAJOR, SANDBOXER_ABI_MINOR, 0, lg, now_ms, sec, bf, canc };
+    const sbx_plugin *p = entry(&api);
+    if (!p) { fprintf(stderr, "the plugin refused the host\n"); return 1; }
+    char cfg[1024];
+    snprintf(cfg, sizeof cfg, "{\"data_dir\":\"%s\",\"cgroup_parent\":\"sbxstreambench-%d\"}", data, (int)getpid());
+    void *inst = 0;
+    sbx_result r = { sizeof r, 0, 0, 0 };
+    if (p->instance_create(p, (const uint8_t *)cfg, strlen(cfg), &inst, &r)) {
+        fprintf(stderr, "instance: %.*s\n", (int)r.len, r.data);
+        return 1;
+    }
+    const char *create = "{\"sandbox_id\":\"benchx\",\"host_id\":\"bench\",\"profile\":\"default\",\"resources\":{},"
+                         "\"network\":\"none\",\"env\":{},\"labels\":{}}";
+    if (call(p, inst, "create", create, NULL)) return 1;
+    long pid = init_pid(data, "benchx");
+    int rc = 0;
+    if (pid <= 0) { fprintf(stderr, "no init_pid in the sandbox's meta.json\n"); rc = 1; goto out; }
+    char pidtext[24];
+    snprintf(pidtext, sizeof pidtext, "%ld", pid);
+    /* Warm-up: the first calls pay for lazy binding and page faults of both paths. */
+    for (int i = 0; i < 3; i++) { run_streamed(p, inst); if (ab) run_nsenter(pidtext); }
+    for (int i = 0; i < n; i++) {
+        /* Alternate which goes first, so neither always runs right after the other's exit. */
+        double a, b = 0;
+        if (!ab) a = run_streamed(p, inst);
+        else if (i % 2) { b = run_nsenter(pidtext); a = run_streamed(p, inst); }
+        else { a = run_streamed(p, inst); b = run_nsenter(pidtext); }
+        if (ab) printf("%.3f %.3f\n", a, b); else printf("%.3f\n", a);
+    }
+out:
+    if (call(p, inst, "destroy", "{\"sandbox_id\":\"benchx\",\"backend_ref\":\"benchx\"}", NULL)) rc = 1;
+    p->instance_destroy(inst);
+    return rc;
+}
