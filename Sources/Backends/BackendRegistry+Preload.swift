@@ -6,8 +6,8 @@ extension BackendRegistry {
     /// Starts loading `name`'s plugin on a thread of its own, so that the caller's own start (opening
     /// the store, reading the sandbox's row) runs meanwhile; `backend(named:)` then waits for this load
     /// instead of starting another, and throws what it failed with. A one-shot command that knows
-    /// which backend it will need saves the shorter of the two (docs/performance.md "Loading the
-    /// plugin beside the store (session 9)"). Nothing happens for an unknown or loaded backend.
+    /// which backend it will need saves up to the shorter of the two (docs/performance.md "The process
+    /// start and the one-shot commands (session 9)"). Nothing happens for an unknown or loaded backend.
     public func preload(_ name: String) {
         guard config.backends[name] != nil, loaded.withLock({ $0[name] }) == nil else { return }
         let gate = PreloadGate()
