@@ -1,9 +1,10 @@
 /*
  * bench/driver-common.h — what the C-ABI bench drivers (localvm-exec-driver.c,
- * localvm-stream-driver.c) share: do-nothing host callbacks, a monotonic clock, one `invoke` with
+ * localvm-stream-driver.c, and in part localvm-driver.c) share: do-nothing host callbacks, a monotonic clock, one `invoke` with
  * its answer copied out, the sandbox init's pid from meta.json, one timed `nsenter -a -t PID true`,
  * and the whole main (`driver_main`): each driver only says what one measured exec is.
- * Included once by each driver, after the system headers it uses (its functions are static).
+ * Included once by each driver, after the system headers it uses (its functions are static; the
+ * create/destroy driver, localvm-driver.c, takes the callbacks and `call` only).
  */
 #ifndef SANDBOXER_BENCH_DRIVER_COMMON_H
 #define SANDBOXER_BENCH_DRIVER_COMMON_H
@@ -30,7 +31,7 @@ static int call(const sbx_plugin *p, void *inst, const char *op, const char *jso
 }
 
 /* The init's host pid from the sandbox's meta.json ("init_pid":N). */
-static long init_pid(const char *data, const char *id) {
+__attribute__((unused)) static long init_pid(const char *data, const char *id) {
     char path[4096];
     snprintf(path, sizeof path, "%s/sandboxes/%s/meta.json", data, id);
     FILE *f = fopen(path, "r");
@@ -45,7 +46,7 @@ static long init_pid(const char *data, const char *id) {
     return k ? strtol(k + 1, NULL, 10) : -1;
 }
 
-static double run_nsenter(const char *pid) {
+__attribute__((unused)) static double run_nsenter(const char *pid) {
     char *argv[] = { "nsenter", "-a", "-t", (char *)pid, "true", NULL };
     double t0 = mono();
     pid_t child;
@@ -61,7 +62,7 @@ static double run_nsenter(const char *pid) {
 /* The whole driver: dlopen, one instance and sandbox, N interleaved rounds of `measured` and
  * nsenter (MODE "ab", the default) or of `measured` alone (MODE "plugin"), then destroy. The
  * instance's cgroup parent is `cgroup_prefix`-<pid>, so concurrent drivers never share one. */
-static int driver_main(int argc, char **argv, const char *cgroup_prefix, double (*measured)(const sbx_plugin *, void *)) {
+__attribute__((unused)) static int driver_main(int argc, char **argv, const char *cgroup_prefix, double (*measured)(const sbx_plugin *, void *)) {
     if (argc < 4) { fprintf(stderr, "usage: %s PLUGIN.so DATA_DIR N [ab|plugin]\n", argv[0]); return 2; }
     const char *so = argv[1], *data = argv[2];
     int n = atoi(argv[3]);

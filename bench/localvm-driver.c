@@ -33,22 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
-extern char **environ;
-
-static void lg(void *c, int32_t l, const char *m, const uint8_t *j, size_t n) { (void)c; (void)l; (void)m; (void)j; (void)n; }
-static int64_t now_ms(void *c) { (void)c; struct timespec t; clock_gettime(CLOCK_REALTIME, &t); return t.tv_sec * 1000LL + t.tv_nsec / 1000000; }
-static int32_t sec(void *c, const char *n, uint8_t **o, size_t *l) { (void)c; (void)n; (void)o; (void)l; return SBX_NOT_FOUND; }
-static void bf(void *c, uint8_t *d, size_t l) { (void)c; (void)d; (void)l; }
-static int32_t canc(void *c, uint64_t id) { (void)c; (void)id; return 0; }
-static double mono(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec * 1e3 + t.tv_nsec / 1e6; }
-
-static int call(const sbx_plugin *p, void *inst, const char *op, const char *json) {
-    sbx_result r = { sizeof r, 0, 0, 0 };
-    int rc = p->invoke(inst, op, (const uint8_t *)json, strlen(json), 1, &r);
-    if (rc) fprintf(stderr, "%s: code %d: %.*s\n", op, rc, (int)r.len, r.data);
-    p->result_free(&r);
-    return rc;
-}
+#include "driver-common.h"  // after the system headers it uses
 
 /* Entries in dir other than . and .. (0 when it does not exist). */
 static int entries(const char *dir) {
@@ -117,10 +102,10 @@ int main(int argc, char **argv) {
         snprintf(req, sizeof req, "{\"sandbox_id\":\"bench%d\",\"host_id\":\"bench\",\"profile\":\"default\",\"resources\":{},"
                  "\"network\":\"none\",\"env\":{},\"labels\":{}}", i + 1);
         double t0 = mono();
-        if (call(p, inst, "create", req)) return 1;
+        if (call(p, inst, "create", req, NULL)) return 1;
         double t1 = mono();
         snprintf(req, sizeof req, "{\"sandbox_id\":\"bench%d\",\"backend_ref\":\"bench%d\"}", i + 1, i + 1);
-        if (call(p, inst, "destroy", req)) return 1;
+        if (call(p, inst, "destroy", req, NULL)) return 1;
         double t2 = mono();
         if (wait_trash && wait_trash_empty(ino, trash) < 0) { fprintf(stderr, "the trash did not empty within 10 s\n"); return 1; }
         double t3 = mono();
