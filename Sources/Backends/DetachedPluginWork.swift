@@ -1,4 +1,3 @@
-import Glibc
 import Basics
 
 /// Work inside plugins that no caller waits for: in-process calls the host gave up on (past their
@@ -24,26 +23,17 @@ public final class DetachedPluginWork: @unchecked Sendable {
         }
     }
 
-    /// How many pieces of such work are under way.
-    public var count: Int { condition.withLock { running } }
-
     /// Waits until none is under way, at most `seconds`; true when none is.
     @discardableResult
     public func waitUntilNone(seconds: Double) -> Bool {
-        let end = Self.monotonic() + seconds
+        let end = RunnerClock.monotonicSeconds() + seconds
         return condition.withLock {
             while running > 0 {
-                let left = end - Self.monotonic()
+                let left = end - RunnerClock.monotonicSeconds()
                 if left <= 0 { return false }
                 condition.wait(seconds: left)
             }
             return true
         }
-    }
-
-    private static func monotonic() -> Double {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
     }
 }
