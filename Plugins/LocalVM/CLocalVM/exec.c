@@ -143,9 +143,10 @@ static int a_wait_deadline(long b, int64_t timeout_ms) {
 }
 
 void clvm_exec_child_a_wait(long b, int status_w, int64_t timeout_ms) {
-    /* A lives as long as the command and is a copy of the host: keep only the status pipe, or every
-     * descriptor the host had open at clone time (client sockets, lock files, other sandboxes' pipes)
-     * stays open until the command ends. B closes its own copies at exec (CLOEXEC above). */
+    /* A lives as long as the command and holds the host's descriptors (a copy of the host in the
+     * fallback; the helper program still has those not marked close-on-exec): keep
+     * only the status pipe, or every descriptor the host had open at clone time (client sockets, lock
+     * files, other sandboxes' pipes) stays open until the command ends. B closes its own copies at exec (CLOEXEC above). */
     unsigned keep = (unsigned)status_w;
     if (keep > 3) (void)syscall(SYS_close_range, 3U, keep - 1, 0U);
     (void)syscall(SYS_close_range, keep + 1 > 3 ? keep + 1 : 3U, ~0U, 0U);
