@@ -1,7 +1,7 @@
 import Foundation
 
-/// server/server.py (grpclib, pinned in server/requirements.txt) running in a venv at
-/// `.build/venv-grpc`, on 127.0.0.1 with a port the kernel picked.
+/// server/server.py (grpclib, pinned in server/requirements.txt), or server/early_server.py (raw
+/// h2), running in a venv at `.build/venv-grpc`, on 127.0.0.1 with a port the kernel picked.
 ///
 /// Ready handshake: the server writes its port file, then prints "ready" on stdout; `start`
 /// blocks reading that line (EOF means it died, and its stderr says why). The server exits when
@@ -37,12 +37,16 @@ final class GRPCTestServer: Sendable {
     /// One plaintext server shared by every test of the process.
     static let shared: Result<GRPCTestServer, SetupError> = python.flatMap { start(python: $0) }
 
+    /// One early-answering server (early_server.py) shared by every test of the process.
+    static let early: Result<GRPCTestServer, SetupError> = python.flatMap { start(python: $0, script: "early_server.py") }
+
     private init(port: Int, directory: URL, process: Process, stdinPipe: Pipe) {
         self.port = port; self.directory = directory; self.process = process; self.stdinPipe = stdinPipe
     }
 
-    /// Starts a server (extra arguments: e.g. the TLS certificate) and waits for its handshake.
-    static func start(python: String, arguments: [String] = []) -> Result<GRPCTestServer, SetupError> {
+    /// Starts a server script of server/ (extra arguments: e.g. the TLS certificate) and waits for
+    /// its handshake.
+    static func start(python: String, script: String = "server.py", arguments: [String] = []) -> Result<GRPCTestServer, SetupError> {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("grpc-test-\(UUID().uuidString)")
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -56,7 +60,7 @@ final class GRPCTestServer: Sendable {
         }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [serverDirectory.appendingPathComponent("server.py").path, "--port-file", portFile.path] + arguments
+        process.arguments = [serverDirectory.appendingPathComponent(script).path, "--port-file", portFile.path] + arguments
         let stdinPipe = Pipe(), stdoutPipe = Pipe()
         process.standardInput = stdinPipe
         process.standardOutput = stdoutPipe
