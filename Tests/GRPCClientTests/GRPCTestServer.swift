@@ -94,7 +94,25 @@ final class GRPCTestServer: Sendable {
     }
 
     /// Creates `.build/venv-grpc` with the pinned requirements unless a stamp says it is current.
+    /// Runs once per process (`python` is a static let); an exclusive lock on a file beside the
+    /// venv keeps two test processes of one checkout running at once (two filtered `swift test`
+    /// runs) from deleting and installing it under each other: the second waits, then finds the
+    /// stamp current.
     static func prepareVenv() -> Result<String, SetupError> {
+        let lockPath = packageRoot.appendingPathComponent(".build/venv-grpc.lock").path
+        try? FileManager.default.createDirectory(at: packageRoot.appendingPathComponent(".build"), withIntermediateDirectories: true)
+        let lock = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard lock >= 0 else {
+            return .failure(SetupError(description: "cannot open \(lockPath): errno \(errno)"))
+        }
+        defer { close(lock) }   // closing the descriptor releases the lock
+        while flock(lock, LOCK_EX) != 0 {
+            guard errno == EINTR else { return .failure(SetupError(description: "cannot lock \(lockPath): errno \(errno)")) }
+        }
+        return prepareVenvLocked()
+    }
+
+    private static func prepareVenvLocked() -> Result<String, SetupError> {
         let venv = packageRoot.appendingPathComponent(".build/venv-grpc")
         let python = venv.appendingPathComponent("bin/python").path
         let requirements = serverDirectory.appendingPathComponent("requirements.txt")
