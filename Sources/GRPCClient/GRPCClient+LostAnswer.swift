@@ -14,7 +14,9 @@ import CCurl
 /// header callback, and the headers API keeps only `:status`. The pending upload then fails with
 /// CURLE_HTTP2_STREAM and no error text (`cf_h2_send`: "stream N closed", an info message). The
 /// server's status is gone; `early_server.py` in the tests reproduces this on every call by
-/// advertising a zero flow-control window, and it was seen under load with grpclib in CI.
+/// advertising a zero flow-control window, and it was seen under load with grpclib in CI. (8.0
+/// has the same code; by 8.4 the rewritten filter keeps such an answer and drops the unsent
+/// upload, so there this signature does not occur.)
 ///
 /// gRPC's PROTOCOL-HTTP2.md ("Early Server Closure") names this exact sequence, so a status that
 /// arrived must win. Asking again is safe only because the message never reached the server in
