@@ -38,14 +38,43 @@ extension GRPCClient {
         let frame = GRPCFrame.encode(request)
         callLock.lock()
         defer { callLock.unlock() }
-        var run = attempt(path, frame: frame, headers: list, options: options, deliver: deliver, priorKnowledge: !reuseH2C, fresh: false)
+        let started = ContinuousClock.now
+        var run = transfer(path, frame: frame, headers: list, options: options, deliver: deliver)
+        let trace = AttemptTrace(result: run.result, detail: run.detail,
+                                 sawResponse: run.collector.httpStatus != nil || run.collector.failure != nil || run.collector.cancelled,
+                                 uploaded: run.uploaded, requestBytes: frame.count)
+        if Self.lostEarlyAnswer(trace), let retry = Self.remaining(options, since: started) {
+            // libcurl lost the server's answer to a message it never received in full (see
+            // GRPCClient+LostAnswer.swift): ask once more, within what is left of the deadline.
+            run = transfer(path, frame: frame, headers: list, options: retry, deliver: deliver)
+        }
+        return try conclude(run.result, detail: run.detail, collector: run.collector, path: path, timeout: options.timeout)
+    }
+
+    /// The options for a second attempt: the deadline shortened by the time spent; nil when none is left.
+    static func remaining(_ options: GRPCCallOptions, since start: ContinuousClock.Instant) -> GRPCCallOptions? {
+        guard let timeout = options.timeout else { return options }
+        let spent = ContinuousClock.now - start
+        let left = timeout - (Double(spent.components.seconds) + Double(spent.components.attoseconds) / 1e18)
+        guard left > 0 else { return nil }
+        var shortened = options
+        shortened.timeout = left
+        return shortened
+    }
+
+    /// One request on the client's connection: a transfer, redone once with prior knowledge when
+    /// curl had to open a connection by an HTTP/1.1 upgrade the server never answered.
+    private func transfer(_ path: String, frame: [UInt8], headers: UnsafeMutablePointer<curl_slist>?, options: GRPCCallOptions,
+                          deliver: @escaping ([UInt8]) throws(GRPCStatus) -> Void)
+        -> (result: CURLcode, collector: GRPCCallCollector, detail: String, connects: Int, uploaded: Int?) {
+        var run = attempt(path, frame: frame, headers: headers, options: options, deliver: deliver, priorKnowledge: !reuseH2C, fresh: false)
         if reuseH2C && run.connects > 0 && run.collector.httpStatus == nil && run.collector.failure == nil
             && run.result != CURLE_OK && !run.collector.cancelled {
             // The connection to reuse was gone, so curl opened a new one with an HTTP/1.1 upgrade,
             // which a gRPC server does not answer: it never saw a request. Redo it with prior
             // knowledge. (A failure on a reused connection is not retried: the server may have
             // acted on the request.)
-            run = attempt(path, frame: frame, headers: list, options: options, deliver: deliver, priorKnowledge: true, fresh: true)
+            run = attempt(path, frame: frame, headers: headers, options: options, deliver: deliver, priorKnowledge: true, fresh: true)
         }
         // libcurl before 8.0 breaks when it reuses a cleartext HTTP/2 connection under
         // CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE (curl issue 10634): while a connection is open,
@@ -54,13 +83,14 @@ extension GRPCClient {
             var socket: curl_socket_t = -1
             reuseH2C = ccurl_get_socket(handle, CURLINFO_ACTIVESOCKET, &socket) == CURLE_OK && socket != -1
         }
-        return try conclude(run.result, detail: run.detail, collector: run.collector, path: path, timeout: options.timeout)
+        return run
     }
 
-    /// One transfer on the handle: returns curl's result, what the callbacks saw and curl's detail.
+    /// One transfer on the handle: returns curl's result, what the callbacks saw, curl's detail,
+    /// the connections it opened and the request bytes it took.
     private func attempt(_ path: String, frame: [UInt8], headers: UnsafeMutablePointer<curl_slist>?, options: GRPCCallOptions,
                          deliver: @escaping ([UInt8]) throws(GRPCStatus) -> Void, priorKnowledge: Bool, fresh: Bool)
-        -> (result: CURLcode, collector: GRPCCallCollector, detail: String, connects: Int) {
+        -> (result: CURLcode, collector: GRPCCallCollector, detail: String, connects: Int, uploaded: Int?) {
         let collector = GRPCCallCollector(maxMessageBytes: configuration.maxMessageBytes, maxHeaderBytes: configuration.maxHeaderBytes,
                                           isCancelled: options.isCancelled, deliver: deliver)
         var errorBuffer = [CChar](repeating: 0, count: Int(ccurl_error_size()) + 1)
@@ -79,7 +109,7 @@ extension GRPCClient {
         var connects = 0
         if ccurl_get_long(handle, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK { countConnections(connects) }
         let detail = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        return (result, collector, detail, connects)
+        return (result, collector, detail, connects, uploadedBytes())
     }
 
     /// Sets every option of one call on the freshly reset handle; the first failure wins.

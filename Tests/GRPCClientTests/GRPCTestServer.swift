@@ -1,7 +1,7 @@
 import Foundation
 
-/// server/server.py (grpclib, pinned in server/requirements.txt) running in a venv at
-/// `.build/venv-grpc`, on 127.0.0.1 with a port the kernel picked.
+/// server/server.py (grpclib, pinned in server/requirements.txt), or server/early_server.py (raw
+/// h2), running in a venv at `.build/venv-grpc`, on 127.0.0.1 with a port the kernel picked.
 ///
 /// Ready handshake: the server writes its port file, then prints "ready" on stdout; `start`
 /// blocks reading that line (EOF means it died, and its stderr says why). The server exits when
@@ -37,12 +37,16 @@ final class GRPCTestServer: Sendable {
     /// One plaintext server shared by every test of the process.
     static let shared: Result<GRPCTestServer, SetupError> = python.flatMap { start(python: $0) }
 
+    /// One early-answering server (early_server.py) shared by every test of the process.
+    static let early: Result<GRPCTestServer, SetupError> = python.flatMap { start(python: $0, script: "early_server.py") }
+
     private init(port: Int, directory: URL, process: Process, stdinPipe: Pipe) {
         self.port = port; self.directory = directory; self.process = process; self.stdinPipe = stdinPipe
     }
 
-    /// Starts a server (extra arguments: e.g. the TLS certificate) and waits for its handshake.
-    static func start(python: String, arguments: [String] = []) -> Result<GRPCTestServer, SetupError> {
+    /// Starts a server script of server/ (extra arguments: e.g. the TLS certificate) and waits for
+    /// its handshake.
+    static func start(python: String, script: String = "server.py", arguments: [String] = []) -> Result<GRPCTestServer, SetupError> {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("grpc-test-\(UUID().uuidString)")
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -56,7 +60,7 @@ final class GRPCTestServer: Sendable {
         }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [serverDirectory.appendingPathComponent("server.py").path, "--port-file", portFile.path] + arguments
+        process.arguments = [serverDirectory.appendingPathComponent(script).path, "--port-file", portFile.path] + arguments
         let stdinPipe = Pipe(), stdoutPipe = Pipe()
         process.standardInput = stdinPipe
         process.standardOutput = stdoutPipe
@@ -90,7 +94,25 @@ final class GRPCTestServer: Sendable {
     }
 
     /// Creates `.build/venv-grpc` with the pinned requirements unless a stamp says it is current.
+    /// Runs once per process (`python` is a static let); an exclusive lock on a file beside the
+    /// venv keeps two test processes of one checkout running at once (two filtered `swift test`
+    /// runs) from deleting and installing it under each other: the second waits, then finds the
+    /// stamp current.
     static func prepareVenv() -> Result<String, SetupError> {
+        let lockPath = packageRoot.appendingPathComponent(".build/venv-grpc.lock").path
+        try? FileManager.default.createDirectory(at: packageRoot.appendingPathComponent(".build"), withIntermediateDirectories: true)
+        let lock = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard lock >= 0 else {
+            return .failure(SetupError(description: "cannot open \(lockPath): errno \(errno)"))
+        }
+        defer { close(lock) }   // closing the descriptor releases the lock
+        while flock(lock, LOCK_EX) != 0 {
+            guard errno == EINTR else { return .failure(SetupError(description: "cannot lock \(lockPath): errno \(errno)")) }
+        }
+        return prepareVenvLocked()
+    }
+
+    private static func prepareVenvLocked() -> Result<String, SetupError> {
         let venv = packageRoot.appendingPathComponent(".build/venv-grpc")
         let python = venv.appendingPathComponent("bin/python").path
         let requirements = serverDirectory.appendingPathComponent("requirements.txt")
