@@ -21,6 +21,8 @@ public struct SandboxMachine: Sendable {
     public private(set) var sandbox: Sandbox
     /// The state the stored row must still have for these changes to apply.
     public let startState: SandboxState
+    /// The sandbox as the machine started from it: the store writes only what differs from it.
+    public let original: Sandbox
     /// Events to append in the same transaction as the change.
     public private(set) var events: [SandboxEvent] = []
 
@@ -30,6 +32,7 @@ public struct SandboxMachine: Sendable {
     public init(_ sandbox: Sandbox) {
         self.sandbox = sandbox
         self.startState = sandbox.state
+        self.original = sandbox
     }
 
     private mutating func record(_ type: SandboxEventType, _ data: EventData, at now: Date) {

@@ -74,7 +74,8 @@ extension SandboxService {
             var machine = SandboxMachine(sandbox)
             let ext = try machine.extend(bySeconds: seconds, by: who, at: now)
             let written = try storeCall { () throws(StoreError) in
-                try store.update(machine.sandbox, expecting: [machine.startState], ifExpiresAt: sandbox.expiresAt, events: machine.events)
+                try store.update(machine.sandbox, expecting: [machine.startState], ifExpiresAt: sandbox.expiresAt,
+                                 events: machine.events, from: machine.original)
             }
             if written { return pushed(machine.sandbox, ext) }
             attempt += 1

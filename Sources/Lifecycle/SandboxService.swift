@@ -58,7 +58,7 @@ public final class SandboxService: Sendable {
     @discardableResult
     func commit(_ machine: SandboxMachine) throws(SandboxerError) -> Bool {
         try storeCall { () throws(StoreError) in
-            try store.update(machine.sandbox, expecting: [machine.startState], events: machine.events)
+            try store.update(machine.sandbox, expecting: [machine.startState], events: machine.events, from: machine.original)
         }
     }
 

@@ -5,7 +5,7 @@ import Basics
 import CSQLite
 
 /// A value bound to a statement parameter. Values are always bound, never spliced into SQL text.
-enum SQLValue {
+enum SQLValue: Equatable {
     case integer(Int64)
     case text(String)
     case null

@@ -35,8 +35,8 @@ extension SandboxStore {
     /// extend computes the new deadline from the one it read, so a concurrent extend must make it
     /// read again rather than be overwritten. False when either did not match.
     public func update(_ sandbox: Sandbox, expecting: Set<SandboxState>, ifExpiresAt expiresAt: Date?,
-                       events: [SandboxEvent]) throws(StoreError) -> Bool {
+                       events: [SandboxEvent], from previous: Sandbox? = nil) throws(StoreError) -> Bool {
         try update(sandbox, expecting: expecting, events: events,
-                   andWhere: ("expires_at IS ?", .integer(expiresAt?.millisecondsSince1970)))
+                   andWhere: ("expires_at IS ?", .integer(expiresAt?.millisecondsSince1970)), from: previous)
     }
 }
