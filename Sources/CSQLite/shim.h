@@ -16,11 +16,58 @@ static inline void csqlite_disable_dqs(sqlite3 *db) {
    the database file, no fsync of both, no unlink of -wal and -shm that the next process recreates
    (and fsyncs again). Every short CLI command is the last connection to close, so without this each
    one paid four fsyncs. Nothing committed is at risk: the WAL is the durable record (SQLite reads it
-   on open), and checkpoints still happen as the log grows (wal_autocheckpoint). */
+   on open), and checkpoints still happen as the log grows (csqlite_track_wal). */
 static inline void csqlite_keep_wal_on_close(sqlite3 *db) {
 #if SQLITE_VERSION_NUMBER >= 3016000
     sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, (int *)0);
 #endif
+}
+
+/* The store's log hook, per connection: the log's frame count after the last commit through this
+   connection, and the count at which such a commit checkpoints inline. Setting a hook replaces
+   SQLite's wal_autocheckpoint, which is this same hook with only the threshold
+   (sqlite3WalDefaultHook); the store also needs the count, to checkpoint aside while it waits. */
+typedef struct { int frames; int backstop; } csqlite_wal_state;
+
+static inline int csqlite_wal_commit_hook(void *arg, sqlite3 *db, const char *name, int frames) {
+    csqlite_wal_state *state = (csqlite_wal_state *)arg;
+    state->frames = frames;
+    if (state->backstop > 0 && frames >= state->backstop) sqlite3_wal_checkpoint(db, name);
+    return SQLITE_OK;
+}
+
+static inline void csqlite_track_wal(sqlite3 *db, csqlite_wal_state *state) {
+    sqlite3_wal_hook(db, csqlite_wal_commit_hook, state);
+}
+
+/* A checkpoint of the file at `path` through a connection of its own, opened and closed here.
+   `PRAGMA schema_version` reads page 1 (which puts the pager in WAL mode) without parsing the
+   schema, as the checkpoint API alone would not on a connection that has read nothing. First PASSIVE,
+   which takes no lock a writer needs, so writers go on meanwhile. Then, when that copied the whole
+   log, one TRUNCATE attempt that does not wait (busy timeout 0): it empties the log file if no one
+   is writing or reading it this instant. Without it the log would start over only at a later write
+   of this same process: the next process's open runs recovery, which sets every frame back to "not
+   copied" (nBackfill 0), and would copy the same frames again. *log and *done: the log's frames and
+   how many of them are in the database file (both 0 after a truncation). Returns the result code
+   of the PASSIVE step (the TRUNCATE attempt's SQLITE_BUSY is not a failure). */
+static inline int csqlite_checkpoint_file(const char *path, int *log, int *done) {
+    sqlite3 *db = 0;
+    *log = -1; *done = -1;
+    int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, 0);
+    if (rc == SQLITE_OK) {
+        csqlite_keep_wal_on_close(db);
+        sqlite3_busy_timeout(db, 0);
+        rc = sqlite3_exec(db, "PRAGMA schema_version", 0, 0, 0);
+        if (rc == SQLITE_OK) rc = sqlite3_wal_checkpoint_v2(db, "main", SQLITE_CHECKPOINT_PASSIVE, log, done);
+        if (rc == SQLITE_OK && *log >= 0 && *done == *log) {
+            int truncatedLog = -1, truncatedDone = -1;
+            if (sqlite3_wal_checkpoint_v2(db, "main", SQLITE_CHECKPOINT_TRUNCATE, &truncatedLog, &truncatedDone) == SQLITE_OK) {
+                *log = truncatedLog; *done = truncatedDone;
+            }
+        }
+    }
+    sqlite3_close_v2(db);
+    return rc;
 }
 
 /* The WAL-index header (https://www.sqlite.org/walformat.html, "The WAL-Index Header"): the -shm file
@@ -65,4 +112,14 @@ static inline int csqlite_wal_index_header(const void *mapping, uint32_t out[12]
     if (s1 != first[10] || s2 != first[11]) return 0;
     memcpy(out, first, 48);
     return 1;
+}
+
+/* Frames of the log not yet copied into the database file, by the WAL index (https://www.sqlite.org/walformat.html):
+   mxFrame of the header (byte 16 of region 0) less nBackfill of the checkpoint info (byte 96). Read
+   without a lock: an estimate, which is all the store needs to decide on a checkpoint. */
+static inline uint32_t csqlite_wal_index_pending(const void *mapping) {
+    const volatile unsigned char *region = (const volatile unsigned char *)mapping;
+    uint32_t frames = *(const volatile uint32_t *)(region + 16);
+    uint32_t copied = *(const volatile uint32_t *)(region + 96);
+    return copied <= frames ? frames - copied : frames;
 }

@@ -35,6 +35,7 @@ extension SandboxService {
         var hasStdin = false
         if case .none = stdin {} else { hasStdin = true }
         let result: Result<ExecStreamOutcome, BackendError>
+        store.checkpointAside()   // the log's checkpoint, if due, runs while the command does
         do {
             let start = try backend.execStart(
                 ExecStartRequest(sandboxId: id, backendRef: sandbox.backendRef ?? id, argv: argv, env: env,

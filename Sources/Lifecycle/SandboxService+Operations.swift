@@ -40,6 +40,7 @@ extension SandboxService {
         FaultPoint.reach("destroy.after-intent")
         if let ref = current.backendRef ?? (current.state == .destroying ? current.id : nil) {
             let backend = try backends.backend(named: current.backend)
+            store.checkpointAside()   // the log's checkpoint, if due, runs while the backend works
             do {
                 try backend.destroy(SandboxRef(sandboxId: current.id, backendRef: ref), timeout: backends.timeouts.destroy)
             } catch where error.code == .notFound {
@@ -114,6 +115,7 @@ extension SandboxService {
         do {
             // The plugin enforces the command's own timeout; the call deadline only guards a stuck plugin.
             let deadline = Double(timeoutSeconds) + 30
+            store.checkpointAside()   // the log's checkpoint, if due, runs while the command does
             result = .success(try backend.exec(request, timeout: deadline))
         } catch {
             result = .failure(error)

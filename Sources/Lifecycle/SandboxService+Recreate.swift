@@ -129,6 +129,7 @@ extension SandboxService {
 
     /// `create`, or `restore` when a snapshot is given.
     func provision(_ request: CreateRequest, from snapshot: Snapshot?, on backend: any SandboxBackend) throws(BackendError) -> CreateResponse {
+        store.checkpointAside()   // the log's checkpoint, if due, runs while the backend works
         guard let snapshot else { return try backend.create(request, timeout: backends.timeouts.create) }
         return try backend.restore(RestoreRequest(create: request, snapshotRef: snapshot.backendRef ?? snapshot.id),
                                    timeout: backends.timeouts.create + backends.timeouts.snapshot)

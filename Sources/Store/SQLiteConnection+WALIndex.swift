@@ -42,4 +42,11 @@ extension SQLiteConnection {
         }
         return consistent ? header : nil
     }
+
+    /// Frames of the log that no checkpoint has copied into the database file yet, by the WAL index;
+    /// nil when the mapping is not known.
+    func uncheckpointedFrames() -> Int? {
+        guard let walIndex else { return nil }
+        return Int(csqlite_wal_index_pending(walIndex))
+    }
 }

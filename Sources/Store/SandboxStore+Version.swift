@@ -37,10 +37,7 @@ extension SandboxStore {
     private func currentVersion() throws(StoreError) -> StoreVersion {
         // Found on the first stamp, not at open: only serve's JSON cache asks for stamps, and a CLI
         // command need not pay the lookup's statement at start.
-        if !connection.walIndexSought {
-            connection.walIndexSought = true
-            try connection.openWALIndex(journalMode: journalMode)
-        }
+        try findWALIndex()
         // The header from shared memory: no fcntl read lock, no system call. PRAGMA data_version takes
         // SQLite's WAL read lock (two fcntl calls), the larger part of a cached GET's syscalls.
         if let header = connection.walIndexHeader() {
@@ -58,5 +55,12 @@ extension SandboxStore {
     /// (for the HTTP event loop, which must never wait on a write in progress).
     public func versionIfFree() throws(StoreError) -> StoreVersion? {
         try lockedIfFree { () throws(StoreError) in try currentVersion() }
+    }
+
+    /// Looks for SQLite's WAL-index mapping once (`SQLiteConnection.openWALIndex`). Called with the lock held.
+    func findWALIndex() throws(StoreError) {
+        guard !connection.walIndexSought else { return }
+        connection.walIndexSought = true
+        try connection.openWALIndex(journalMode: journalMode)
     }
 }

@@ -42,6 +42,8 @@ public final class SandboxStore: @unchecked Sendable {
     private let lock = Lock()
     /// Internal (not private) so `SandboxStore+…` files can run their own queries; always under `locked`.
     let connection: SQLiteConnection
+    /// The checkpoint started by `checkpointAside` (SandboxStore+Checkpoint); the store's end waits for it.
+    let checkpointer: LogCheckpointer
 
 
     /// Opens or creates the store file (its directory must exist), sets WAL and runs pending migrations.
@@ -52,6 +54,7 @@ public final class SandboxStore: @unchecked Sendable {
     /// Tests shorten the busy timeout to see `.busy` without waiting five seconds.
     init(path: String, busyTimeoutMilliseconds: Int32) throws(StoreError) {
         self.path = path
+        checkpointer = LogCheckpointer(path: path)
         connection = try SQLiteConnection(path: path, busyTimeoutMilliseconds: busyTimeoutMilliseconds)
         // Reading the first page surfaces "not a database" here, as a clear error, rather than later.
         let mode = try connection.rows("PRAGMA journal_mode = WAL", [], doing: "Switching to WAL mode") {
@@ -60,12 +63,14 @@ public final class SandboxStore: @unchecked Sendable {
         guard mode.first == "wal" || mode.first == "memory" else {
             throw StoreError(code: .open, message: "The store at \(path) could not be switched to WAL journal mode.")
         }
-        // wal_autocheckpoint 100 (SQLite's default is 1,000 pages): with the log kept on close, the next
-        // process's open reads the whole log back (recovery: one pread per frame), and a CLI command
-        // writes ~16 frames; a log of up to 1,000 frames cost every command ~3 ms on open
-        // (docs/performance.md "The store's log"), a checkpoint every ~6 commands costs less.
-        try connection.execute("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 100;",
-                               doing: "Configuring the connection")
+        // The log is checkpointed aside, while a command waits on its backend, once it holds
+        // `asideCheckpointFrames` (SandboxStore+Checkpoint); a commit that brings it to
+        // `backstopCheckpointFrames` still checkpoints inline. With the log kept on close, the next
+        // process's open reads the whole log back (recovery: one pread per frame), so it stays short: a
+        // log of up to 1,000 frames cost every command ~3 ms on open (docs/performance.md "The store's
+        // log"); inline checkpoints at 100 frames landed in one create of four (+2.7 ms: three syncs).
+        try connection.execute("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;", doing: "Configuring the connection")
+        connection.trackLog(backstop: Self.backstopCheckpointFrames)
         // A CLI command is usually the last connection to close: keep the WAL instead of checkpointing it
         // (and fsyncing twice) on every exit; see csqlite_keep_wal_on_close.
         connection.keepWALOnClose()
@@ -74,6 +79,10 @@ public final class SandboxStore: @unchecked Sendable {
                                       doing: "Reading the store id") { $0.text(0) }.first ?? ""
         journalMode = mode.first ?? ""
     }
+
+    // A checkpoint still running finishes before the connection closes (and syncs the log): a
+    // command's end is where it was waiting for its backend's answer, so this rarely waits at all.
+    deinit { checkpointer.wait() }
 
     /// `PRAGMA journal_mode` as opening set it: the stamp looks for the WAL index only in "wal".
     let journalMode: String

@@ -1,0 +1,44 @@
+import Basics
+import CSQLite
+
+/// Runs one PASSIVE checkpoint of a store's log at a time, on a thread and a connection of its own
+/// (`SandboxStore.checkpointAside`), and lets the store's end wait for it.
+// @unchecked Sendable: `running` is read and written only under `condition`.
+final class LogCheckpointer: @unchecked Sendable {
+    private let path: String
+    private let condition = Condition()
+    private var running = false
+
+    init(path: String) { self.path = path }
+
+    /// Starts a checkpoint unless one is running; returns at once. False when one was running.
+    @discardableResult
+    func start() -> Bool {
+        let started = condition.withLock { () -> Bool in
+            if running { return false }
+            running = true
+            return true
+        }
+        guard started else { return false }
+        // The thread holds this object, not the store: the store's end can run (and wait here).
+        let thread = PosixThread { [self] in
+            var log: Int32 = 0, done: Int32 = 0
+            // Best effort: a busy or failed checkpoint leaves the log for the next one or the backstop.
+            _ = csqlite_checkpoint_file(path, &log, &done)
+            condition.withLock {
+                running = false
+                condition.broadcast()
+            }
+        }
+        thread.name = "sandboxer-ckpt"
+        thread.start()
+        return true
+    }
+
+    /// Waits until the running checkpoint, if any, has finished.
+    func wait() {
+        condition.withLock {
+            while running { condition.wait() }
+        }
+    }
+}
