@@ -103,6 +103,37 @@ struct LocalVMInitNoLibcTests {
         #expect(child.wait(seconds: 10) == .exited(0))
     }
 
+    @Test("the runtime answers as glibc does: a probe linked with it alone, and the same probe on glibc",
+          .enabled(if: builtWithoutLibc && FileManager.default.isExecutableFile(atPath: "/usr/bin/cc"),
+                   "needs x86-64 and a C compiler (/usr/bin/cc)"))
+    func runtimeMatchesGlibc() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let initDir = root.appendingPathComponent("Plugins/LocalVM/Init").path
+        let probe = root.appendingPathComponent("Tests/Fixtures/NoLibcProbe/probe.c").path
+        let runtime = try FileManager.default.contentsOfDirectory(atPath: initDir)
+            .filter { $0.hasPrefix("nolibc_") && $0.hasSuffix(".c") }.sorted().map { initDir + "/" + $0 }
+        #expect(runtime.count >= 6, "\(runtime)")
+        let base = NSTemporaryDirectory() + "localvm-nolibc-probe-\(getpid())-\(UInt32.random(in: 0 ... .max))"
+        defer { _ = clvm_remove_tree(base) }
+        let dir = base + "/dir"
+        try FileOps.mkdirs(dir, mode: 0o755)
+        for i in 0..<1500 { try FileOps.writeText(dir + "/" + String(repeating: "e", count: 100) + "\(i)", "") }
+        // As the init is linked: no C library, no position independence (its _start does not relocate).
+        let builds: [(program: String, flags: [String])] = [
+            (base + "/probe", ["-static", "-no-pie", "-nostdlib", "-fno-builtin", "-fno-stack-protector", "-DNOLIBC_RUNTIME",
+                               "-I", initDir, probe] + runtime),
+            (base + "/probe-glibc", [probe]),
+        ]
+        for build in builds {
+            let cc = try ChildProcess.run(.init(["/usr/bin/cc", "-O2", "-o", build.program] + build.flags)).get()
+            try #require(cc.status == .exited(0), "cc: \(String(decoding: cc.stderr, as: UTF8.self))")
+            let run = try ChildProcess.run(.init([build.program, dir])).get()
+            #expect(run.status == .exited(0), "\(build.program): \(String(decoding: run.stdout, as: UTF8.self))")
+            #expect(String(decoding: run.stdout, as: UTF8.self) == "entries 1500\n")
+        }
+    }
+
     private func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
         guard let first = needle.first, haystack.count >= needle.count else { return false }
         var i = 0

@@ -34,8 +34,9 @@ static int vformat(char *buf, size_t cap, const char *fmt, va_list ap) {
     for (const char *p = fmt; *p; p++) {
         if (*p != '%') { put(&o, *p); continue; }
         const char *spec = p++;
-        int size = 0; /* 0 int, 1 long, 2 long long, 3 size_t/intmax_t/ptrdiff_t (all 64-bit here) */
-        if (*p == 'h') { p++; if (*p == 'h') p++; }
+        /* -2 char, -1 short, 0 int, 1 long, 2 long long, 3 size_t/intmax_t/ptrdiff_t (all 64-bit here) */
+        int size = 0;
+        if (*p == 'h') { p++; size = -1; if (*p == 'h') { p++; size = -2; } }
         else if (*p == 'l') { p++; size = 1; if (*p == 'l') { p++; size = 2; } }
         else if (*p == 'z' || *p == 'j' || *p == 't') { p++; size = 3; }
         switch (*p) {
@@ -47,16 +48,20 @@ static int vformat(char *buf, size_t cap, const char *fmt, va_list ap) {
             break;
         }
         case 'd': case 'i': {
-            long long v = size == 0 ? va_arg(ap, int) : size == 1 ? va_arg(ap, long) : size == 2 ? va_arg(ap, long long)
+            long long v = size <= 0 ? va_arg(ap, int) : size == 1 ? va_arg(ap, long) : size == 2 ? va_arg(ap, long long)
                                                                                                : (long long)va_arg(ap, ptrdiff_t);
+            if (size == -1) v = (short)v;
+            if (size == -2) v = (signed char)v;
             unsigned long long m = (unsigned long long)v;
             if (v < 0) { put(&o, '-'); m = 0 - m; }
             put_unsigned(&o, m, 10, 0);
             break;
         }
         case 'u': case 'x': case 'X': {
-            unsigned long long v = size == 0 ? va_arg(ap, unsigned) : size == 1 ? va_arg(ap, unsigned long)
+            unsigned long long v = size <= 0 ? va_arg(ap, unsigned) : size == 1 ? va_arg(ap, unsigned long)
                                  : size == 2 ? va_arg(ap, unsigned long long) : (unsigned long long)va_arg(ap, size_t);
+            if (size == -1) v = (unsigned short)v;
+            if (size == -2) v = (unsigned char)v;
             put_unsigned(&o, v, *p == 'u' ? 10 : 16, *p == 'X');
             break;
         }
