@@ -48,7 +48,7 @@ let sqliteLinkage: [LinkerSetting] = [
 ]
 
 /// sandboxer-localvm-init, static. On x86-64 without glibc (no crt1, no libc.a): its own _start and
-/// runtime (Plugins/LocalVM/Init/nolibc.h), because glibc's start-up cpuid probes cost ~0.6 ms of
+/// runtime (Plugins/LocalVM/Init/nolibc.h), because glibc's start-up cpuid probes cost ~0.45 ms of
 /// every create and exec on a VM (docs/performance.md "The init program without glibc (session 10)").
 /// lld and --gc-sections over CLocalVM's per-function sections keep only the init's code paths, and
 /// lld names any libc function they need that the runtime lacks. Other architectures link glibc.
