@@ -47,6 +47,20 @@ let sqliteLinkage: [LinkerSetting] = [
     .unsafeFlags(["-Xlinker", "-l:libsqlite3.a"], .when(platforms: [.linux], configuration: .release)),
 ]
 
+/// sandboxer-localvm-init, static. On x86-64 without glibc (no crt1, no libc.a): its own _start and
+/// runtime (Plugins/LocalVM/Init/nolibc.h), because glibc's start-up cpuid probes cost ~0.45 ms of
+/// every create and exec on a VM (docs/performance.md "The init program without glibc (session 10)").
+/// lld and --gc-sections over CLocalVM's per-function sections keep only the init's code paths, and
+/// lld names any libc function they need that the runtime lacks. Other architectures link glibc.
+#if arch(x86_64)
+let initLinkage: [LinkerSetting] = [
+    .unsafeFlags(["-static-executable", "-use-ld=lld", "-Xclang-linker", "-nostdlib", "-Xlinker", "--gc-sections",
+                  "-Xlinker", "--error-limit=0"]),
+]
+#else
+let initLinkage: [LinkerSetting] = [.unsafeFlags(["-static-executable"])]
+#endif
+
 let package = Package(
     name: "sandboxer",
     products: [
@@ -144,12 +158,12 @@ let package = Package(
 
         // MARK: Plugins
         // LocalVM backend: namespace set-up lives in C (nothing Swift runs between fork and exec).
-        .target(name: "CLocalVM", path: "Plugins/LocalVM/CLocalVM"),
+        .target(name: "CLocalVM", path: "Plugins/LocalVM/CLocalVM", cSettings: [.unsafeFlags(["-ffunction-sections", "-fdata-sections"])]),
         .target(name: "LocalVM", dependencies: ["PluginKit", "CLocalVM", "Basics"], path: "Plugins/LocalVM/Sources",
                 linkerSettings: staticSwiftRuntime),
         .executableTarget(name: "LocalVMForward", path: "Plugins/LocalVM/Forward"),
         .executableTarget(name: "LocalVMInit", dependencies: ["CLocalVM"], path: "Plugins/LocalVM/Init",
-                          linkerSettings: [.unsafeFlags(["-static-executable"])]),
+                          cSettings: [.unsafeFlags(["-fno-builtin", "-fno-stack-protector"])], linkerSettings: initLinkage),
 
         // A plugin for tests that can be told to fail, hang or answer garbage.
         .target(name: "TestPlugin", dependencies: ["PluginKit", "PluginABI", "Basics"], path: "Tests/Fixtures/TestPlugin",

@@ -9,7 +9,7 @@
  * cannot name a cgroup), and the child at once execs the static `sandboxer-localvm-init` in its
  * `--exec-helper` mode, which then does what A always did (exec.c: cgroups, setns, become root,
  * fork B, report B's pid and status through the pipe). Nothing of the host's address space is
- * copied; A and B are copies of a ~1 MB static program.
+ * copied; A and B are copies of a small static program (0.2 MB mapped without glibc on x86-64).
  *
  * A cannot itself share the host's mm past the exec: setns(CLONE_NEWUSER) refuses a caller whose mm
  * is shared. So the shared mm lasts only from the clone to the execve, while the calling thread is

@@ -6,6 +6,7 @@
  * (clvm_trash_remover_main): a small static program a CLI can posix_spawn at its end instead of
  * forking its own, much larger, address space. With `--exec-helper ...` it is helper A of an exec
  * (clvm_exec_helper_main, CLocalVM/exec_helper.c), started by the plugin in the same way.
+ * On x86-64 it is linked without glibc, over its own runtime (nolibc.h, nolibc_*.c).
  */
 #include "clocalvm.h"
 
