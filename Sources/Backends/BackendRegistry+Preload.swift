@@ -27,6 +27,7 @@ extension BackendRegistry {
         }
         thread.name = "sandboxer-preload"
         thread.stackSize = PluginCallThreads.stackSize   // the plugin's instance_create runs on it
+        thread.besideCreator = true   // it is worth something only if it runs while the store opens
         thread.start()
     }
 

@@ -76,13 +76,16 @@ struct Invocation {
     }
 
     /// The backend this command will call, when that is certain before the store is read: its plugin
-    /// then loads while the store opens (`SandboxService.open(preload:)`). The commands that act on a
-    /// sandbox through its backend know it only when one backend is enabled (otherwise it is in the
-    /// sandbox's row). Not `create`: measured, it gained nothing (0.1–0.8 ms worse in three passes,
-    /// docs/performance.md "The process start and the one-shot commands (session 9)").
+    /// then loads while the store opens (`SandboxService.open(preload:)`). `create` uses its profile's
+    /// backend; the commands that act on a sandbox through its backend know it only when one backend
+    /// is enabled (otherwise it is in the sandbox's row). (Session 9 measured no gain for create: the
+    /// preload thread then started up to a scheduler tick late; it starts on the other CPU now,
+    /// docs/performance.md "Threads that start late (session 10)".)
     var backendToPreload: String? {
         switch parsed.spec.name {
-        case "exec", "destroy", "recreate", "snapshot", "extend-ttl", "port-forward", "reach":
+        case "create" where parsed.value("from-snapshot") == nil:
+            return config.profiles[parsed.value("profile") ?? "default"]?.backend
+        case "create", "exec", "destroy", "recreate", "snapshot", "extend-ttl", "port-forward", "reach":
             return config.backends.count == 1 ? config.backends.keys.first : nil
         default:
             return nil

@@ -31,6 +31,7 @@ final class LogCheckpointer: @unchecked Sendable {
             }
         }
         thread.name = "sandboxer-ckpt"
+        thread.besideCreator = true   // to be done by the time the backend answers
         thread.start()
         return true
     }

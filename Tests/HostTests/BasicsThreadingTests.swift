@@ -35,6 +35,49 @@ import Testing
         counter.lock.unlock()
     }
 
+    /// A thread started beside its creator starts on another CPU (when there is one), then takes
+    /// back its creator's whole CPU mask: it may run anywhere afterwards.
+    @Test func aThreadBesideItsCreatorGetsItsCreatorsCPUsBack() throws {
+        /// The calling thread's allowed CPUs and the CPU it last ran on, from /proc/thread-self.
+        @Sendable func cpus() -> (allowed: String, last: Int) {
+            let status = (try? String(contentsOfFile: "/proc/thread-self/status", encoding: .utf8)) ?? ""
+            let allowed = status.split(separator: "\n").first { $0.hasPrefix("Cpus_allowed_list:") }
+                .map { String($0.dropFirst("Cpus_allowed_list:".count)).trimmed() } ?? ""
+            let stat = (try? String(contentsOfFile: "/proc/thread-self/stat", encoding: .utf8)) ?? ""
+            // Field 39 (processor) counted after the command name's closing parenthesis (field 3 first).
+            let fields = stat.split(separator: ")").last?.split(separator: " ") ?? []
+            return (allowed, fields.count > 36 ? Int(fields[36]) ?? -1 : -1)
+        }
+        final class Seen: @unchecked Sendable {
+            // @unchecked: written by the thread before `finish.done()`, read after `waitFor`.
+            var allowed = ""
+            var first = -1
+        }
+        let creator = cpus()
+        #expect(!creator.allowed.isEmpty && creator.last >= 0)
+        let seen = Seen(), finish = Finish()
+        let thread = PosixThread {
+            let mine = cpus()
+            seen.allowed = mine.allowed; seen.first = mine.last
+            finish.done()
+        }
+        thread.besideCreator = true
+        thread.start()
+        let creatorAfter = cpus().last
+        // The creator keeps its CPU busy meanwhile (as the store's open does beside a preload): a
+        // thread started on the creator's CPU would then first run there, a tick later.
+        var spins = 0
+        while finish.condition.withLock({ finish.count }) == 0 && spins < 50_000_000 { spins += 1 }
+        finish.waitFor(1)
+        #expect(seen.allowed == creator.allowed)
+        // With one CPU there is nowhere else to go; with more, it first ran on another CPU than the
+        // one its creator was on when it started it (read just before and after: a creator that
+        // moved in between proves nothing either way).
+        if creator.allowed.contains("-") || creator.allowed.contains(","), creatorAfter == creator.last {
+            #expect(seen.first != creator.last)
+        }
+    }
+
     @Test func aTimedWaitWithoutASignalTimesOut() {
         let condition = Condition()
         condition.lock()

@@ -13,4 +13,14 @@ int cbasics_spawn_addchdir(void *actions, const char *dir);
 /// pthread_setname_np(pthread_self(), name), the name cut to the kernel's 15 bytes.
 int cbasics_set_thread_name(const char *name);
 
+/// For a thread meant to run beside its creator: narrows `attributes` (a pthread_attr_t *) to the
+/// CPUs the caller may use other than the one it runs on. Returns the caller's whole mask for the new
+/// thread to restore (`cbasics_thread_restore_cpus`), or NULL when there is no other CPU (then
+/// `attributes` is unchanged).
+void *cbasics_attr_avoid_current_cpu(void *attributes);
+
+/// Sets the calling thread's CPU mask to `mask` (from cbasics_attr_avoid_current_cpu) and frees it.
+/// NULL does nothing.
+void cbasics_thread_restore_cpus(void *mask);
+
 #endif
