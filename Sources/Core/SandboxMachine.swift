@@ -30,9 +30,15 @@ public struct SandboxMachine: Sendable {
     public static let backstopGraceSeconds: Int64 = 60
 
     public init(_ sandbox: Sandbox) {
+        self.init(sandbox, stored: sandbox)
+    }
+
+    /// A machine for `sandbox`, a copy the caller already changed from `stored` (the row as read):
+    /// the commit then writes those changes too, not only the events'.
+    public init(_ sandbox: Sandbox, stored: Sandbox) {
         self.sandbox = sandbox
-        self.startState = sandbox.state
-        self.original = sandbox
+        self.startState = stored.state
+        self.original = stored
     }
 
     private mutating func record(_ type: SandboxEventType, _ data: EventData, at now: Date) {

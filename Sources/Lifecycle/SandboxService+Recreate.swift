@@ -39,7 +39,7 @@ extension SandboxService {
         // The intent pins the image the new instance boots (none for a snapshot restore).
         var pinning = sandbox
         pinning.imageId = boot?.image.id
-        var machine = SandboxMachine(pinning)
+        var machine = SandboxMachine(pinning, stored: sandbox)
         try machine.beginRecreate(fromSnapshot: snapshot?.id, owner: process, at: now)
         guard try commit(machine) else {
             throw SandboxerError(.conflict, "Sandbox \(id) changed while the recreate was starting; try again.")
