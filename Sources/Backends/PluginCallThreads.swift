@@ -43,6 +43,9 @@ final class PluginCallThreads: @unchecked Sendable {
         if handed { return }
         let thread = PosixThread { [self] in serve(work) }
         thread.stackSize = Self.stackSize
+        // Its own name: a thread otherwise inherits its creator's ("sandboxer-preload" for the calls
+        // the preloaded plugin's first caller started), which misleads `ps` and `perf`.
+        thread.name = "sandboxer-call"
         thread.start()
     }
 
