@@ -29,25 +29,24 @@ ssize_t read(int fd, void *buf, size_t n) { return NOLIBC_CALL(SYS_read, fd, buf
 ssize_t write(int fd, const void *buf, size_t n) { return NOLIBC_CALL(SYS_write, fd, buf, n, 0, 0, 0); }
 
 /* The mode argument exists only with O_CREAT or O_TMPFILE, as glibc reads it. */
+#define NOLIBC_MODE_ARG(flags, mode) do {                                   \
+        if (((flags) & O_CREAT) || ((flags) & O_TMPFILE) == O_TMPFILE) {    \
+            va_list ap;                                                     \
+            va_start(ap, flags);                                            \
+            (mode) = va_arg(ap, mode_t);                                    \
+            va_end(ap);                                                     \
+        }                                                                   \
+    } while (0)
+
 int openat(int dir, const char *path, int flags, ...) {
     mode_t mode = 0;
-    if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE) {
-        va_list ap;
-        va_start(ap, flags);
-        mode = va_arg(ap, mode_t);
-        va_end(ap);
-    }
+    NOLIBC_MODE_ARG(flags, mode);
     return (int)NOLIBC_CALL(SYS_openat, dir, path, flags, mode, 0, 0);
 }
 
 int open(const char *path, int flags, ...) {
     mode_t mode = 0;
-    if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE) {
-        va_list ap;
-        va_start(ap, flags);
-        mode = va_arg(ap, mode_t);
-        va_end(ap);
-    }
+    NOLIBC_MODE_ARG(flags, mode);
     return (int)NOLIBC_CALL(SYS_openat, AT_FDCWD, path, flags, mode, 0, 0);
 }
 
