@@ -16,28 +16,12 @@ static inline void csqlite_disable_dqs(sqlite3 *db) {
    the database file, no fsync of both, no unlink of -wal and -shm that the next process recreates
    (and fsyncs again). Every short CLI command is the last connection to close, so without this each
    one paid four fsyncs. Nothing committed is at risk: the WAL is the durable record (SQLite reads it
-   on open), and checkpoints still happen as the log grows (csqlite_track_wal). */
+   on open), and checkpoints still happen as the log grows (wal_autocheckpoint, and the store's
+   checkpoint aside). */
 static inline void csqlite_keep_wal_on_close(sqlite3 *db) {
 #if SQLITE_VERSION_NUMBER >= 3016000
     sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, (int *)0);
 #endif
-}
-
-/* The store's log hook, per connection: the log's frame count after the last commit through this
-   connection, and the count at which such a commit checkpoints inline. Setting a hook replaces
-   SQLite's wal_autocheckpoint, which is this same hook with only the threshold
-   (sqlite3WalDefaultHook); the store also needs the count, to checkpoint aside while it waits. */
-typedef struct { int frames; int backstop; } csqlite_wal_state;
-
-static inline int csqlite_wal_commit_hook(void *arg, sqlite3 *db, const char *name, int frames) {
-    csqlite_wal_state *state = (csqlite_wal_state *)arg;
-    state->frames = frames;
-    if (state->backstop > 0 && frames >= state->backstop) sqlite3_wal_checkpoint(db, name);
-    return SQLITE_OK;
-}
-
-static inline void csqlite_track_wal(sqlite3 *db, csqlite_wal_state *state) {
-    sqlite3_wal_hook(db, csqlite_wal_commit_hook, state);
 }
 
 /* A checkpoint of the file at `path` through a connection of its own, opened and closed here.
@@ -114,12 +98,14 @@ static inline int csqlite_wal_index_header(const void *mapping, uint32_t out[12]
     return 1;
 }
 
-/* Frames of the log not yet copied into the database file, by the WAL index (https://www.sqlite.org/walformat.html):
-   mxFrame of the header (byte 16 of region 0) less nBackfill of the checkpoint info (byte 96). Read
-   without a lock: an estimate, which is all the store needs to decide on a checkpoint. */
-static inline uint32_t csqlite_wal_index_pending(const void *mapping) {
-    const volatile unsigned char *region = (const volatile unsigned char *)mapping;
-    uint32_t frames = *(const volatile uint32_t *)(region + 16);
-    uint32_t copied = *(const volatile uint32_t *)(region + 96);
-    return copied <= frames ? frames - copied : frames;
+/* The log's frames (mxFrame of the header, byte 16 of region 0) and how many of them are in the
+   database file already (nBackfill of the checkpoint info, byte 96), by the WAL index
+   (https://www.sqlite.org/walformat.html). Read without a lock: estimates, which is all the store
+   needs to decide on a checkpoint. */
+static inline uint32_t csqlite_wal_index_frames(const void *mapping) {
+    return *(const volatile uint32_t *)((const volatile unsigned char *)mapping + 16);
+}
+
+static inline uint32_t csqlite_wal_index_backfilled(const void *mapping) {
+    return *(const volatile uint32_t *)((const volatile unsigned char *)mapping + 96);
 }

@@ -43,10 +43,11 @@ extension SQLiteConnection {
         return consistent ? header : nil
     }
 
-    /// Frames of the log that no checkpoint has copied into the database file yet, by the WAL index;
-    /// nil when the mapping is not known.
-    func uncheckpointedFrames() -> Int? {
+    /// The log's frames, and how many of them no checkpoint has copied into the database file yet,
+    /// by the WAL index; nil when the mapping is not known.
+    func logFrames() -> (total: Int, uncheckpointed: Int)? {
         guard let walIndex else { return nil }
-        return Int(csqlite_wal_index_pending(walIndex))
+        let total = Int(csqlite_wal_index_frames(walIndex)), copied = Int(csqlite_wal_index_backfilled(walIndex))
+        return (total, copied <= total ? total - copied : total)
     }
 }

@@ -31,8 +31,6 @@ final class SQLiteConnection {
     var walIndex: UnsafeRawPointer?
     /// Whether `openWALIndex` ran (its answer may be nil: then the stamp asks SQLite).
     var walIndexSought = false
-    /// What the log hook records (`csqlite_track_wal`); allocated for the handle's lifetime.
-    private let walState: UnsafeMutablePointer<csqlite_wal_state>
 
     /// Opens (or creates) the file. The caller creates the parent directory.
     init(path: String, busyTimeoutMilliseconds: Int32) throws(StoreError) {
@@ -48,8 +46,6 @@ final class SQLiteConnection {
             throw error
         }
         db = handle
-        walState = .allocate(capacity: 1)
-        walState.initialize(to: csqlite_wal_state(frames: 0, backstop: 0))
         sqlite3_extended_result_codes(db, 1)
         sqlite3_busy_timeout(db, busyTimeoutMilliseconds)
         csqlite_disable_dqs(db)
@@ -57,16 +53,6 @@ final class SQLiteConnection {
 
     /// Closing leaves the write-ahead log for the next connection instead of checkpointing it.
     func keepWALOnClose() { csqlite_keep_wal_on_close(db) }
-
-    /// Counts the log's frames after each commit, and checkpoints within the commit that brings the
-    /// log to `backstop` frames (instead of SQLite's `wal_autocheckpoint`, which this replaces).
-    func trackLog(backstop: Int32) {
-        walState.pointee.backstop = backstop
-        csqlite_track_wal(db, walState)
-    }
-
-    /// Frames in the log after the last commit through this handle; 0 before the first.
-    var logFrames: Int { Int(walState.pointee.frames) }
 
     /// Rows changed through this handle that need no sync at close (`SandboxStore.updateActivity`).
     var changesNeedingNoSync: Int64 = 0
@@ -88,7 +74,6 @@ final class SQLiteConnection {
         }
         cache.removeAll()   // statements must be finalized before the handle closes
         sqlite3_close_v2(db)
-        walState.deallocate()
     }
 
     /// Rows inserted, updated or deleted through this handle since it was opened (triggers included).

@@ -5,8 +5,8 @@ import CSQLite
 ///
 /// A checkpoint copies the log's pages into the database file and syncs both (three syncs with
 /// `synchronous = NORMAL`). Run inline, by the commit that crosses the threshold, it landed in one
-/// CLI create of four and cost that create ~2.7 ms (docs/performance.md "The store's log aside
-/// (session 10)"). Every command that changes a sandbox then waits on its backend (create, exec,
+/// CLI create of five and cost that create ~2.7 ms (docs/performance.md "The store's log:
+/// checkpoints aside"). Every command that changes a sandbox then waits on its backend (create, exec,
 /// destroy: milliseconds of processes starting and stopping): the checkpoint runs during that wait,
 /// on a thread and a connection of its own. It is PASSIVE: writers go on meanwhile, and what it
 /// cannot copy yet stays in the log for the next one. The store's end waits for it, so a command
@@ -16,20 +16,17 @@ extension SandboxStore {
     static let asideCheckpointFrames = 100
     /// A commit that brings the log this long checkpoints inline: commands that never wait on a
     /// backend, or a log that grew while an aside checkpoint could not keep up.
-    static let backstopCheckpointFrames: Int32 = 400
+    static let backstopCheckpointFrames = 400
 
-    /// Starts a checkpoint on a thread of its own if the log held at least `asideCheckpointFrames`
-    /// frames not yet checkpointed after this connection's last commit, and none is running. Call it
-    /// right before waiting on something slow; it returns at once.
+    /// Starts a checkpoint on a thread of its own if the log holds at least `asideCheckpointFrames`
+    /// frames not yet checkpointed (by the WAL index, which every connection's commits and
+    /// checkpoints update), and none is running. Call it right before waiting on something slow; it
+    /// returns at once.
     public func checkpointAside() {
         guard journalMode == "wal" else { return }
         let pending = (try? locked { () throws(StoreError) -> Int in
-            let frames = connection.logFrames
-            guard frames >= Self.asideCheckpointFrames else { return 0 }
-            // A checkpoint since this connection's last commit may have copied or emptied the log
-            // (this process's, or another's): count what is not copied yet.
             try findWALIndex()
-            return connection.uncheckpointedFrames() ?? frames
+            return connection.logFrames()?.uncheckpointed ?? 0
         }) ?? 0
         guard pending >= Self.asideCheckpointFrames else { return }
         checkpointer.start()

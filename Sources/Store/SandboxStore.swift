@@ -65,12 +65,14 @@ public final class SandboxStore: @unchecked Sendable {
         }
         // The log is checkpointed aside, while a command waits on its backend, once it holds
         // `asideCheckpointFrames` (SandboxStore+Checkpoint); a commit that brings it to
-        // `backstopCheckpointFrames` still checkpoints inline. With the log kept on close, the next
-        // process's open reads the whole log back (recovery: one pread per frame), so it stays short: a
-        // log of up to 1,000 frames cost every command ~3 ms on open (docs/performance.md "The store's
-        // log"); inline checkpoints at 100 frames landed in one create of four (+2.7 ms: three syncs).
-        try connection.execute("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;", doing: "Configuring the connection")
-        connection.trackLog(backstop: Self.backstopCheckpointFrames)
+        // `backstopCheckpointFrames` still checkpoints inline (SQLite's wal_autocheckpoint). With the
+        // log kept on close, the next process's open reads the whole log back (recovery: one pread per
+        // frame), so it stays short: a log of up to 1,000 frames cost every command ~3 ms on open
+        // (docs/performance.md "The store's log"); inline checkpoints at 100 frames landed in one
+        // create of five (+2.7 ms: three syncs).
+        try connection.execute("""
+            PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = \(Self.backstopCheckpointFrames);
+            """, doing: "Configuring the connection")
         // A CLI command is usually the last connection to close: keep the WAL instead of checkpointing it
         // (and fsyncing twice) on every exit; see csqlite_keep_wal_on_close.
         connection.keepWALOnClose()
