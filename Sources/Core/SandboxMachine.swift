@@ -19,10 +19,10 @@ public struct SandboxMachine: Sendable {
 
     /// The sandbox as the events left it.
     public private(set) var sandbox: Sandbox
-    /// The state the stored row must still have for these changes to apply.
-    public let startState: SandboxState
     /// The sandbox as the machine started from it: the store writes only what differs from it.
     public let original: Sandbox
+    /// The state the stored row must still have for these changes to apply.
+    public var startState: SandboxState { original.state }
     /// Events to append in the same transaction as the change.
     public private(set) var events: [SandboxEvent] = []
 
@@ -37,7 +37,6 @@ public struct SandboxMachine: Sendable {
     /// the commit then writes those changes too, not only the events'.
     public init(_ sandbox: Sandbox, stored: Sandbox) {
         self.sandbox = sandbox
-        self.startState = stored.state
         self.original = stored
     }
 
