@@ -14,7 +14,7 @@ public final class PosixThread: @unchecked Sendable {
     /// Starts the thread on another CPU than the creator's (then lets it run anywhere): for work
     /// meant to overlap what the creator does next. A new thread otherwise starts on its creator's
     /// CPU and, while the creator computes, can wait a whole scheduler tick (~4 ms measured here)
-    /// before it first runs (docs/performance.md "Threads that start late (session 10)").
+    /// before it first runs (docs/performance.md "Threads that start late", in its session-10 section).
     public var besideCreator = false
     private let body: @Sendable () -> Void
     /// The creator's CPU mask for the new thread to restore (`besideCreator`); set before

@@ -5,7 +5,7 @@
  * otherwise pulls CommandLine.cpp.o from libswiftCore.a for these two functions, and with it a
  * static constructor that opens /proc/self/maps, parses every line with sscanf to find the stack,
  * and walks back from `environ` to find argv: ~0.1 ms at every process start and again at every
- * plugin load (docs/performance.md "The runtime's argv without /proc/self/maps (session 10)").
+ * plugin load (docs/performance.md "The runtime's argv without /proc/self/maps").
  * glibc hands (argc, argv, envp) to every ELF constructor, of the executable and of each dlopen'd
  * object alike, so a constructor here keeps them. Defining both functions in this object means the
  * linker never takes the archive member.

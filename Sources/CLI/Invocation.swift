@@ -80,7 +80,7 @@ struct Invocation {
     /// backend; the commands that act on a sandbox through its backend know it only when one backend
     /// is enabled (otherwise it is in the sandbox's row). (Session 9 measured no gain for create: the
     /// preload thread then started up to a scheduler tick late; it starts on the other CPU now,
-    /// docs/performance.md "Threads that start late (session 10)".)
+    /// docs/performance.md "Threads that start late".)
     var backendToPreload: String? {
         switch parsed.spec.name {
         case "create" where parsed.value("from-snapshot") == nil:
